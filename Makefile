@@ -1,0 +1,37 @@
+# Two commands for a fresh Debian machine with Python 3.11:
+#   make demo   set up .venv and run the main job
+#   make test   set up .venv and the system packages the tests need, then run every test
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed
+APT_PACKAGES :=
+
+.PHONY: setup system-packages demo test clean-rings
+
+setup: $(INSTALLED)
+
+$(PY):
+	$(PYTHON) -m venv $(VENV) || { [ "$$(id -u)" = 0 ] && apt-get update -q && apt-get install -y -q python3-venv && rm -rf $(VENV) && $(PYTHON) -m venv $(VENV); }
+
+$(INSTALLED): $(PY) setup.cfg pyproject.toml
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $@
+
+# System packages the tests need (none yet), installed with apt-get when missing.
+system-packages:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" != 0 ]; then echo "make test needs these Debian packages:$$missing (run as root or install them)"; exit 1; fi; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+	fi
+
+demo: setup
+	$(VENV)/bin/tickagg bench ring
+
+test: setup system-packages
+	$(PY) -m pytest -q
+
+clean-rings:
+	$(VENV)/bin/tickagg rings --remove default

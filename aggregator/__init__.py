@@ -1,0 +1,1 @@
+"""The aggregator process and the command line (see aggregator/cli.py)."""

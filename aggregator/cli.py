@@ -1,0 +1,56 @@
+"""The `tickagg` console script: one subcommand per job.
+
+Each subcommand lives in its own module, which exposes ``HELP`` (one line),
+``add_arguments(parser)`` and ``run(args) -> int``. Command modules import
+their heavy dependencies (numba, numpy kernels) inside ``run`` so that
+``tickagg --help`` stays instant.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# subcommand name -> module that implements it
+COMMANDS = {
+    "rings": "shm.rings_command",
+    "tail": "shm.tail_command",
+    "parse": "feeds.parse_command",
+    "bench": "bench.command",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tickagg",
+        description="Market-data tick aggregator: feeds -> shared-memory rings -> aggregator -> store.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name, module_name in COMMANDS.items():
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            continue  # command not built yet
+        cmd = sub.add_parser(name, help=module.HELP, description=module.HELP)
+        module.add_arguments(cmd)
+        cmd.set_defaults(run=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.run(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # `tickagg tail ... | head`: the reader went away; not an error.
+        sys.stderr.close()
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The throughput and latency harness behind `tickagg bench ...`."""

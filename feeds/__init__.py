@@ -1,0 +1,1 @@
+"""Exchange feeds: one module per venue, the shared feed loop, the simulator."""

@@ -1,0 +1,40 @@
+"""The normalized trade that every venue parser produces.
+
+A parser turns one raw text frame into zero or more ``Trade`` values; the feed
+loop turns those into fixed-size tick records (shm/records.py) for the ring.
+Strings live here, never on the ring: symbols become ids through the symbol
+directory, trade ids become u64 (the id itself when numeric, else a hash).
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+BUY = 1  # taker bought (aggressor was the buyer)
+SELL = -1  # taker sold
+UNKNOWN = 0  # no aggressor (e.g. block trades)
+
+SIDE_NAMES = {BUY: "buy", SELL: "sell", UNKNOWN: "unknown"}
+
+# tick flags (u8 bit set, shared with shm/records.py)
+FLAG_GAP = 1  # trade ids/sequence skipped before this tick
+FLAG_SNAPSHOT = 2  # replayed by the venue on subscribe, not a live trade
+FLAG_REPLAY = 4  # filled in after a reconnect, deduplicated by trade id
+
+
+class Trade(NamedTuple):
+    symbol: str  # as the exchange writes it
+    price: float
+    size: float
+    side: int  # BUY, SELL or UNKNOWN: the taker's side
+    ts_ns: int  # exchange trade time, ns since the epoch
+    trade_id: str  # the exchange's own id, as text
+    flags: int = 0
+
+
+class FrameError(ValueError):
+    """A frame that cannot be used. ``kind`` is a short counter name
+    (``json``, ``missing_field``, ``bad_number``, ``bad_price``, ``venue_error``...)."""
+
+    def __init__(self, kind: str, message: str):
+        super().__init__(message)
+        self.kind = kind

@@ -1,0 +1,1 @@
+"""Shared memory: SPSC rings of fixed-size records, record dtypes, the symbol directory."""

@@ -1,0 +1,313 @@
+"""A single-producer single-consumer ring of fixed-size records in shared memory.
+
+One process pushes, one process pops; neither ever waits for the other.
+``push_batch`` drops (and counts) what does not fit; ``pop_batch`` copies
+records out and ``commit`` publishes the new tail once they are handled, so a
+consumer killed between the two sees the batch again on restart — never skips
+it. The ring lives in /dev/shm under ``tickagg.<group>.<ring>`` until removed
+with ``remove`` (``tickagg rings --remove GROUP``). Header layout:
+shm/header.py; kernels and memory ordering: shm/kernels.py.
+"""
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+
+from shm import header as H
+from shm import kernels, segment
+from shm.records import describe, fingerprint
+
+PRODUCER, CONSUMER, MONITOR = "producer", "consumer", "monitor"
+PREFIX = "tickagg."
+
+
+class RingError(segment.SegmentError):
+    """A ring that cannot be used as asked."""
+
+
+class RingLayoutError(RingError):
+    """The ring in shared memory is not laid out the way the caller expects."""
+
+
+class RingBusyError(RingError):
+    """Another live process already holds the producer or consumer role."""
+
+
+def ring_name(group: str, ring: str) -> str:
+    """Shared-memory name of ring ``ring`` in process group ``group``."""
+    return f"{PREFIX}{group}.{ring}"
+
+
+def _initialiser(dtype: np.dtype, capacity: int):
+    def initialise(memory) -> None:
+        words = np.frombuffer(memory, dtype=np.int64, count=H.HEADER_BYTES // 8)
+        words[H.W_VERSION] = H.VERSION
+        words[H.W_RECORD_SIZE] = dtype.itemsize
+        words[H.W_CAPACITY] = capacity
+        words[H.W_FINGERPRINT] = fingerprint(dtype)
+        words[H.W_CREATED_NS] = time.time_ns()
+        H.write_text(memory, H.DTYPE_TEXT, describe(dtype))
+        words[H.W_MAGIC] = H.MAGIC  # last: a header with magic is complete
+        del words
+
+    return initialise
+
+
+def dtype_from_description(text: str) -> np.dtype:
+    """Rebuild a record dtype from ``records.describe`` text (used by monitors)."""
+    size_text, *fields = text.split(" ")
+    names, formats, offsets = [], [], []
+    for field in fields:
+        name, rest = field.split(":", 1)
+        form, offset = rest.rsplit("@", 1)
+        names.append(name)
+        formats.append(form)
+        offsets.append(int(offset))
+    return np.dtype({"names": names, "formats": formats, "offsets": offsets, "itemsize": int(size_text[:-1])})
+
+
+class Ring:
+    """One SPSC ring, opened in one role: producer, consumer or monitor."""
+
+    def __init__(self, name: str, role: str = MONITOR, dtype: np.dtype | None = None, capacity: int | None = None):
+        """Attach to ring ``name``; create it first if ``capacity`` is given and it does not exist.
+
+        ``dtype`` must match the ring's record layout (None: take the ring's).
+        An existing ring keeps the capacity it was created with.
+        """
+        if role not in (PRODUCER, CONSUMER, MONITOR):
+            raise ValueError(f"role must be producer, consumer or monitor, not {role!r}")
+        if capacity is not None and not segment.exists(name):
+            if dtype is None:
+                raise ValueError("creating a ring needs its record dtype")
+            _check_new(np.dtype(dtype), capacity)
+            segment.create(name, H.HEADER_BYTES + capacity * np.dtype(dtype).itemsize, _initialiser(np.dtype(dtype), capacity))
+        self.name, self.role = name, role
+        try:
+            self._fd, self._memory = segment.open_segment(name)
+        except segment.SegmentError as exc:
+            raise RingError(f"{exc}; is its producer running in this group?") from None
+        try:
+            self._header = np.frombuffer(self._memory, dtype=np.int64, count=H.HEADER_BYTES // 8)
+            self.dtype = self._check_layout(dtype)
+            self.capacity = int(self._header[H.W_CAPACITY])
+            self._data = np.frombuffer(self._memory, dtype=self.dtype, offset=H.HEADER_BYTES)
+            self._claim(role)
+            kernels.warm_up(self.dtype)
+        except BaseException:
+            self._release_memory()
+            raise
+        self._position = int(self._header[H.W_TAIL])  # consumer's read cursor
+
+    # -- attach ---------------------------------------------------------------
+    def _check_layout(self, dtype: np.dtype | None) -> np.dtype:
+        header = self._header
+        if len(self._memory) < H.HEADER_BYTES or header[H.W_MAGIC] != H.MAGIC:
+            raise RingLayoutError(f"{self.name} is not a tickagg ring (bad magic) or is not initialised")
+        if header[H.W_VERSION] != H.VERSION:
+            raise RingLayoutError(f"{self.name} has layout version {header[H.W_VERSION]}, this tickagg reads version {H.VERSION}")
+        stored = H.read_text(self._memory, H.DTYPE_TEXT)
+        if dtype is None:
+            return dtype_from_description(stored)
+        dtype = np.dtype(dtype)
+        if int(header[H.W_FINGERPRINT]) != fingerprint(dtype):
+            raise RingLayoutError(f"{self.name} holds other records: {_difference(stored, describe(dtype))}")
+        expected = H.HEADER_BYTES + int(header[H.W_CAPACITY]) * dtype.itemsize
+        if len(self._memory) != expected:
+            raise RingLayoutError(f"{self.name} is {len(self._memory)} bytes, its header implies {expected}")
+        return dtype
+
+    def _claim(self, role: str) -> None:
+        if role == MONITOR:
+            return
+        lock_byte, pid_word = (
+            (H.PRODUCER_LOCK_BYTE, H.W_PRODUCER_PID) if role == PRODUCER else (H.CONSUMER_LOCK_BYTE, H.W_CONSUMER_PID)
+        )
+        if not segment.try_lock(self._fd, lock_byte):
+            holder = int(self._header[pid_word])
+            raise RingBusyError(f"{self.name} already has a live {role} (pid {holder}); a ring has one {role} at a time")
+        self._header[pid_word] = os.getpid()
+        self.heartbeat()
+
+    # -- producer -------------------------------------------------------------
+    def push_batch(self, records: np.ndarray) -> int:
+        """Push ``records`` (1-D, the ring's dtype); return how many fit, the rest are dropped and counted."""
+        if self.role != PRODUCER:
+            raise RingError(f"push_batch needs the producer role on {self.name}")
+        if records.dtype is not self.dtype and records.dtype != self.dtype:
+            raise TypeError(f"{self.name} carries {describe(self.dtype)}, got {describe(records.dtype)}")
+        return kernels.push(self._data, self._header, records, time.time_ns())
+
+    # -- consumer -------------------------------------------------------------
+    def pop_batch(self, out: np.ndarray, spin_us: float = 0.0) -> int:
+        """Copy up to ``len(out)`` records into ``out``; return how many. Call ``commit`` once handled.
+
+        ``spin_us`` > 0: while the ring is empty, busy-poll for up to that long
+        inside the kernel (lowest latency, burns the core) before returning 0.
+        """
+        if self.role != CONSUMER:
+            raise RingError(f"pop_batch needs the consumer role on {self.name}; monitors use peek_batch")
+        if out.dtype is not self.dtype and out.dtype != self.dtype:
+            raise TypeError(f"{self.name} carries {describe(self.dtype)}, got {describe(out.dtype)}")
+        if spin_us > 0:
+            count = kernels.pop_spin(self._data, self._header, self._position, out, int(spin_us * 1000))
+        else:
+            count = kernels.pop(self._data, self._header, self._position, out)
+        self._position += count
+        return count
+
+    def peek_batch(self, out: np.ndarray) -> int:
+        """Monitor read: copy records from a private cursor without consuming them.
+
+        Starts at the tail. A record is only safe from the producer while it
+        is at or after the tail, so records the consumer released while they
+        were being copied (and the producer may have overwritten) are skipped.
+        """
+        self._position = max(self._position, self.tail)
+        count = kernels.pop(self._data, self._header, self._position, out)
+        overwritten = min(count, max(0, self.tail - self._position))
+        if overwritten:
+            out[: count - overwritten] = out[overwritten:count].copy()
+        self._position += count
+        return count - overwritten
+
+    def commit(self) -> None:
+        """Publish the tail: every record popped so far is handled and its slot may be reused."""
+        if self.role != CONSUMER:
+            raise RingError(f"only the consumer of {self.name} commits its tail (this is a {self.role})")
+        kernels.commit(self._header, self._position, time.time_ns())
+
+    def rewind(self) -> None:
+        """Forget records popped but not committed: the next pop returns them again."""
+        self._position = int(self._header[H.W_TAIL])
+
+    def heartbeat(self) -> None:
+        """Mark this role alive without moving data (idle producers and consumers)."""
+        word = {PRODUCER: H.W_PRODUCER_HB, CONSUMER: H.W_CONSUMER_HB}.get(self.role)
+        if word is not None:
+            self._header[word] = time.time_ns()
+
+    # -- state ----------------------------------------------------------------
+    @property
+    def head(self) -> int:
+        return int(kernels.head_of(self._header))
+
+    @property
+    def tail(self) -> int:
+        return int(self._header[H.W_TAIL])
+
+    @property
+    def dropped(self) -> int:
+        return int(self._header[H.W_DROPPED])
+
+    @property
+    def metrics(self) -> np.ndarray:
+        """The producer's 64 counters (feed statistics); names: ``metric_names``."""
+        return self._header[H.W_METRICS : H.W_METRICS + H.METRIC_SLOTS]
+
+    @property
+    def metric_names(self) -> list[str]:
+        text = H.read_text(self._memory, H.METRIC_NAMES_TEXT)
+        return text.split(",") if text else []
+
+    @metric_names.setter
+    def metric_names(self, names: list[str]) -> None:
+        if len(names) > H.METRIC_SLOTS:
+            raise ValueError(f"at most {H.METRIC_SLOTS} metrics, got {len(names)}")
+        H.write_text(self._memory, H.METRIC_NAMES_TEXT, ",".join(names))
+
+    def status(self) -> dict:
+        """Counters and liveness, as ``tickagg rings`` shows them."""
+        header, now = self._header, time.time_ns()
+        head, tail = self.head, self.tail
+        return {
+            "ring": self.name,
+            "capacity": self.capacity,
+            "record_bytes": self.dtype.itemsize,
+            "head": head,
+            "tail": tail,
+            "lag": head - tail,
+            "dropped": self.dropped,
+            "producer_pid": int(header[H.W_PRODUCER_PID]),
+            "producer_alive": self._role_alive(H.PRODUCER_LOCK_BYTE),
+            "producer_idle_s": _age_s(header[H.W_PRODUCER_HB], now),
+            "consumer_pid": int(header[H.W_CONSUMER_PID]),
+            "consumer_alive": self._role_alive(H.CONSUMER_LOCK_BYTE),
+            "consumer_idle_s": _age_s(header[H.W_CONSUMER_HB], now),
+            "metrics": dict(zip(self.metric_names, (int(v) for v in self.metrics))),
+        }
+
+    def _role_alive(self, lock_byte: int) -> bool:
+        mine = (self.role == PRODUCER and lock_byte == H.PRODUCER_LOCK_BYTE) or (
+            self.role == CONSUMER and lock_byte == H.CONSUMER_LOCK_BYTE
+        )
+        return mine or segment.is_locked(self._fd, lock_byte)
+
+    # -- lifetime -------------------------------------------------------------
+    def close(self) -> None:
+        """Give up the role (the ring stays in shared memory)."""
+        if self._memory is None:
+            return
+        if self.role == PRODUCER:
+            self._header[H.W_PRODUCER_PID] = 0
+        elif self.role == CONSUMER:
+            self._header[H.W_CONSUMER_PID] = 0
+        self._release_memory()
+
+    def _release_memory(self) -> None:
+        self._header = self._data = None
+        try:
+            self._memory.close()
+        except BufferError:
+            pass  # a caller still holds a view; the mapping goes with the process
+        os.close(self._fd)  # releases the role lock
+        self._memory = None
+
+    def __enter__(self) -> "Ring":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Ring({self.name!r}, role={self.role!r}, capacity={self.capacity})"
+
+
+def _check_new(dtype: np.dtype, capacity: int) -> None:
+    if capacity < 2 or capacity & (capacity - 1):
+        raise ValueError(f"ring capacity must be a power of two >= 2, got {capacity}")
+    if dtype.itemsize % 8:
+        raise ValueError(f"ring records must be a multiple of 8 bytes, {describe(dtype)} is not")
+    if len(describe(dtype).encode()) >= H.DTYPE_TEXT.stop - H.DTYPE_TEXT.start:
+        raise ValueError("record dtype has too many fields to describe in the ring header")
+
+
+def _difference(stored: str, wanted: str) -> str:
+    have, want = stored.split(" "), wanted.split(" ")
+    parts = []
+    if have[0] != want[0]:
+        parts.append(f"record size {have[0]} in the ring, {want[0]} asked")
+    missing = [f for f in want[1:] if f not in have[1:]]
+    extra = [f for f in have[1:] if f not in want[1:]]
+    if missing:
+        parts.append("asked for fields not in the ring: " + ", ".join(missing))
+    if extra:
+        parts.append("ring has fields not asked for: " + ", ".join(extra))
+    return "; ".join(parts) or f"ring {stored!r} vs asked {wanted!r}"
+
+
+def _age_s(stamp_ns, now_ns: int) -> float | None:
+    return None if stamp_ns == 0 else round((now_ns - int(stamp_ns)) / 1e9, 3)
+
+
+def group_rings(group: str | None = None) -> list[str]:
+    """Ring names in shared memory, for one group or all."""
+    prefix = ring_name(group, "") if group else PREFIX
+    return [n for n in segment.names(prefix) if not n.endswith(".symbols")]
+
+
+def remove(name: str) -> bool:
+    """Delete a ring from shared memory. Attached processes keep their mapping."""
+    return segment.remove(name)

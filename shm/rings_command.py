@@ -1,0 +1,56 @@
+"""`tickagg rings [GROUP]`: list rings in shared memory, or remove a group's."""
+from __future__ import annotations
+
+import argparse
+
+HELP = "list the shared-memory rings (capacity, head, tail, lag, dropped, liveness); --remove GROUP deletes them"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("group", nargs="?", help="process group (default: all groups)")
+    parser.add_argument("--json", action="store_true", help="one JSON object per ring")
+    parser.add_argument("--remove", metavar="GROUP", help="delete every ring and the symbol directory of GROUP")
+
+
+def run(args: argparse.Namespace) -> int:
+    import orjson
+
+    from shm import segment
+    from shm.ring import Ring, RingError, group_rings, ring_name
+
+    if args.remove:
+        removed = [name for name in segment.names(ring_name(args.remove, "")) if segment.remove(name)]
+        print(f"removed {len(removed)} segment(s) of group {args.remove}: {' '.join(removed) or '-'}")
+        return 0
+    rows = []
+    for name in group_rings(args.group):
+        try:
+            with Ring(name) as ring:
+                rows.append(ring.status())
+        except RingError as exc:
+            rows.append({"ring": name, "error": str(exc)})
+    if args.json:
+        for row in rows:
+            print(orjson.dumps(row).decode())
+        return 0
+    if not rows:
+        print(f"no rings{' in group ' + args.group if args.group else ''} (looked in {segment.SHM_DIR})")
+        return 0
+    print(f"{'ring':36} {'capacity':>9} {'head':>12} {'tail':>12} {'lag':>9} {'dropped':>9}  producer        consumer")
+    for row in rows:
+        if "error" in row:
+            print(f"{row['ring']:36} error: {row['error']}")
+            continue
+        print(
+            f"{row['ring']:36} {row['capacity']:>9} {row['head']:>12} {row['tail']:>12} {row['lag']:>9} {row['dropped']:>9}"
+            f"  {_liveness(row, 'producer'):15} {_liveness(row, 'consumer')}"
+        )
+        for metric, value in row["metrics"].items():
+            print(f"    {metric} = {value}")
+    return 0
+
+
+def _liveness(row: dict, role: str) -> str:
+    if row[f"{role}_alive"]:
+        return f"pid {row[f'{role}_pid']} live"
+    return "none" if not row[f"{role}_pid"] else f"pid {row[f'{role}_pid']} dead"

@@ -1,0 +1,75 @@
+"""Process bodies for the ring tests (importable by spawned children)."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from shm.records import TICK
+from shm.ring import CONSUMER, PRODUCER, Ring
+
+
+def produce(name: str, first: int, count: int, batch: int, retry: bool, pause_s: float = 0.0, log: str | None = None) -> None:
+    """Push seq ``first .. first+count-1`` in batches; with ``retry`` re-push what did not fit.
+
+    ``log`` (optional): write the seqs that were accepted, one int64 each.
+    """
+    ring = Ring(name, PRODUCER, TICK)
+    records = np.zeros(batch, dtype=TICK)
+    accepted = []
+    seq, end = first, first + count
+    while seq < end:
+        n = min(batch, end - seq)
+        records["seq"][:n] = np.arange(seq, seq + n, dtype=np.uint64)
+        done = ring.push_batch(records[:n])
+        while retry and done < n:
+            done += ring.push_batch(records[done:n])
+        accepted.append(records["seq"][:done].copy())
+        seq += n
+        if pause_s:
+            time.sleep(pause_s)
+    if log:
+        np.concatenate(accepted or [np.zeros(0, np.uint64)]).astype(np.int64).tofile(log)
+    ring.close()
+
+
+def consume(name: str, until_seq: int, log: str, batch: int = 256, pause_s: float = 0.0) -> None:
+    """Pop until ``until_seq`` is seen; append each handled batch's seqs to ``log`` before committing."""
+    ring = Ring(name, CONSUMER, TICK)
+    out = np.zeros(batch, dtype=TICK)
+    with open(log, "ab") as handled:
+        while True:
+            count = ring.pop_batch(out, spin_us=1000)
+            if not count:
+                continue
+            seqs = out["seq"][:count].astype(np.int64)
+            handled.write(seqs.tobytes())
+            handled.flush()
+            ring.commit()
+            if seqs[-1] >= until_seq:
+                break
+            if pause_s:
+                time.sleep(pause_s)
+    ring.close()
+
+
+def hold(name: str, role: str, seconds: float) -> None:
+    """Attach in ``role`` and stay alive for ``seconds`` (or until killed)."""
+    ring = Ring(name, role, TICK)
+    time.sleep(seconds)
+    ring.close()
+
+
+def create_and_exit(name: str, capacity: int) -> None:
+    """Create a ring and exit without removing it."""
+    Ring(name, PRODUCER, TICK, capacity).close()
+
+
+def register_symbols(group: str, keys: list[tuple[str, str]], out_path: str) -> None:
+    """Register ``keys`` in the symbol directory and write 'key id' lines to ``out_path``."""
+    from shm.symbols import SymbolDirectory
+
+    directory = SymbolDirectory(group)
+    lines = [f"{exchange}:{symbol} {directory.id_of(exchange, symbol)}" for exchange, symbol in keys]
+    with open(out_path, "w") as out:
+        out.write("\n".join(lines) + "\n")

@@ -1,0 +1,115 @@
+"""Attaching to rings: layouts that differ, roles that are taken, lifetimes."""
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import numpy as np
+import pytest
+
+import ring_workers as w
+from shm import header as H
+from shm import segment
+from shm.records import TICK, describe
+from shm.ring import CONSUMER, MONITOR, PRODUCER, Ring, RingBusyError, RingError, RingLayoutError, ring_name
+
+OTHER = np.dtype([("ts", "<i8"), ("price", "<f8"), ("qty", "<f8"), ("pad", "<u8")])
+
+
+def test_attaching_with_another_dtype_says_what_differs(group):
+    name = ring_name(group, "a")
+    Ring(name, PRODUCER, TICK, 64).close()
+    with pytest.raises(RingLayoutError) as err:
+        Ring(name, CONSUMER, OTHER)
+    message = str(err.value)
+    assert "record size 64B in the ring, 32B asked" in message
+    assert "qty:<f8@16" in message and "trade_id:<u8@32" in message
+
+
+def test_attaching_another_layout_version_is_refused(group):
+    name = ring_name(group, "v")
+    Ring(name, PRODUCER, TICK, 64).close()
+    fd, memory = segment.open_segment(name)
+    np.frombuffer(memory, np.int64, count=8)[H.W_VERSION] = 99
+    with pytest.raises(RingLayoutError, match="layout version 99"):
+        Ring(name, CONSUMER, TICK)
+    os.close(fd)
+
+
+def test_monitor_takes_the_dtype_from_the_ring(group):
+    name = ring_name(group, "m")
+    Ring(name, PRODUCER, TICK, 64).close()
+    with Ring(name) as ring:
+        assert describe(ring.dtype) == describe(TICK)
+
+
+def test_capacity_must_be_a_power_of_two(group):
+    with pytest.raises(ValueError, match="power of two"):
+        Ring(ring_name(group, "p"), PRODUCER, TICK, 1000)
+
+
+def test_missing_ring_names_the_path(group):
+    with pytest.raises(RingError, match=r"/tickagg\..*\.nothere"):
+        Ring(ring_name(group, "nothere"), CONSUMER, TICK)
+
+
+def test_second_live_consumer_is_refused_and_a_dead_ones_place_is_taken(group, spawn):
+    name = ring_name(group, "c")
+    Ring(name, PRODUCER, TICK, 64).close()
+    holder = spawn(w.hold, name, CONSUMER, 60)
+    with Ring(name) as monitor:
+        deadline = time.monotonic() + 30
+        while not monitor.status()["consumer_alive"] and time.monotonic() < deadline:
+            time.sleep(0.01)
+    with pytest.raises(RingBusyError, match=f"live consumer \\(pid {holder.pid}\\)"):
+        Ring(name, CONSUMER, TICK)
+    os.kill(holder.pid, signal.SIGKILL)
+    holder.join(10)
+    with Ring(name, CONSUMER, TICK) as ring:
+        assert ring.status()["consumer_pid"] == os.getpid()
+
+
+def test_one_producer_at_a_time_even_in_one_process(group):
+    name = ring_name(group, "p1")
+    with Ring(name, PRODUCER, TICK, 64):
+        with pytest.raises(RingBusyError, match="live producer"):
+            Ring(name, PRODUCER, TICK)
+    Ring(name, PRODUCER, TICK).close()  # released on close
+
+
+def test_ring_outlives_the_process_that_created_it(group, spawn):
+    name = ring_name(group, "life")
+    child = spawn(w.create_and_exit, name, 128)
+    child.join(60)
+    assert child.exitcode == 0
+    time.sleep(0.2)  # a resource_tracker would unlink about now
+    with Ring(name) as ring:
+        assert ring.capacity == 128
+
+
+def test_roles_guard_their_operations(group):
+    name = ring_name(group, "roles")
+    records = np.zeros(4, dtype=TICK)
+    with Ring(name, PRODUCER, TICK, 64) as producer, Ring(name, MONITOR) as monitor:
+        with pytest.raises(RingError, match="consumer role"):
+            monitor.pop_batch(records)
+        with pytest.raises(RingError, match="only the consumer"):
+            producer.commit()
+        with pytest.raises(TypeError, match="carries"):
+            producer.push_batch(np.zeros(4, dtype=OTHER))
+
+
+def test_peek_reads_without_consuming(group):
+    name = ring_name(group, "peek")
+    records = np.zeros(10, dtype=TICK)
+    records["seq"] = np.arange(10)
+    with Ring(name, PRODUCER, TICK, 64) as producer, Ring(name, CONSUMER, TICK) as consumer, Ring(name) as monitor:
+        producer.push_batch(records)
+        out = np.zeros(16, dtype=TICK)
+        assert monitor.peek_batch(out) == 10
+        np.testing.assert_array_equal(out["seq"][:10], np.arange(10))
+        assert monitor.peek_batch(out) == 0  # its own cursor moved on
+        assert consumer.pop_batch(out) == 10 and consumer.tail == 0
+        consumer.rewind()
+        assert consumer.pop_batch(out) == 10
