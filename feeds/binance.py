@@ -1,0 +1,69 @@
+"""Binance spot trades: ``<symbol>@trade`` or ``@aggTrade``, raw or combined stream.
+
+The subscription travels in the URL (``/stream?streams=a@trade/b@trade``), so no
+subscribe frame is sent. Times are ms (the URL never asks for ``timeUnit``).
+"""
+from __future__ import annotations
+
+from feeds.normalize import (SHAPE_ERRORS, load_json, missing, ns_from_ms, price,
+                             side_from_buyer_is_maker, size, trade_id)
+from feeds.trade import FrameError, Trade
+
+NAME = "binance"
+URL = "wss://stream.binance.com:9443"
+STREAM = "trade"  # one event per trade, consecutive ``t`` per symbol
+MAX_STREAMS = 1024  # per connection
+PING_TEXT = None  # the server pings every 20 s and websocket-client answers
+PING_INTERVAL_S = None
+STALE_AFTER_S = 60.0  # three missed server pings
+
+
+def url_for(base_url: str, symbols: list[str]) -> str:
+    """The combined-stream URL carrying one ``<symbol>@trade`` stream per symbol."""
+    if not symbols or len(symbols) > MAX_STREAMS:
+        raise ValueError(f"binance takes 1 to {MAX_STREAMS} symbols per connection, got {len(symbols)}")
+    streams = "/".join(f"{symbol.lower()}@{STREAM}" for symbol in symbols)
+    return f"{base_url.rstrip('/')}/stream?streams={streams}"
+
+
+def subscribe_messages(symbols: list[str]) -> list[str]:
+    """None: the URL subscribes."""
+    return []
+
+
+def on_connect_messages() -> list[str]:
+    return []
+
+
+class Parser:
+    """Stateless apart from the outboxes every venue parser has."""
+
+    def __init__(self) -> None:
+        self.replies: list[str] = []  # frames to send back (never used by Binance)
+        self.replayed: list[Trade] = []  # venue replays (never sent by Binance)
+
+    def parse(self, frame: str | bytes) -> list[Trade]:
+        """{"stream":"nknusdt@aggTrade","data":{"e":"aggTrade","E":1633998523963,"s":"NKNUSDT",
+        "a":15683430,"p":"0.35280000","q":"58.00000000","f":19862790,"l":19862790,
+        "T":1633998523963,"m":false,"M":true}}
+        """
+        msg = load_json(frame)
+        if type(msg) is not dict:
+            raise FrameError("unknown_message", f"not a JSON object: {frame[:80]!r}")
+        data = msg["data"] if "stream" in msg and "data" in msg else msg
+        try:
+            event = data.get("e")
+            if event == "trade":
+                tid = data["t"]
+            elif event == "aggTrade":
+                tid = data["a"]
+            elif event == "serverShutdown" or ("result" in data and "id" in data):
+                return []  # planned shutdown notice / SUBSCRIBE ack
+            elif "code" in data or "error" in data:
+                raise FrameError("venue_error", f"binance error: {msg}")
+            else:
+                raise FrameError("unknown_message", f"binance event {event!r}")
+            return [Trade(data["s"], price(data["p"]), size(data["q"]),
+                          side_from_buyer_is_maker(data["m"]), ns_from_ms(data["T"]), trade_id(tid))]
+        except SHAPE_ERRORS as exc:
+            raise missing(exc) from None

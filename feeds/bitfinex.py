@@ -1,0 +1,100 @@
+"""Bitfinex v2 public ``trades`` channel.
+
+Array frames carry only a chanId, so the parser keeps ``chanId -> symbol`` from
+each ``subscribed`` event (per connection: a new connection needs a new Parser).
+"""
+from __future__ import annotations
+
+import orjson
+
+from feeds.normalize import SHAPE_ERRORS, load_json, missing, ns_from_ms, price, signed_size, trade_id
+from feeds.trade import BUY, SELL, FLAG_SNAPSHOT, FrameError, Trade
+
+NAME = "bitfinex"
+URL = "wss://api-pub.bitfinex.com/ws/2"
+MAX_CHANNELS = 25  # per connection (ws-public)
+PING_TEXT = None  # the server sends [chanId,"hb"] every 15 s per channel
+PING_INTERVAL_S = None
+STALE_AFTER_S = 35.0
+
+# executed trade (spot / funding); "tu"/"ftu" repeat the same trade id: ignored
+_LIVE = frozenset(("te", "fte"))
+_REPEAT = frozenset(("tu", "ftu", "hb"))
+# info codes: 20051 restart (reconnect), 20060/20061 maintenance start/end
+_QUIET_EVENTS = frozenset(("info", "pong", "conf", "unsubscribed"))
+
+
+def url_for(base_url: str, symbols: list[str]) -> str:
+    return base_url
+
+
+def subscribe_messages(symbols: list[str]) -> list[str]:
+    """One ``{"event":"subscribe","channel":"trades","symbol":"tBTCUSD"}`` per symbol."""
+    if len(symbols) > MAX_CHANNELS:
+        raise ValueError(f"bitfinex takes at most {MAX_CHANNELS} channels per connection, got {len(symbols)}")
+    return [orjson.dumps({"event": "subscribe", "channel": "trades", "symbol": symbol}).decode()
+            for symbol in symbols]
+
+
+def on_connect_messages() -> list[str]:
+    return []
+
+
+def _trade(symbol: str, row: list) -> Trade:
+    """[ID, MTS, AMOUNT, PRICE]; AMOUNT > 0 taker bought, < 0 taker sold (funding: PRICE is the RATE)."""
+    amount = signed_size(row[2])
+    return Trade(symbol, price(row[3]), abs(amount), BUY if amount > 0 else SELL,
+                 ns_from_ms(row[1]), trade_id(row[0]))
+
+
+class Parser:
+    """``te`` is live; the array snapshot after subscribing is a replay; ``tu`` is ignored."""
+
+    def __init__(self) -> None:
+        self.replies: list[str] = []
+        self.replayed: list[Trade] = []
+        self.symbols: dict[int, str] = {}  # chanId -> symbol, from "subscribed"
+
+    def parse(self, frame: str | bytes) -> list[Trade]:
+        """[89,"te",[382489563,1564617600709,0.00705845,10087.98969503],18,1564617600784]
+        (after {"event":"subscribed","channel":"trades","chanId":89,"symbol":"tBTCUSD","pair":"BTCUSD"})
+        """
+        msg = load_json(frame)
+        try:
+            if type(msg) is list:
+                if len(msg) < 2:
+                    raise FrameError("unknown_message", f"bitfinex array {str(msg)[:80]}")
+                body = msg[1]
+                if type(body) is str:
+                    if body in _REPEAT:
+                        return []
+                    if body not in _LIVE:
+                        raise FrameError("unknown_message", f"bitfinex array {str(msg)[:80]}")
+                    return [_trade(self._symbol(msg[0]), msg[2])]
+                if type(body) is list:
+                    symbol = self._symbol(msg[0])
+                    self.replayed.extend([_trade(symbol, row)._replace(flags=FLAG_SNAPSHOT) for row in body])
+                    return []
+                raise FrameError("unknown_message", f"bitfinex array {str(msg)[:80]}")
+            if type(msg) is not dict:
+                raise FrameError("unknown_message", f"not a JSON object or array: {frame[:80]!r}")
+            event = msg.get("event")
+            if event == "subscribed":
+                if msg["channel"] == "trades":
+                    self.symbols[msg["chanId"]] = msg["symbol"]
+                return []
+            if event == "error":
+                raise FrameError("venue_error", f"bitfinex error {msg.get('code')}: {msg.get('msg')}")
+            if event in _QUIET_EVENTS:
+                if event == "unsubscribed":
+                    self.symbols.pop(msg.get("chanId"), None)
+                return []
+            raise FrameError("unknown_message", f"bitfinex event {event!r}")
+        except SHAPE_ERRORS as exc:
+            raise missing(exc) from None
+
+    def _symbol(self, chan_id: object) -> str:
+        symbol = self.symbols.get(chan_id)
+        if symbol is None:
+            raise FrameError("unknown_channel", f"bitfinex chanId {chan_id!r} was never subscribed")
+        return symbol

@@ -1,0 +1,69 @@
+"""BitMEX ``trade`` table. ``partial`` (the table image on subscribe) is a replay."""
+from __future__ import annotations
+
+import orjson
+
+from feeds.normalize import SHAPE_ERRORS, load_json, missing, ns_from_iso, price, side, size, trade_id
+from feeds.trade import BUY, SELL, FLAG_SNAPSHOT, FrameError, Trade
+
+NAME = "bitmex"
+URL = "wss://ws.bitmex.com/realtime"
+ARGS_PER_MESSAGE = 10
+PING_TEXT = "ping"  # plain text, answered "pong"; the venue asks for it after 5 s of silence
+PING_INTERVAL_S = 5.0
+STALE_AFTER_S = 15.0
+
+_SIDES = {"Buy": BUY, "Sell": SELL}  # used as the taker side (cryptofeed, tardis)
+
+
+def url_for(base_url: str, symbols: list[str]) -> str:
+    return base_url
+
+
+def subscribe_messages(symbols: list[str]) -> list[str]:
+    """``{"op":"subscribe","args":["trade:XBTUSD",...]}``, 10 topics per message."""
+    topics = [f"trade:{symbol}" for symbol in symbols]
+    return [orjson.dumps({"op": "subscribe", "args": topics[i:i + ARGS_PER_MESSAGE]}).decode()
+            for i in range(0, len(topics), ARGS_PER_MESSAGE)]
+
+
+def on_connect_messages() -> list[str]:
+    return []
+
+
+class Parser:
+    """``insert`` is live, ``partial`` is a replay."""
+
+    def __init__(self) -> None:
+        self.replies: list[str] = []
+        self.replayed: list[Trade] = []
+
+    def parse(self, frame: str | bytes) -> list[Trade]:
+        """{"table":"trade","action":"insert","data":[{"timestamp":"2021-07-22T22:36:19.764Z","symbol":"MATICUSDT",
+        "side":"Sell","size":1199,"price":0.8795,"tickDirection":"PlusTick",
+        "trdMatchID":"3b2d6d74-b858-2413-ec15-715b1e7a251c","grossValue":10545205,
+        "homeNotional":3857.7863577863577,"foreignNotional":3392.923101673102}]}
+        """
+        if frame == "pong" or frame == b"pong":
+            return []
+        msg = load_json(frame)
+        if type(msg) is not dict:
+            raise FrameError("unknown_message", f"not a JSON object: {frame[:80]!r}")
+        try:
+            if msg.get("table") == "trade":
+                action = msg["action"]
+                if action != "insert" and action != "partial":
+                    raise FrameError("unknown_message", f"bitmex trade action {action!r}")
+                trades = [Trade(row["symbol"], price(row["price"]), size(row["size"]), side(_SIDES, row["side"]),
+                                ns_from_iso(row["timestamp"]), trade_id(row["trdMatchID"])) for row in msg["data"]]
+                if action == "insert":
+                    return trades
+                self.replayed.extend([trade._replace(flags=FLAG_SNAPSHOT) for trade in trades])
+                return []
+            if "error" in msg:
+                raise FrameError("venue_error", f"bitmex error {msg.get('status')}: {msg['error']}")
+            if "info" in msg or "success" in msg:
+                return []  # welcome, subscribe ack
+            raise FrameError("unknown_message", f"bitmex message {str(msg)[:80]}")
+        except SHAPE_ERRORS as exc:
+            raise missing(exc) from None

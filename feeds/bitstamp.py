@@ -1,0 +1,70 @@
+"""Bitstamp ``live_trades_{market}``; the symbol is the channel's suffix (``ethusd``)."""
+from __future__ import annotations
+
+import orjson
+
+from feeds.normalize import SHAPE_ERRORS, load_json, missing, ns_from_us, price, side, size, trade_id
+from feeds.trade import BUY, SELL, FrameError, Trade
+
+NAME = "bitstamp"
+URL = "wss://ws.bitstamp.net"
+CHANNEL_PREFIX = "live_trades_"
+PING_TEXT = '{"event":"bts:heartbeat"}'  # answered with bts:heartbeat; quiet markets idle ~50 s
+PING_INTERVAL_S = 20.0
+STALE_AFTER_S = 45.0
+
+_SIDES = {0: BUY, 1: SELL}  # type: side of the taker
+_QUIET_EVENTS = frozenset(("bts:subscription_succeeded", "bts:unsubscription_succeeded",
+                           "bts:heartbeat", "bts:request_reconnect"))
+
+
+def url_for(base_url: str, symbols: list[str]) -> str:
+    return base_url
+
+
+def subscribe_messages(symbols: list[str]) -> list[str]:
+    """One ``{"event":"bts:subscribe","data":{"channel":"live_trades_btcusd"}}`` per market (lowercase)."""
+    return [orjson.dumps({"event": "bts:subscribe", "data": {"channel": CHANNEL_PREFIX + symbol.lower()}}).decode()
+            for symbol in symbols]
+
+
+def on_connect_messages() -> list[str]:
+    return []
+
+
+class Parser:
+    """Stateless apart from the outboxes every venue parser has."""
+
+    def __init__(self) -> None:
+        self.replies: list[str] = []
+        self.replayed: list[Trade] = []
+
+    def parse(self, frame: str | bytes) -> list[Trade]:
+        """{"data":{"id":216000477,"timestamp":"1641343699","amount":0.0792,"amount_str":"0.07920000",
+        "price":3805.44,"price_str":"3805.44","type":0,"microtimestamp":"1641343699596000",
+        "buy_order_id":1443875737346049,"sell_order_id":1443875731320832},
+        "channel":"live_trades_ethusd","event":"trade"}
+        """
+        msg = load_json(frame)
+        if type(msg) is not dict:
+            raise FrameError("unknown_message", f"not a JSON object: {frame[:80]!r}")
+        try:
+            event = msg["event"]
+            if event == "trade":
+                channel = msg["channel"]
+                if not channel.startswith(CHANNEL_PREFIX):
+                    raise FrameError("unknown_message", f"bitstamp trade on channel {channel!r}")
+                data = msg["data"]
+                # the *_str twins hold the exact decimal text; perp ids > 2^53 come as id_str too
+                return [Trade(channel[len(CHANNEL_PREFIX):],
+                              price(data["price_str"] if "price_str" in data else data["price"]),
+                              size(data["amount_str"] if "amount_str" in data else data["amount"]),
+                              side(_SIDES, data["type"]), ns_from_us(data["microtimestamp"]),
+                              trade_id(data["id_str"] if "id_str" in data else data["id"]))]
+            if event in _QUIET_EVENTS:
+                return []
+            if event == "bts:error":
+                raise FrameError("venue_error", f"bitstamp error: {msg.get('data')}")
+            raise FrameError("unknown_message", f"bitstamp event {event!r}")
+        except SHAPE_ERRORS as exc:
+            raise missing(exc) from None

@@ -1,0 +1,65 @@
+"""Coinbase Exchange ``matches`` channel (ws-feed). ``side`` is the MAKER's side."""
+from __future__ import annotations
+
+import orjson
+
+from feeds.normalize import SHAPE_ERRORS, load_json, missing, ns_from_iso, price, side, size, trade_id
+from feeds.trade import BUY, SELL, FLAG_SNAPSHOT, FrameError, Trade
+
+NAME = "coinbase"
+URL = "wss://ws-feed.exchange.coinbase.com"
+PING_TEXT = None  # the heartbeat channel sends one frame per product per second
+PING_INTERVAL_S = None
+STALE_AFTER_S = 10.0
+
+_TAKER_SIDES = {"buy": SELL, "sell": BUY}  # maker bought => the taker sold
+_QUIET = frozenset(("subscriptions", "heartbeat"))
+
+
+def url_for(base_url: str, symbols: list[str]) -> str:
+    return base_url
+
+
+def subscribe_messages(symbols: list[str]) -> list[str]:
+    """Must be sent within 5 s of connecting."""
+    return [orjson.dumps({"type": "subscribe", "product_ids": list(symbols),
+                          "channels": ["matches", "heartbeat"]}).decode()]
+
+
+def on_connect_messages() -> list[str]:
+    return []
+
+
+class Parser:
+    """``match`` is live; ``last_match`` (first frame per product) is a replay."""
+
+    def __init__(self) -> None:
+        self.replies: list[str] = []
+        self.replayed: list[Trade] = []
+
+    def parse(self, frame: str | bytes) -> list[Trade]:
+        """{"type":"match","trade_id":280232,"maker_order_id":"2a0da34e-61f7-4c36-88e5-c9dd15927b16",
+        "taker_order_id":"3c82abaa-c01e-4608-be59-6a1e69742891","side":"sell","size":"985","price":"0.00001305",
+        "product_id":"SKL-BTC","sequence":177100030,"time":"2021-04-17T16:43:37.089723Z"}
+        (maker sold, so the taker BOUGHT)
+        """
+        msg = load_json(frame)
+        if type(msg) is not dict:
+            raise FrameError("unknown_message", f"not a JSON object: {frame[:80]!r}")
+        try:
+            kind = msg.get("type")
+            if kind == "match" or kind == "last_match":
+                trade = Trade(msg["product_id"], price(msg["price"]), size(msg["size"]),
+                              side(_TAKER_SIDES, msg["side"]), ns_from_iso(msg["time"]),
+                              trade_id(msg["trade_id"]))
+                if kind == "match":
+                    return [trade]
+                self.replayed.append(trade._replace(flags=FLAG_SNAPSHOT))
+                return []
+            if kind in _QUIET:
+                return []
+            if kind == "error":
+                raise FrameError("venue_error", f"coinbase error: {msg.get('message')} {msg.get('reason', '')}")
+            raise FrameError("unknown_message", f"coinbase message type {kind!r}")
+        except SHAPE_ERRORS as exc:
+            raise missing(exc) from None

@@ -1,0 +1,85 @@
+"""Deribit JSON-RPC ``trades.{instrument}.{interval}`` subscription.
+
+The server sends ``test_request`` heartbeats after ``public/set_heartbeat``; each
+must be answered with ``public/test`` (queued on ``Parser.replies``) or the
+socket is closed.
+"""
+from __future__ import annotations
+
+import orjson
+
+from feeds.normalize import SHAPE_ERRORS, load_json, missing, ns_from_ms, price, side, size, trade_id
+from feeds.trade import BUY, SELL, FrameError, Trade
+
+NAME = "deribit"
+URL = "wss://www.deribit.com/ws/api/v2"
+INTERVAL = "100ms"  # "raw" needs an authenticated connection
+CHANNELS_PER_MESSAGE = 500
+HEARTBEAT_S = 10  # minimum the venue accepts
+PING_TEXT = None  # the server drives the heartbeat (test_request every HEARTBEAT_S)
+PING_INTERVAL_S = None
+STALE_AFTER_S = 30.0
+
+_SIDES = {"buy": BUY, "sell": SELL}  # direction: side of the taker
+_TRADES = "trades."
+
+
+def url_for(base_url: str, symbols: list[str]) -> str:
+    return base_url
+
+
+def subscribe_messages(symbols: list[str]) -> list[str]:
+    """``public/subscribe`` to ``trades.{instrument}.100ms``, 500 channels per call."""
+    channels = [f"{_TRADES}{symbol}.{INTERVAL}" for symbol in symbols]
+    return [orjson.dumps({"jsonrpc": "2.0", "id": 2 + n, "method": "public/subscribe",
+                          "params": {"channels": channels[i:i + CHANNELS_PER_MESSAGE]}}).decode()
+            for n, i in enumerate(range(0, len(channels), CHANNELS_PER_MESSAGE))]
+
+
+def on_connect_messages() -> list[str]:
+    """Turn on server heartbeats (then answer each ``test_request``)."""
+    return [orjson.dumps({"jsonrpc": "2.0", "id": 1, "method": "public/set_heartbeat",
+                          "params": {"interval": HEARTBEAT_S}}).decode()]
+
+
+class Parser:
+    """Queues a ``public/test`` reply on ``replies`` for every ``test_request``."""
+
+    def __init__(self) -> None:
+        self.replies: list[str] = []
+        self.replayed: list[Trade] = []
+        self.next_request_id = 1_000_000  # ids of our replies, apart from the subscribe ids
+
+    def parse(self, frame: str | bytes) -> list[Trade]:
+        """{"jsonrpc":"2.0","method":"subscription","params":{"channel":"trades.BTC-PERPETUAL.raw",
+        "data":[{"trade_seq":40781986,"trade_id":"66460463","timestamp":1584058044032,"tick_direction":3,
+        "price":4469.5,"liquidation":"T","instrument_name":"BTC-PERPETUAL","index_price":4805.41,
+        "direction":"sell","amount":1120}]}}
+        """
+        msg = load_json(frame)
+        if type(msg) is not dict:
+            raise FrameError("unknown_message", f"not a JSON object: {frame[:80]!r}")
+        try:
+            method = msg.get("method")
+            if method == "subscription":
+                params = msg["params"]
+                if not params["channel"].startswith(_TRADES):
+                    raise FrameError("unknown_message", f"deribit channel {params['channel']!r}")
+                return [Trade(row["instrument_name"], price(row["price"]), size(row["amount"]),
+                              side(_SIDES, row["direction"]), ns_from_ms(row["timestamp"]),
+                              trade_id(row["trade_id"])) for row in params["data"]]
+            if method == "heartbeat":
+                if msg["params"]["type"] == "test_request":
+                    self.replies.append(orjson.dumps({"jsonrpc": "2.0", "id": self.next_request_id,
+                                                      "method": "public/test", "params": {}}).decode())
+                    self.next_request_id += 1
+                return []
+            if "error" in msg:
+                error = msg["error"]
+                raise FrameError("venue_error", f"deribit error {error.get('code')}: {error.get('message')} "
+                                                f"{error.get('data', '')}")
+            if "result" in msg:
+                return []  # responses to subscribe / set_heartbeat / test
+            raise FrameError("unknown_message", f"deribit message {str(msg)[:80]}")
+        except SHAPE_ERRORS as exc:
+            raise missing(exc) from None

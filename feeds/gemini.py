@@ -1,0 +1,81 @@
+"""Gemini trades: the current API (``wss://ws.gemini.com``, ``<symbol>@trade``) and
+the archived Market Data v2 (``wss://api.gemini.com/v2/marketdata``, ``l2``).
+
+We subscribe through the current API; the parser reads v2 frames too (recorded
+samples, clients still on v2). New API: ``m`` = buyer is maker, ``E`` in ns.
+v2: ``side`` is the taker's, ``block`` trades have no aggressor (UNKNOWN), and the
+``trades`` array in ``l2_updates`` is the replay of recent trades.
+"""
+from __future__ import annotations
+
+import orjson
+
+from feeds.normalize import (SHAPE_ERRORS, load_json, missing, ns_from_ms, ns_from_ns, price, side,
+                             side_from_buyer_is_maker, size, trade_id)
+from feeds.trade import BUY, SELL, UNKNOWN, FLAG_SNAPSHOT, FrameError, Trade
+
+NAME = "gemini"
+URL = "wss://ws.gemini.com"
+PING_TEXT = '{"id":0,"method":"ping"}'  # answered {"id":0,"status":200}; the server also pings every 20 s
+PING_INTERVAL_S = 20.0
+STALE_AFTER_S = 45.0
+
+_V2_SIDES = {"buy": BUY, "sell": SELL, "block": UNKNOWN}
+
+
+def url_for(base_url: str, symbols: list[str]) -> str:
+    return base_url
+
+
+def subscribe_messages(symbols: list[str]) -> list[str]:
+    """``{"id":1,"method":"subscribe","params":["btcusd@trade",...]}`` (lowercase symbols)."""
+    return [orjson.dumps({"id": 1, "method": "subscribe",
+                          "params": [f"{symbol.lower()}@trade" for symbol in symbols]}).decode()]
+
+
+def on_connect_messages() -> list[str]:
+    return []
+
+
+def _v2_trade(row: dict) -> Trade:
+    return Trade(row["symbol"], price(row["price"]), size(row["quantity"]), side(_V2_SIDES, row["side"]),
+                 ns_from_ms(row["timestamp"]), trade_id(row["event_id"]))
+
+
+class Parser:
+    """New-API ``@trade`` and v2 ``trade`` are live; v2 ``l2_updates.trades`` is a replay."""
+
+    def __init__(self) -> None:
+        self.replies: list[str] = []
+        self.replayed: list[Trade] = []
+
+    def parse(self, frame: str | bytes) -> list[Trade]:
+        """new API: {"E":1783981140085684200,"s":"btcrlusd","t":2840141014190422,"p":"62145.38000",
+        "q":"0.0162522200","m":true}
+        v2: {"type":"trade","symbol":"ANKRUSD","event_id":45465818387,"timestamp":1624493670759,
+        "price":"0.07946","quantity":"1020.482111","side":"buy"}
+        """
+        msg = load_json(frame)
+        if type(msg) is not dict:
+            raise FrameError("unknown_message", f"not a JSON object: {frame[:80]!r}")
+        try:
+            if "t" in msg or "E" in msg:  # new API trade: no event-type field
+                return [Trade(msg["s"], price(msg["p"]), size(msg["q"]), side_from_buyer_is_maker(msg["m"]),
+                              ns_from_ns(msg["E"]), trade_id(msg["t"]))]
+            kind = msg.get("type")
+            if kind == "trade":
+                return [_v2_trade(msg)]
+            if kind == "l2_updates":
+                if "trades" in msg:
+                    self.replayed.extend([_v2_trade(row)._replace(flags=FLAG_SNAPSHOT) for row in msg["trades"]])
+                return []
+            if kind == "heartbeat":
+                return []
+            if "error" in msg or kind == "error" or msg.get("result") == "error" or msg.get("status", 200) != 200:
+                reason = msg.get("error") or msg.get("reason") or msg.get("message")
+                raise FrameError("venue_error", f"gemini error: {reason}")
+            if "status" in msg and "id" in msg:
+                return []  # new API response (subscribe, ping)
+            raise FrameError("unknown_message", f"gemini message {str(msg)[:80]}")
+        except SHAPE_ERRORS as exc:
+            raise missing(exc) from None

@@ -1,0 +1,88 @@
+"""Kraken spot WebSocket v2 ``trade`` channel; also reads legacy v1 trade arrays.
+
+v2 (``wss://ws.kraken.com/v2``) is what we subscribe to. The recorded samples
+are v1 (``[channelID, [[price, volume, time, side, ordType, misc], ...], "trade", pair]``),
+which carry no trade id (``trade_id`` is then ``""``).
+"""
+from __future__ import annotations
+
+import orjson
+
+from feeds.normalize import (SHAPE_ERRORS, load_json, missing, ns_from_decimal_seconds, ns_from_iso,
+                             price, side, size, trade_id)
+from feeds.trade import BUY, SELL, FLAG_SNAPSHOT, FrameError, Trade
+
+NAME = "kraken"
+URL = "wss://ws.kraken.com/v2"
+PING_TEXT = None  # subscribed connections get {"channel":"heartbeat"} every second
+PING_INTERVAL_S = None
+STALE_AFTER_S = 10.0
+
+_SIDES = {"buy": BUY, "sell": SELL}  # v2: side of the taker
+_V1_SIDES = {"b": BUY, "s": SELL}  # v1: side of the taker
+_QUIET_CHANNELS = frozenset(("heartbeat", "status"))
+_QUIET_V1_EVENTS = frozenset(("heartbeat", "systemStatus", "subscriptionStatus", "pong"))
+
+
+def url_for(base_url: str, symbols: list[str]) -> str:
+    return base_url
+
+
+def subscribe_messages(symbols: list[str]) -> list[str]:
+    """v2 subscribe; ``snapshot`` asks for the last 50 trades (kept apart as replayed)."""
+    return [orjson.dumps({"method": "subscribe",
+                          "params": {"channel": "trade", "symbol": list(symbols), "snapshot": True}}).decode()]
+
+
+def on_connect_messages() -> list[str]:
+    return []
+
+
+class Parser:
+    """v2 ``type:"update"`` is live, ``type:"snapshot"`` is a replay."""
+
+    def __init__(self) -> None:
+        self.replies: list[str] = []
+        self.replayed: list[Trade] = []
+
+    def parse(self, frame: str | bytes) -> list[Trade]:
+        """v2: {"channel":"trade","type":"update","data":[{"symbol":"MATIC/USD","side":"sell","price":0.5117,
+        "qty":40.0,"ord_type":"market","trade_id":4665906,"timestamp":"2023-09-25T07:49:37.708706Z"}]}
+        v1: [993,[["354.11000000","0.89594024","1618678142.557535","s","l",""]],"trade","XMR/USD"]
+        """
+        msg = load_json(frame)
+        try:
+            if type(msg) is list:
+                return self._parse_v1(msg)
+            if type(msg) is not dict:
+                raise FrameError("unknown_message", f"not a JSON object or array: {frame[:80]!r}")
+            channel = msg.get("channel")
+            if channel == "trade":
+                kind = msg["type"]
+                trades = [Trade(row["symbol"], price(row["price"]), size(row["qty"]), side(_SIDES, row["side"]),
+                                ns_from_iso(row["timestamp"]), trade_id(row["trade_id"])) for row in msg["data"]]
+                if kind == "update":
+                    return trades
+                if kind == "snapshot":
+                    self.replayed.extend(trade._replace(flags=FLAG_SNAPSHOT) for trade in trades)
+                    return []
+                raise FrameError("unknown_message", f"kraken trade type {kind!r}")
+            if channel in _QUIET_CHANNELS:
+                return []
+            if (msg.get("success") is False or "error" in msg or "Error" in msg
+                    or msg.get("status") == "error" or msg.get("event") == "error"):
+                reason = msg.get("error") or msg.get("Error") or msg.get("errorMessage")
+                raise FrameError("venue_error", f"kraken error: {reason}")
+            if "method" in msg or msg.get("event") in _QUIET_V1_EVENTS:
+                return []  # v2 subscribe/pong responses, v1 control events
+            raise FrameError("unknown_message", f"kraken message {str(msg)[:80]}")
+        except SHAPE_ERRORS as exc:
+            raise missing(exc) from None
+
+    def _parse_v1(self, msg: list) -> list[Trade]:
+        if len(msg) < 4 or msg[-2] != "trade":
+            raise FrameError("unknown_message", f"kraken v1 array {str(msg)[:80]}")
+        pair = msg[-1]
+        return [Trade(pair, price(row[0]), size(row[1]), side(_V1_SIDES, row[3]),
+                      ns_from_decimal_seconds(row[2]), trade_id(row[6]) if len(row) > 6 else "")
+                for row in msg[1]]

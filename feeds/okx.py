@@ -1,0 +1,61 @@
+"""OKX v5 public ``trades`` channel (aggregated per taker order and price)."""
+from __future__ import annotations
+
+import orjson
+
+from feeds.normalize import SHAPE_ERRORS, load_json, missing, ns_from_ms, price, side, size, trade_id
+from feeds.trade import BUY, SELL, FrameError, Trade
+
+NAME = "okx"
+URL = "wss://ws.okx.com:8443/ws/v5/public"
+ARGS_PER_MESSAGE = 100  # total request length must stay under 64 KB
+PING_TEXT = "ping"  # plain text; the server answers "pong" and cuts after 30 s idle
+PING_INTERVAL_S = 20.0
+STALE_AFTER_S = 30.0
+
+_SIDES = {"buy": BUY, "sell": SELL}  # side of the taker
+
+
+def url_for(base_url: str, symbols: list[str]) -> str:
+    return base_url
+
+
+def subscribe_messages(symbols: list[str]) -> list[str]:
+    """``{"op":"subscribe","args":[{"channel":"trades","instId":"BTC-USDT"},...]}`` in chunks."""
+    args = [{"channel": "trades", "instId": symbol} for symbol in symbols]
+    return [orjson.dumps({"op": "subscribe", "args": args[i:i + ARGS_PER_MESSAGE]}).decode()
+            for i in range(0, len(args), ARGS_PER_MESSAGE)]
+
+
+def on_connect_messages() -> list[str]:
+    return []
+
+
+class Parser:
+    """Stateless apart from the outboxes every venue parser has."""
+
+    def __init__(self) -> None:
+        self.replies: list[str] = []
+        self.replayed: list[Trade] = []
+
+    def parse(self, frame: str | bytes) -> list[Trade]:
+        """{"arg":{"channel":"trades","instId":"BTC-USDT"},"data":[{"instId":"BTC-USDT",
+        "tradeId":"338476307","px":"30236","sz":"0.0002","side":"buy","ts":"1652459224818"}]}
+        """
+        if frame == "pong" or frame == b"pong":
+            return []
+        msg = load_json(frame)
+        if type(msg) is not dict:
+            raise FrameError("unknown_message", f"not a JSON object: {frame[:80]!r}")
+        try:
+            if "data" in msg and msg["arg"]["channel"] == "trades":
+                return [Trade(row["instId"], price(row["px"]), size(row["sz"]), side(_SIDES, row["side"]),
+                              ns_from_ms(row["ts"]), trade_id(row["tradeId"])) for row in msg["data"]]
+            event = msg.get("event")
+            if event == "error":
+                raise FrameError("venue_error", f"okx error {msg.get('code')}: {msg.get('msg')}")
+            if event in ("subscribe", "unsubscribe", "notice", "channel-conn-count"):
+                return []
+            raise FrameError("unknown_message", f"okx message {str(msg)[:80]}")
+        except SHAPE_ERRORS as exc:
+            raise missing(exc) from None
