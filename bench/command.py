@@ -1,42 +1,31 @@
-"""`tickagg bench WHAT`: throughput and latency figures, as a table or JSON."""
+"""`tickagg bench TARGET`: throughput and latency figures, as a table or JSON.
+
+Each target lives in its own module (``bench/<target>_command.py``) exposing
+``HELP``, ``add_arguments(parser)`` and ``run(args) -> int``, like the
+top-level commands. Figures come from here, never from timed tests.
+"""
 from __future__ import annotations
 
 import argparse
+import importlib
 
-HELP = "throughput and latency harness: `bench ring` (more targets as the pipeline grows); --json for machines"
+HELP = "throughput and latency harness (targets below); --json prints one JSON object"
+
+# target -> module
+TARGETS = {
+    "ring": "bench.ring_command",
+}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     targets = parser.add_subparsers(dest="target", metavar="TARGET")
     targets.required = True
-    ring = targets.add_parser("ring", help="SPSC ring vs multiprocessing.Queue between two processes; one-way latency")
-    ring.add_argument("--json", action="store_true", help="print one JSON object")
-    ring.add_argument("--seconds", type=float, default=1.0, help="duration of each throughput run (default 1)")
-    ring.add_argument("--repeats", type=int, default=3, help="runs per figure; the median is reported (default 3)")
-    ring.add_argument("--samples", type=int, default=100_000, help="latency samples per run (default 100000)")
-    ring.add_argument("--gap-us", type=float, default=10.0, help="pause between latency samples in µs (default 10)")
+    for name, module_name in TARGETS.items():
+        module = importlib.import_module(module_name)
+        target = targets.add_parser(name, help=module.HELP, description=module.HELP)
+        module.add_arguments(target)
+        target.set_defaults(run_target=module.run)
 
 
 def run(args: argparse.Namespace) -> int:
-    import orjson
-
-    if args.target == "ring":
-        from bench import ring
-
-        result = ring.run(args.seconds, args.repeats, args.samples, args.gap_us)
-        if args.json:
-            print(orjson.dumps(result).decode())
-        else:
-            _print_ring(result)
-    return 0
-
-
-def _print_ring(result: dict) -> None:
-    print(f"records/s between two processes (median of {result['repeats']} runs of {result['seconds_per_run']} s)")
-    print(f"{'batch':>6} {'ring':>16} {'mp.Queue':>16}")
-    for batch, rate in result["ring"].items():
-        queue = result["mp_queue"].get(batch)
-        print(f"{batch:>6} {rate:>16,.0f} {queue:>16,.0f}" if queue else f"{batch:>6} {rate:>16,.0f} {'-':>16}")
-    print(f"ring / mp.Queue at batch 1: {result['ring_vs_mp_queue_batch1']:.1f}x")
-    lat = result["latency_ns"]
-    print(f"one-way latency, single records: p50 {lat['p50'] / 1000:.1f} µs, p99 {lat['p99'] / 1000:.1f} µs, p99.9 {lat['p999'] / 1000:.1f} µs")
+    return int(args.run_target(args) or 0)

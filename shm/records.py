@@ -65,7 +65,12 @@ def describe(dtype: np.dtype) -> str:
     fields = []
     for name in dtype.names:
         field_type, offset = dtype.fields[name][:2]
-        fields.append(f"{name}:{field_type.str}@{offset}")
+        if field_type.subdtype is not None:  # e.g. (1400,)<f8
+            base, shape = field_type.subdtype
+            form = "(" + ",".join(str(n) for n in shape) + ",)" + base.str
+        else:
+            form = field_type.str
+        fields.append(f"{name}:{form}@{offset}")
     return f"{dtype.itemsize}B " + " ".join(fields)
 
 
