@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import sys
 
 HELP = "throughput and latency harness (targets below); --json prints one JSON object"
 
@@ -20,7 +21,10 @@ TARGETS = {
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     targets = parser.add_subparsers(dest="target", metavar="TARGET")
     targets.required = True
+    chosen = next((arg for arg in sys.argv[2:3] if arg in TARGETS), None)
     for name, module_name in TARGETS.items():
+        if chosen is not None and name != chosen:
+            continue  # import only the target being run
         module = importlib.import_module(module_name)
         target = targets.add_parser(name, help=module.HELP, description=module.HELP)
         module.add_arguments(target)

@@ -1,1 +1,3 @@
 """Exchange feeds: one module per venue, the shared feed loop, the simulator."""
+
+import shm  # noqa: F401  first: it points Numba's cache at this source version

@@ -5,12 +5,14 @@ subscribe frame is sent. Times are ms (the URL never asks for ``timeUnit``).
 """
 from __future__ import annotations
 
-from feeds.normalize import (SHAPE_ERRORS, load_json, missing, ns_from_ms, price,
+from feeds.normalize import (SHAPE_ERRORS, sequence, load_json, missing, ns_from_ms, price,
                              side_from_buyer_is_maker, size, trade_id)
 from feeds.trade import FrameError, Trade
 
 NAME = "binance"
 URL = "wss://stream.binance.com:9443"
+DEFAULT_SYMBOLS = ["BTCUSDT", "ETHUSDT"]  # as the venue writes them
+MAX_LIFETIME_S = 24 * 3600.0  # a connection is cut after 24 h
 STREAM = "trade"  # one event per trade, consecutive ``t`` per symbol
 MAX_STREAMS = 1024  # per connection
 PING_TEXT = None  # the server pings every 20 s and websocket-client answers
@@ -64,6 +66,6 @@ class Parser:
             else:
                 raise FrameError("unknown_message", f"binance event {event!r}")
             return [Trade(data["s"], price(data["p"]), size(data["q"]),
-                          side_from_buyer_is_maker(data["m"]), ns_from_ms(data["T"]), trade_id(tid))]
+                          side_from_buyer_is_maker(data["m"]), ns_from_ms(data["T"]), trade_id(tid), 0, sequence(tid))]
         except SHAPE_ERRORS as exc:
             raise missing(exc) from None

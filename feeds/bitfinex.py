@@ -12,6 +12,8 @@ from feeds.trade import BUY, SELL, FLAG_SNAPSHOT, FrameError, Trade
 
 NAME = "bitfinex"
 URL = "wss://api-pub.bitfinex.com/ws/2"
+DEFAULT_SYMBOLS = ["tBTCUSD", "tETHUSD"]  # as the venue writes them
+MAX_LIFETIME_S = None  # no documented connection lifetime
 MAX_CHANNELS = 25  # per connection (ws-public)
 PING_TEXT = None  # the server sends [chanId,"hb"] every 15 s per channel
 PING_INTERVAL_S = None

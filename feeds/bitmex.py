@@ -8,6 +8,8 @@ from feeds.trade import BUY, SELL, FLAG_SNAPSHOT, FrameError, Trade
 
 NAME = "bitmex"
 URL = "wss://ws.bitmex.com/realtime"
+DEFAULT_SYMBOLS = ["XBTUSD", "ETHUSD"]  # as the venue writes them
+MAX_LIFETIME_S = None  # no documented connection lifetime
 ARGS_PER_MESSAGE = 10
 PING_TEXT = "ping"  # plain text, answered "pong"; the venue asks for it after 5 s of silence
 PING_INTERVAL_S = 5.0

@@ -8,6 +8,8 @@ from feeds.trade import BUY, SELL, FrameError, Trade
 
 NAME = "bitstamp"
 URL = "wss://ws.bitstamp.net"
+DEFAULT_SYMBOLS = ["btcusd", "ethusd"]  # as the venue writes them
+MAX_LIFETIME_S = 90 * 24 * 3600.0  # maximum connection age
 CHANNEL_PREFIX = "live_trades_"
 PING_TEXT = '{"event":"bts:heartbeat"}'  # answered with bts:heartbeat; quiet markets idle ~50 s
 PING_INTERVAL_S = 20.0

@@ -8,6 +8,8 @@ from feeds.trade import BUY, SELL, FrameError, Trade
 
 NAME = "bybit"
 URL = "wss://stream.bybit.com/v5/public/spot"  # /linear, /inverse, /option through base_url
+DEFAULT_SYMBOLS = ["BTCUSDT", "ETHUSDT"]  # as the venue writes them
+MAX_LIFETIME_S = None  # no documented connection lifetime
 ARGS_PER_MESSAGE = 10  # spot limit per subscribe request
 PING_TEXT = '{"op":"ping"}'  # recommended every 20 s; cut after 10 min without ping or data
 PING_INTERVAL_S = 20.0

@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import orjson
 
-from feeds.normalize import SHAPE_ERRORS, load_json, missing, ns_from_iso, price, side, size, trade_id
+from feeds.normalize import SHAPE_ERRORS, load_json, missing, ns_from_iso, price, sequence, side, size, trade_id
 from feeds.trade import BUY, SELL, FLAG_SNAPSHOT, FrameError, Trade
 
 NAME = "coinbase"
 URL = "wss://ws-feed.exchange.coinbase.com"
+DEFAULT_SYMBOLS = ["BTC-USD", "ETH-USD"]  # as the venue writes them
+MAX_LIFETIME_S = None  # no documented connection lifetime
 PING_TEXT = None  # the heartbeat channel sends one frame per product per second
 PING_INTERVAL_S = None
 STALE_AFTER_S = 10.0
@@ -51,7 +53,7 @@ class Parser:
             if kind == "match" or kind == "last_match":
                 trade = Trade(msg["product_id"], price(msg["price"]), size(msg["size"]),
                               side(_TAKER_SIDES, msg["side"]), ns_from_iso(msg["time"]),
-                              trade_id(msg["trade_id"]))
+                              trade_id(msg["trade_id"]), 0, sequence(msg["trade_id"]))
                 if kind == "match":
                     return [trade]
                 self.replayed.append(trade._replace(flags=FLAG_SNAPSHOT))

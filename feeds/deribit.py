@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import orjson
 
-from feeds.normalize import SHAPE_ERRORS, load_json, missing, ns_from_ms, price, side, size, trade_id
+from feeds.normalize import SHAPE_ERRORS, load_json, missing, ns_from_ms, price, sequence, side, size, trade_id
 from feeds.trade import BUY, SELL, FrameError, Trade
 
 NAME = "deribit"
 URL = "wss://www.deribit.com/ws/api/v2"
+DEFAULT_SYMBOLS = ["BTC-PERPETUAL", "ETH-PERPETUAL"]  # as the venue writes them
+MAX_LIFETIME_S = None  # no documented connection lifetime
 INTERVAL = "100ms"  # "raw" needs an authenticated connection
 CHANNELS_PER_MESSAGE = 500
 HEARTBEAT_S = 10  # minimum the venue accepts
@@ -67,7 +69,7 @@ class Parser:
                     raise FrameError("unknown_message", f"deribit channel {params['channel']!r}")
                 return [Trade(row["instrument_name"], price(row["price"]), size(row["amount"]),
                               side(_SIDES, row["direction"]), ns_from_ms(row["timestamp"]),
-                              trade_id(row["trade_id"])) for row in params["data"]]
+                              trade_id(row["trade_id"]), 0, sequence(row["trade_seq"])) for row in params["data"]]
             if method == "heartbeat":
                 if msg["params"]["type"] == "test_request":
                     self.replies.append(orjson.dumps({"jsonrpc": "2.0", "id": self.next_request_id,

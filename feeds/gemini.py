@@ -16,6 +16,8 @@ from feeds.trade import BUY, SELL, UNKNOWN, FLAG_SNAPSHOT, FrameError, Trade
 
 NAME = "gemini"
 URL = "wss://ws.gemini.com"
+DEFAULT_SYMBOLS = ["btcusd", "ethusd"]  # as the venue writes them
+MAX_LIFETIME_S = None  # no documented connection lifetime
 PING_TEXT = '{"id":0,"method":"ping"}'  # answered {"id":0,"status":200}; the server also pings every 20 s
 PING_INTERVAL_S = 20.0
 STALE_AFTER_S = 45.0

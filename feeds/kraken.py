@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import orjson
 
-from feeds.normalize import (SHAPE_ERRORS, load_json, missing, ns_from_decimal_seconds, ns_from_iso,
+from feeds.normalize import (SHAPE_ERRORS, sequence, load_json, missing, ns_from_decimal_seconds, ns_from_iso,
                              price, side, size, trade_id)
 from feeds.trade import BUY, SELL, FLAG_SNAPSHOT, FrameError, Trade
 
 NAME = "kraken"
 URL = "wss://ws.kraken.com/v2"
+DEFAULT_SYMBOLS = ["BTC/USD", "ETH/USD"]  # as the venue writes them
+MAX_LIFETIME_S = None  # no documented connection lifetime
 PING_TEXT = None  # subscribed connections get {"channel":"heartbeat"} every second
 PING_INTERVAL_S = None
 STALE_AFTER_S = 10.0
@@ -60,7 +62,8 @@ class Parser:
             if channel == "trade":
                 kind = msg["type"]
                 trades = [Trade(row["symbol"], price(row["price"]), size(row["qty"]), side(_SIDES, row["side"]),
-                                ns_from_iso(row["timestamp"]), trade_id(row["trade_id"])) for row in msg["data"]]
+                                ns_from_iso(row["timestamp"]), trade_id(row["trade_id"]), 0,
+                                sequence(row["trade_id"])) for row in msg["data"]]
                 if kind == "update":
                     return trades
                 if kind == "snapshot":

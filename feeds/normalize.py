@@ -59,6 +59,13 @@ def _number(value: object, what: str) -> float:
 
 def price(value: object) -> float:
     """A positive finite price from a JSON number or decimal string."""
+    if type(value) is str and "_" not in value:  # fast path: decimal text, the usual case
+        try:
+            number = float(value)
+        except ValueError:
+            raise FrameError("bad_number", f"price {value!r} is not a number") from None
+        if 0.0 < number < _INF:
+            return number
     number = _number(value, "price")
     if number <= 0.0:
         raise FrameError("bad_price", f"price {value!r} is not positive")
@@ -67,6 +74,13 @@ def price(value: object) -> float:
 
 def size(value: object) -> float:
     """A positive finite size from a JSON number or decimal string."""
+    if type(value) is str and "_" not in value:
+        try:
+            number = float(value)
+        except ValueError:
+            raise FrameError("bad_number", f"size {value!r} is not a number") from None
+        if 0.0 < number < _INF:
+            return number
     number = _number(value, "size")
     if number <= 0.0:
         raise FrameError("bad_size", f"size {value!r} is not positive")
@@ -94,6 +108,8 @@ def _integer(value: object, what: str) -> int:
 
 def ns_from_ms(value: object) -> int:
     """Epoch milliseconds (int or digit string) -> ns, exactly."""
+    if type(value) is int and value >= 0:
+        return value * 1_000_000
     return _integer(value, "ms timestamp") * 1_000_000
 
 
@@ -192,6 +208,15 @@ def trade_id(value: object) -> str:
     if kind is int:
         return str(value)
     raise FrameError("bad_trade_id", f"trade id {value!r} is neither an integer nor text")
+
+
+def sequence(value: object) -> int:
+    """A venue sequence number (int or digit string) for gap detection; -1 if it is not one."""
+    if type(value) is int:
+        return value if value >= 0 else -1
+    if type(value) is str and value.isascii() and value.isdigit():
+        return int(value)
+    return -1
 
 
 # what reading a frame of the wrong shape raises; parsers turn it into ``missing(exc)``

@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import orjson
 
-from feeds.normalize import SHAPE_ERRORS, load_json, missing, ns_from_ms, price, side, size, trade_id
+from feeds.normalize import SHAPE_ERRORS, load_json, missing, ns_from_ms, price, sequence, side, size, trade_id
 from feeds.trade import BUY, SELL, FrameError, Trade
 
 NAME = "okx"
 URL = "wss://ws.okx.com:8443/ws/v5/public"
+DEFAULT_SYMBOLS = ["BTC-USDT", "ETH-USDT"]  # as the venue writes them
+MAX_LIFETIME_S = None  # no documented connection lifetime
 ARGS_PER_MESSAGE = 100  # total request length must stay under 64 KB
 PING_TEXT = "ping"  # plain text; the server answers "pong" and cuts after 30 s idle
 PING_INTERVAL_S = 20.0
@@ -50,7 +52,8 @@ class Parser:
         try:
             if "data" in msg and msg["arg"]["channel"] == "trades":
                 return [Trade(row["instId"], price(row["px"]), size(row["sz"]), side(_SIDES, row["side"]),
-                              ns_from_ms(row["ts"]), trade_id(row["tradeId"])) for row in msg["data"]]
+                              ns_from_ms(row["ts"]), trade_id(row["tradeId"]), 0, sequence(row["tradeId"]),
+                              int(row.get("count", 1))) for row in msg["data"]]
             event = msg.get("event")
             if event == "error":
                 raise FrameError("venue_error", f"okx error {msg.get('code')}: {msg.get('msg')}")

@@ -29,6 +29,8 @@ class Trade(NamedTuple):
     ts_ns: int  # exchange trade time, ns since the epoch
     trade_id: str  # the exchange's own id, as text
     flags: int = 0
+    seq: int = -1  # venue sequence, consecutive per symbol (-1: the venue has none)
+    seq_span: int = 1  # sequence numbers this trade covers (OKX aggregates `count` matches)
 
 
 class FrameError(ValueError):

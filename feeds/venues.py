@@ -3,6 +3,8 @@
 Every venue module is the same form, so the feed loop treats them alike:
 
 - ``NAME``, ``URL`` (production), ``url_for(base_url, symbols)`` (the URL to open),
+- ``DEFAULT_SYMBOLS`` (as the venue writes them), ``MAX_LIFETIME_S`` (the venue cuts
+  connections older than this, or None),
 - ``subscribe_messages(symbols)`` and ``on_connect_messages()`` (text frames to send),
 - ``PING_TEXT`` / ``PING_INTERVAL_S`` (client text ping, or both None when the
   server keeps the socket alive) and ``STALE_AFTER_S`` (silence => dead socket),
