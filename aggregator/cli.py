@@ -16,6 +16,7 @@ COMMANDS = {
     "rings": "shm.rings_command",
     "tail": "shm.tail_command",
     "parse": "feeds.parse_command",
+    "feed": "feeds.feed_command",
     "simulate": "feeds.simulate_command",
     "bench": "bench.command",
 }

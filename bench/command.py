@@ -15,6 +15,7 @@ HELP = "throughput and latency harness (targets below); --json prints one JSON o
 # target -> module
 TARGETS = {
     "ring": "bench.ring_command",
+    "feed": "bench.feed_command",
 }
 
 

@@ -1,0 +1,32 @@
+"""`tickagg bench feed`: one feed process against the local simulator."""
+from __future__ import annotations
+
+import argparse
+
+HELP = "one feed process against the simulator: frames/s, CPU µs per frame, lost trades; reconnect timing"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from feeds.venues import VENUES
+
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--exchange", default="binance", choices=sorted(VENUES), help="venue (default binance)")
+    parser.add_argument("--seconds", type=float, default=5.0, help="measured seconds (default 5)")
+    parser.add_argument("--drops", type=int, default=20, help="connection drops for the reconnect figure (default 20; 0: skip)")
+
+
+def run(args: argparse.Namespace) -> int:
+    import orjson
+
+    from bench import feed
+
+    result = feed.run(args.exchange, args.seconds, args.drops) if args.drops else feed.run(args.exchange, args.seconds, 0)
+    if args.json:
+        print(orjson.dumps(result).decode())
+        return 0
+    print(f"{result['exchange']}: {result['frames_per_s']:,.0f} frames/s, {result['cpu_us_per_frame']:.2f} CPU-µs per frame, "
+          f"sent {result['sent']}, received {result['received']}, lost {result['lost']}")
+    if args.drops:
+        print(f"first tick after a dropped connection: median {result['reconnect_first_tick_s_median'] * 1000:.0f} ms "
+              f"(max {result['reconnect_first_tick_s_max'] * 1000:.0f} ms) over {result['drops']} drops")
+    return 0

@@ -1,0 +1,177 @@
+"""The feed loop: connect, subscribe, read, write ticks, reconnect — the same for every venue.
+
+::
+
+  connect (handshake, subscribe) --fail--> wait backoff ---------------+
+     |                                                                 |
+     v                                                                 |
+  read chunk -> frames -> parser -> TickWriter -> ring (one push/chunk)|
+     |  every 50 ms: pings due? stale? lifetime near? metrics flush    |
+     +-- Disconnect (EOF, close frame, stale, error) ---> backoff -----+
+     +-- lifetime near: open a second session, read both, drop
+         duplicates, close the old one once the new one delivers.
+
+The tick ring and the symbol directory are created if missing; a second feed
+for the same exchange and group is refused by the ring (one producer).
+"""
+from __future__ import annotations
+
+import logging
+import select
+import signal
+import time
+from types import ModuleType
+
+import websocket
+
+from feeds.backoff import Backoff
+from feeds.events import FeedEvents, RateLimitedLog
+from feeds.metrics import NAMES, FeedMetrics
+from feeds.session import Disconnect, Session
+from feeds.ticks import TickWriter
+from shm.pipeline_records import EVENT, EVENT_CONNECT, EVENT_DISCONNECT, EVENT_GAP, EVENT_RECONNECT_DELAY
+from shm.records import TICK
+from shm.ring import PRODUCER, Ring, ring_name
+from shm.symbols import SymbolDirectory
+from shm.topology import EVENT_RING_CAPACITY, TICK_RING_CAPACITY, event_ring, tick_ring
+
+log = logging.getLogger("tickagg.feed")
+HOUSEKEEPING_S = 0.05
+READ_TIMEOUT_S = 0.25
+OVERLAP_MAX_S = 10.0  # a lifetime switch gives the new connection this long to deliver
+
+
+class Feed:
+    """One exchange's feed process: ``Feed(...).run()`` until ``stop()`` or a signal."""
+
+    def __init__(self, venue: ModuleType, symbols: list[str] | None = None, url: str | None = None,
+                 group: str = "default", stale_after_s: float | None = None, max_lifetime_s: float | None = None,
+                 ring_capacity: int = TICK_RING_CAPACITY, backoff: Backoff | None = None):
+        self.venue = venue
+        self.name = venue.NAME
+        self.symbols = list(symbols or venue.DEFAULT_SYMBOLS)
+        self.url = url or venue.URL
+        self.stale_after_s = stale_after_s or venue.STALE_AFTER_S
+        self.max_lifetime_s = max_lifetime_s if max_lifetime_s is not None else venue.MAX_LIFETIME_S
+        self.backoff = backoff or Backoff()
+        self.ring = Ring(ring_name(group, tick_ring(self.name)), PRODUCER, TICK, ring_capacity)
+        self.ring.metric_names = list(NAMES)
+        self.events_ring = Ring(ring_name(group, event_ring(self.name)), PRODUCER, EVENT, EVENT_RING_CAPACITY)
+        self.metrics = FeedMetrics(self.ring.metrics)
+        self.events = FeedEvents(self.name, self.events_ring)
+        self.warnings = RateLimitedLog(log)
+        self.writer = TickWriter(self.name, self.ring, SymbolDirectory(group), self.metrics, self.symbols, self._gap)
+        self._stopping = False
+        self._ever_connected = False
+
+    def stop(self, *_signal) -> None:
+        self._stopping = True
+
+    def install_signal_handlers(self) -> None:
+        signal.signal(signal.SIGTERM, self.stop)
+        signal.signal(signal.SIGINT, self.stop)
+
+    def run(self) -> None:
+        """Connect and serve until stopped; reconnect with backoff whenever a connection ends."""
+        values = self.metrics.values
+        while not self._stopping:
+            session = self._open_session()
+            if session is None:
+                self._wait(self.backoff.next_delay())
+                continue
+            values["connected"] = 1
+            reason = "stopped"
+            try:
+                self._serve(session)
+            except Disconnect as exc:
+                reason = str(exc)
+            finally:
+                self.writer.flush()
+                values["connected"] = 0
+                self.metrics.flush()
+            session.close()
+            if self._stopping:
+                break
+            self.events.emit(EVENT_DISCONNECT, detail=reason)
+            log.warning("%s: disconnected (%s)", self.name, reason)
+            self.backoff.connection_ended(time.monotonic() - session.started if session.live_trades else 0.0)
+            values["reconnects"] += 1
+            self._wait(self.backoff.next_delay())
+        self.metrics.flush()
+
+    def _open_session(self) -> Session | None:
+        try:
+            session = Session(self.venue, self.url, self.symbols, self.writer, self.metrics, self.events, self.warnings,
+                              self.stale_after_s, fill_from_replays=self._ever_connected)
+        except (OSError, websocket.WebSocketException) as exc:
+            self.warnings.warning("connect", f"{self.name}: cannot connect to {self.url}: {exc}")
+            self.events.emit(EVENT_DISCONNECT, detail=f"connect failed: {exc}")
+            return None
+        session.connection.settimeout(READ_TIMEOUT_S)
+        self._ever_connected = True
+        self.metrics.values["connects"] += 1
+        self.events.emit(EVENT_CONNECT, value=self.metrics.values["connects"], detail=self.url)
+        log.info("%s: connected to %s", self.name, self.url)
+        return session
+
+    def _serve(self, session: Session) -> None:
+        """Read until the session ends; switch sessions before the venue's lifetime limit."""
+        next_housekeeping = 0.0
+        writer, metrics = self.writer, self.metrics
+        while not self._stopping:
+            if session.read():
+                writer.flush()
+            now = time.monotonic()
+            if now >= next_housekeeping:
+                next_housekeeping = now + HOUSEKEEPING_S
+                metrics.values["last_frame_ns"] = session.recv_ns
+                metrics.flush()
+                session.housekeeping(now)
+                if self.max_lifetime_s and now - session.started > self._switch_at():
+                    session = self._switch(session)
+
+    def _switch_at(self) -> float:
+        """Age at which to open the next connection: 5% (at most 5 min) before the limit."""
+        return self.max_lifetime_s - min(300.0, self.max_lifetime_s * 0.05)
+
+    def _switch(self, old: Session) -> Session:
+        """Open a new session while the old one still delivers; read both (duplicates dropped
+        by sequence) until the new one has delivered trades, then close the old one."""
+        new = self._open_session()
+        if new is None:
+            return old  # try again at the next housekeeping; the old one still works
+        sessions = [old, new]
+        self.writer.overlap = set()  # venues without sequence numbers: drop repeats by trade id
+        deadline = time.monotonic() + OVERLAP_MAX_S
+        while not self._stopping and time.monotonic() < deadline and new.live_trades == 0:
+            ready, _, _ = select.select([s.connection.sock for s in sessions], [], [], READ_TIMEOUT_S)
+            for session in list(sessions):
+                if session.connection.sock in ready:
+                    try:
+                        if session.read():
+                            self.writer.flush()
+                    except Disconnect:
+                        if session is new:
+                            new.close()
+                            self.writer.overlap = None
+                            return old
+                        sessions.remove(session)  # the old one ended first: the new one carries on
+        old.close()
+        self.writer.overlap = None
+        self.metrics.values["lifetime_reconnects"] += 1
+        log.info("%s: switched to a new connection before the venue's %.0f s limit", self.name, self.max_lifetime_s)
+        return new
+
+    def _gap(self, symbol: str, symbol_id: int, missing: int) -> None:
+        self.events.emit(EVENT_GAP, value=missing, detail=symbol, symbol_id=symbol_id)
+        self.warnings.warning("gap", f"{self.name}: {missing} trade(s) missing before the next {symbol} trade")
+
+    def _wait(self, seconds: float) -> None:
+        self.events.emit(EVENT_RECONNECT_DELAY, value=int(seconds * 1e9))
+        deadline = time.monotonic() + seconds
+        while not self._stopping and time.monotonic() < deadline:
+            time.sleep(min(0.02, max(0.0, deadline - time.monotonic())))
+
+    def close(self) -> None:
+        self.ring.close()
+        self.events_ring.close()

@@ -1,0 +1,151 @@
+"""One connection to a venue: its socket, its parser state, its heartbeat clock.
+
+A session turns frames into ticks through the feed's shared TickWriter, answers
+the venue's heartbeats, and tells the feed loop when the connection is dead
+(``Disconnect``). Two sessions run side by side only while the feed switches
+connections before a venue's lifetime limit.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from types import ModuleType
+
+import websocket
+
+from feeds.events import FeedEvents, RateLimitedLog
+from feeds.metrics import FeedMetrics
+from feeds.ticks import TickWriter
+from feeds.trade import FLAG_REPLAY, FrameError
+from feeds.wsconn import OP_CLOSE, OP_PING, Connection, ConnectionClosed
+from shm.pipeline_records import EVENT_VENUE_ERROR
+
+log = logging.getLogger("tickagg.feed")
+
+
+class Disconnect(Exception):
+    """The session is over; the message says why (logged and sent as an event)."""
+
+
+class Session:
+    def __init__(self, venue: ModuleType, url: str, symbols: list[str], writer: TickWriter, metrics: FeedMetrics,
+                 events: FeedEvents, warnings: RateLimitedLog, stale_after_s: float, fill_from_replays: bool,
+                 connect_timeout_s: float = 10.0):
+        self.venue, self.writer, self.metrics, self.events, self.warnings = venue, writer, metrics, events, warnings
+        self.values = metrics.values
+        self.parser = venue.Parser()
+        self._parse, self._add = self.parser.parse, writer.add  # bound once: the hot path calls them per frame
+        self.frames = 0  # text frames, folded into the metrics once per read
+        self.stale_after_s = stale_after_s
+        self.fill_from_replays = fill_from_replays
+        self.connection = Connection(venue.url_for(url, symbols), timeout_s=connect_timeout_s)
+        self.started = self.last_rx = time.monotonic()
+        self.next_ping = self.started + (venue.PING_INTERVAL_S or float("inf"))
+        self.last_ping = self.started - 1.0
+        self.live_trades = 0
+        self.recv_ns = 0
+        for message in [*venue.on_connect_messages(), *venue.subscribe_messages(symbols)]:
+            self.connection.send_text(message)
+
+    # -- frame handler (called by Connection.read) -----------------------------
+    def received(self, nbytes: int) -> None:
+        self.recv_ns = time.time_ns()
+        values = self.values
+        values["bytes"] += nbytes
+        values["reads"] += 1
+
+    def text(self, payload: memoryview) -> None:
+        """One text frame: the hot path (a few µs; every attribute lookup counts here)."""
+        self.frames += 1
+        try:
+            trades = self._parse(payload)
+        except FrameError as exc:
+            self.metrics.error(exc.kind)
+            self.warnings.warning(exc.kind, f"{self.venue.NAME}: {exc.kind}: {exc} in frame {bytes(payload[:160])!r}")
+            if exc.kind == "venue_error":
+                self.events.emit(EVENT_VENUE_ERROR, detail=str(exc))
+            return
+        except Exception as exc:  # a parser bug must not kill the feed: count, log, go on
+            self.metrics.error("other")
+            self.warnings.warning("other", f"{self.venue.NAME}: parser failed ({exc!r}) on {bytes(payload[:160])!r}")
+            return
+        if trades:
+            self.live_trades += len(trades)
+            self._add(trades, self.recv_ns)
+        parser = self.parser
+        if parser.replayed or parser.replies:
+            self._drain_outboxes(parser)
+
+    def _drain_outboxes(self, parser) -> None:
+        """Replayed trades (a gap filler after a reconnect) and replies the venue expects."""
+        if parser.replayed:
+            self.values["replayed"] += len(parser.replayed)
+            if self.fill_from_replays:  # after a reconnect: fill the gap, duplicates are dropped
+                self.writer.add(parser.replayed, self.recv_ns, FLAG_REPLAY)
+            parser.replayed.clear()
+        if parser.replies:
+            for reply in parser.replies:
+                self.connection.send_text(reply)
+            self.values["replies_sent"] += len(parser.replies)
+            parser.replies.clear()
+
+    def control(self, opcode: int, payload: bytes) -> None:
+        if opcode == OP_PING:
+            self.connection.pong(payload)
+        elif opcode == OP_CLOSE:
+            code = int.from_bytes(payload[:2], "big") if len(payload) >= 2 else None
+            reason = payload[2:].decode("utf-8", "replace")
+            raise ConnectionClosed(f"close frame from the server (code {code}{', ' + reason if reason else ''})")
+
+    def binary(self, length: int) -> None:
+        self.values["frames"] += 1
+        self.metrics.error("binary_frame")
+        self.warnings.warning("binary_frame", f"{self.venue.NAME}: skipped a binary frame of {length} bytes")
+
+    def oversized(self, length: int) -> None:
+        self.values["frames"] += 1
+        self.metrics.error("oversized_frame")
+        self.warnings.warning("oversized_frame", f"{self.venue.NAME}: skipped a frame of {length} bytes (over the limit)")
+
+    # -- driving ---------------------------------------------------------------
+    def read(self) -> int:
+        """Read one chunk (blocking up to the socket timeout). Raises Disconnect when the connection ended."""
+        try:
+            received = self.connection.read(self)
+        except TimeoutError:
+            return 0
+        except (ConnectionClosed, OSError, websocket.WebSocketException) as exc:
+            raise Disconnect(str(exc) or type(exc).__name__) from None
+        finally:
+            self.values["frames"] += self.frames
+            self.frames = 0
+        self.last_rx = time.monotonic()
+        return received
+
+    def housekeeping(self, now: float) -> None:
+        """Heartbeats out, dead-connection detection in. Any frame at all counts as life.
+
+        A ping goes out on the venue's schedule (``PING_INTERVAL_S``), and also
+        whenever the connection has been silent for half the stale limit, so a
+        quiet but healthy connection answers before it would count as dead.
+        """
+        silent = now - self.last_rx
+        if silent > self.stale_after_s:
+            self.values["stale_reconnects"] += 1
+            raise Disconnect(f"stale: nothing received for {silent:.1f} s")
+        quiet = silent >= self.stale_after_s / 2 and self.last_ping < self.last_rx
+        if now >= self.next_ping or quiet:
+            venue = self.venue
+            try:
+                if venue.PING_TEXT:
+                    self.connection.send_text(venue.PING_TEXT)
+                else:  # no application ping: a protocol ping makes a quiet server answer
+                    self.connection.ping()
+            except (OSError, websocket.WebSocketException) as exc:
+                raise Disconnect(f"sending a ping failed: {exc}") from None
+            self.next_ping = now + (venue.PING_INTERVAL_S or float("inf"))
+            self.last_ping = now
+            self.values["pings_sent"] += 1
+
+    def close(self) -> None:
+        self.connection.close()

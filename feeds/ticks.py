@@ -1,0 +1,121 @@
+"""Normalized trades -> tick records in the exchange's ring, with gap and duplicate checks.
+
+Per trade: the symbol becomes an id (symbol directory, cached), the trade id a
+u64 (the id itself when it is a decimal integer, else a stable 64-bit hash),
+and the feed's own ``seq`` counts ticks written. Where the venue numbers trades
+consecutively per symbol (``Trade.seq``), a jump flags the next tick with
+FLAG_GAP and is counted; a number already seen (the overlap of two connections
+during a switch) is a duplicate and dropped.
+
+Duplicates without sequence numbers: trades a venue replays on subscribe are
+used (flagged FLAG_REPLAY) only if they are newer than the last live trade of
+their symbol — by sequence where there is one, else by exchange time (a replay
+at exactly the last live trade's time is dropped: it cannot be told apart).
+While two connections overlap (``overlap``), trade ids seen are remembered
+per symbol and repeats are dropped.
+"""
+from __future__ import annotations
+
+import hashlib
+import struct
+
+import numpy as np
+
+from feeds.metrics import FeedMetrics
+from feeds.trade import FLAG_GAP, Trade
+from shm.records import EXCHANGE_IDS, TICK
+from shm.ring import Ring
+from shm.symbols import SymbolDirectory
+
+_RECORD = struct.Struct("<qqddQQIHbBQ")  # the TICK layout, see shm/records.py
+assert _RECORD.size == TICK.itemsize
+_U64_MAX = (1 << 64) - 1
+STAGING_TICKS = 1 << 14
+_NO_TIME = 1 << 62  # "no live trade yet": every replay is older than it
+
+
+def trade_id_u64(trade_id: str) -> int:
+    """The venue's trade id as u64: the number itself, or a stable hash of the text."""
+    if trade_id.isdigit():
+        number = int(trade_id)
+        if number <= _U64_MAX:
+            return number
+    return int.from_bytes(hashlib.blake2b(trade_id.encode(), digest_size=8).digest(), "little")
+
+
+class TickWriter:
+    """Writes one exchange's trades into its tick ring."""
+
+    def __init__(self, exchange: str, ring: Ring, symbols: SymbolDirectory, metrics: FeedMetrics,
+                 subscribed: list[str], on_gap=None):
+        self.exchange = exchange
+        self.exchange_id = EXCHANGE_IDS[exchange]
+        self.ring, self.directory, self.metrics = ring, symbols, metrics
+        self._staging = bytearray(STAGING_TICKS * TICK.itemsize)
+        self._records = np.frombuffer(self._staging, dtype=TICK)
+        self._count = 0
+        self._seq = ring.head  # the feed's tick counter continues across restarts
+        self._allowed = {s.upper() for s in subscribed}
+        self._symbols: dict[str, list] = {}  # symbol -> [id, last venue seq (-1: none), last exchange time]
+        self.overlap: set | None = None  # (symbol, trade id) seen while two connections overlap
+        self._on_gap = on_gap  # callback(symbol, symbol_id, missing)
+
+    def add(self, trades: list[Trade], recv_ns: int, extra_flags: int = 0) -> None:
+        """Stage the ticks of one frame (all or none of them, so a frame is never split)."""
+        if self._count + len(trades) > STAGING_TICKS:
+            self.flush()
+        pack, staging, values, known_symbols = _RECORD.pack_into, self._staging, self.metrics.values, self._symbols
+        count = staged = self._count
+        for trade in trades:
+            symbol, price, size, side, ts_ns, trade_id, flags, seq, span = trade
+            known = known_symbols.get(symbol)  # [symbol id, last venue seq, last exchange time]
+            if known is None:
+                known = self._register(symbol)
+                if known is None:
+                    self.metrics.error("unknown_symbol")
+                    continue
+            if extra_flags and seq < 0 and ts_ns <= known[2]:
+                values["duplicates"] += 1  # a replay of what we already have (or cannot tell)
+                continue
+            if self.overlap is not None and seq < 0:
+                key = (symbol, trade_id)
+                if key in self.overlap:
+                    values["duplicates"] += 1
+                    continue
+                self.overlap.add(key)
+            known[2] = ts_ns
+            if seq >= 0:
+                last = known[1]
+                if last >= 0:
+                    if seq <= last:
+                        values["duplicates"] += 1
+                        continue
+                    missing = seq - span - last
+                    if missing > 0:
+                        flags |= FLAG_GAP
+                        values["gaps"] += 1
+                        values["gap_trades"] += missing
+                        if self._on_gap is not None:
+                            self._on_gap(symbol, known[0], missing)
+                known[1] = seq
+            pack(staging, count * 64, ts_ns, recv_ns, price, size, trade_id_u64(trade_id), self._seq,
+                 known[0], self.exchange_id, side, flags | extra_flags, 0)
+            count += 1
+            self._seq += 1
+        self._count = count
+        values["ticks"] += count - staged
+
+    def flush(self) -> None:
+        """Push the staged ticks as one batch; what the ring cannot take is counted as dropped."""
+        if self._count:
+            accepted = self.ring.push_batch(self._records[: self._count])
+            self.metrics.values["ring_dropped"] += self._count - accepted
+            self._count = 0
+
+    def _register(self, symbol: str) -> list | None:
+        """First tick of ``symbol``: its id from the directory; None if we did not subscribe to it."""
+        if symbol.upper() not in self._allowed:
+            return None
+        known = [self.directory.id_of(self.exchange, symbol), -1, _NO_TIME]
+        self._symbols[symbol] = known
+        return known

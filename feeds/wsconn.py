@@ -1,0 +1,166 @@
+"""A WebSocket client connection with a fast frame reader.
+
+websocket-client does the handshake (TLS, proxies, headers) and sends our
+rare outgoing frames (subscribe, pings, replies: it masks them). Incoming
+frames we read ourselves from the socket: websocket-client reads each frame
+with two or three small ``recv`` calls and, unless told not to, validates
+UTF-8 in pure Python; here one ``recv_into`` fills a large buffer and every
+complete frame in it is sliced out in place. Text payloads are handed on as
+memoryviews into that buffer (orjson parses them without a copy), valid only
+until the next ``read``.
+"""
+from __future__ import annotations
+
+import socket
+import struct
+from typing import Protocol
+
+import websocket
+
+OP_CONTINUATION, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
+BUFFER_BYTES = 1 << 20
+_U16 = struct.Struct("!H")
+_U64 = struct.Struct("!Q")
+
+
+class FrameHandler(Protocol):
+    def received(self, nbytes: int) -> None: ...
+    def text(self, payload: memoryview) -> None: ...
+    def control(self, opcode: int, payload: bytes) -> None: ...
+    def binary(self, length: int) -> None: ...
+    def oversized(self, length: int) -> None: ...
+
+
+class ConnectionClosed(ConnectionError):
+    """The peer closed the connection (close frame or EOF)."""
+
+
+class Connection:
+    """One open WebSocket connection; ``read`` returns the next chunk's frames."""
+
+    def __init__(self, url: str, timeout_s: float = 10.0, max_frame_bytes: int = BUFFER_BYTES // 2):
+        self.url = url
+        self.ws = websocket.create_connection(
+            url, timeout=timeout_s, skip_utf8_validation=True, enable_multithread=False
+        )
+        self.sock: socket.socket = self.ws.sock
+        self.max_frame_bytes = max_frame_bytes
+        self._buffer = bytearray(BUFFER_BYTES)
+        self._view = memoryview(self._buffer)
+        self._filled = 0  # bytes of unread frames at the start of the buffer
+        self._fragments: list[bytes] = []  # a fragmented text message in progress
+        self._discard = 0  # bytes still to skip of an oversized frame
+
+    def read(self, handler: "FrameHandler") -> int:
+        """Wait for data (up to the socket timeout), then dispatch every complete frame in it.
+
+        Calls ``handler.received(nbytes)`` first (the moment to stamp receive
+        time), then ``text``/``control``/``binary``/``oversized`` per frame.
+        Returns the bytes received; raises ``socket.timeout`` when nothing
+        came, ``ConnectionClosed`` at EOF.
+        """
+        received = self.sock.recv_into(self._view[self._filled :])
+        if received == 0:
+            raise ConnectionClosed("the server closed the connection (EOF)")
+        handler.received(received)
+        on_text, on_control, on_binary, on_oversized = handler.text, handler.control, handler.binary, handler.oversized
+        end = self._filled + received
+        start = 0
+        if self._discard:
+            skipped = min(self._discard, end)
+            self._discard -= skipped
+            start = skipped
+        buffer, view, max_frame = self._buffer, self._view, self.max_frame_bytes
+        while end - start >= 2:
+            first, second = buffer[start], buffer[start + 1]
+            if first == 0x81 and second < 127:  # fast path: a whole, unmasked text frame under 64 KiB
+                if second < 126:
+                    payload_start = start + 2
+                    stop = payload_start + second
+                else:
+                    payload_start = start + 4
+                    if payload_start > end:
+                        break
+                    stop = payload_start + (buffer[start + 2] << 8 | buffer[start + 3])
+                    if stop - payload_start > max_frame:
+                        on_oversized(stop - payload_start)
+                        self._discard = max(0, stop - end)
+                        start = min(stop, end)
+                        continue
+                if stop > end:
+                    break
+                on_text(view[payload_start:stop])
+                start = stop
+                continue
+            length, header = second & 0x7F, 2
+            if length == 126:
+                if end - start < 4:
+                    break
+                length, header = _U16.unpack_from(buffer, start + 2)[0], 4
+            elif length == 127:
+                if end - start < 10:
+                    break
+                length, header = _U64.unpack_from(buffer, start + 2)[0], 10
+            masked = second & 0x80
+            if masked:
+                header += 4
+            if length > self.max_frame_bytes:
+                on_oversized(length)
+                available = end - start - header
+                if available >= length:
+                    start += header + length
+                    continue
+                self._discard = length - max(available, 0)
+                start = end
+                break
+            stop = start + header + length
+            if stop > end:
+                break
+            payload = view[start + header : stop]
+            if masked:  # servers must not mask, but be lenient
+                key = buffer[start + header - 4 : start + header]
+                payload = memoryview(bytes(b ^ key[i % 4] for i, b in enumerate(payload)))
+            opcode = first & 0x0F
+            fin = first & 0x80
+            if opcode == OP_TEXT and fin:
+                on_text(payload)
+            elif opcode == OP_TEXT or (opcode == OP_CONTINUATION and self._fragments):
+                self._fragments.append(bytes(payload))
+                if fin:
+                    message = b"".join(self._fragments)
+                    self._fragments.clear()
+                    on_text(memoryview(message))
+            elif opcode == OP_BINARY or opcode == OP_CONTINUATION:
+                on_binary(length)
+            else:
+                on_control(opcode, bytes(payload))
+            start = stop
+        remaining = end - start
+        if remaining and start:
+            buffer[:remaining] = buffer[start:end]
+        self._filled = remaining
+        if remaining == BUFFER_BYTES:  # cannot happen: max_frame_bytes < BUFFER_BYTES
+            raise ConnectionError("frame reader buffer overflow")
+        return received
+
+    def send_text(self, text: str) -> None:
+        self.ws.send(text)
+
+    def pong(self, payload: bytes) -> None:
+        self.ws.pong(payload)
+
+    def ping(self, payload: bytes = b"") -> None:
+        self.ws.ping(payload)
+
+    def settimeout(self, seconds: float) -> None:
+        self.sock.settimeout(seconds)
+
+    def close(self) -> None:
+        try:
+            self.ws.close(timeout=0.2)
+        except Exception:  # closing a broken socket: nothing left to save
+            pass
+        try:
+            self.ws.shutdown()
+        except Exception:
+            pass
