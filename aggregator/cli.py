@@ -19,6 +19,7 @@ COMMANDS = {
     "feed": "feeds.feed_command",
     "simulate": "feeds.simulate_command",
     "bench": "bench.command",
+    "features": "aggregator.features_command",
 }
 
 

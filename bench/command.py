@@ -16,6 +16,7 @@ HELP = "throughput and latency harness (targets below); --json prints one JSON o
 TARGETS = {
     "ring": "bench.ring_command",
     "feed": "bench.feed_command",
+    "features": "bench.features_command",
 }
 
 
