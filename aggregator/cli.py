@@ -17,6 +17,7 @@ COMMANDS = {
     "tail": "shm.tail_command",
     "parse": "feeds.parse_command",
     "feed": "feeds.feed_command",
+    "aggregate": "aggregator.aggregate_command",
     "simulate": "feeds.simulate_command",
     "bench": "bench.command",
     "features": "aggregator.features_command",

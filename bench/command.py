@@ -15,6 +15,7 @@ HELP = "throughput and latency harness (targets below); --json prints one JSON o
 # target -> module
 TARGETS = {
     "ring": "bench.ring_command",
+    "fanin": "bench.fanin_command",
     "feed": "bench.feed_command",
     "features": "bench.features_command",
 }

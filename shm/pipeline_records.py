@@ -47,7 +47,7 @@ BAR = np.dtype(
         ("first_recv_ns", "<i8"),  # 88
         ("last_recv_ns", "<i8"),  # 96
         ("closed_ns", "<i8"),  # 104 when the aggregator closed it
-        ("late_ticks", "<u4"),  # 112 ticks that arrived after it closed (counted, not merged)
+        ("late_ticks", "<u4"),  # 112 ticks for already closed bars of this symbol seen while this one was open
         ("flags", "<u4"),  # 116
         ("reserved", "<u8"),  # 120
     ]
@@ -91,7 +91,7 @@ SIGNAL = np.dtype(
         ("signed_volume_ema", "<f8"),  # 48
         ("trade_imbalance", "<f8"),  # 56  (buy - sell) / (buy + sell) volume, EMA
         ("bar_vwap", "<f8"),  # 64  VWAP of the 1 s bar in progress
-        ("reserved", "<u8"),  # 72
+        ("ts_pop_ns", "<i8"),  # 72  when the aggregator popped the tick
     ]
 )
 

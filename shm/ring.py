@@ -189,6 +189,16 @@ class Ring:
         if word is not None:
             self._header[word] = time.time_ns()
 
+    # -- for Numba loops that pop, push and commit inside one kernel ---------
+    def kernel_arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(records, header)`` arrays for ``shm.kernels`` called from another kernel.
+
+        The caller then follows the ring's protocol itself: producers use
+        ``kernels.push``; consumers ``kernels.pop`` from their own position
+        (start at ``tail``) and ``kernels.commit`` once records are handled.
+        """
+        return self._data, self._header
+
     # -- state ----------------------------------------------------------------
     @property
     def head(self) -> int:

@@ -1,0 +1,106 @@
+"""The aggregator's output rings, staged in Numba and pushed in batches.
+
+Each output has a staging array the kernel fills and ``flush`` pushes into its
+ring (drop-on-full: a ring nobody reads counts its drops). Ticks and signals
+are stamped with their publish time at flush, which is when a downstream
+reader can first see them: tick-to-signal latency is measured to that moment.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numba
+import numpy as np
+
+from aggregator import latency
+from shm import kernels
+from shm.clock import now_ns
+from shm.pipeline_records import STAGE_POP_TO_SIGNAL, STAGE_TICK_TO_SIGNAL
+from shm.ring import PRODUCER, Ring, ring_name
+from shm.topology import OUTPUT_RINGS, SIGNAL_RING
+
+STAGING = 4096
+TICKS, BARS1S, BARS1M, FEATURES, REGIME, LATENCY, EVENTS, SIGNALS = range(8)
+ORDER = ("out.ticks", "out.bars1s", "out.bars1m", "out.features", "out.regime", "out.latency", "out.events", "signals")
+
+
+class Outputs(NamedTuple):
+    counts: np.ndarray  # int64 (8,): staged rows per output
+    ticks: tuple  # (ring records, ring header, staging) for each output
+    bars1s: tuple
+    bars1m: tuple
+    features: tuple
+    regime: tuple
+    latency: tuple
+    events: tuple
+    signals: tuple
+
+
+def open_outputs(group: str) -> tuple[Outputs, list[Ring]]:
+    """Create or attach every output ring of ``group`` as its producer."""
+    specs = {**OUTPUT_RINGS, SIGNAL_RING[0]: (SIGNAL_RING[1], SIGNAL_RING[2])}
+    rings, parts = [], []
+    for name in ORDER:
+        dtype, capacity = specs[name]
+        ring = Ring(ring_name(group, name), PRODUCER, dtype, capacity)
+        rings.append(ring)
+        data, header = ring.kernel_arrays()
+        parts.append((data, header, np.zeros(STAGING if name != "out.features" else 256, dtype=dtype)))
+    return Outputs(np.zeros(8, np.int64), *parts), rings
+
+
+@numba.njit(cache=True)
+def nearly_full(outputs, rows) -> bool:
+    """Whether some staging array has fewer than ``rows`` free rows (then ``flush_all``)."""
+    counts = outputs.counts
+    return (
+        counts[TICKS] + rows > outputs.ticks[2].size
+        or counts[SIGNALS] + rows > outputs.signals[2].size
+        or counts[BARS1S] + rows > outputs.bars1s[2].size
+        or counts[BARS1M] + rows > outputs.bars1m[2].size
+        or counts[FEATURES] + 2 > outputs.features[2].size
+        or counts[REGIME] + 2 > outputs.regime[2].size
+        or counts[LATENCY] + 128 > outputs.latency[2].size
+        or counts[EVENTS] + 32 > outputs.events[2].size
+    )
+
+
+@numba.njit(cache=True)
+def push_staged(part, count) -> None:
+    kernels.push(part[0], part[1], part[2][:count], now_ns())
+
+
+@numba.njit(cache=True)
+def flush_all(outputs, histograms) -> int:
+    """Stamp and publish everything staged; record tick-to-signal latencies. Returns the publish time."""
+    published = now_ns()
+    counts = outputs.counts
+    n = counts[TICKS]
+    if n:
+        ticks = outputs.ticks[2]
+        for i in range(n):
+            ticks[i].ts_signal_ns = published
+        push_staged(outputs.ticks, n)
+    n = counts[SIGNALS]
+    if n:
+        signals = outputs.signals[2]
+        for i in range(n):
+            signal = signals[i]
+            signal.ts_signal_ns = published
+            latency.record(histograms, STAGE_TICK_TO_SIGNAL, signal.exchange_id, published - signal.ts_recv_ns)
+            latency.record(histograms, STAGE_POP_TO_SIGNAL, signal.exchange_id, published - signal.ts_pop_ns)
+        push_staged(outputs.signals, n)
+    if counts[BARS1S]:
+        push_staged(outputs.bars1s, counts[BARS1S])
+    if counts[BARS1M]:
+        push_staged(outputs.bars1m, counts[BARS1M])
+    if counts[FEATURES]:
+        push_staged(outputs.features, counts[FEATURES])
+    if counts[REGIME]:
+        push_staged(outputs.regime, counts[REGIME])
+    if counts[LATENCY]:
+        push_staged(outputs.latency, counts[LATENCY])
+    if counts[EVENTS]:
+        push_staged(outputs.events, counts[EVENTS])
+    counts[:] = 0
+    return published
