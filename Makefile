@@ -5,11 +5,16 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
-APT_PACKAGES :=
+APT_PACKAGES := clickhouse-server
 
-.PHONY: setup system-packages demo test clean-rings
+.PHONY: setup kernels system-packages demo test clean-rings
 
-setup: $(INSTALLED)
+setup: $(INSTALLED) kernels
+
+# Compile the Numba kernels once (about a minute the first time, then cached), so no process
+# pays for it while serving and tests do not compile them several times in parallel.
+kernels: $(INSTALLED)
+	$(PY) -m aggregator.process
 
 $(PY):
 	$(PYTHON) -m venv $(VENV) || { [ "$$(id -u)" = 0 ] && apt-get update -q && apt-get install -y -q python3-venv && rm -rf $(VENV) && $(PYTHON) -m venv $(VENV); }
@@ -19,7 +24,8 @@ $(INSTALLED): $(PY) setup.cfg pyproject.toml
 	$(PY) -m pip install -q -e '.[test]'
 	touch $@
 
-# System packages the tests need (none yet), installed with apt-get when missing.
+# System packages the tests need (a ClickHouse 18.16 server that the tests start themselves),
+# installed with apt-get when missing.
 system-packages:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
@@ -28,10 +34,11 @@ system-packages:
 	fi
 
 demo: setup
-	$(VENV)/bin/tickagg bench ring
+	$(VENV)/bin/tickagg run --simulate --seconds 60 --group demo
+	$(VENV)/bin/tickagg query "SELECT count() AS ticks, uniqExact(symbol_id) AS symbols, min(price), max(price) FROM tickagg.ticks"
 
 test: setup system-packages
-	$(PY) -m pytest -q
+	TICKAGG_REQUIRE_STORES=1 $(PY) -m pytest -q
 
 clean-rings:
 	$(VENV)/bin/tickagg rings --remove default

@@ -19,6 +19,8 @@ COMMANDS = {
     "feed": "feeds.feed_command",
     "aggregate": "aggregator.aggregate_command",
     "simulate": "feeds.simulate_command",
+    "write": "aggregator.write_command",
+    "query": "aggregator.query_command",
     "bench": "bench.command",
     "features": "aggregator.features_command",
 }
