@@ -18,6 +18,7 @@ COMMANDS = {
     "parse": "feeds.parse_command",
     "feed": "feeds.feed_command",
     "aggregate": "aggregator.aggregate_command",
+    "run": "aggregator.run_command",
     "simulate": "feeds.simulate_command",
     "write": "aggregator.write_command",
     "query": "aggregator.query_command",

@@ -18,6 +18,8 @@ TARGETS = {
     "fanin": "bench.fanin_command",
     "feed": "bench.feed_command",
     "features": "bench.features_command",
+    "writer": "bench.writer_command",
+    "outage": "bench.outage_command",
 }
 
 
