@@ -53,7 +53,8 @@ def test_tail_prints_ticks_with_names_and_consumes(group):
     rows = [orjson.loads(line) for line in result.stdout.splitlines()]
     assert [r["seq"] for r in rows] == [0, 1, 2]
     assert rows[0]["exchange"] == "binance" and rows[0]["symbol"] == "BTCUSDT"
-    assert rows[0]["side"] == "sell" and rows[0]["price"] == 60_000.5 and rows[0]["trade_id"] == 1000
+    assert rows[0]["side"] == "sell" and rows[0]["price"] == 60_000.5 and rows[0]["trade_id"] == "1000"
+    assert set(rows[0]) == {"exchange", "symbol", "price", "size", "side", "ts_ns", "trade_id", "recv_ns", "flags", "seq"}
     rest = tickagg("tail", f"tickagg.{group}.binance", "--exit")
     assert [orjson.loads(line)["seq"] for line in rest.stdout.splitlines()] == [3, 4]
     peek = tickagg("tail", "binance", "--group", group, "--peek", "--exit")

@@ -171,3 +171,18 @@ def test_switch_before_lifetime_limit_overlaps_without_loss_or_duplicates(group)
 
 def _first_ids(ticks):
     return [int(ticks["trade_id"][ticks["symbol_id"] == s].min()) for s in np.unique(ticks["symbol_id"])]
+
+
+@pytest.mark.fault
+def test_unknown_symbol_is_a_venue_error_and_the_rest_flows(group):
+    sim = start_simulator(["okx"], rate=300)
+    symbols = list(sim.venue_stats("okx")["symbols"])
+    feed = start_feed("okx", sim.url("okx"), group, symbols + ["NOPE-USDT"])
+    try:
+        wait_until(lambda: metrics(group, "okx")["err_venue_error"] >= 1, 30, "the venue's error for the unknown symbol")
+        wait_until(lambda: metrics(group, "okx")["ticks"] > 100, 30, "ticks for the known symbols")
+        counters = metrics(group, "okx")
+    finally:
+        stop_feed(feed)
+        sim.stop()
+    assert counters["connects"] == 1
