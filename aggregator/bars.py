@@ -58,10 +58,17 @@ def new_book(slots: int, interval_ns: int, lateness_ns: int, max_fill: int) -> B
 
 @numba.njit(cache=True, inline="always")
 def _open(book, slot, k, start, price, recv_ns):
+    # direct indexing, no sub-array views: a view costs two atomic refcount operations
     book.start[slot, k] = start
-    values = book.values[slot, k]
-    values[OPEN] = values[HIGH] = values[LOW] = values[CLOSE] = price
-    values[VOLUME] = values[BUY] = values[SELL] = values[PV] = 0.0
+    values = book.values
+    values[slot, k, OPEN] = price
+    values[slot, k, HIGH] = price
+    values[slot, k, LOW] = price
+    values[slot, k, CLOSE] = price
+    values[slot, k, VOLUME] = 0.0
+    values[slot, k, BUY] = 0.0
+    values[slot, k, SELL] = 0.0
+    values[slot, k, PV] = 0.0
     book.count[slot, k] = 0
     book.first_recv[slot, k] = recv_ns
     book.late[slot, k] = 0
@@ -69,18 +76,18 @@ def _open(book, slot, k, start, price, recv_ns):
 
 @numba.njit(cache=True, inline="always")
 def _add(book, slot, k, price, size, side, recv_ns):
-    values = book.values[slot, k]
-    if price > values[HIGH]:
-        values[HIGH] = price
-    if price < values[LOW]:
-        values[LOW] = price
-    values[CLOSE] = price
-    values[VOLUME] += size
+    values = book.values
+    if price > values[slot, k, HIGH]:
+        values[slot, k, HIGH] = price
+    if price < values[slot, k, LOW]:
+        values[slot, k, LOW] = price
+    values[slot, k, CLOSE] = price
+    values[slot, k, VOLUME] += size
     if side > 0:
-        values[BUY] += size
+        values[slot, k, BUY] += size
     elif side < 0:
-        values[SELL] += size
-    values[PV] += price * size
+        values[slot, k, SELL] += size
+    values[slot, k, PV] += price * size
     book.count[slot, k] += 1
     book.last_recv[slot, k] = recv_ns
 
@@ -136,7 +143,7 @@ def close_bar(book, slot, k, symbol_id, out, n, now_ns) -> int:
     return n + 1
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def add_tick(book, slot, symbol_id, ts_ns, recv_ns, price, size, side, out, n, now_ns):
     """Fold one tick into ``slot``'s bars, closing what it passes. Returns (new n, late?)."""
     interval, lateness = book.params[0], book.params[1]

@@ -19,7 +19,9 @@ from aggregator.agg_state import (
 )
 from aggregator.features.kernel import update as update_features
 from aggregator.features.layout import CATALOGUE_VERSION
-from aggregator.outputs import BARS1M, BARS1S, EVENTS, FEATURES, LATENCY, REGIME, SIGNALS, TICKS, flush_all, nearly_full
+from aggregator.outputs import (
+    BARS1M, BARS1S, EVENTS, FEATURES, LATENCY, REGIME, SIGNALS, TICKS, flush_all, nearly_full, staging_room,
+)
 from aggregator.regime import update_regime
 from shm.clock import now_ns
 from shm.pipeline_records import EVENT_LATE_TICK, STAGE_EXCHANGE_TO_RECV, STAGE_RECV_TO_POP
@@ -28,19 +30,21 @@ FILL_ROOM = 2 + 2 * 64  # rows one tick can close into a bar staging (two bars a
 
 
 @numba.njit(cache=True)
-def _slot(state, symbol_id, exchange_id) -> int:
-    if symbol_id >= state.slot_of.size:
+def _slot(slot_of, symbol_of, exchange_of, n_slots, symbol_id, exchange_id) -> int:
+    """The symbol's slot, assigned on first sight (-1: no room). Takes arrays, not the state
+    tuple: passing a tuple of ~50 arrays costs ~100 atomic refcount updates per call."""
+    if symbol_id >= slot_of.size:
         return -1
-    slot = state.slot_of[symbol_id]
+    slot = slot_of[symbol_id]
     if slot >= 0:
         return slot
-    slot = state.n_slots[0]
-    if slot >= state.symbol_of.size:
+    slot = n_slots[0]
+    if slot >= symbol_of.size:
         return -1
-    state.n_slots[0] = slot + 1
-    state.slot_of[symbol_id] = slot
-    state.symbol_of[slot] = symbol_id
-    state.exchange_of[slot] = exchange_id
+    n_slots[0] = slot + 1
+    slot_of[symbol_id] = slot
+    symbol_of[slot] = symbol_id
+    exchange_of[slot] = exchange_id
     return slot
 
 
@@ -64,10 +68,14 @@ def process(batch, state, outputs, pop_ns) -> None:
     counts = outputs.counts
     alpha_fast, alpha_slow, alpha_volume = state.params[P_ALPHA_FAST], state.params[P_ALPHA_SLOW], state.params[P_ALPHA_VOLUME]
     hist = state.histograms
+    slot_of, symbol_of, exchange_of, n_slots = state.slot_of, state.symbol_of, state.exchange_of, state.n_slots
+    room = staging_room(outputs)  # rows every staging array can take before a flush is needed
     for i in range(batch.size):
         tick = batch[i]
-        if nearly_full(outputs, FILL_ROOM):
+        room -= 1
+        if room < FILL_ROOM:
             flush_all(outputs, hist)
+            room = staging_room(outputs)
         exchange = tick.exchange_id
         latency.record(hist, STAGE_EXCHANGE_TO_RECV, exchange, tick.ts_recv_ns - tick.ts_exchange_ns)
         latency.record(hist, STAGE_RECV_TO_POP, exchange, pop_ns - tick.ts_recv_ns)
@@ -85,7 +93,7 @@ def process(batch, state, outputs, pop_ns) -> None:
         stamped.flags = tick.flags
         counts[TICKS] += 1
         state.counters[K_TICKS] += 1
-        slot = _slot(state, tick.symbol_id, exchange)
+        slot = _slot(slot_of, symbol_of, exchange_of, n_slots, tick.symbol_id, exchange)
         if slot < 0:
             state.counters[K_NO_SLOT] += 1
             continue
@@ -93,40 +101,43 @@ def process(batch, state, outputs, pop_ns) -> None:
         counts[BARS1S], late = bars.add_tick(state.bars1s, slot, tick.symbol_id, tick.ts_exchange_ns, tick.ts_recv_ns,
                                              tick.price, tick.size, tick.side, outputs.bars1s[2], counts[BARS1S], pop_ns)
         state.counters[K_BARS1S] += counts[BARS1S] - before
+        room -= counts[BARS1S] - before
         before = counts[BARS1M]
         counts[BARS1M], late_minute = bars.add_tick(state.bars1m, slot, tick.symbol_id, tick.ts_exchange_ns,
                                                     tick.ts_recv_ns, tick.price, tick.size, tick.side,
                                                     outputs.bars1m[2], counts[BARS1M], pop_ns)
         if counts[BARS1M] > before:
+            room -= counts[BARS1M] - before
             state.counters[K_BARS1M] += counts[BARS1M] - before
             _queue_closed_minutes(state, outputs, outputs.bars1m[2], before, counts[BARS1M])
         if late or late_minute:
             state.late[exchange & 15] += 1
             state.counters[K_LATE] += 1
-        live = state.live[slot]
-        price, signed = tick.price, tick.side * tick.size
-        if live[L_TICKS] == 0:
-            live[L_EMA_FAST] = live[L_EMA_SLOW] = price
+        live = state.live  # direct [slot, field] indexing: no per-tick sub-array views
+        price, size, side = tick.price, tick.size, tick.side
+        if live[slot, L_TICKS] == 0:
+            live[slot, L_EMA_FAST] = price
+            live[slot, L_EMA_SLOW] = price
         else:
-            live[L_EMA_FAST] += alpha_fast * (price - live[L_EMA_FAST])
-            live[L_EMA_SLOW] += alpha_slow * (price - live[L_EMA_SLOW])
-        live[L_TICKS] += 1
-        live[L_SIGNED_VOLUME] += alpha_volume * (signed - live[L_SIGNED_VOLUME])
-        live[L_BUY_VOLUME] += alpha_volume * ((tick.size if tick.side > 0 else 0.0) - live[L_BUY_VOLUME])
-        live[L_SELL_VOLUME] += alpha_volume * ((tick.size if tick.side < 0 else 0.0) - live[L_SELL_VOLUME])
-        traded = live[L_BUY_VOLUME] + live[L_SELL_VOLUME]
+            live[slot, L_EMA_FAST] += alpha_fast * (price - live[slot, L_EMA_FAST])
+            live[slot, L_EMA_SLOW] += alpha_slow * (price - live[slot, L_EMA_SLOW])
+        live[slot, L_TICKS] += 1
+        live[slot, L_SIGNED_VOLUME] += alpha_volume * (side * size - live[slot, L_SIGNED_VOLUME])
+        live[slot, L_BUY_VOLUME] += alpha_volume * ((size if side > 0 else 0.0) - live[slot, L_BUY_VOLUME])
+        live[slot, L_SELL_VOLUME] += alpha_volume * ((size if side < 0 else 0.0) - live[slot, L_SELL_VOLUME])
+        traded = live[slot, L_BUY_VOLUME] + live[slot, L_SELL_VOLUME]
         signal = outputs.signals[2][counts[SIGNALS]]
         signal.ts_recv_ns = tick.ts_recv_ns
         signal.ts_pop_ns = pop_ns
         signal.symbol_id = tick.symbol_id
         signal.exchange_id = exchange
-        signal.regime = np.int8(live[L_REGIME])
-        signal.side = tick.side
+        signal.regime = np.int8(live[slot, L_REGIME])
+        signal.side = side
         signal.price = price
-        signal.ema_fast = live[L_EMA_FAST]
-        signal.ema_slow = live[L_EMA_SLOW]
-        signal.signed_volume_ema = live[L_SIGNED_VOLUME]
-        signal.trade_imbalance = (live[L_BUY_VOLUME] - live[L_SELL_VOLUME]) / traded if traded > 0.0 else np.nan
+        signal.ema_fast = live[slot, L_EMA_FAST]
+        signal.ema_slow = live[slot, L_EMA_SLOW]
+        signal.signed_volume_ema = live[slot, L_SIGNED_VOLUME]
+        signal.trade_imbalance = (live[slot, L_BUY_VOLUME] - live[slot, L_SELL_VOLUME]) / traded if traded > 0.0 else np.nan
         volume = state.bars1s.values[slot, 1, bars.VOLUME]
         signal.bar_vwap = state.bars1s.values[slot, 1, bars.PV] / volume if volume > 0.0 else np.nan
         counts[SIGNALS] += 1

@@ -1,10 +1,10 @@
 """The aggregator process: attach every feed ring of a group, busy-poll them, run the kernels.
 
-One loop turn: pop a batch from each tick ring -> ``fanin.process`` -> publish
-the outputs (``flush_all``) -> commit each input ring's tail (so a crash
-replays the turn rather than losing it) -> ``housekeeping``. With nothing to
-read the loop spins ``spin_us`` and then sleeps ``idle_sleep_us`` between
-looks (``busy_poll`` never sleeps: lowest latency, one core at 100 %).
+The loop itself runs in Numba (aggregator/serve.py) in 50 ms slices; between
+slices Python handles signals, attaches new rings and publishes counters.
+With nothing to read the loop spins ``spin_us`` and then sleeps
+``idle_sleep_us`` between looks (``busy_poll`` never sleeps: lowest latency,
+one core at 100 %).
 Tick rings that appear later (a feed started after the aggregator) are
 attached within a second.
 """
@@ -21,6 +21,7 @@ import psutil
 from aggregator import fanin
 from aggregator.agg_state import K_BARS1M, K_BARS1S, K_FEATURE_ROWS, K_LATE, K_NO_SLOT, K_PENDING_MAX, K_TICKS, new_agg_state
 from aggregator.outputs import flush_all, open_outputs
+from aggregator.serve import MAX_INPUTS, dummy_ring, serve
 from shm import segment
 from shm.records import EXCHANGE_IDS, TICK
 from shm.ring import CONSUMER, Ring, RingError, ring_name
@@ -28,8 +29,9 @@ from shm.topology import tick_ring
 
 log = logging.getLogger("tickagg.aggregate")
 BATCH = 4096
+SLICE_S = 0.05  # time in Numba between Python chores (signals, new rings, counters)
 COUNTER_NAMES = ("ticks", "late_ticks", "ticks_without_slot", "feature_rows", "bars1s", "bars1m", "feature_queue_max",
-                 "input_rings", "turns", "idle_sleeps")
+                 "input_rings", "slices")
 
 
 class Aggregator:
@@ -45,6 +47,8 @@ class Aggregator:
         self.status.metric_names = list(COUNTER_NAMES)
         self.inputs: dict[str, Ring] = {}
         self._scratch = np.zeros(BATCH, dtype=TICK)
+        self._positions = np.zeros(MAX_INPUTS, np.int64)
+        self._dummy = dummy_ring()
         self._stopping = False
         self.warm_up()
 
@@ -54,16 +58,20 @@ class Aggregator:
         fanin.process(self._scratch[:0], self.state, self.outputs, time.time_ns())
         fanin.housekeeping(self.state, self.outputs, 0, 0)
         flush_all(self.outputs, self.state.histograms)
+        data, headers, _ = self._input_tuples()
+        serve(data, headers, 0, self._positions, self._scratch, self.state, self.outputs, 0, 0, 0, 0)
         log.info("kernels ready in %.1f s", time.monotonic() - started)
 
     def attach_new_rings(self) -> None:
         for exchange in EXCHANGE_IDS:
             name = ring_name(self.group, tick_ring(exchange))
-            if exchange in self.inputs or not segment.exists(name):
+            if exchange in self.inputs or not segment.exists(name) or len(self.inputs) >= MAX_INPUTS:
                 continue
             try:
-                self.inputs[exchange] = Ring(name, CONSUMER, TICK)
-                log.info("reading %s from tail %d", name, self.inputs[exchange].tail)
+                ring = Ring(name, CONSUMER, TICK)
+                self._positions[len(self.inputs)] = ring.tail  # the kernel reads on from the committed tail
+                self.inputs[exchange] = ring
+                log.info("reading %s from tail %d", name, ring.tail)
             except RingError as exc:
                 log.warning("cannot read %s: %s", name, exc)
 
@@ -75,49 +83,32 @@ class Aggregator:
         signal.signal(signal.SIGINT, self.stop)
 
     def run(self, seconds: float | None = None) -> None:
-        """Serve until stopped (or for ``seconds``)."""
-        state, outputs, scratch = self.state, self.outputs, self._scratch
-        process, housekeeping = fanin.process, fanin.housekeeping
+        """Serve until stopped (or for ``seconds``): Numba time slices of SLICE_S, Python chores between."""
         deadline = time.monotonic() + seconds if seconds else None
-        next_scan = 0.0
-        last_work = time.monotonic_ns()
-        turns = idle_sleeps = 0
-        popped: list[Ring] = []
+        slices = 0
         while not self._stopping:
-            turns += 1
-            for ring in self.inputs.values():
-                count = ring.pop_batch(scratch)
-                if count:
-                    process(scratch[:count], state, outputs, time.time_ns())
-                    popped.append(ring)
-            if popped:
-                flush_all(outputs, state.histograms)
-                for ring in popped:
-                    ring.commit()
-                popped.clear()
-                last_work = time.monotonic_ns()
-            queued = housekeeping(state, outputs, time.time_ns(), self.feature_budget)
-            if outputs.counts.any():
-                flush_all(outputs, state.histograms)
-            now = time.monotonic()
-            if now >= next_scan:
-                next_scan = now + 1.0
-                self.attach_new_rings()
-                self._publish_counters(turns, idle_sleeps)
-                for ring in self.inputs.values():
-                    ring.heartbeat()
-                if deadline and now >= deadline:
-                    break
-            if not self.busy_poll and not queued and time.monotonic_ns() - last_work > self.spin_ns:
-                time.sleep(self.idle_sleep_s)
-                idle_sleeps += 1
-        flush_all(outputs, state.histograms)
-        self._publish_counters(turns, idle_sleeps)
+            data, headers, count = self._input_tuples()
+            serve(data, headers, count, self._positions, self._scratch, self.state, self.outputs,
+                  int(SLICE_S * 1e9), 0 if self.busy_poll else self.spin_ns,
+                  0 if self.busy_poll else max(1, int(self.idle_sleep_s * 1e6)), self.feature_budget)
+            slices += 1
+            self.attach_new_rings()
+            self._publish_counters(slices)
+            if deadline and time.monotonic() >= deadline:
+                break
+        flush_all(self.outputs, self.state.histograms)
+        self._publish_counters(slices)
 
-    def _publish_counters(self, turns: int, idle_sleeps: int) -> None:
+    def _input_tuples(self) -> tuple[tuple, tuple, int]:
+        rings = list(self.inputs.values())
+        data = [ring.kernel_arrays()[0] for ring in rings] + [self._dummy[0]] * (MAX_INPUTS - len(rings))
+        headers = [ring.kernel_arrays()[1] for ring in rings] + [self._dummy[1]] * (MAX_INPUTS - len(rings))
+        return tuple(data), tuple(headers), len(rings)
+
+    def _publish_counters(self, slices: int) -> None:
         c = self.state.counters
         values = [c[K_TICKS], c[K_LATE], c[K_NO_SLOT], c[K_FEATURE_ROWS], c[K_BARS1S], c[K_BARS1M], c[K_PENDING_MAX],
-                  len(self.inputs), turns, idle_sleeps]
+                  len(self.inputs), slices]
         self.status.metrics[: len(values)] = values
 
     def close(self) -> None:

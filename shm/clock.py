@@ -54,3 +54,21 @@ def now_ns() -> int:
 def monotonic_ns() -> int:
     """CLOCK_MONOTONIC ns, like ``time.monotonic_ns()`` (system-wide, never steps)."""
     return _monotonic_ns()
+
+
+@intrinsic
+def _usleep(typingctx, microseconds):
+    def codegen(context, builder, signature, args):
+        fnty = ir.FunctionType(ir.IntType(32), [ir.IntType(32)])
+        usleep = cgutils.get_or_insert_function(builder.module, fnty, "usleep")
+        value = context.cast(builder, args[0], signature.args[0], types.int32)
+        builder.call(usleep, [value])
+        return context.get_dummy_value()
+
+    return types.void(microseconds), codegen
+
+
+@numba.njit(cache=True)
+def sleep_us(microseconds: int) -> None:
+    """Sleep from inside a kernel (libc ``usleep``); the kernel must be ``nogil`` for other threads to run."""
+    _usleep(microseconds)
