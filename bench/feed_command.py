@@ -12,6 +12,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--exchange", default="binance", choices=sorted(VENUES), help="venue (default binance)")
     parser.add_argument("--seconds", type=float, default=5.0, help="measured seconds (default 5)")
+    parser.add_argument("--rate", type=float, default=None, help="simulator trades/s (default: unpaced)")
     parser.add_argument("--drops", type=int, default=20, help="connection drops for the reconnect figure (default 20; 0: skip)")
 
 
@@ -20,7 +21,7 @@ def run(args: argparse.Namespace) -> int:
 
     from bench import feed
 
-    result = feed.run(args.exchange, args.seconds, args.drops) if args.drops else feed.run(args.exchange, args.seconds, 0)
+    result = feed.run(args.exchange, args.seconds, args.drops, args.rate)
     if args.json:
         print(orjson.dumps(result).decode())
         return 0

