@@ -70,6 +70,8 @@ def process(batch, state, outputs, pop_ns) -> None:
     hist = state.histograms
     slot_of, symbol_of, exchange_of, n_slots = state.slot_of, state.symbol_of, state.exchange_of, state.n_slots
     room = staging_room(outputs)  # rows every staging array can take before a flush is needed
+    book1s, book1m, live, counters = state.bars1s, state.bars1m, state.live, state.counters  # hoisted: once per batch
+    staged_ticks, staged_signals, staged_1s, staged_1m = outputs.ticks[2], outputs.signals[2], outputs.bars1s[2], outputs.bars1m[2]
     for i in range(batch.size):
         tick = batch[i]
         room -= 1
@@ -79,7 +81,7 @@ def process(batch, state, outputs, pop_ns) -> None:
         exchange = tick.exchange_id
         latency.record(hist, STAGE_EXCHANGE_TO_RECV, exchange, tick.ts_recv_ns - tick.ts_exchange_ns)
         latency.record(hist, STAGE_RECV_TO_POP, exchange, pop_ns - tick.ts_recv_ns)
-        stamped = outputs.ticks[2][counts[TICKS]]
+        stamped = staged_ticks[counts[TICKS]]
         stamped.ts_exchange_ns = tick.ts_exchange_ns
         stamped.ts_recv_ns = tick.ts_recv_ns
         stamped.ts_pop_ns = pop_ns
@@ -92,28 +94,28 @@ def process(batch, state, outputs, pop_ns) -> None:
         stamped.side = tick.side
         stamped.flags = tick.flags
         counts[TICKS] += 1
-        state.counters[K_TICKS] += 1
+        counters[K_TICKS] += 1
         slot = _slot(slot_of, symbol_of, exchange_of, n_slots, tick.symbol_id, exchange)
         if slot < 0:
-            state.counters[K_NO_SLOT] += 1
+            counters[K_NO_SLOT] += 1
             continue
         before = counts[BARS1S]
-        counts[BARS1S], late = bars.add_tick(state.bars1s, slot, tick.symbol_id, tick.ts_exchange_ns, tick.ts_recv_ns,
-                                             tick.price, tick.size, tick.side, outputs.bars1s[2], counts[BARS1S], pop_ns)
-        state.counters[K_BARS1S] += counts[BARS1S] - before
+        counts[BARS1S], late = bars.add_tick(book1s, slot, tick.symbol_id, tick.ts_exchange_ns, tick.ts_recv_ns,
+                                             tick.price, tick.size, tick.side, staged_1s, counts[BARS1S], pop_ns)
+        counters[K_BARS1S] += counts[BARS1S] - before
         room -= counts[BARS1S] - before
         before = counts[BARS1M]
-        counts[BARS1M], late_minute = bars.add_tick(state.bars1m, slot, tick.symbol_id, tick.ts_exchange_ns,
+        counts[BARS1M], late_minute = bars.add_tick(book1m, slot, tick.symbol_id, tick.ts_exchange_ns,
                                                     tick.ts_recv_ns, tick.price, tick.size, tick.side,
-                                                    outputs.bars1m[2], counts[BARS1M], pop_ns)
+                                                    staged_1m, counts[BARS1M], pop_ns)
         if counts[BARS1M] > before:
             room -= counts[BARS1M] - before
-            state.counters[K_BARS1M] += counts[BARS1M] - before
-            _queue_closed_minutes(state, outputs, outputs.bars1m[2], before, counts[BARS1M])
+            counters[K_BARS1M] += counts[BARS1M] - before
+            _queue_closed_minutes(state, outputs, staged_1m, before, counts[BARS1M])
         if late or late_minute:
             state.late[exchange & 15] += 1
-            state.counters[K_LATE] += 1
-        live = state.live  # direct [slot, field] indexing: no per-tick sub-array views
+            counters[K_LATE] += 1
+        # live: direct [slot, field] indexing, no per-tick sub-array views
         price, size, side = tick.price, tick.size, tick.side
         if live[slot, L_TICKS] == 0:
             live[slot, L_EMA_FAST] = price
@@ -126,7 +128,7 @@ def process(batch, state, outputs, pop_ns) -> None:
         live[slot, L_BUY_VOLUME] += alpha_volume * ((size if side > 0 else 0.0) - live[slot, L_BUY_VOLUME])
         live[slot, L_SELL_VOLUME] += alpha_volume * ((size if side < 0 else 0.0) - live[slot, L_SELL_VOLUME])
         traded = live[slot, L_BUY_VOLUME] + live[slot, L_SELL_VOLUME]
-        signal = outputs.signals[2][counts[SIGNALS]]
+        signal = staged_signals[counts[SIGNALS]]
         signal.ts_recv_ns = tick.ts_recv_ns
         signal.ts_pop_ns = pop_ns
         signal.symbol_id = tick.symbol_id
@@ -138,8 +140,8 @@ def process(batch, state, outputs, pop_ns) -> None:
         signal.ema_slow = live[slot, L_EMA_SLOW]
         signal.signed_volume_ema = live[slot, L_SIGNED_VOLUME]
         signal.trade_imbalance = (live[slot, L_BUY_VOLUME] - live[slot, L_SELL_VOLUME]) / traded if traded > 0.0 else np.nan
-        volume = state.bars1s.values[slot, 1, bars.VOLUME]
-        signal.bar_vwap = state.bars1s.values[slot, 1, bars.PV] / volume if volume > 0.0 else np.nan
+        volume = book1s.values[slot, 1, bars.VOLUME]
+        signal.bar_vwap = book1s.values[slot, 1, bars.PV] / volume if volume > 0.0 else np.nan
         counts[SIGNALS] += 1
 
 
