@@ -49,25 +49,10 @@ def open_outputs(group: str) -> tuple[Outputs, list[Ring]]:
     return Outputs(np.zeros(8, np.int64), *parts), rings
 
 
-@numba.njit(cache=True, inline="always")
-def nearly_full(outputs, rows) -> bool:
-    """Whether some staging array has fewer than ``rows`` free rows (then ``flush_all``)."""
-    counts = outputs.counts
-    return (
-        counts[TICKS] + rows > outputs.ticks[2].size
-        or counts[SIGNALS] + rows > outputs.signals[2].size
-        or counts[BARS1S] + rows > outputs.bars1s[2].size
-        or counts[BARS1M] + rows > outputs.bars1m[2].size
-        or counts[FEATURES] + 2 > outputs.features[2].size
-        or counts[REGIME] + 2 > outputs.regime[2].size
-        or counts[LATENCY] + 128 > outputs.latency[2].size
-        or counts[EVENTS] + 32 > outputs.events[2].size
-    )
-
-
 @numba.njit(cache=True)
 def staging_room(outputs) -> int:
-    """Rows that every tick-driven staging array can still take (bars can take several per tick)."""
+    """Rows that every tick-driven staging array can still take (bars can take several per tick);
+    0 when a rarely written output (features, regime, latency, events) is close to full."""
     counts = outputs.counts
     room = min(outputs.ticks[2].size - counts[TICKS], outputs.signals[2].size - counts[SIGNALS])
     room = min(room, outputs.bars1s[2].size - counts[BARS1S], outputs.bars1m[2].size - counts[BARS1M])
@@ -76,6 +61,12 @@ def staging_room(outputs) -> int:
     if counts[LATENCY] + 128 > outputs.latency[2].size or counts[EVENTS] + 32 > outputs.events[2].size:
         return 0
     return room
+
+
+@numba.njit(cache=True)
+def nearly_full(outputs, rows) -> bool:
+    """Whether some staging array has fewer than ``rows`` free rows (then ``flush_all``)."""
+    return staging_room(outputs) < rows
 
 
 @numba.njit(cache=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from feeds.normalize import (SHAPE_ERRORS, sequence, load_json, missing, ns_from_ms, price,
                              side_from_buyer_is_maker, size, trade_id)
 from feeds.trade import BUY, SELL, FrameError, Trade
+from feeds.venue_form import ParserOutboxes
 
 NAME = "binance"
 URL = "wss://stream.binance.com:9443"
@@ -57,12 +58,8 @@ def _fast_trade(data: dict, tid: object) -> Trade | None:
     return _new_trade(Trade, (symbol, price_, size_, SELL if buyer_is_maker else BUY, ms * 1_000_000, str(tid), 0, tid, 1))
 
 
-class Parser:
+class Parser(ParserOutboxes):
     """Stateless apart from the outboxes every venue parser has."""
-
-    def __init__(self) -> None:
-        self.replies: list[str] = []  # frames to send back (never used by Binance)
-        self.replayed: list[Trade] = []  # venue replays (never sent by Binance)
 
     def parse(self, frame: str | bytes) -> list[Trade]:
         """{"stream":"nknusdt@aggTrade","data":{"e":"aggTrade","E":1633998523963,"s":"NKNUSDT",

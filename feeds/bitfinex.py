@@ -9,6 +9,7 @@ import orjson
 
 from feeds.normalize import SHAPE_ERRORS, load_json, missing, ns_from_ms, price, signed_size, trade_id
 from feeds.trade import BUY, SELL, FLAG_SNAPSHOT, FrameError, Trade
+from feeds.venue_form import ParserOutboxes
 
 NAME = "bitfinex"
 URL = "wss://api-pub.bitfinex.com/ws/2"
@@ -49,12 +50,11 @@ def _trade(symbol: str, row: list) -> Trade:
                  ns_from_ms(row[1]), trade_id(row[0]))
 
 
-class Parser:
+class Parser(ParserOutboxes):
     """``te`` is live; the array snapshot after subscribing is a replay; ``tu`` is ignored."""
 
     def __init__(self) -> None:
-        self.replies: list[str] = []
-        self.replayed: list[Trade] = []
+        super().__init__()
         self.symbols: dict[int, str] = {}  # chanId -> symbol, from "subscribed"
 
     def parse(self, frame: str | bytes) -> list[Trade]:

@@ -1,10 +1,9 @@
 """BitMEX ``trade`` table. ``partial`` (the table image on subscribe) is a replay."""
 from __future__ import annotations
 
-import orjson
-
 from feeds.normalize import SHAPE_ERRORS, load_json, missing, ns_from_iso, price, side, size, trade_id
 from feeds.trade import BUY, SELL, FLAG_SNAPSHOT, FrameError, Trade
+from feeds.venue_form import ParserOutboxes, op_subscribe
 
 NAME = "bitmex"
 URL = "wss://ws.bitmex.com/realtime"
@@ -25,20 +24,15 @@ def url_for(base_url: str, symbols: list[str]) -> str:
 def subscribe_messages(symbols: list[str]) -> list[str]:
     """``{"op":"subscribe","args":["trade:XBTUSD",...]}``, 10 topics per message."""
     topics = [f"trade:{symbol}" for symbol in symbols]
-    return [orjson.dumps({"op": "subscribe", "args": topics[i:i + ARGS_PER_MESSAGE]}).decode()
-            for i in range(0, len(topics), ARGS_PER_MESSAGE)]
+    return op_subscribe(topics, ARGS_PER_MESSAGE)
 
 
 def on_connect_messages() -> list[str]:
     return []
 
 
-class Parser:
+class Parser(ParserOutboxes):
     """``insert`` is live, ``partial`` is a replay."""
-
-    def __init__(self) -> None:
-        self.replies: list[str] = []
-        self.replayed: list[Trade] = []
 
     def parse(self, frame: str | bytes) -> list[Trade]:
         """{"table":"trade","action":"insert","data":[{"timestamp":"2021-07-22T22:36:19.764Z","symbol":"MATICUSDT",

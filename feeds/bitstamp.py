@@ -5,6 +5,7 @@ import orjson
 
 from feeds.normalize import SHAPE_ERRORS, load_json, missing, ns_from_us, price, side, size, trade_id
 from feeds.trade import BUY, SELL, FrameError, Trade
+from feeds.venue_form import ParserOutboxes
 
 NAME = "bitstamp"
 URL = "wss://ws.bitstamp.net"
@@ -34,12 +35,8 @@ def on_connect_messages() -> list[str]:
     return []
 
 
-class Parser:
+class Parser(ParserOutboxes):
     """Stateless apart from the outboxes every venue parser has."""
-
-    def __init__(self) -> None:
-        self.replies: list[str] = []
-        self.replayed: list[Trade] = []
 
     def parse(self, frame: str | bytes) -> list[Trade]:
         """{"data":{"id":216000477,"timestamp":"1641343699","amount":0.0792,"amount_str":"0.07920000",

@@ -1,10 +1,9 @@
 """Bybit v5 public ``publicTrade.{symbol}``. Every push says ``type:"snapshot"``: all are LIVE."""
 from __future__ import annotations
 
-import orjson
-
 from feeds.normalize import SHAPE_ERRORS, load_json, missing, ns_from_ms, price, side, size, trade_id
 from feeds.trade import BUY, SELL, FrameError, Trade
+from feeds.venue_form import ParserOutboxes, op_subscribe
 
 NAME = "bybit"
 URL = "wss://stream.bybit.com/v5/public/spot"  # /linear, /inverse, /option through base_url
@@ -25,20 +24,15 @@ def url_for(base_url: str, symbols: list[str]) -> str:
 def subscribe_messages(symbols: list[str]) -> list[str]:
     """``{"op":"subscribe","args":["publicTrade.BTCUSDT",...]}``, 10 topics per request."""
     topics = [f"publicTrade.{symbol}" for symbol in symbols]
-    return [orjson.dumps({"op": "subscribe", "args": topics[i:i + ARGS_PER_MESSAGE]}).decode()
-            for i in range(0, len(topics), ARGS_PER_MESSAGE)]
+    return op_subscribe(topics, ARGS_PER_MESSAGE)
 
 
 def on_connect_messages() -> list[str]:
     return []
 
 
-class Parser:
+class Parser(ParserOutboxes):
     """Stateless apart from the outboxes every venue parser has."""
-
-    def __init__(self) -> None:
-        self.replies: list[str] = []
-        self.replayed: list[Trade] = []
 
     def parse(self, frame: str | bytes) -> list[Trade]:
         """{"topic":"publicTrade.BTCUSDC","ts":1680688980000,"type":"snapshot","data":[{"i":"2240000000041223438",

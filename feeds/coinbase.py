@@ -5,6 +5,7 @@ import orjson
 
 from feeds.normalize import SHAPE_ERRORS, load_json, missing, ns_from_iso, price, sequence, side, size, trade_id
 from feeds.trade import BUY, SELL, FLAG_SNAPSHOT, FrameError, Trade
+from feeds.venue_form import ParserOutboxes
 
 NAME = "coinbase"
 URL = "wss://ws-feed.exchange.coinbase.com"
@@ -32,12 +33,8 @@ def on_connect_messages() -> list[str]:
     return []
 
 
-class Parser:
+class Parser(ParserOutboxes):
     """``match`` is live; ``last_match`` (first frame per product) is a replay."""
-
-    def __init__(self) -> None:
-        self.replies: list[str] = []
-        self.replayed: list[Trade] = []
 
     def parse(self, frame: str | bytes) -> list[Trade]:
         """{"type":"match","trade_id":280232,"maker_order_id":"2a0da34e-61f7-4c36-88e5-c9dd15927b16",

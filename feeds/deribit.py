@@ -10,6 +10,7 @@ import orjson
 
 from feeds.normalize import SHAPE_ERRORS, load_json, missing, ns_from_ms, price, sequence, side, size, trade_id
 from feeds.trade import BUY, SELL, FrameError, Trade
+from feeds.venue_form import ParserOutboxes
 
 NAME = "deribit"
 URL = "wss://www.deribit.com/ws/api/v2"
@@ -44,12 +45,11 @@ def on_connect_messages() -> list[str]:
                           "params": {"interval": HEARTBEAT_S}}).decode()]
 
 
-class Parser:
+class Parser(ParserOutboxes):
     """Queues a ``public/test`` reply on ``replies`` for every ``test_request``."""
 
     def __init__(self) -> None:
-        self.replies: list[str] = []
-        self.replayed: list[Trade] = []
+        super().__init__()
         self.next_request_id = 1_000_000  # ids of our replies, apart from the subscribe ids
 
     def parse(self, frame: str | bytes) -> list[Trade]:

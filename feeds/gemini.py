@@ -13,6 +13,7 @@ import orjson
 from feeds.normalize import (SHAPE_ERRORS, load_json, missing, ns_from_ms, ns_from_ns, price, side,
                              side_from_buyer_is_maker, size, trade_id)
 from feeds.trade import BUY, SELL, UNKNOWN, FLAG_SNAPSHOT, FrameError, Trade
+from feeds.venue_form import ParserOutboxes
 
 NAME = "gemini"
 URL = "wss://ws.gemini.com"
@@ -44,12 +45,8 @@ def _v2_trade(row: dict) -> Trade:
                  ns_from_ms(row["timestamp"]), trade_id(row["event_id"]))
 
 
-class Parser:
+class Parser(ParserOutboxes):
     """New-API ``@trade`` and v2 ``trade`` are live; v2 ``l2_updates.trades`` is a replay."""
-
-    def __init__(self) -> None:
-        self.replies: list[str] = []
-        self.replayed: list[Trade] = []
 
     def parse(self, frame: str | bytes) -> list[Trade]:
         """new API: {"E":1783981140085684200,"s":"btcrlusd","t":2840141014190422,"p":"62145.38000",

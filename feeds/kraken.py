@@ -11,6 +11,7 @@ import orjson
 from feeds.normalize import (SHAPE_ERRORS, sequence, load_json, missing, ns_from_decimal_seconds, ns_from_iso,
                              price, side, size, trade_id)
 from feeds.trade import BUY, SELL, FLAG_SNAPSHOT, FrameError, Trade
+from feeds.venue_form import ParserOutboxes
 
 NAME = "kraken"
 URL = "wss://ws.kraken.com/v2"
@@ -40,12 +41,8 @@ def on_connect_messages() -> list[str]:
     return []
 
 
-class Parser:
+class Parser(ParserOutboxes):
     """v2 ``type:"update"`` is live, ``type:"snapshot"`` is a replay."""
-
-    def __init__(self) -> None:
-        self.replies: list[str] = []
-        self.replayed: list[Trade] = []
 
     def parse(self, frame: str | bytes) -> list[Trade]:
         """v2: {"channel":"trade","type":"update","data":[{"symbol":"MATIC/USD","side":"sell","price":0.5117,

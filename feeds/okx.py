@@ -1,10 +1,9 @@
 """OKX v5 public ``trades`` channel (aggregated per taker order and price)."""
 from __future__ import annotations
 
-import orjson
-
 from feeds.normalize import SHAPE_ERRORS, load_json, missing, ns_from_ms, price, sequence, side, size, trade_id
 from feeds.trade import BUY, SELL, FrameError, Trade
+from feeds.venue_form import ParserOutboxes, op_subscribe
 
 NAME = "okx"
 URL = "wss://ws.okx.com:8443/ws/v5/public"
@@ -25,20 +24,15 @@ def url_for(base_url: str, symbols: list[str]) -> str:
 def subscribe_messages(symbols: list[str]) -> list[str]:
     """``{"op":"subscribe","args":[{"channel":"trades","instId":"BTC-USDT"},...]}`` in chunks."""
     args = [{"channel": "trades", "instId": symbol} for symbol in symbols]
-    return [orjson.dumps({"op": "subscribe", "args": args[i:i + ARGS_PER_MESSAGE]}).decode()
-            for i in range(0, len(args), ARGS_PER_MESSAGE)]
+    return op_subscribe(args, ARGS_PER_MESSAGE)
 
 
 def on_connect_messages() -> list[str]:
     return []
 
 
-class Parser:
+class Parser(ParserOutboxes):
     """Stateless apart from the outboxes every venue parser has."""
-
-    def __init__(self) -> None:
-        self.replies: list[str] = []
-        self.replayed: list[Trade] = []
 
     def parse(self, frame: str | bytes) -> list[Trade]:
         """{"arg":{"channel":"trades","instId":"BTC-USDT"},"data":[{"instId":"BTC-USDT",

@@ -17,7 +17,6 @@ from __future__ import annotations
 import numpy as np
 
 from shm.pipeline_records import BAR, EVENT, FEATURE_ROW, LATENCY, REGIME, SIGNAL, STAMPED_TICK
-from shm.records import TICK
 
 TICK_RING_CAPACITY = 1 << 18  # per exchange: ~3 s of a 80k ticks/s burst, 16 MiB
 EVENT_RING_CAPACITY = 1 << 12

@@ -155,22 +155,15 @@ def test_switch_before_lifetime_limit_overlaps_without_loss_or_duplicates(group)
         sim.pause("binance")
         time.sleep(1.0)
         counters = metrics(group, "binance")
-        stats = sim.venue_stats("binance")
     finally:
         stop_feed(feed)
         sim.stop()
     ticks = read_all(group, "binance")
-    generated = sum(s["last_id"] - first for s, first in zip(stats["symbols"].values(), _first_ids(ticks)))
     assert counters["gaps"] == 0
     for symbol_id in np.unique(ticks["symbol_id"]):
         ids = np.sort(ticks["trade_id"][ticks["symbol_id"] == symbol_id])
         np.testing.assert_array_equal(ids, np.arange(ids[0], ids[0] + len(ids)))  # consecutive: none lost, none twice
     assert counters["duplicates"] > 0  # the overlap really delivered trades twice, and they were dropped
-    assert generated >= 0
-
-
-def _first_ids(ticks):
-    return [int(ticks["trade_id"][ticks["symbol_id"] == s].min()) for s in np.unique(ticks["symbol_id"])]
 
 
 @pytest.mark.fault
