@@ -20,7 +20,7 @@ class GroupStatus:
         name = ring_name(self.group, short)
         if not segment.exists(name):
             return None
-        with Ring(name, MONITOR) as ring:
+        with Ring(name, MONITOR, numba=False) as ring:
             return ring.status()
 
     def line(self, final: bool = False) -> str:

@@ -22,6 +22,9 @@ are always replayed as in doubt. A failed insert also makes its batch in doubt
 Memory: each ring's buffer holds at most ``capacity`` rows (``max_batch_rows``
 capped by the ring size and a share of ``memory_budget_mb``); when the store is
 down, full batches go to the spill, so memory does not grow with the outage.
+The process imports neither Numba nor pandas: rings are read with plain loads
+and ``pread`` (shm/plain.py; their pages never count in its RSS) and
+ClickHouse inserts send numpy bytes as Native blocks (store/native_block.py).
 """
 from __future__ import annotations
 
@@ -152,7 +155,7 @@ class Writer:
             if table is None or name in self.batchers or (self.config.rings is not None and short not in self.config.rings):
                 continue
             try:
-                ring = Ring(name, CONSUMER, table.dtype)
+                ring = Ring(name, CONSUMER, table.dtype, numba=False)
             except RingBusyError as exc:
                 raise RingBusyError(f"{exc} — is another `tickagg write --group {self.config.group}` running?") from None
             except RingError as exc:

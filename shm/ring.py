@@ -6,7 +6,8 @@ records out and ``commit`` publishes the new tail once they are handled, so a
 consumer killed between the two sees the batch again on restart — never skips
 it. The ring lives in /dev/shm under ``tickagg.<group>.<ring>`` until removed
 with ``remove`` (``tickagg rings --remove GROUP``). Header layout:
-shm/header.py; kernels and memory ordering: shm/kernels.py.
+shm/header.py; kernels and memory ordering: shm/kernels.py. A consumer or
+monitor opened with ``numba=False`` reads without Numba (shm/plain.py).
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import time
 import numpy as np
 
 from shm import header as H
-from shm import kernels, segment
+from shm import plain, segment
 from shm.records import describe, fingerprint
 
 PRODUCER, CONSUMER, MONITOR = "producer", "consumer", "monitor"
@@ -71,11 +72,15 @@ def dtype_from_description(text: str) -> np.dtype:
 class Ring:
     """One SPSC ring, opened in one role: producer, consumer or monitor."""
 
-    def __init__(self, name: str, role: str = MONITOR, dtype: np.dtype | None = None, capacity: int | None = None):
+    def __init__(self, name: str, role: str = MONITOR, dtype: np.dtype | None = None, capacity: int | None = None,
+                 numba: bool = True):
         """Attach to ring ``name``; create it first if ``capacity`` is given and it does not exist.
 
         ``dtype`` must match the ring's record layout (None: take the ring's).
         An existing ring keeps the capacity it was created with.
+        ``numba=False``: a consumer or monitor pops, peeks and commits with
+        plain loads and ``pread`` (shm/plain.py) where the CPU allows, so the
+        process never imports Numba; producers always use the kernels.
         """
         if role not in (PRODUCER, CONSUMER, MONITOR):
             raise ValueError(f"role must be producer, consumer or monitor, not {role!r}")
@@ -95,7 +100,9 @@ class Ring:
             self.capacity = int(self._header[H.W_CAPACITY])
             self._data = np.frombuffer(self._memory, dtype=self.dtype, offset=H.HEADER_BYTES)
             self._claim(role)
-            kernels.warm_up(self.dtype)
+            self._kernels = None if (not numba and role != PRODUCER and plain.AVAILABLE) else _kernels()
+            if self._kernels is not None:
+                self._kernels.warm_up(self.dtype)
         except BaseException:
             self._release_memory()
             raise
@@ -138,25 +145,31 @@ class Ring:
             raise RingError(f"push_batch needs the producer role on {self.name}")
         if records.dtype is not self.dtype and records.dtype != self.dtype:
             raise TypeError(f"{self.name} carries {describe(self.dtype)}, got {describe(records.dtype)}")
-        return kernels.push(self._data, self._header, records, time.time_ns())
+        return self._kernels.push(self._data, self._header, records, time.time_ns())
 
     # -- consumer -------------------------------------------------------------
     def pop_batch(self, out: np.ndarray, spin_us: float = 0.0) -> int:
         """Copy up to ``len(out)`` records into ``out``; return how many. Call ``commit`` once handled.
 
         ``spin_us`` > 0: while the ring is empty, busy-poll for up to that long
-        inside the kernel (lowest latency, burns the core) before returning 0.
+        inside the kernel (lowest latency, burns the core) before returning 0;
+        a ring opened with ``numba=False`` does not spin.
         """
         if self.role != CONSUMER:
             raise RingError(f"pop_batch needs the consumer role on {self.name}; monitors use peek_batch")
         if out.dtype is not self.dtype and out.dtype != self.dtype:
             raise TypeError(f"{self.name} carries {describe(self.dtype)}, got {describe(out.dtype)}")
-        if spin_us > 0:
-            count = kernels.pop_spin(self._data, self._header, self._position, out, int(spin_us * 1000))
+        if spin_us > 0 and self._kernels is not None:
+            count = self._kernels.pop_spin(self._data, self._header, self._position, out, int(spin_us * 1000))
         else:
-            count = kernels.pop(self._data, self._header, self._position, out)
+            count = self._pop(out)
         self._position += count
         return count
+
+    def _pop(self, out: np.ndarray) -> int:
+        if self._kernels is None:
+            return plain.pop(self._fd, self._header, self._position, out)
+        return self._kernels.pop(self._data, self._header, self._position, out)
 
     def peek_batch(self, out: np.ndarray) -> int:
         """Monitor read: copy records from a private cursor without consuming them.
@@ -166,7 +179,7 @@ class Ring:
         were being copied (and the producer may have overwritten) are skipped.
         """
         self._position = max(self._position, self.tail)
-        count = kernels.pop(self._data, self._header, self._position, out)
+        count = self._pop(out)
         overwritten = min(count, max(0, self.tail - self._position))
         if overwritten:
             out[: count - overwritten] = out[overwritten:count].copy()
@@ -177,7 +190,7 @@ class Ring:
         """Publish the tail: every record popped so far is handled and its slot may be reused."""
         if self.role != CONSUMER:
             raise RingError(f"only the consumer of {self.name} commits its tail (this is a {self.role})")
-        kernels.commit(self._header, self._position, time.time_ns())
+        (self._kernels or plain).commit(self._header, self._position, time.time_ns())
 
     def rewind(self) -> None:
         """Forget records popped but not committed: the next pop returns them again."""
@@ -197,12 +210,14 @@ class Ring:
         ``kernels.push``; consumers ``kernels.pop`` from their own position
         (start at ``tail``) and ``kernels.commit`` once records are handled.
         """
+        if self._kernels is None:
+            raise RingError(f"{self.name} was opened with numba=False: no kernel arrays")
         return self._data, self._header
 
     # -- state ----------------------------------------------------------------
     @property
     def head(self) -> int:
-        return int(kernels.head_of(self._header))
+        return int((self._kernels or plain).head_of(self._header))
 
     @property
     def tail(self) -> int:
@@ -283,6 +298,12 @@ class Ring:
 
     def __repr__(self) -> str:
         return f"Ring({self.name!r}, role={self.role!r}, capacity={self.capacity})"
+
+
+def _kernels():
+    from shm import kernels  # imports Numba: only for rings that use the kernels
+
+    return kernels
 
 
 def _check_new(dtype: np.dtype, capacity: int) -> None:

@@ -25,7 +25,7 @@ def run(args: argparse.Namespace) -> int:
     rows = []
     for name in group_rings(args.group):
         try:
-            with Ring(name) as ring:
+            with Ring(name, numba=False) as ring:
                 rows.append(ring.status())
         except RingError as exc:
             rows.append({"ring": name, "error": str(exc)})

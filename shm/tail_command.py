@@ -25,7 +25,7 @@ def run(args: argparse.Namespace) -> int:
 
     name = args.ring if args.ring.startswith(PREFIX) else ring_name(args.group, args.ring)
     try:
-        ring = Ring(name, MONITOR if args.peek else CONSUMER)
+        ring = Ring(name, MONITOR if args.peek else CONSUMER, numba=False)
     except RingError as exc:
         print(f"tickagg tail: {exc}", file=sys.stderr)
         return 1

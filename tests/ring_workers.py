@@ -1,6 +1,7 @@
 """Process bodies for the ring tests (importable by spawned children)."""
 from __future__ import annotations
 
+import sys
 import time
 
 import numpy as np
@@ -33,9 +34,12 @@ def produce(name: str, first: int, count: int, batch: int, retry: bool, pause_s:
     ring.close()
 
 
-def consume(name: str, until_seq: int, log: str, batch: int = 256, pause_s: float = 0.0) -> None:
-    """Pop until ``until_seq`` is seen; append each handled batch's seqs to ``log`` before committing."""
-    ring = Ring(name, CONSUMER, TICK)
+def consume(name: str, until_seq: int, log: str, batch: int = 256, pause_s: float = 0.0, numba: bool = True) -> None:
+    """Pop until ``until_seq`` is seen; append each handled batch's seqs to ``log`` before committing.
+
+    ``numba=False``: the plain consumer (shm/plain.py), which must not import Numba at all.
+    """
+    ring = Ring(name, CONSUMER, TICK, numba=numba)
     out = np.zeros(batch, dtype=TICK)
     with open(log, "ab") as handled:
         while True:
@@ -48,6 +52,8 @@ def consume(name: str, until_seq: int, log: str, batch: int = 256, pause_s: floa
             ring.commit()
             if seqs[-1] >= until_seq:
                 break
+            if not numba and "numba" in sys.modules:
+                raise AssertionError("the plain consumer imported Numba")
             if pause_s:
                 time.sleep(pause_s)
     ring.close()

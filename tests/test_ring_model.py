@@ -5,6 +5,7 @@ import uuid
 from collections import deque
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -23,13 +24,14 @@ operations = st.lists(
 )
 
 
+@pytest.mark.parametrize("numba", [True, False], ids=["kernels", "plain"])
 @settings(max_examples=300, deadline=None)
 @given(capacity_bits=st.integers(1, 5), ops=operations)
-def test_ring_matches_model(capacity_bits, ops):
+def test_ring_matches_model(numba, capacity_bits, ops):
     capacity = 1 << capacity_bits
     name = ring_name(f"model{uuid.uuid4().hex[:8]}", "r")
     producer = Ring(name, PRODUCER, TICK, capacity)
-    consumer = Ring(name, CONSUMER, TICK)
+    consumer = Ring(name, CONSUMER, TICK, numba=numba)
     committed, uncommitted = deque(), deque()  # model: records after tail, split at the read cursor
     popped_not_committed = deque()
     next_seq, dropped = 0, 0
@@ -38,6 +40,8 @@ def test_ring_matches_model(capacity_bits, ops):
             if op == "push":
                 batch = np.zeros(n, dtype=TICK)
                 batch["seq"] = np.arange(next_seq, next_seq + n)
+                batch["price"] = batch["seq"] * 0.5 + 1.0  # whole records travel, not only the first field
+                batch["ts_recv_ns"] = batch["seq"] * 7
                 next_seq += n
                 room = capacity - len(committed) - len(popped_not_committed) - len(uncommitted)
                 fits = min(n, room)
@@ -49,6 +53,8 @@ def test_ring_matches_model(capacity_bits, ops):
                 got = consumer.pop_batch(out)
                 expected = [uncommitted.popleft() for _ in range(min(n, len(uncommitted)))]
                 assert list(out["seq"][:got]) == expected
+                np.testing.assert_array_equal(out["price"][:got], np.array(expected) * 0.5 + 1.0)
+                np.testing.assert_array_equal(out["ts_recv_ns"][:got], np.array(expected, dtype=np.int64) * 7)
                 popped_not_committed.extend(expected)
             elif op == "commit":
                 consumer.commit()
@@ -59,7 +65,7 @@ def test_ring_matches_model(capacity_bits, ops):
                 popped_not_committed.clear()
             else:  # the consumer goes away and comes back: resumes at the committed tail
                 consumer.close()
-                consumer = Ring(name, CONSUMER, TICK)
+                consumer = Ring(name, CONSUMER, TICK, numba=numba)
                 uncommitted.extendleft(reversed(popped_not_committed))
                 popped_not_committed.clear()
             assert producer.dropped == dropped

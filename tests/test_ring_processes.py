@@ -26,12 +26,13 @@ def _wait_until(predicate, timeout_s: float = 60.0, what: str = "condition") -> 
 
 
 @pytest.mark.slow
-def test_millions_through_a_small_ring_arrive_once_in_order(group, spawn, tmp_path):
+@pytest.mark.parametrize("numba", [True, False], ids=["kernels", "plain"])
+def test_millions_through_a_small_ring_arrive_once_in_order(group, spawn, tmp_path, numba):
     name = ring_name(group, "stream")
     total, capacity = 2_000_000, 1024  # wraps ~2,000 times
     Ring(name, PRODUCER, TICK, capacity).close()
     log = str(tmp_path / "handled")
-    consumer = spawn(w.consume, name, total - 1, log, 300)
+    consumer = spawn(w.consume, name, total - 1, log, 300, 0.0, numba)
     producer = spawn(w.produce, name, 0, total, 97, True)
     producer.join(240)
     consumer.join(240)

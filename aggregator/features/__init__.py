@@ -25,11 +25,29 @@ callers such as the aggregator kernel) so no caller keeps inlined old code.
 """
 from __future__ import annotations
 
-from aggregator.features import batch, synthetic
-from aggregator.features.catalogue import CATALOGUE_VERSION, FEATURE_COUNT, index_of, names
-from aggregator.features.kernel import update
-from aggregator.features.state import FeatureState, new_state
+import importlib
 
-__all__ = [
-    "CATALOGUE_VERSION", "FEATURE_COUNT", "FeatureState", "batch", "index_of", "names", "new_state", "synthetic", "update",
-]
+# Resolved on first use (PEP 562), so ``from aggregator.features import catalogue``
+# (the writer, for names only) does not import Numba and compile nothing.
+_LAZY = {
+    "batch": "aggregator.features.batch",
+    "synthetic": "aggregator.features.synthetic",
+    "CATALOGUE_VERSION": "aggregator.features.catalogue",
+    "FEATURE_COUNT": "aggregator.features.catalogue",
+    "index_of": "aggregator.features.catalogue",
+    "names": "aggregator.features.catalogue",
+    "update": "aggregator.features.kernel",
+    "FeatureState": "aggregator.features.state",
+    "new_state": "aggregator.features.state",
+}
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str):
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'aggregator.features' has no attribute {name!r}")
+    module = importlib.import_module(module_name)
+    value = module if module_name.endswith("." + name) else getattr(module, name)
+    globals()[name] = value
+    return value

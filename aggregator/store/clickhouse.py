@@ -1,5 +1,8 @@
 """A ClickHouse server through clickhouse-driver: native protocol, LZ4 compression, columnar numpy inserts.
 
+Inserts go through ``NativeClient`` (native_block.py), which sends numpy
+columns as Native-format bytes without the driver's pandas-based numpy path.
+
 One connection, short timeouts (a down server must turn into a spilled batch
 in about a second, not after the driver's default 5 minutes), and every error
 text passed through ``redact`` so the password never reaches a log.
@@ -15,6 +18,7 @@ import numpy as np
 
 from aggregator.store.base import Store, StoreError, StoreUnavailable
 from aggregator.store.batch import Batch
+from aggregator.store.native_block import NumpyColumns
 from aggregator.store.schema import Capabilities
 from aggregator.store.url import StoreURL, redact
 
@@ -35,7 +39,6 @@ TRANSIENT_CODES = {
     319,  # UNKNOWN_STATUS_OF_INSERT
     394,  # QUERY_WAS_CANCELLED
 }
-NUMPY_TABLES = {"ticks", "bars_1s", "bars_1m", "regime", "latency"}  # all-numeric: numpy columns
 
 
 class ClickHouseStore(Store):
@@ -47,10 +50,10 @@ class ClickHouseStore(Store):
         self._client = None
 
     def connect(self) -> None:
-        from clickhouse_driver import Client
+        from aggregator.store.native_block import NativeClient
 
         self.close()
-        self._client = Client(
+        self._client = NativeClient(
             host=self.url.host,
             port=self.url.port,
             user=self.url.user,
@@ -63,7 +66,6 @@ class ClickHouseStore(Store):
         )
         version = self.execute("SELECT version()")[0][0]
         self.caps = Capabilities.from_version(str(version))
-        import clickhouse_driver.columns.numpy.service  # noqa: F401 — imports pandas (~0.3 s): now, not in the first insert
 
     def _call(self, sql: str, data=None, **kwargs):
         if self._client is None:
@@ -95,12 +97,8 @@ class ClickHouseStore(Store):
 
     def _insert(self, batch: Batch, records: np.ndarray, dedup: bool) -> None:
         table = batch.table
-        settings = {"use_numpy": table.name in NUMPY_TABLES}
-        if dedup:
-            settings["insert_deduplication_token"] = batch.token
-        arrays = table.column_arrays(records, batch.id)
-        if not settings["use_numpy"]:  # the driver's plain columns take lists
-            arrays = [a.tolist() if isinstance(a, np.ndarray) else a for a in arrays]
+        settings = {"insert_deduplication_token": batch.token} if dedup else {}
+        arrays = NumpyColumns(table.column_arrays(records, batch.id))
         sql = f"INSERT INTO {self.database}.{table.name} ({', '.join(f'`{c}`' for c in table.column_names)}) VALUES"
         self._call(sql, arrays, columnar=True, settings=settings, query_id=batch.token, types_check=False)
 

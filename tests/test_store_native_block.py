@@ -1,0 +1,116 @@
+"""numpy columns sent as Native blocks (aggregator/store/native_block.py) against the private clickhouse-server:
+every type round-trips, several blocks per insert, types it does not encode go the driver's way; and a writer
+process never imports Numba, pandas or pyarrow."""
+from __future__ import annotations
+
+import datetime
+import subprocess
+import sys
+import time
+import uuid
+
+import numpy as np
+import pytest
+from store_fixtures import clickhouse_server  # noqa: F401 — pytest fixture
+
+from aggregator.store.local_server import PASSWORD
+from aggregator.store.native_block import NativeClient, NumpyColumns, encode
+from bench.writer_command import make_ticks
+from shm.pipeline_records import STAMPED_TICK
+from shm.ring import PRODUCER, Ring, ring_name
+
+COLUMNS = [
+    ("i8", "Int8", np.int8), ("i16", "Int16", np.int16), ("i32", "Int32", np.int32), ("i64", "Int64", np.int64),
+    ("u8", "UInt8", np.uint8), ("u16", "UInt16", np.uint16), ("u32", "UInt32", np.uint32), ("u64", "UInt64", np.uint64),
+    ("f32", "Float32", np.float32), ("f64", "Float64", np.float64), ("d", "Date", np.uint16), ("t", "DateTime", np.uint32),
+]
+
+
+@pytest.fixture
+def client(clickhouse_server):
+    client = NativeClient(host="127.0.0.1", port=clickhouse_server.tcp_port, user="writer", password=PASSWORD, compression="lz4")
+    database = f"nb{uuid.uuid4().hex[:8]}"
+    client.execute(f"CREATE DATABASE {database}")
+    yield client, database
+    client.execute(f"DROP DATABASE {database}")
+    client.disconnect()
+
+
+def _values(rows: int) -> NumpyColumns:
+    rng = np.random.default_rng(7)
+    columns = []
+    for _, _, dtype in COLUMNS:
+        if np.issubdtype(dtype, np.integer):
+            info = np.iinfo(dtype)
+            values = rng.integers(info.min, info.max, rows, dtype=dtype, endpoint=True)
+            values[:2] = info.min, info.max
+        else:
+            values = rng.standard_normal(rows).astype(dtype)
+        columns.append(values)
+    columns[-2] = np.arange(rows, dtype=np.uint16) + 17000  # Date: days since 1970
+    columns[-1] = np.arange(rows, dtype=np.uint32) + 1_700_000_000
+    columns.append(rng.standard_normal((rows, 5)))  # Array(Float64)
+    return NumpyColumns(columns)
+
+
+def test_every_type_round_trips_across_several_blocks(client):
+    client, database = client
+    names = [n for n, _, _ in COLUMNS] + ["arr"]
+    types = [t for _, t, _ in COLUMNS] + ["Array(Float64)"]
+    client.execute(f"CREATE TABLE {database}.all_types ({', '.join(f'{n} {t}' for n, t in zip(names, types))}, n UInt32) "
+                   f"ENGINE = MergeTree ORDER BY n")
+    rows = 1000
+    data = _values(rows)
+    data.append(np.arange(rows, dtype=np.uint32))
+    inserted = client.execute(f"INSERT INTO {database}.all_types ({', '.join(names)}, n) VALUES", data,
+                              settings={"insert_block_size": 300})  # 4 blocks
+    assert inserted == rows
+    back = client.execute(f"SELECT {', '.join(names)} FROM {database}.all_types ORDER BY n", columnar=True)
+    for (name, ch_type, dtype), sent, got in zip(COLUMNS, data, back):
+        if ch_type == "Date":
+            got = [(d - datetime.date(1970, 1, 1)).days for d in got]
+        elif ch_type == "DateTime":
+            got = [int(t.timestamp()) for t in got]
+        np.testing.assert_array_equal(np.asarray(got, dtype=dtype), sent, err_msg=name)
+    np.testing.assert_array_equal(np.array(back[-1]), data[len(COLUMNS)])
+
+
+def test_types_it_does_not_encode_go_through_the_driver(client):
+    client, database = client
+    client.execute(f"CREATE TABLE {database}.mixed (n UInt32, s String) ENGINE = MergeTree ORDER BY n")
+    assert encode("String", np.array(["a"])) is None
+    client.execute(f"INSERT INTO {database}.mixed (n, s) VALUES", NumpyColumns([np.arange(3, dtype=np.uint32), ["a", "b", "c"]]))
+    assert client.execute(f"SELECT n, s FROM {database}.mixed ORDER BY n") == [(0, "a"), (1, "b"), (2, "c")]
+
+
+def test_a_column_count_mismatch_is_refused(client):
+    client, database = client
+    client.execute(f"CREATE TABLE {database}.two (a UInt32, b UInt32) ENGINE = MergeTree ORDER BY a")
+    with pytest.raises(ValueError, match="2 columns"):
+        client.execute(f"INSERT INTO {database}.two (a, b, a) VALUES",
+                       NumpyColumns([np.zeros(1, np.uint32)] * 2))
+
+
+def test_writer_process_imports_no_numba_pandas_or_pyarrow(clickhouse_server, group, tmp_path):
+    database = f"w{uuid.uuid4().hex[:8]}"
+    url = clickhouse_server.url(database=database)
+    with Ring(ring_name(group, "out.ticks"), PRODUCER, STAMPED_TICK, 1 << 12) as ring:
+        assert ring.push_batch(make_ticks(0, 1000, time.time_ns())) == 1000
+    script = f"""
+import sys, time
+from aggregator.writer import Writer, WriterConfig
+from aggregator.store import parse
+writer = Writer(parse({url!r}), WriterConfig(group={group!r}, state_dir={str(tmp_path)!r}, rings=("out.ticks",)))
+writer.start()
+deadline = time.monotonic() + 30
+while writer.batchers and any(b.ring.tail < 1000 for b in writer.batchers.values()) and time.monotonic() < deadline:
+    writer.step()
+writer.shutdown()
+print(sorted(m for m in ("numba", "llvmlite", "pandas", "pyarrow") if m in sys.modules))
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"
+    client = NativeClient(host="127.0.0.1", port=clickhouse_server.tcp_port, user="writer", password=PASSWORD)
+    assert client.execute(f"SELECT count(), uniqExact(seq) FROM {database}.ticks") == [(1000, 1000)]
+    client.disconnect()
