@@ -63,8 +63,12 @@ def _queue_closed_minutes(state, outputs, rows, first, last) -> None:
 
 
 @numba.njit(cache=True)
-def process(batch, state, outputs, pop_ns) -> None:
-    """Fold one batch of ticks (TICK records) into bars, live state and outputs."""
+def process(batch, state, outputs, pop_ns, first_pos) -> None:
+    """Fold one batch of ticks (TICK records) into bars, live state and outputs.
+
+    ``first_pos``: the input ring position of ``batch[0]``, stamped on each
+    published tick as ``source_pos`` (aggregator/process.py reads it back after a crash).
+    """
     counts = outputs.counts
     alpha_fast, alpha_slow, alpha_volume = state.params[P_ALPHA_FAST], state.params[P_ALPHA_SLOW], state.params[P_ALPHA_VOLUME]
     hist = state.histograms
@@ -93,6 +97,7 @@ def process(batch, state, outputs, pop_ns) -> None:
         stamped.exchange_id = exchange
         stamped.side = tick.side
         stamped.flags = tick.flags
+        stamped.source_pos = first_pos + i
         counts[TICKS] += 1
         counters[K_TICKS] += 1
         slot = _slot(slot_of, symbol_of, exchange_of, n_slots, tick.symbol_id, exchange)

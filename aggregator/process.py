@@ -7,6 +7,15 @@ With nothing to read the loop spins ``spin_us`` and then sleeps
 one core at 100 %).
 Tick rings that appear later (a feed started after the aggregator) are
 attached within a second.
+
+Restart without republishing: a turn publishes its outputs and then commits
+its inputs, so an aggregator killed between the two would publish that turn's
+ticks again. Each published tick carries its input ring position
+(``source_pos``); on attaching a ring, ticks of that exchange still in
+out.ticks past the ring's tail were published already, and the ring's tail
+moves past them (``already_published``). Their bars and signals are not
+rebuilt: like every bar in progress at a crash, they are lost (the first bar
+per symbol after a start is flagged).
 """
 from __future__ import annotations
 
@@ -29,6 +38,7 @@ from shm.topology import tick_ring
 
 log = logging.getLogger("tickagg.aggregate")
 BATCH = 4096
+RESTART_WINDOW = 2 * MAX_INPUTS * BATCH  # out.ticks records looked at on attach: more than one turn of every ring
 SLICE_S = 0.05  # time in Numba between Python chores (signals, new rings, counters)
 COUNTER_NAMES = ("ticks", "late_ticks", "ticks_without_slot", "feature_rows", "bars1s", "bars1m", "feature_queue_max",
                  "input_rings", "slices")
@@ -55,7 +65,7 @@ class Aggregator:
     def warm_up(self) -> None:
         """Compile (or load from the cache) every kernel before serving, so no tick waits for it."""
         started = time.monotonic()
-        fanin.process(self._scratch[:0], self.state, self.outputs, time.time_ns())
+        fanin.process(self._scratch[:0], self.state, self.outputs, time.time_ns(), 0)
         fanin.housekeeping(self.state, self.outputs, 0, 0)
         flush_all(self.outputs, self.state.histograms)
         data, headers, _ = self._input_tuples()
@@ -69,6 +79,14 @@ class Aggregator:
                 continue
             try:
                 ring = Ring(name, CONSUMER, TICK)
+                published = already_published(self.status, EXCHANGE_IDS[exchange], ring)
+                if published > ring.head:
+                    log.error("%s: out.ticks says position %d was published, past the ring's head %d; reading from "
+                              "the tail", name, published, ring.head)
+                elif published > ring.tail:
+                    log.warning("%s: %d ticks past the tail were published before a restart; not again",
+                                name, published - ring.tail)
+                    ring.advance(published)
                 self._positions[len(self.inputs)] = ring.tail  # the kernel reads on from the committed tail
                 self.inputs[exchange] = ring
                 log.info("reading %s from tail %d", name, ring.tail)
@@ -114,6 +132,21 @@ class Aggregator:
     def close(self) -> None:
         for ring in [*self.inputs.values(), *self.output_rings]:
             ring.close()
+
+
+def already_published(out_ticks: Ring, exchange_id: int, ring: Ring) -> int:
+    """Input position just after the last tick of ``ring`` (exchange ``exchange_id``) in out.ticks; 0: none.
+
+    We are out.ticks' only producer and have pushed nothing yet, so its last
+    RESTART_WINDOW slots hold what the previous aggregator published last.
+    Ticks popped before ``ring`` was created belong to an older ring of that name.
+    """
+    data, _ = out_ticks.kernel_arrays()
+    head = out_ticks.head
+    span = min(head, out_ticks.capacity, RESTART_WINDOW)
+    recent = data[np.arange(head - span, head) & (out_ticks.capacity - 1)]
+    mine = recent[(recent["exchange_id"] == exchange_id) & (recent["ts_pop_ns"] >= ring.created_ns)]
+    return int(mine["source_pos"].max()) + 1 if len(mine) else 0
 
 
 def pin_to_cpu(cpu: int | None) -> int:

@@ -48,7 +48,7 @@ def serve(in_data, in_header, n_inputs, positions, scratch, state, outputs, slic
         for r in range(n_inputs):
             count = pop(in_data[r], in_header[r], positions[r], scratch)
             if count:
-                process(scratch[:count], state, outputs, now_ns())
+                process(scratch[:count], state, outputs, now_ns(), positions[r])
                 positions[r] += count
                 popped[r] = True
                 total += count

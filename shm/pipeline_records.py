@@ -25,7 +25,7 @@ STAMPED_TICK = np.dtype(
         ("exchange_id", "<u2"),  # 68
         ("side", "i1"),  # 70
         ("flags", "u1"),  # 71
-        ("reserved", "<u8"),  # 72
+        ("source_pos", "<u8"),  # 72  position in its feed ring: a restarted aggregator skips what it published
     ]
 )
 

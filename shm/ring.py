@@ -192,6 +192,15 @@ class Ring:
             raise RingError(f"only the consumer of {self.name} commits its tail (this is a {self.role})")
         (self._kernels or plain).commit(self._header, self._position, time.time_ns())
 
+    def advance(self, position: int) -> None:
+        """Consumer: treat every record before ``position`` as handled without reading it, and commit."""
+        if self.role != CONSUMER:
+            raise RingError(f"only the consumer of {self.name} advances its tail (this is a {self.role})")
+        if not self.tail <= position <= self.head:
+            raise RingError(f"cannot advance {self.name} to {position}: outside tail {self.tail} .. head {self.head}")
+        self._position = position
+        self.commit()
+
     def rewind(self) -> None:
         """Forget records popped but not committed: the next pop returns them again."""
         self._position = int(self._header[H.W_TAIL])
@@ -222,6 +231,10 @@ class Ring:
     @property
     def tail(self) -> int:
         return int(self._header[H.W_TAIL])
+
+    @property
+    def created_ns(self) -> int:
+        return int(self._header[H.W_CREATED_NS])
 
     @property
     def dropped(self) -> int:
