@@ -19,6 +19,7 @@ MAX_CHANNELS = 25  # per connection (ws-public)
 PING_TEXT = None  # the server sends [chanId,"hb"] every 15 s per channel
 PING_INTERVAL_S = None
 STALE_AFTER_S = 35.0
+SEQ_IS_TRADE_ID = False
 
 # executed trade (spot / funding); "tu"/"ftu" repeat the same trade id: ignored
 _LIVE = frozenset(("te", "fte"))

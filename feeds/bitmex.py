@@ -13,6 +13,7 @@ ARGS_PER_MESSAGE = 10
 PING_TEXT = "ping"  # plain text, answered "pong"; the venue asks for it after 5 s of silence
 PING_INTERVAL_S = 5.0
 STALE_AFTER_S = 15.0
+SEQ_IS_TRADE_ID = False
 
 _SIDES = {"Buy": BUY, "Sell": SELL}  # used as the taker side (cryptofeed, tardis)
 

@@ -15,6 +15,7 @@ CHANNEL_PREFIX = "live_trades_"
 PING_TEXT = '{"event":"bts:heartbeat"}'  # answered with bts:heartbeat; quiet markets idle ~50 s
 PING_INTERVAL_S = 20.0
 STALE_AFTER_S = 45.0
+SEQ_IS_TRADE_ID = False
 
 _SIDES = {0: BUY, 1: SELL}  # type: side of the taker
 _QUIET_EVENTS = frozenset(("bts:subscription_succeeded", "bts:unsubscription_succeeded",

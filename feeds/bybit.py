@@ -13,6 +13,7 @@ ARGS_PER_MESSAGE = 10  # spot limit per subscribe request
 PING_TEXT = '{"op":"ping"}'  # recommended every 20 s; cut after 10 min without ping or data
 PING_INTERVAL_S = 20.0
 STALE_AFTER_S = 45.0
+SEQ_IS_TRADE_ID = False
 
 _SIDES = {"Buy": BUY, "Sell": SELL}  # side of the taker
 

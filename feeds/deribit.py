@@ -22,6 +22,7 @@ HEARTBEAT_S = 10  # minimum the venue accepts
 PING_TEXT = None  # the server drives the heartbeat (test_request every HEARTBEAT_S)
 PING_INTERVAL_S = None
 STALE_AFTER_S = 30.0
+SEQ_IS_TRADE_ID = False  # ``seq`` is ``trade_seq``, not the trade id
 
 _SIDES = {"buy": BUY, "sell": SELL}  # direction: side of the taker
 _TRADES = "trades."

@@ -22,6 +22,7 @@ MAX_LIFETIME_S = None  # no documented connection lifetime
 PING_TEXT = '{"id":0,"method":"ping"}'  # answered {"id":0,"status":200}; the server also pings every 20 s
 PING_INTERVAL_S = 20.0
 STALE_AFTER_S = 45.0
+SEQ_IS_TRADE_ID = False
 
 _V2_SIDES = {"buy": BUY, "sell": SELL, "block": UNKNOWN}
 

@@ -20,6 +20,7 @@ MAX_LIFETIME_S = None  # no documented connection lifetime
 PING_TEXT = None  # subscribed connections get {"channel":"heartbeat"} every second
 PING_INTERVAL_S = None
 STALE_AFTER_S = 10.0
+SEQ_IS_TRADE_ID = True  # ``seq`` is the numeric ``trade_id`` (v2)
 
 _SIDES = {"buy": BUY, "sell": SELL}  # v2: side of the taker
 _V1_SIDES = {"b": BUY, "s": SELL}  # v1: side of the taker

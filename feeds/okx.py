@@ -13,6 +13,7 @@ ARGS_PER_MESSAGE = 100  # total request length must stay under 64 KB
 PING_TEXT = "ping"  # plain text; the server answers "pong" and cuts after 30 s idle
 PING_INTERVAL_S = 20.0
 STALE_AFTER_S = 30.0
+SEQ_IS_TRADE_ID = True  # ``seq`` is the numeric ``tradeId``
 
 _SIDES = {"buy": BUY, "sell": SELL}  # side of the taker
 

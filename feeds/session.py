@@ -4,11 +4,17 @@ A session turns frames into ticks through the feed's shared TickWriter, answers
 the venue's heartbeats, and tells the feed loop when the connection is dead
 (``Disconnect``). Two sessions run side by side only while the feed switches
 connections before a venue's lifetime limit.
+
+Hot path: the connection hands over each socket read's run of text frames as
+one list (``texts``); their trades go to the writer in one ``add_frames`` call,
+earlier only where order demands it (a bad frame's counters and events, the
+parser's outboxes).
 """
 from __future__ import annotations
 
 import logging
 import time
+from operator import length_hint
 from types import ModuleType
 
 import websocket
@@ -34,7 +40,7 @@ class Session:
         self.venue, self.writer, self.metrics, self.events, self.warnings = venue, writer, metrics, events, warnings
         self.values = metrics.values
         self.parser = venue.Parser()
-        self._parse, self._add = self.parser.parse, writer.add  # bound once: the hot path calls them per frame
+        self._parse, self._add_frames = self.parser.parse, writer.add_frames  # bound once for the hot path
         self.frames = 0  # text frames, folded into the metrics once per read
         self.stale_after_s = stale_after_s
         self.fill_from_replays = fill_from_replays
@@ -54,27 +60,57 @@ class Session:
         values["bytes"] += nbytes
         values["reads"] += 1
 
-    def text(self, payload: memoryview) -> None:
-        """One text frame: the hot path (a few µs; every attribute lookup counts here)."""
-        self.frames += 1
+    def texts(self, payloads: list) -> None:
+        """A run of text frames, in order: the hot path (a few µs per frame; every lookup counts).
+
+        Each frame's trades are kept and written with one ``add_frames`` call,
+        which stages them exactly as one ``add`` per frame would; they are
+        written early whenever something else must follow them in order (a
+        bad frame's counters and events, the parser's outboxes).
+        """
+        self.frames += len(payloads)
+        parse, parser = self._parse, self.parser
+        replayed, replies = parser.replayed, parser.replies  # the outboxes: lists, drained in place
+        batch: list = []  # the trades of each frame not yet written
+        keep = batch.append
+        frames = iter(payloads)
         try:
-            trades = self._parse(payload)
-        except FrameError as exc:
+            for payload in frames:
+                try:
+                    trades = parse(payload)
+                except Exception as exc:
+                    if batch:
+                        self._write(batch)
+                    self._failed(payload, exc)
+                    continue
+                if trades:
+                    keep(trades)
+                if replayed or replies:
+                    if batch:
+                        self._write(batch)
+                    self._drain_outboxes(parser)
+        except BaseException:
+            self.frames -= length_hint(frames)  # the frames after the one that failed were never handled
+            raise
+        if batch:
+            self._write(batch)
+
+    def _write(self, batch: list) -> None:
+        """Stage the trades of the frames in ``batch`` (and empty it)."""
+        self.live_trades += sum(map(len, batch))
+        self._add_frames(batch, self.recv_ns)
+        batch.clear()
+
+    def _failed(self, payload, exc: Exception) -> None:
+        """A frame the parser refused (``FrameError``) or failed on (a parser bug: count, log, go on)."""
+        if isinstance(exc, FrameError):
             self.metrics.error(exc.kind)
             self.warnings.warning(exc.kind, f"{self.venue.NAME}: {exc.kind}: {exc} in frame {bytes(payload[:160])!r}")
             if exc.kind == "venue_error":
                 self.events.emit(EVENT_VENUE_ERROR, detail=str(exc))
             return
-        except Exception as exc:  # a parser bug must not kill the feed: count, log, go on
-            self.metrics.error("other")
-            self.warnings.warning("other", f"{self.venue.NAME}: parser failed ({exc!r}) on {bytes(payload[:160])!r}")
-            return
-        if trades:
-            self.live_trades += len(trades)
-            self._add(trades, self.recv_ns)
-        parser = self.parser
-        if parser.replayed or parser.replies:
-            self._drain_outboxes(parser)
+        self.metrics.error("other")
+        self.warnings.warning("other", f"{self.venue.NAME}: parser failed ({exc!r}) on {bytes(payload[:160])!r}")
 
     def _drain_outboxes(self, parser) -> None:
         """Replayed trades (a gap filler after a reconnect) and replies the venue expects."""

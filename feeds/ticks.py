@@ -13,6 +13,13 @@ their symbol — by sequence where there is one, else by exchange time (a replay
 at exactly the last live trade's time is dropped: it cannot be told apart).
 While two connections overlap (``overlap``), trade ids seen are remembered
 per symbol and repeats are dropped.
+
+Hot path: the session hands over a whole socket read's frames at once
+(``add_frames``). A long run of live frames in which nothing needs a decision
+is staged as numpy columns (feeds/tick_columns.py); otherwise, and for short
+runs, the per-tick loop packs one record at a time. Venues whose ``seq`` is the
+numeric trade id (``seq_is_trade_id``) skip turning the id's text back into
+an int.
 """
 from __future__ import annotations
 
@@ -22,6 +29,7 @@ import struct
 import numpy as np
 
 from feeds.metrics import FeedMetrics
+from feeds.tick_columns import COLUMNS_MIN_FRAMES, ColumnStager
 from feeds.trade import FLAG_GAP, Trade
 from shm.records import EXCHANGE_IDS, TICK
 from shm.ring import Ring
@@ -47,7 +55,7 @@ class TickWriter:
     """Writes one exchange's trades into its tick ring."""
 
     def __init__(self, exchange: str, ring: Ring, symbols: SymbolDirectory, metrics: FeedMetrics,
-                 subscribed: list[str], on_gap=None):
+                 subscribed: list[str], on_gap=None, seq_is_trade_id: bool = False):
         self.exchange = exchange
         self.exchange_id = EXCHANGE_IDS[exchange]
         self.ring, self.directory, self.metrics = ring, symbols, metrics
@@ -59,49 +67,96 @@ class TickWriter:
         self._symbols: dict[str, list] = {}  # symbol -> [id, last venue seq (-1: none), last exchange time]
         self.overlap: set | None = None  # (symbol, trade id) seen while two connections overlap
         self._on_gap = on_gap  # callback(symbol, symbol_id, missing)
+        self.seq_is_trade_id = seq_is_trade_id  # the venue's seq is its numeric trade id: skip text -> u64
+        self._columns = ColumnStager(seq_is_trade_id, trade_id_u64)
 
     def add(self, trades: list[Trade], recv_ns: int, extra_flags: int = 0) -> None:
         """Stage the ticks of one frame (all or none of them, so a frame is never split)."""
-        if self._count + len(trades) > STAGING_TICKS:
-            self.flush()
+        self.add_frames((trades,), recv_ns, extra_flags)
+
+    def add_frames(self, frames: list[list[Trade]], recv_ns: int, extra_flags: int = 0) -> None:
+        """Stage the ticks of several frames, in order: the same as one ``add`` per frame.
+
+        A long run of live frames is first offered to the column stager; the
+        loop below takes whatever it declines (it then has changed nothing).
+        """
+        if not extra_flags and self.overlap is None and len(frames) >= COLUMNS_MIN_FRAMES:
+            staged = self._columns.stage(frames, self._records, self._count, self._seq, recv_ns, self.exchange_id)
+            if staged:
+                self._count += staged
+                self._seq += staged
+                self.metrics.values["ticks"] += staged
+                return
+        self._stage_each(frames, recv_ns, extra_flags)
+
+    def _stage_each(self, frames: list[list[Trade]], recv_ns: int, extra_flags: int) -> None:
+        """The per-tick loop: symbol ids, replay/overlap/sequence checks, one packed record per tick."""
         pack, staging, values, known_symbols = _RECORD.pack_into, self._staging, self.metrics.values, self._symbols
-        count = staged = self._count
-        for trade in trades:
-            symbol, price, size, side, ts_ns, trade_id, flags, seq, span = trade
-            known = known_symbols.get(symbol)  # [symbol id, last venue seq, last exchange time]
-            if known is None:
-                known = self._register(symbol)
-                if known is None:
-                    self.metrics.error("unknown_symbol")
-                    continue
-            if extra_flags and seq < 0 and ts_ns <= known[2]:
-                values["duplicates"] += 1  # a replay of what we already have (or cannot tell)
-                continue
-            if self.overlap is not None and seq < 0:
-                key = (symbol, trade_id)
-                if key in self.overlap:
-                    values["duplicates"] += 1
-                    continue
-                self.overlap.add(key)
-            known[2] = ts_ns
-            if seq >= 0:
-                last = known[1]
-                if last >= 0:
-                    if seq <= last:
-                        values["duplicates"] += 1
+        overlap, exchange_id, ids_from_seq = self.overlap, self.exchange_id, self.seq_is_trade_id
+        count = staged = frame_start = self._count
+        tick_seq = self._seq
+        try:
+            for trades in frames:
+                frame_start = count
+                if count + len(trades) > STAGING_TICKS:
+                    self._count = count
+                    values["ticks"] += count - staged
+                    staged = count
+                    self.flush()
+                    count = staged = frame_start = 0
+                    if len(trades) > STAGING_TICKS:  # one frame larger than the staging area: in pieces
+                        self._seq = tick_seq
+                        try:
+                            for first in range(0, len(trades), STAGING_TICKS):
+                                self._stage_each((trades[first : first + STAGING_TICKS],), recv_ns, extra_flags)
+                        finally:  # the pieces keep their own books
+                            count = staged = frame_start = self._count
+                            tick_seq = self._seq
                         continue
-                    missing = seq - span - last
-                    if missing > 0:
-                        flags |= FLAG_GAP
-                        values["gaps"] += 1
-                        values["gap_trades"] += missing
-                        if self._on_gap is not None:
-                            self._on_gap(symbol, known[0], missing)
-                known[1] = seq
-            pack(staging, count * 64, ts_ns, recv_ns, price, size, trade_id_u64(trade_id), self._seq,
-                 known[0], self.exchange_id, side, flags | extra_flags, 0)
-            count += 1
-            self._seq += 1
+                for trade in trades:
+                    symbol, price, size, side, ts_ns, trade_id, flags, seq, span = trade
+                    try:
+                        known = known_symbols[symbol]  # [symbol id, last venue seq, last exchange time]
+                    except (KeyError, TypeError):  # TypeError: a symbol that is not text (unhashable)
+                        known = self._register(symbol)
+                        if known is None:
+                            self.metrics.error("unknown_symbol")
+                            continue
+                    if extra_flags and seq < 0 and ts_ns <= known[2]:
+                        values["duplicates"] += 1  # a replay of what we already have (or cannot tell)
+                        continue
+                    if overlap is not None and seq < 0:
+                        key = (symbol, trade_id)
+                        if key in overlap:
+                            values["duplicates"] += 1
+                            continue
+                        overlap.add(key)
+                    known[2] = ts_ns
+                    if seq >= 0:
+                        last = known[1]
+                        if last >= 0:
+                            if seq <= last:
+                                values["duplicates"] += 1
+                                continue
+                            if seq - last > span:
+                                missing = seq - span - last
+                                flags |= FLAG_GAP
+                                values["gaps"] += 1
+                                values["gap_trades"] += missing
+                                if self._on_gap is not None:
+                                    self._on_gap(symbol, known[0], missing)
+                        known[1] = seq
+                    pack(staging, count * 64, ts_ns, recv_ns, price, size,
+                         seq if ids_from_seq and 0 <= seq <= _U64_MAX else trade_id_u64(trade_id),
+                         tick_seq, known[0], exchange_id, side, flags | extra_flags, 0)
+                    count += 1
+                    tick_seq += 1
+        except BaseException:  # as if added frame by frame: the failed frame is not staged
+            self._count = frame_start
+            values["ticks"] += frame_start - staged
+            raise
+        finally:
+            self._seq = tick_seq
         self._count = count
         values["ticks"] += count - staged
 
@@ -114,8 +169,9 @@ class TickWriter:
 
     def _register(self, symbol: str) -> list | None:
         """First tick of ``symbol``: its id from the directory; None if we did not subscribe to it."""
-        if symbol.upper() not in self._allowed:
+        if type(symbol) is not str or symbol.upper() not in self._allowed:
             return None
         known = [self.directory.id_of(self.exchange, symbol), -1, _NO_TIME]
         self._symbols[symbol] = known
+        self._columns.known(symbol, known)
         return known
