@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import orjson
 
-from feeds.normalize import (SHAPE_ERRORS, sequence, missing, ns_from_ms, price,
+from feeds.normalize import (SHAPE_ERRORS, sequence, missing, not_json_object, ns_from_ms, price,
                              side_from_buyer_is_maker, size, trade_id)
 from feeds.trade import BUY, SELL, FrameError, Trade
 from feeds.venue_form import ParserOutboxes
@@ -68,7 +68,7 @@ class Parser(ParserOutboxes):
         except _JSONDecodeError as exc:
             raise FrameError("json", f"malformed JSON: {exc}") from None
         if type(msg) is not dict:
-            raise FrameError("unknown_message", f"not a JSON object: {frame[:80]!r}")
+            raise not_json_object(frame)
         data = msg["data"] if "stream" in msg and "data" in msg else msg
         try:
             event = data.get("e")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import orjson
 
-from feeds.normalize import SHAPE_ERRORS, load_json, missing, ns_from_ms, price, signed_size, trade_id
+from feeds.normalize import SHAPE_ERRORS, load_json, missing, not_json_object, ns_from_ms, price, signed_size, trade_id
 from feeds.trade import BUY, SELL, FLAG_SNAPSHOT, FrameError, Trade
 from feeds.venue_form import ParserOutboxes
 
@@ -80,7 +80,7 @@ class Parser(ParserOutboxes):
                     return []
                 raise FrameError("unknown_message", f"bitfinex array {str(msg)[:80]}")
             if type(msg) is not dict:
-                raise FrameError("unknown_message", f"not a JSON object or array: {frame[:80]!r}")
+                raise not_json_object(frame, "a JSON object or array")
             event = msg.get("event")
             if event == "subscribed":
                 if msg["channel"] == "trades":

@@ -1,7 +1,7 @@
 """BitMEX ``trade`` table. ``partial`` (the table image on subscribe) is a replay."""
 from __future__ import annotations
 
-from feeds.normalize import SHAPE_ERRORS, load_json, missing, ns_from_iso, price, side, size, trade_id
+from feeds.normalize import SHAPE_ERRORS, load_json, missing, not_json_object, ns_from_iso, price, side, size, trade_id
 from feeds.trade import BUY, SELL, FLAG_SNAPSHOT, FrameError, Trade
 from feeds.venue_form import ParserOutboxes, op_subscribe
 
@@ -45,7 +45,7 @@ class Parser(ParserOutboxes):
             return []
         msg = load_json(frame)
         if type(msg) is not dict:
-            raise FrameError("unknown_message", f"not a JSON object: {frame[:80]!r}")
+            raise not_json_object(frame)
         try:
             if msg.get("table") == "trade":
                 action = msg["action"]

@@ -1,7 +1,7 @@
 """Bybit v5 public ``publicTrade.{symbol}``. Every push says ``type:"snapshot"``: all are LIVE."""
 from __future__ import annotations
 
-from feeds.normalize import SHAPE_ERRORS, load_json, missing, ns_from_ms, price, side, size, trade_id
+from feeds.normalize import SHAPE_ERRORS, load_json, missing, not_json_object, ns_from_ms, price, side, size, trade_id
 from feeds.trade import BUY, SELL, FrameError, Trade
 from feeds.venue_form import ParserOutboxes, op_subscribe
 
@@ -41,7 +41,7 @@ class Parser(ParserOutboxes):
         """
         msg = load_json(frame)
         if type(msg) is not dict:
-            raise FrameError("unknown_message", f"not a JSON object: {frame[:80]!r}")
+            raise not_json_object(frame)
         try:
             topic = msg.get("topic")
             if topic is not None and topic.startswith("publicTrade."):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import orjson
 
-from feeds.normalize import SHAPE_ERRORS, load_json, missing, ns_from_iso, price, sequence, side, size, trade_id
+from feeds.normalize import SHAPE_ERRORS, load_json, missing, not_json_object, ns_from_iso, price, sequence, side, size, trade_id
 from feeds.trade import BUY, SELL, FLAG_SNAPSHOT, FrameError, Trade
 from feeds.venue_form import ParserOutboxes
 
@@ -45,7 +45,7 @@ class Parser(ParserOutboxes):
         """
         msg = load_json(frame)
         if type(msg) is not dict:
-            raise FrameError("unknown_message", f"not a JSON object: {frame[:80]!r}")
+            raise not_json_object(frame)
         try:
             kind = msg.get("type")
             if kind == "match" or kind == "last_match":

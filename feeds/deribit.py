@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import orjson
 
-from feeds.normalize import SHAPE_ERRORS, load_json, missing, ns_from_ms, price, sequence, side, size, trade_id
+from feeds.normalize import SHAPE_ERRORS, load_json, missing, not_json_object, ns_from_ms, price, sequence, side, size, trade_id
 from feeds.trade import BUY, SELL, FrameError, Trade
 from feeds.venue_form import ParserOutboxes
 
@@ -61,7 +61,7 @@ class Parser(ParserOutboxes):
         """
         msg = load_json(frame)
         if type(msg) is not dict:
-            raise FrameError("unknown_message", f"not a JSON object: {frame[:80]!r}")
+            raise not_json_object(frame)
         try:
             method = msg.get("method")
             if method == "subscription":

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import orjson
 
-from feeds.normalize import (SHAPE_ERRORS, load_json, missing, ns_from_ms, ns_from_ns, price, side,
+from feeds.normalize import (SHAPE_ERRORS, load_json, missing, not_json_object, ns_from_ms, ns_from_ns, price, side,
                              side_from_buyer_is_maker, size, trade_id)
 from feeds.trade import BUY, SELL, UNKNOWN, FLAG_SNAPSHOT, FrameError, Trade
 from feeds.venue_form import ParserOutboxes
@@ -57,7 +57,7 @@ class Parser(ParserOutboxes):
         """
         msg = load_json(frame)
         if type(msg) is not dict:
-            raise FrameError("unknown_message", f"not a JSON object: {frame[:80]!r}")
+            raise not_json_object(frame)
         try:
             if "t" in msg or "E" in msg:  # new API trade: no event-type field
                 return [Trade(msg["s"], price(msg["p"]), size(msg["q"]), side_from_buyer_is_maker(msg["m"]),

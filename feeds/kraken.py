@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import orjson
 
-from feeds.normalize import (SHAPE_ERRORS, sequence, load_json, missing, ns_from_decimal_seconds, ns_from_iso,
+from feeds.normalize import (SHAPE_ERRORS, sequence, load_json, missing, not_json_object, ns_from_decimal_seconds, ns_from_iso,
                              price, side, size, trade_id)
 from feeds.trade import BUY, SELL, FLAG_SNAPSHOT, FrameError, Trade
 from feeds.venue_form import ParserOutboxes
@@ -55,7 +55,7 @@ class Parser(ParserOutboxes):
             if type(msg) is list:
                 return self._parse_v1(msg)
             if type(msg) is not dict:
-                raise FrameError("unknown_message", f"not a JSON object or array: {frame[:80]!r}")
+                raise not_json_object(frame, "a JSON object or array")
             channel = msg.get("channel")
             if channel == "trade":
                 kind = msg["type"]

@@ -223,6 +223,12 @@ def sequence(value: object) -> int:
 SHAPE_ERRORS = (KeyError, IndexError, TypeError, AttributeError)
 
 
+def not_json_object(frame: str | bytes | memoryview, what: str = "a JSON object") -> FrameError:
+    """The ``unknown_message`` error for a frame that decoded to something else; quotes its first 80 bytes."""
+    excerpt = bytes(frame[:80]) if isinstance(frame, memoryview) else frame[:80]
+    return FrameError("unknown_message", f"not {what}: {excerpt!r}")
+
+
 def missing(exc: Exception) -> FrameError:
     """The ``missing_field`` error for a KeyError/IndexError/TypeError met while reading a frame."""
     if isinstance(exc, KeyError):

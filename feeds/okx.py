@@ -1,7 +1,7 @@
 """OKX v5 public ``trades`` channel (aggregated per taker order and price)."""
 from __future__ import annotations
 
-from feeds.normalize import SHAPE_ERRORS, load_json, missing, ns_from_ms, price, sequence, side, size, trade_id
+from feeds.normalize import SHAPE_ERRORS, load_json, missing, not_json_object, ns_from_ms, price, sequence, side, size, trade_id
 from feeds.trade import BUY, SELL, FrameError, Trade
 from feeds.venue_form import ParserOutboxes, op_subscribe
 
@@ -43,7 +43,7 @@ class Parser(ParserOutboxes):
             return []
         msg = load_json(frame)
         if type(msg) is not dict:
-            raise FrameError("unknown_message", f"not a JSON object: {frame[:80]!r}")
+            raise not_json_object(frame)
         try:
             if "data" in msg and msg["arg"]["channel"] == "trades":
                 return [Trade(row["instId"], price(row["px"]), size(row["sz"]), side(_SIDES, row["side"]),

@@ -246,6 +246,15 @@ def test_garbage(case: Case, kind: str, frame: str | bytes) -> None:
 
 
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
+def test_message_quotes_the_frame_text_also_from_a_memoryview(case: Case) -> None:
+    # the feed hands parsers memoryviews of its read buffer; the log line must show the text, not "<memory at ...>"
+    with pytest.raises(FrameError) as info:
+        case.parser().parse(memoryview(b'"hello-frame"'))
+    assert info.value.kind == "unknown_message"
+    assert "hello-frame" in str(info.value) and "memory at" not in str(info.value)
+
+
+@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
 def test_truncated_frames(case: Case) -> None:
     good = case.good()
     for cut in (1, len(good) // 3, len(good) // 2, len(good) - 1):
