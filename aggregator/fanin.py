@@ -92,6 +92,7 @@ def process(batch, state, outputs, pop_ns, first_pos) -> None:
         stamped.price = tick.price
         stamped.size = tick.size
         stamped.trade_id = tick.trade_id
+        stamped.trade_id_lo = tick.trade_id_lo
         stamped.seq = tick.seq
         stamped.symbol_id = tick.symbol_id
         stamped.exchange_id = exchange

@@ -42,6 +42,7 @@ def run(args: argparse.Namespace) -> int:
     except StoreURLError as exc:
         print(f"tickagg write: {exc}", file=sys.stderr)
         return 2
+    from aggregator.store.spill import SpillLayoutError
     from aggregator.writer import Writer, WriterConfig, install_signal_handlers
     from shm.ring import RingError
 
@@ -55,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         install_signal_handlers(writer)
         writer.start()
         writer.run(args.seconds)
-    except (StoreError, RingError, OSError) as exc:
+    except (StoreError, RingError, SpillLayoutError, OSError) as exc:
         print(f"tickagg write: {redact(str(exc), url.password)}", file=sys.stderr)
         return 1
     return 0

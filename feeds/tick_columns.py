@@ -30,7 +30,7 @@ class ColumnStager:
         self._rows: list[list] = []  # slot -> the symbol's ``known`` list
         self._symbol_ids = np.zeros(0, np.uint32)  # slot -> symbol id
         self._seq_is_trade_id = seq_is_trade_id
-        self._u64 = trade_id_u64  # the writer's text id -> u64
+        self._u64 = trade_id_u64  # the writer's text id -> u64 (ValueError for a UUID: the loop packs two words)
 
     def known(self, symbol: str, entry: list) -> None:
         """A symbol the writer has just registered (one whose id does not fit stays with the loop)."""
@@ -71,7 +71,7 @@ class ColumnStager:
         rows["seq"] = np.arange(first_seq, first_seq + n, dtype=np.uint64)
         rows["symbol_id"] = self._symbol_ids[slots]
         rows["exchange_id"] = exchange_id
-        rows["reserved"] = 0
+        rows["trade_id_lo"] = 0
         self._remember(slots, order, seq if last is not None else None, ts_ns)
         return n
 

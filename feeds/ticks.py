@@ -1,7 +1,8 @@
 """Normalized trades -> tick records in the exchange's ring, with gap and duplicate checks.
 
 Per trade: the symbol becomes an id (symbol directory, cached), the trade id a
-u64 (the id itself when it is a decimal integer, else a stable 64-bit hash),
+u64 (the id itself when it is a decimal integer; a UUID exactly, in two words;
+else a stable 64-bit hash),
 and the feed's own ``seq`` counts ticks written. Where the venue numbers trades
 consecutively per symbol (``Trade.seq``), a jump flags the next tick with
 FLAG_GAP and is counted; a number already seen (the overlap of two connections
@@ -24,13 +25,14 @@ an int.
 from __future__ import annotations
 
 import hashlib
+import re
 import struct
 
 import numpy as np
 
 from feeds.metrics import FeedMetrics
 from feeds.tick_columns import COLUMNS_MIN_FRAMES, ColumnStager
-from feeds.trade import FLAG_GAP, Trade
+from feeds.trade import FLAG_GAP, FLAG_TRADE_UUID, Trade
 from shm.records import EXCHANGE_IDS, TICK
 from shm.ring import Ring
 from shm.symbols import SymbolDirectory
@@ -40,15 +42,35 @@ assert _RECORD.size == TICK.itemsize
 _U64_MAX = (1 << 64) - 1
 STAGING_TICKS = 1 << 14
 _NO_TIME = 1 << 62  # "no live trade yet": every replay is older than it
+_UUID_FORM = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+def _hash(trade_id: str) -> int:
+    return int.from_bytes(hashlib.blake2b(trade_id.encode(), digest_size=8).digest(), "little")
+
+
+def trade_id_words(trade_id: str) -> tuple[int, int, int]:
+    """The venue's trade id as a tick's (trade_id, trade_id_lo, flag): a decimal number that fits u64 as
+    itself; a UUID exactly, as its first and last 64 bits with FLAG_TRADE_UUID; other text as a stable hash."""
+    if trade_id.isdigit():
+        number = int(trade_id)
+        if number <= _U64_MAX:
+            return number, 0, 0
+    elif len(trade_id) == 36 and _UUID_FORM.fullmatch(trade_id):
+        value = int(trade_id.replace("-", ""), 16)
+        return value >> 64, value & _U64_MAX, FLAG_TRADE_UUID
+    return _hash(trade_id), 0, 0
 
 
 def trade_id_u64(trade_id: str) -> int:
-    """The venue's trade id as u64: the number itself, or a stable hash of the text."""
+    """A trade id that fits one word (a number, or the hash of text); ValueError for a UUID, which takes two."""
     if trade_id.isdigit():
         number = int(trade_id)
         if number <= _U64_MAX:
             return number
-    return int.from_bytes(hashlib.blake2b(trade_id.encode(), digest_size=8).digest(), "little")
+    elif len(trade_id) == 36 and _UUID_FORM.fullmatch(trade_id):
+        raise ValueError("a UUID trade id takes two words (trade_id_words)")
+    return _hash(trade_id)
 
 
 class TickWriter:
@@ -146,9 +168,12 @@ class TickWriter:
                                 if self._on_gap is not None:
                                     self._on_gap(symbol, known[0], missing)
                         known[1] = seq
-                    pack(staging, count * 64, ts_ns, recv_ns, price, size,
-                         seq if ids_from_seq and 0 <= seq <= _U64_MAX else trade_id_u64(trade_id),
-                         tick_seq, known[0], exchange_id, side, flags | extra_flags, 0)
+                    if ids_from_seq and 0 <= seq <= _U64_MAX:
+                        ident, ident_lo, id_flag = seq, 0, 0
+                    else:
+                        ident, ident_lo, id_flag = trade_id_words(trade_id)
+                    pack(staging, count * 64, ts_ns, recv_ns, price, size, ident, tick_seq, known[0], exchange_id,
+                         side, flags | extra_flags | id_flag, ident_lo)
                     count += 1
                     tick_seq += 1
         except BaseException:  # as if added frame by frame: the failed frame is not staged

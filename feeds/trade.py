@@ -3,11 +3,14 @@
 A parser turns one raw text frame into zero or more ``Trade`` values; the feed
 loop turns those into fixed-size tick records (shm/records.py) for the ring.
 Strings live here, never on the ring: symbols become ids through the symbol
-directory, trade ids become u64 (the id itself when numeric, else a hash).
+directory, trade ids become u64 (the id itself when numeric, two words with
+FLAG_TRADE_UUID when a UUID, else a hash).
 """
 from __future__ import annotations
 
 from typing import NamedTuple
+
+from shm.records import FLAG_TRADE_UUID  # noqa: F401  (re-exported with the other tick flags)
 
 BUY = 1  # taker bought (aggressor was the buyer)
 SELL = -1  # taker sold
@@ -19,6 +22,7 @@ SIDE_NAMES = {BUY: "buy", SELL: "sell", UNKNOWN: "unknown"}
 FLAG_GAP = 1  # trade ids/sequence skipped before this tick
 FLAG_SNAPSHOT = 2  # replayed by the venue on subscribe, not a live trade
 FLAG_REPLAY = 4  # filled in after a reconnect, deduplicated by trade id
+# FLAG_TRADE_UUID = 8 (shm/records.py): the trade id is a UUID, kept exactly in two words
 
 
 class Trade(NamedTuple):

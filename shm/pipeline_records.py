@@ -10,7 +10,7 @@ import numpy as np
 
 FEATURE_COUNT = 1400  # length of every feature vector (aggregator/features catalogue)
 
-# Tick as stored: the feed's tick plus the aggregator's stamps (80 bytes).
+# Tick as stored: the feed's tick plus the aggregator's stamps (88 bytes).
 STAMPED_TICK = np.dtype(
     [
         ("ts_exchange_ns", "<i8"),  # 0
@@ -26,6 +26,7 @@ STAMPED_TICK = np.dtype(
         ("side", "i1"),  # 70
         ("flags", "u1"),  # 71
         ("source_pos", "<u8"),  # 72  position in its feed ring: a restarted aggregator skips what it published
+        ("trade_id_lo", "<u8"),  # 80  a UUID trade id's last 64 bits (flags & FLAG_TRADE_UUID), else 0
     ]
 )
 

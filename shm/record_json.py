@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from shm.records import EXCHANGE_NAMES, TICK, describe
+from shm.records import EXCHANGE_NAMES, TICK, describe, trade_id_text
 from shm.symbols import SymbolDirectory, directory_name
 from shm import segment
 
@@ -15,8 +15,10 @@ class RecordFormatter:
 
     Tick records (shm/records.py TICK) print in the form of `tickagg parse`
     (exchange, symbol, price, size, side, ts_ns, trade_id as text) plus
-    ``recv_ns``, ``flags`` and ``seq``. A trade id that was not a number at
-    the venue travels as a 64-bit hash and prints as that number.
+    ``recv_ns``, ``flags`` and ``seq``. A UUID trade id prints as the UUID
+    (lower case); other text that was not a number at the venue travels as a
+    64-bit hash and prints as that number. Other records with a trade id
+    (out.ticks) print it the same way.
     """
 
     def __init__(self, dtype: np.dtype, group: str):
@@ -44,14 +46,16 @@ class RecordFormatter:
             "size": float(record["size"]),
             "side": SIDE_NAMES.get(int(record["side"]), str(int(record["side"]))),
             "ts_ns": int(record["ts_exchange_ns"]),
-            "trade_id": str(int(record["trade_id"])),
+            "trade_id": trade_id_text(record["trade_id"], record["trade_id_lo"], record["flags"]),
             "recv_ns": int(record["ts_recv_ns"]),
             "flags": int(record["flags"]),
             "seq": int(record["seq"]),
         }
 
     def _generic(self, record: np.void) -> dict:
-        row = {name: record[name].item() for name in self.fields if name != "reserved"}
+        row = {name: record[name].item() for name in self.fields if name not in ("reserved", "trade_id_lo")}
+        if "trade_id_lo" in self.fields:
+            row["trade_id"] = trade_id_text(row["trade_id"], record["trade_id_lo"], row["flags"])
         if "symbol_id" in row and self.symbols is not None:
             try:
                 row["exchange"], row["symbol"] = self.symbols.name_of(row["symbol_id"])

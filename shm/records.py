@@ -6,13 +6,16 @@ The tick record (64 bytes, one cache line)::
   +---------------+---------------+---------------+---------------+
   | ts_exchange_ns| ts_recv_ns    | price (f8)    | size (f8)     |
   +---------------+---------------+-------+---+-+-+---------------+
-  | trade_id (u8) | seq (u8)      |sym_id |exc|s|f| reserved (u8) |
+  | trade_id (u8) | seq (u8)      |sym_id |exc|s|f| trade_id_lo   |
   +---------------+---------------+-------+---+-+-+---------------+
   32              40              48     52  54 55 56             64
 
 - ``ts_exchange_ns`` / ``ts_recv_ns``: venue trade time and local receive time,
   ns since the epoch (``time.time_ns()`` clock).
-- ``trade_id``: the venue's id when it is an integer, else a stable 64-bit hash.
+- ``trade_id``: the venue's id when it is an integer; when it is a UUID
+  (BitMEX, Bybit derivatives) its first 64 bits, with the last 64 in
+  ``trade_id_lo`` and FLAG_TRADE_UUID set, so the id is kept exactly; any
+  other text travels as a stable 64-bit hash. ``trade_id_lo`` is 0 otherwise.
 - ``seq``: the feed's own per-ring counter, +1 per tick (gap-free by design).
 - ``symbol_id``: index in the symbol directory (shm/symbols.py).
 - ``exchange_id``: see ``EXCHANGE_IDS``.
@@ -36,10 +39,19 @@ TICK = np.dtype(
         ("exchange_id", "<u2"),
         ("side", "i1"),
         ("flags", "u1"),
-        ("reserved", "<u8"),
+        ("trade_id_lo", "<u8"),
     ]
 )
 assert TICK.itemsize == 64
+FLAG_TRADE_UUID = 8  # tick flag (the others: feeds/trade.py): trade_id and trade_id_lo hold a UUID
+
+
+def trade_id_text(trade_id: int, trade_id_lo: int, flags: int) -> str:
+    """A tick's trade id as text: the number, or the UUID (lower case) when FLAG_TRADE_UUID is set."""
+    if flags & FLAG_TRADE_UUID:
+        text = f"{(int(trade_id) << 64) | int(trade_id_lo):032x}"
+        return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+    return str(int(trade_id))
 
 # Stable small integers for the venues; never renumber (ids are stored).
 EXCHANGE_IDS = {

@@ -7,7 +7,9 @@ import sys
 import numpy as np
 import orjson
 
+from feeds.ticks import trade_id_words
 from shm import segment
+from shm.pipeline_records import STAMPED_TICK
 from shm.records import EXCHANGE_IDS, TICK
 from shm.ring import PRODUCER, Ring, ring_name
 from shm.symbols import SymbolDirectory
@@ -73,3 +75,22 @@ def test_rings_remove_deletes_the_group(group):
     result = tickagg("rings", "--remove", group)
     assert result.returncode == 0 and "removed 2 segment(s)" in result.stdout
     assert segment.names(ring_name(group, "")) == []
+
+
+def test_tail_prints_a_uuid_trade_id_as_the_venue_wrote_it(group):
+    venue_id = "3b2d6d74-b858-2413-ec15-715b1e7a251c"  # BitMEX trdMatchID (feeds/bitmex.py)
+    ticks = _ticks(group, 2)
+    ticks["trade_id"][0], ticks["trade_id_lo"][0], ticks["flags"][0] = trade_id_words(venue_id)
+    stamped = np.zeros(2, STAMPED_TICK)
+    for name in ("trade_id", "trade_id_lo", "flags", "symbol_id", "exchange_id"):
+        stamped[name] = ticks[name]
+    with Ring(ring_name(group, "bitmex"), PRODUCER, TICK, 64) as ring:
+        ring.push_batch(ticks)
+    with Ring(ring_name(group, "out.ticks"), PRODUCER, STAMPED_TICK, 64) as ring:
+        ring.push_batch(stamped)
+    for name in ("bitmex", "out.ticks"):
+        result = tickagg("tail", name, "--group", group, "--count", "2")
+        assert result.returncode == 0, result.stderr
+        rows = [orjson.loads(line) for line in result.stdout.splitlines()]
+        assert [r["trade_id"] for r in rows] == [venue_id, "1001"], name
+        assert "trade_id_lo" not in rows[0]

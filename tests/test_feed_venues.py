@@ -10,7 +10,7 @@ import pytest
 from feed_helpers import read_all, settle, start_feed, stop_feed, wait_until, metrics
 from feeds.simulator.handle import start_simulator
 from feeds.venues import VENUES
-from shm.records import EXCHANGE_IDS
+from shm.records import EXCHANGE_IDS, FLAG_TRADE_UUID
 from shm.symbols import SymbolDirectory
 
 RATE = 400  # trades/s per venue
@@ -54,8 +54,14 @@ def test_feed_delivers_every_live_trade_once(delivered, venue):
     assert {exchange for exchange, _ in names} == {venue}
     assert {symbol.upper() for _, symbol in names} <= {s.upper() for s in sent["symbols"]}
     for symbol_id in np.unique(ticks["symbol_id"]):
-        ids = ticks["trade_id"][ticks["symbol_id"] == symbol_id]
+        ids = ticks[["trade_id", "trade_id_lo"]][ticks["symbol_id"] == symbol_id]
         assert len(np.unique(ids)) == len(ids)  # no trade twice
+    uuid_ids = (ticks["flags"] & FLAG_TRADE_UUID) != 0
+    assert uuid_ids.all() == (venue == "bitmex") and uuid_ids.any() == (venue == "bitmex")  # the simulator's UUIDs
+    if venue == "bitmex":  # "00000000-0000-4000-8000-<counter>": kept exactly, not hashed
+        assert (ticks["trade_id"] == 0x4000).all() and (ticks["trade_id_lo"] >> 48 == 0x8000).all()
+    else:
+        assert (ticks["trade_id_lo"] == 0).all()
     assert set(np.unique(ticks["side"])) <= {-1, 0, 1}
     assert (ticks["price"] > 0).all() and (ticks["size"] > 0).all()
     assert (np.abs(ticks["ts_recv_ns"] - ticks["ts_exchange_ns"]) < 60e9).all()  # simulator stamps now

@@ -1,6 +1,7 @@
 """The spill file and the commit log: round trips, torn tails, corruption, and a full disk."""
 from __future__ import annotations
 
+import dataclasses
 import os
 import resource
 
@@ -9,7 +10,7 @@ import pytest
 
 from aggregator.store.batch import Batch, ring_key
 from aggregator.store.commitlog import ACK, INTENT, SPILLED, CommitLog, CommitLogError, last_per_ring
-from aggregator.store.spill import Spill, SpillFullError
+from aggregator.store.spill import Spill, SpillFullError, SpillLayoutError
 from aggregator.store.tables import EVENTS, TICKS
 from bench.writer_command import make_ticks
 from shm.pipeline_records import EVENT
@@ -125,3 +126,28 @@ def test_commit_log_round_trip_and_last_per_ring(tmp_path):
         f.write(b"\xff")
     with pytest.raises(CommitLogError, match="corrupt"):
         CommitLog(path)
+
+
+def test_a_spill_of_the_earlier_tick_layout_is_upgraded_on_replay(tmp_path):
+    (earlier,) = TICKS.earlier
+    old_table = dataclasses.replace(TICKS, dtype=earlier, earlier=())
+    current = make_ticks(0, 50, 10**18)
+    old_records = np.zeros(50, earlier)
+    for name in earlier.names:
+        old_records[name] = current[name]
+    spill = Spill(str(tmp_path))
+    spill.append(Batch("tickagg.g.out.ticks", 42, 0, 50, old_table, old_records))
+    spill.close()
+    got = Spill(str(tmp_path)).peek()
+    assert got.records.dtype == TICKS.dtype and np.array_equal(got.records, current)  # trade_id_lo 0, as written now
+
+
+def test_a_spill_of_an_unknown_layout_is_refused_and_kept(tmp_path):
+    unknown = np.dtype([("seq", "<u8"), ("other", "<u8")])
+    spill = Spill(str(tmp_path))
+    spill.append(Batch("tickagg.g.out.ticks", 42, 0, 5, dataclasses.replace(TICKS, dtype=unknown), np.zeros(5, unknown)))
+    spill.close()
+    files = sorted(os.listdir(tmp_path))
+    with pytest.raises(SpillLayoutError, match="does not know"):
+        Spill(str(tmp_path))
+    assert sorted(os.listdir(tmp_path)) == files and os.path.getsize(tmp_path / files[0]) > 256

@@ -8,12 +8,15 @@ per-symbol state.
 from __future__ import annotations
 
 import random
+import uuid
 
+import numpy as np
 import pytest
 
 from feeds.metrics import FeedMetrics
 from feeds.ticks import TickWriter
-from feeds.trade import FLAG_SNAPSHOT, Trade
+from feeds.trade import FLAG_SNAPSHOT, FLAG_TRADE_UUID, Trade
+from shm.records import TICK, trade_id_text
 
 
 class _Ring:
@@ -87,3 +90,22 @@ def test_a_frame_larger_than_the_staging_area_is_staged_whole() -> None:
     records = b"".join(pushed)
     assert len(records) == (n + 1) * 64 and seq == 1000 + n + 1
     assert symbols["AAA"][1] == n
+
+
+@pytest.mark.parametrize("batch", [False, True], ids=["add", "add_frames"])
+def test_uuid_trade_ids_are_kept_exactly(batch) -> None:
+    ids = [str(uuid) for uuid in _uuids(600)] + ["x-not-a-uuid", "12345678-1234-1234-1234-12345678901g", "77"]
+    frames = [[Trade("AAA", 1.0, 1.0, 1, 1_700_000_000_000_000_000 + i, text, 0, -1)] for i, text in enumerate(ids)]
+    pushed, values, _, _, _ = _stage(frames, batch, False, chunk=len(frames))
+    ticks = np.frombuffer(b"".join(pushed), TICK)
+    assert values["ticks"] == len(ids)
+    printed = [trade_id_text(t["trade_id"], t["trade_id_lo"], t["flags"]) for t in ticks]
+    assert printed[:600] == ids[:600] and (ticks["flags"][:600] == FLAG_TRADE_UUID).all()
+    assert printed[-1] == "77" and not (ticks["flags"][600:] & FLAG_TRADE_UUID).any()
+    assert (ticks["trade_id_lo"][600:] == 0).all()  # other text: a hash in trade_id alone
+    assert len(set(printed[600:602])) == 2 and all(p.isdigit() for p in printed[600:602])
+
+
+def _uuids(count: int):
+    rng = random.Random(5)
+    return [uuid.UUID(int=rng.getrandbits(128)) for _ in range(count)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+import uuid
 
 import numpy as np
 import orjson
@@ -13,9 +14,11 @@ from store_fixtures import chdb_url, clickhouse_server, store_url  # noqa: F401 
 
 from aggregator.store import open_store, parse
 from aggregator.store.commitlog import INTENT
+from aggregator.store.schema import MIGRATIONS, migrate
 from aggregator.store.url import redact
 from aggregator.writer import Writer, WriterConfig
 from bench.writer_command import make_ticks
+from feeds.ticks import trade_id_words
 from shm.pipeline_records import BAR, EVENT, FEATURE_ROW, LATENCY, REGIME, STAMPED_TICK
 from shm.ring import PRODUCER, Ring, ring_name
 
@@ -196,3 +199,29 @@ def test_commit_log_is_compacted_and_still_recovers(chdb_url, group, tmp_path, m
     _drain(again)
     assert tail_before_restart == 500
     assert _count(chdb_url, "SELECT count(), uniqExact(seq) FROM tickagg.ticks")[0] == (600, 600)
+
+
+def test_uuid_trade_ids_are_stored_exactly_and_an_old_schema_is_migrated(store_url, group, tmp_path):
+    db = parse(store_url).database
+    store = open_store(store_url)
+    store.connect()
+    try:  # a store made by the first release (migration 1 only), half-way through migration 2 when it stopped
+        assert migrate(store.execute, store.insert_rows, db, store.caps, 0, MIGRATIONS[:1]) == [1]
+        assert "trade_uuid" not in {r[0] for r in store.execute(f"DESCRIBE TABLE {db}.ticks")}
+        (add,) = MIGRATIONS[1].statements(db, store.caps, 0)
+        store.execute(add.sql)
+    finally:
+        store.close()
+    ring = _producer(group, "out.ticks", STAMPED_TICK)
+    ticks = make_ticks(0, 300, time.time_ns())
+    ids = [str(uuid.UUID(int=(i * 0x9E3779B97F4A7C15) << 40 | i)) for i in range(200)]
+    for row, text in enumerate(ids):
+        ticks["trade_id"][row], ticks["trade_id_lo"][row], ticks["flags"][row] = trade_id_words(text)
+    ring.push_batch(ticks)
+    writer = _writer(store_url, group, tmp_path)  # applies migration 2 (the column is there: skipped, recorded)
+    _drain(writer)
+    rows = _count(store_url, f"SELECT seq, toString(trade_uuid), trade_id FROM {db}.ticks ORDER BY seq")
+    assert [r[1] for r in rows[:200]] == ids
+    assert {r[1] for r in rows[200:]} == {"00000000-0000-0000-0000-000000000000"}
+    assert [r[2] for r in rows[200:]] == list(range(200, 300))
+    assert _count(store_url, f"SELECT max(version) FROM {db}.schema_migrations")[0][0] == 2

@@ -23,14 +23,14 @@ import orjson
 from aggregator.store.base import Store, StoreError, StoreUnavailable
 from aggregator.store.batch import Batch
 from aggregator.store.schema import Capabilities, quote
-from aggregator.store.tables import NS, Table
+from aggregator.store.tables import NS, Table, column_values
 from aggregator.store.url import StoreURL
 
 log = logging.getLogger(__name__)
 
 _FIXED = {
     NS: "<i8", "Int8": "i1", "UInt8": "u1", "Int16": "<i2", "UInt16": "<u2", "Int32": "<i4", "UInt32": "<u4",
-    "Int64": "<i8", "UInt64": "<u8", "Float32": "<f4", "Float64": "<f8",
+    "Int64": "<i8", "UInt64": "<u8", "Float32": "<f4", "Float64": "<f8", "UUID": ("<u8", (2,)),
 }
 
 
@@ -124,8 +124,8 @@ def rowbinary(table: Table, records: np.ndarray, batch_id: int) -> bytes:
         return _rowbinary_rows(table, records, batch_id)
     fields, fill = [], {}
     for column in table.columns:
-        source = records.dtype.fields[column.field or column.name][0]
         if column.type.startswith("Array("):
+            source = records.dtype.fields[column.field or column.name][0]
             prefix = _varint(source.shape[0])
             fields.append((f"{column.name}__len", "u1", (len(prefix),)))
             fill[f"{column.name}__len"] = np.frombuffer(prefix, np.uint8)
@@ -135,7 +135,7 @@ def rowbinary(table: Table, records: np.ndarray, batch_id: int) -> bytes:
     fields.append(("batch_id", "<u8"))
     packed = np.empty(len(records), np.dtype(fields))
     for column in table.columns:
-        packed[column.name] = records[column.field or column.name]
+        packed[column.name] = column_values(column, records)
     for name, value in fill.items():
         packed[name] = value
     packed["batch_id"] = batch_id

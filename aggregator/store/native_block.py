@@ -3,7 +3,8 @@
 clickhouse-driver's own numpy path (``use_numpy``) imports pandas and
 pyarrow, about 75 MB of the writer's memory, for nothing an insert of plain
 numbers needs. In ClickHouse's Native format a column of fixed-size numbers is
-just its little-endian values, and ``Array(T)`` is the rows' cumulative end
+just its little-endian values, a ``UUID`` two UInt64 (first half, then last),
+and ``Array(T)`` is the rows' cumulative end
 offsets (UInt64) followed by all the values, so a numpy column is sent as its
 bytes. ``NativeClient`` is the driver's ``Client`` with one change: an insert
 whose data is a ``NumpyColumns`` is written that way; anything else, or a
@@ -66,6 +67,8 @@ def encode(ch_type: str, column: np.ndarray) -> list[bytes] | None:
     dtype = scalar_dtype(ch_type)
     if dtype is not None and column.ndim == 1:
         return [np.ascontiguousarray(column, dtype=dtype).tobytes()]
+    if ch_type == "UUID" and column.ndim == 2 and column.shape[1] == 2:  # (first, last) 64 bits per row
+        return [np.ascontiguousarray(column, dtype="<u8").tobytes()]
     if ch_type.startswith("Array(") and column.ndim == 2:
         inner = scalar_dtype(ch_type[6:-1])
         if inner is None:

@@ -14,9 +14,14 @@ retried inserts        batch_id check by query            insert_deduplication_t
 =====================  =================================  ======================================
 
 Both use ``ENGINE = MergeTree() PARTITION BY day ORDER BY (...)`` (18.16 has
-custom partitioning). Tables are created with IF NOT EXISTS, so every
-migration can be re-run after a crash half-way; ``schema_migrations`` records
-which ran (version, name, ns), and they run in version order.
+custom partitioning). ``schema_migrations`` records which migrations ran
+(version, name, ns), and they run in version order. Every migration can be
+re-run after a crash half-way: tables are created with IF NOT EXISTS, and a
+column is added only if ``system.columns`` does not list it yet (18.16 has no
+ADD COLUMN IF NOT EXISTS).
+
+Migrations: 1 creates the tables as first released; 2 adds ``ticks.trade_uuid``.
+A column's ``since`` (tables.py) names the migration that adds it.
 """
 from __future__ import annotations
 
@@ -93,9 +98,11 @@ def seconds_expression(table: Table, caps: Capabilities) -> str:
     return f"toDateTime(intDiv({table.time_field}, 1000000000), 'UTC')"
 
 
-def create_table(database: str, table: Table, caps: Capabilities, retention_days: int = 0) -> str:
+def create_table(database: str, table: Table, caps: Capabilities, retention_days: int = 0,
+                 version: int | None = None) -> str:
+    """CREATE TABLE with the columns of schema ``version`` (None: the latest)."""
     seconds = seconds_expression(table, caps)
-    lines = [f"    `{c.name}` {column_type(c, caps)}" for c in table.columns]
+    lines = [f"    `{c.name}` {column_type(c, caps)}" for c in table.columns if version is None or c.since <= version]
     lines.append("    `batch_id` UInt64")
     lines.append(f"    `day` Date MATERIALIZED toDate({seconds}, 'UTC')")
     lines.append(f"    `time` DateTime ALIAS {seconds}")
@@ -128,18 +135,52 @@ def create_migrations(database: str) -> str:
 
 
 @dataclasses.dataclass(frozen=True)
+class AddColumn:
+    """``ALTER TABLE ... ADD COLUMN``, skipped when the column is already there (a re-run after a crash)."""
+    database: str
+    table: str
+    column: str
+    ddl: str  # "`name` Type" plus where: "AFTER `other`"
+
+    @property
+    def sql(self) -> str:
+        return f"ALTER TABLE {self.database}.{self.table} ADD COLUMN {self.ddl}"
+
+    def present(self, execute: Callable[[str], list]) -> bool:
+        rows = execute(f"SELECT count() FROM system.columns WHERE database = '{quote(self.database)}'"
+                       f" AND table = '{quote(self.table)}' AND name = '{quote(self.column)}'")
+        return bool(rows) and int(rows[0][0]) > 0
+
+
+@dataclasses.dataclass(frozen=True)
 class Migration:
     version: int
     name: str
-    statements: Callable[[str, Capabilities, int], list[str]]  # (database, caps, retention_days) -> DDL
+    statements: Callable[[str, Capabilities, int], list]  # (database, caps, retention_days) -> DDL or AddColumn
 
 
 def _initial(database: str, caps: Capabilities, retention_days: int) -> list[str]:
-    statements = [create_table(database, t, caps, retention_days if t.name == "ticks" else 0) for t in ALL]
+    statements = [create_table(database, t, caps, retention_days if t.name == "ticks" else 0, version=1) for t in ALL]
     return statements + [create_catalogue(database, caps)]
 
 
-MIGRATIONS: tuple[Migration, ...] = (Migration(1, "ticks, bars, features, regime, latency, events, feature catalogue", _initial),)
+def _columns_since(version: int) -> Callable[[str, Capabilities, int], list[AddColumn]]:
+    """The statements of a migration that adds the columns whose ``since`` is ``version``."""
+    def statements(database: str, caps: Capabilities, retention_days: int) -> list[AddColumn]:
+        added = []
+        for table in ALL:
+            for before, column in zip(table.columns, table.columns[1:]):
+                if column.since == version:
+                    ddl = f"`{column.name}` {column_type(column, caps)} AFTER `{before.name}`"
+                    added.append(AddColumn(database, table.name, column.name, ddl))
+        return added
+    return statements
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "ticks, bars, features, regime, latency, events, feature catalogue", _initial),
+    Migration(2, "ticks.trade_uuid: UUID trade ids kept exactly", _columns_since(2)),
+)
 
 
 def migrate(execute: Callable[[str], list], insert_rows: Callable, database: str, caps: Capabilities,
@@ -157,7 +198,11 @@ def migrate(execute: Callable[[str], list], insert_rows: Callable, database: str
         if migration.version in done:
             continue
         for statement in migration.statements(database, caps, retention_days):
-            execute(statement)
+            if isinstance(statement, AddColumn):
+                if not statement.present(execute):
+                    execute(statement.sql)
+            else:
+                execute(statement)
         insert_rows(f"{database}.schema_migrations", ["version", "name", "applied_ns"],
                     [(migration.version, migration.name, time.time_ns())])
         log.info("schema migration %d applied: %s", migration.version, migration.name)

@@ -13,7 +13,9 @@ ring records exactly as they were in the ring::
 crc32 covers the header (crc field zero) and the payload. A record cut short
 by a crash at the end of the last segment is truncated away on open; a record
 whose checksum fails is reported and skipped (it cannot be trusted).
-A segment is deleted once every batch in it is in the store.
+A segment is deleted once every batch in it is in the store. Records of an
+earlier release's layout are upgraded on replay (``Table.earlier``); a layout
+this release does not know makes opening the spill fail, deleting nothing.
 
 fsync policy (``fsync=``):
 - ``always`` (default): fdatasync after every append, before the writer
@@ -78,6 +80,10 @@ class SpillFullError(SpillError):
     """No room left for the spill (disk full or file size limit)."""
 
 
+class SpillLayoutError(SpillError):
+    """The spill holds records of a layout this tickagg does not know (written by a newer release)."""
+
+
 @dataclasses.dataclass
 class Entry:
     """Where one spilled batch is."""
@@ -131,6 +137,7 @@ class Spill:
                     if header["magic"] != MAGIC or offset + total > size:
                         break
                     batch_id = int(header["batch_id"])
+                    self._check_layout(path, header)
                     if batch_id not in replayed:
                         self._add(Entry(segment, offset, total, batch_id, header["table"].decode("utf-8", "replace"),
                                         int(header["end"] - header["start"]), header["ring"].decode("utf-8", "replace"),
@@ -144,6 +151,15 @@ class Spill:
             if not self._segments_live.get(segment):
                 os.unlink(self._path(segment))
                 self._segments_live.pop(segment, None)
+
+    @staticmethod
+    def _check_layout(path: str, header: np.void) -> None:
+        """Refuse to open a spill this release cannot replay, rather than skip (lose) its batches."""
+        table = BY_NAME.get(header["table"].decode("utf-8", "replace"))
+        if table is not None and table.layout(int(header["fingerprint"])) is None:
+            raise SpillLayoutError(
+                f"spill {path} holds {table.name} records of a layout this tickagg does not know (written by another "
+                "release?); nothing was replayed or deleted: run the release that wrote it until its spill is empty")
 
     def _add(self, entry: Entry) -> None:
         self.entries.append(entry)
@@ -239,9 +255,10 @@ class Spill:
         table = BY_NAME.get(header["table"].decode("utf-8", "replace"))
         if table is None:
             raise SpillError(f"spilled batch {entry.batch_id:016x} names an unknown table")
-        if int(header["fingerprint"]) != fingerprint(table.dtype):
-            raise SpillError(f"spilled batch {entry.batch_id:016x} holds records of another layout than {table.name}")
-        records = np.frombuffer(raw, table.dtype, offset=HEADER.itemsize)
+        layout = table.layout(int(header["fingerprint"]))
+        if layout is None:  # _scan refused these already
+            raise SpillLayoutError(f"spilled batch {entry.batch_id:016x} holds records of an unknown layout for {table.name}")
+        records = table.upgrade(np.frombuffer(raw, layout, offset=HEADER.itemsize))
         return Batch(header["ring"].decode("utf-8", "replace"), int(header["incarnation"]), int(header["start"]), int(header["end"]),
                      table, records, in_doubt=bool(header["flags"] & IN_DOUBT), from_spill=True)
 

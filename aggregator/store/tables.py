@@ -1,7 +1,10 @@
 """Which ring goes into which table, and each table's columns on old and new ClickHouse.
 
 A table column takes a field of the ring record as it is (same name unless
-``field`` says otherwise). Every table also has:
+``field`` says otherwise); ``trade_uuid`` (UUID) is made of ``trade_id`` and
+``trade_id_lo`` where the tick's flags say its id is a UUID (BitMEX, Bybit
+derivatives), else it is all zeros. ``since`` is the schema migration that
+added the column (schema.py). Every table also has:
 
 - ``batch_id UInt64``: the writer's deterministic batch id (aggregator/store/batch.py);
   lets a restarted writer ask the store whether an in-doubt batch is already in.
@@ -20,6 +23,7 @@ import dataclasses
 import numpy as np
 
 from shm.pipeline_records import BAR, EVENT, EVENT_NAMES, FEATURE_ROW, LATENCY, REGIME, STAMPED_TICK
+from shm.records import FLAG_TRADE_UUID, fingerprint
 
 NS = "NS"  # pseudo type: a time in ns (Int64 on old servers, DateTime64(9) on new)
 
@@ -29,8 +33,9 @@ class Column:
     name: str
     type: str  # ClickHouse type on every version, or NS, or "String" (LowCardinality where it exists)
     codec: str = ""  # codec where the server has codecs, e.g. "Delta, LZ4"
-    field: str | None = None  # ring record field, default: ``name`` (kind_name and detail are derived: _column)
+    field: str | None = None  # ring record field, default: ``name`` (kind_name, detail, trade_uuid are derived: column_values)
     low_cardinality: bool = False
+    since: int = 1  # the schema migration that added it
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,6 +45,20 @@ class Table:
     columns: tuple[Column, ...]
     time_field: str  # ns field that partitions by day
     order_by: tuple[str, ...]  # sorting key; its first column narrows an in-doubt batch check
+    earlier: tuple[np.dtype, ...] = ()  # record layouts of earlier releases (a spill may hold them)
+
+    def layout(self, fingerprint_: int) -> np.dtype | None:
+        """The record layout, current or earlier, with this fingerprint (None: unknown)."""
+        return next((d for d in (self.dtype, *self.earlier) if fingerprint(d) == fingerprint_), None)
+
+    def upgrade(self, records: np.ndarray) -> np.ndarray:
+        """Records of an earlier layout in the current one: same-named fields copied, new fields 0."""
+        if records.dtype == self.dtype:
+            return records
+        upgraded = np.zeros(len(records), self.dtype)
+        for name in records.dtype.names:
+            upgraded[name] = records[name]
+        return upgraded
 
     @property
     def column_names(self) -> list[str]:
@@ -47,18 +66,34 @@ class Table:
 
     def column_arrays(self, records: np.ndarray, batch_id: int) -> list:
         """The batch as one array (or list) per column, in ``column_names`` order."""
-        arrays = [_column(c, records) for c in self.columns]
+        arrays = [_contiguous(column_values(c, records)) for c in self.columns]
         arrays.append(np.full(len(records), batch_id, dtype=np.uint64))
         return arrays
 
 
-def _column(column: Column, records: np.ndarray):
+def column_values(column: Column, records: np.ndarray):
+    """One column of a batch: a record field (a view), or what is made of fields (trade_uuid, kind_name, detail)."""
+    if column.name == "trade_uuid":
+        return uuid_words(records)
     if column.name == "kind_name":
         return [EVENT_NAMES.get(int(k), f"kind{int(k)}") for k in records["kind"]]
     if column.name == "detail":
         return [bytes(d).rstrip(b"\0").decode("utf-8", "replace") for d in records["detail"]]
-    values = records[column.field or column.name]
-    return np.ascontiguousarray(values)
+    return records[column.field or column.name]
+
+
+def _contiguous(values):
+    return np.ascontiguousarray(values) if isinstance(values, np.ndarray) else values
+
+
+def uuid_words(records: np.ndarray) -> np.ndarray:
+    """Per row the UUID's (first, last) 64 bits where the trade id is one, else (0, 0): shape (n, 2), the
+    layout of ClickHouse's UUID in Native and RowBinary (two little-endian UInt64, first half first)."""
+    words = np.zeros((len(records), 2), np.uint64)
+    is_uuid = (records["flags"] & FLAG_TRADE_UUID) != 0
+    words[is_uuid, 0] = records["trade_id"][is_uuid]
+    words[is_uuid, 1] = records["trade_id_lo"][is_uuid]
+    return words
 
 
 def _ns(name: str) -> Column:
@@ -82,6 +117,10 @@ _BAR_COLUMNS = (
     Column("flags", "UInt32"),
 )
 
+# out.ticks records before trade_id_lo (schema 1): the same fields at the same offsets, 80 bytes
+_STAMPED_TICK_1 = np.dtype([(name, STAMPED_TICK.fields[name][0]) for name in STAMPED_TICK.names if name != "trade_id_lo"])
+assert _STAMPED_TICK_1.itemsize == 80
+
 TICKS = Table(
     "ticks",
     STAMPED_TICK,
@@ -93,6 +132,7 @@ TICKS = Table(
         _f8("price"),
         _f8("size"),
         Column("trade_id", "UInt64"),
+        Column("trade_uuid", "UUID", since=2),
         Column("seq", "UInt64", codec="Delta, LZ4"),
         Column("symbol_id", "UInt32"),
         Column("exchange_id", "UInt16"),
@@ -101,6 +141,7 @@ TICKS = Table(
     ),
     "ts_exchange_ns",
     ("symbol_id", "ts_exchange_ns"),
+    earlier=(_STAMPED_TICK_1,),
 )
 BARS_1S = Table("bars_1s", BAR, _BAR_COLUMNS, "start_ns", ("symbol_id", "start_ns"))
 BARS_1M = Table("bars_1m", BAR, _BAR_COLUMNS, "start_ns", ("symbol_id", "start_ns"))
