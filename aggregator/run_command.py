@@ -8,6 +8,8 @@ import sys
 import time
 
 HELP = "run the whole group (feeds, aggregator, writer; --simulate adds the local exchange simulator) with live status"
+# Exit status of a timed run (--seconds): 0, or 1 if a process was down at the end or exited with an error twice
+# or more (each is named on stderr with its log), so `make demo` fails loudly instead of storing nothing.
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -70,6 +72,9 @@ def run(args: argparse.Namespace) -> int:
                 print(status.line(), flush=True)
             time.sleep(0.2)
     finally:
+        # failing: exited and waiting to restart at the end, or exited with an error more than once
+        failing = [role for role in supervisor.roles
+                   if role.restart_at is not None or sum(1 for code in role.exit_codes if code != 0) >= 2]
         if simulator is not None:
             simulator.pause()
         time.sleep(1.0)  # let the last ticks pass through before stopping
@@ -80,4 +85,10 @@ def run(args: argparse.Namespace) -> int:
     restarts = {role.name: role.restarts for role in supervisor.roles if role.restarts}
     if restarts:
         print(f"restarts: {restarts}", flush=True)
+    if failing:
+        for role in failing:
+            state = "was not running at the end" if role.restart_at is not None else "kept failing"
+            print(f"tickagg run: {role.name} {state} (exit codes {role.exit_codes[-5:]}); see {role.log_path}",
+                  file=sys.stderr, flush=True)
+        return 1
     return 0

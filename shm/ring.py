@@ -8,9 +8,12 @@ it. The ring lives in /dev/shm under ``tickagg.<group>.<ring>`` until removed
 with ``remove`` (``tickagg rings --remove GROUP``). Header layout:
 shm/header.py; kernels and memory ordering: shm/kernels.py. A consumer or
 monitor opened with ``numba=False`` reads without Numba (shm/plain.py).
+A producer that finds a ring of another record layout replaces it only if no
+live process holds it and nothing in it is unread (``_remove_if_abandoned``).
 """
 from __future__ import annotations
 
+import logging
 import os
 import time
 
@@ -19,6 +22,8 @@ import numpy as np
 from shm import header as H
 from shm import plain, segment
 from shm.records import describe, fingerprint
+
+log = logging.getLogger(__name__)
 
 PRODUCER, CONSUMER, MONITOR = "producer", "consumer", "monitor"
 PREFIX = "tickagg."
@@ -30,6 +35,10 @@ class RingError(segment.SegmentError):
 
 class RingLayoutError(RingError):
     """The ring in shared memory is not laid out the way the caller expects."""
+
+
+class RingOtherLayoutError(RingLayoutError):
+    """The ring is a valid tickagg ring of another record layout (e.g. written by another release)."""
 
 
 class RingBusyError(RingError):
@@ -84,19 +93,11 @@ class Ring:
         """
         if role not in (PRODUCER, CONSUMER, MONITOR):
             raise ValueError(f"role must be producer, consumer or monitor, not {role!r}")
-        if capacity is not None and not segment.exists(name):
-            if dtype is None:
-                raise ValueError("creating a ring needs its record dtype")
-            _check_new(np.dtype(dtype), capacity)
-            segment.create(name, H.HEADER_BYTES + capacity * np.dtype(dtype).itemsize, _initialiser(np.dtype(dtype), capacity))
+        if capacity is not None and dtype is None:
+            raise ValueError("creating a ring needs its record dtype")
         self.name, self.role = name, role
+        self.dtype = self._open_checked(dtype, capacity, may_replace=role == PRODUCER and capacity is not None)
         try:
-            self._fd, self._memory = segment.open_segment(name)
-        except segment.SegmentError as exc:
-            raise RingError(f"{exc}; is its producer running in this group?") from None
-        try:
-            self._header = np.frombuffer(self._memory, dtype=np.int64, count=H.HEADER_BYTES // 8)
-            self.dtype = self._check_layout(dtype)
             self.capacity = int(self._header[H.W_CAPACITY])
             self._data = np.frombuffer(self._memory, dtype=self.dtype, offset=H.HEADER_BYTES)
             self._claim(role)
@@ -109,22 +110,75 @@ class Ring:
         self._position = int(self._header[H.W_TAIL])  # consumer's read cursor
 
     # -- attach ---------------------------------------------------------------
+    def _open_checked(self, dtype: np.dtype | None, capacity: int | None, may_replace: bool) -> np.dtype:
+        """Map the ring (creating it if ``capacity`` is given and it is missing) and check its layout.
+
+        ``may_replace``: a ring of another layout (e.g. left by another tickagg release) that no live process
+        holds and that has nothing unread is unlinked and created anew; one that does is an error that says so.
+        """
+        for attempt in (1, 2):
+            if capacity is not None and not segment.exists(self.name):
+                _check_new(np.dtype(dtype), capacity)
+                segment.create(self.name, H.HEADER_BYTES + capacity * np.dtype(dtype).itemsize,
+                               _initialiser(np.dtype(dtype), capacity))
+            try:
+                self._fd, self._memory = segment.open_segment(self.name)
+            except segment.SegmentError as exc:
+                raise RingError(f"{exc}; is its producer running in this group?") from None
+            try:
+                self._header = np.frombuffer(self._memory, dtype=np.int64, count=H.HEADER_BYTES // 8)
+                return self._check_layout(dtype)
+            except RingOtherLayoutError as exc:
+                if not may_replace or attempt == 2:
+                    self._release_memory()
+                    raise
+                try:
+                    self._remove_if_abandoned(exc)  # raises, saying why, if the ring stays
+                finally:
+                    self._release_memory()
+            except BaseException:
+                self._release_memory()
+                raise
+        raise AssertionError("unreachable")
+
     def _check_layout(self, dtype: np.dtype | None) -> np.dtype:
         header = self._header
         if len(self._memory) < H.HEADER_BYTES or header[H.W_MAGIC] != H.MAGIC:
             raise RingLayoutError(f"{self.name} is not a tickagg ring (bad magic) or is not initialised")
         if header[H.W_VERSION] != H.VERSION:
-            raise RingLayoutError(f"{self.name} has layout version {header[H.W_VERSION]}, this tickagg reads version {H.VERSION}")
+            raise RingOtherLayoutError(f"{self.name} has layout version {header[H.W_VERSION]}, this tickagg reads version {H.VERSION}")
         stored = H.read_text(self._memory, H.DTYPE_TEXT)
         if dtype is None:
             return dtype_from_description(stored)
         dtype = np.dtype(dtype)
         if int(header[H.W_FINGERPRINT]) != fingerprint(dtype):
-            raise RingLayoutError(f"{self.name} holds other records: {_difference(stored, describe(dtype))}")
+            raise RingOtherLayoutError(f"{self.name} holds other records: {_difference(stored, describe(dtype))}")
         expected = H.HEADER_BYTES + int(header[H.W_CAPACITY]) * dtype.itemsize
         if len(self._memory) != expected:
             raise RingLayoutError(f"{self.name} is {len(self._memory)} bytes, its header implies {expected}")
         return dtype
+
+    def _remove_if_abandoned(self, exc: RingOtherLayoutError) -> None:
+        """Unlink this ring of another layout if no live producer or consumer holds it and nothing in it is unread
+        (both role locks are held meanwhile, so no one can claim it); else raise ``exc`` saying why it stays."""
+        header = self._header
+        if header[H.W_VERSION] != H.VERSION:  # head and tail may be elsewhere: leave it to the user
+            raise RingOtherLayoutError(f"{exc}; remove it with `tickagg rings --remove GROUP` once drained")
+        if not segment.try_lock(self._fd, H.PRODUCER_LOCK_BYTE) or not segment.try_lock(self._fd, H.CONSUMER_LOCK_BYTE):
+            raise RingOtherLayoutError(f"{exc}; a live process still uses it (another tickagg release?)")
+        unread = int(header[H.W_HEAD]) - int(header[H.W_TAIL])
+        if unread > 0:
+            raise RingOtherLayoutError(
+                f"{exc}; it still holds {unread} records no consumer has read: drain them with the tickagg release that "
+                "wrote them, or drop them with `tickagg rings --remove GROUP`")
+        path = segment.path_of(self.name)
+        try:
+            if os.stat(path).st_ino != os.fstat(self._fd).st_ino:
+                return  # someone replaced it already: open theirs
+            os.unlink(path)
+        except FileNotFoundError:
+            return
+        log.warning("%s: replaced a drained ring of another record layout, which no process used (%s)", self.name, exc)
 
     def _claim(self, role: str) -> None:
         if role == MONITOR:

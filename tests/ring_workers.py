@@ -59,9 +59,9 @@ def consume(name: str, until_seq: int, log: str, batch: int = 256, pause_s: floa
     ring.close()
 
 
-def hold(name: str, role: str, seconds: float) -> None:
-    """Attach in ``role`` and stay alive for ``seconds`` (or until killed)."""
-    ring = Ring(name, role, TICK)
+def hold(name: str, role: str, seconds: float, any_layout: bool = False) -> None:
+    """Attach in ``role`` (to TICK records, or ``any_layout``) and stay alive for ``seconds`` (or until killed)."""
+    ring = Ring(name, role, None if any_layout else TICK)
     time.sleep(seconds)
     ring.close()
 

@@ -113,3 +113,45 @@ def test_peek_reads_without_consuming(group):
         assert consumer.pop_batch(out) == 10 and consumer.tail == 0
         consumer.rewind()
         assert consumer.pop_batch(out) == 10
+
+
+def test_a_producer_replaces_a_drained_unused_ring_of_another_layout(group, caplog):
+    name = ring_name(group, "old")
+    with Ring(name, PRODUCER, OTHER, 64) as old:  # as another release left it: everything pushed was consumed
+        old.push_batch(np.zeros(5, OTHER))
+        old_created = old.created_ns
+    with Ring(name, CONSUMER, OTHER) as consumer:
+        consumer.pop_batch(np.zeros(8, OTHER))
+        consumer.commit()
+    with pytest.raises(RingLayoutError, match="holds other records"):
+        Ring(name, CONSUMER, TICK)  # a consumer never replaces
+    with Ring(name, PRODUCER, TICK, 32) as ring:
+        assert ring.dtype == TICK and ring.capacity == 32 and ring.head == 0 and ring.created_ns != old_created
+    assert "replaced a drained ring of another record layout" in caplog.text
+
+
+def test_a_ring_of_another_layout_with_unread_records_is_kept(group):
+    name = ring_name(group, "unread")
+    with Ring(name, PRODUCER, OTHER, 64) as old:
+        old.push_batch(np.zeros(3, OTHER))
+    with pytest.raises(RingLayoutError, match="3 records no consumer has read"):
+        Ring(name, PRODUCER, TICK, 64)
+    with Ring(name, MONITOR) as monitor:
+        assert monitor.dtype == OTHER and monitor.head == 3
+
+
+def test_a_ring_of_another_layout_held_by_a_live_process_is_kept(group, spawn):
+    name = ring_name(group, "held")
+    Ring(name, PRODUCER, OTHER, 64).close()
+    holder = spawn(w.hold, name, CONSUMER, 60, True)
+    with Ring(name) as monitor:
+        deadline = time.monotonic() + 30
+        while not monitor.status()["consumer_alive"] and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert monitor.status()["consumer_alive"]
+    with pytest.raises(RingLayoutError, match="a live process still uses it"):
+        Ring(name, PRODUCER, TICK, 64)
+    os.kill(holder.pid, signal.SIGKILL)
+    holder.join(10)
+    with Ring(name, PRODUCER, TICK, 64) as ring:  # its consumer died: now it is replaced
+        assert ring.dtype == TICK
