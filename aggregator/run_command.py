@@ -73,8 +73,10 @@ def run(args: argparse.Namespace) -> int:
             time.sleep(0.2)
     finally:
         # failing: exited and waiting to restart at the end, or exited with an error more than once
-        failing = [role for role in supervisor.roles
-                   if role.restart_at is not None or sum(1 for code in role.exit_codes if code != 0) >= 2]
+        # (judged for a timed run that ran its time: a stop by signal is a normal end, whatever happened before)
+        failing = [] if deadline is None or stopping else [
+            role for role in supervisor.roles
+            if role.restart_at is not None or sum(1 for code in role.exit_codes if code != 0) >= 2]
         if simulator is not None:
             simulator.pause()
         time.sleep(1.0)  # let the last ticks pass through before stopping

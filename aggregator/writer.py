@@ -47,7 +47,8 @@ from aggregator.store.spill import Spill, SpillError
 from aggregator.store.tables import LATENCIES, table_of_ring
 from aggregator.store.url import StoreURL, redact
 from shm.pipeline_records import LATENCY, STAGE_SIGNAL_TO_STORE
-from shm.ring import CONSUMER, PREFIX, Ring, RingBusyError, RingError, group_rings
+from shm.records import fingerprint
+from shm.ring import CONSUMER, PREFIX, Ring, RingBusyError, RingError, RingOtherLayoutError, group_rings
 
 log = logging.getLogger("tickagg.writer")
 
@@ -155,7 +156,7 @@ class Writer:
             if table is None or name in self.batchers or (self.config.rings is not None and short not in self.config.rings):
                 continue
             try:
-                ring = Ring(name, CONSUMER, table.dtype, numba=False)
+                ring = self._open_ring(name, table)
             except RingBusyError as exc:
                 raise RingBusyError(f"{exc} — is another `tickagg write --group {self.config.group}` running?") from None
             except RingError as exc:
@@ -165,6 +166,20 @@ class Writer:
             self.batchers[name] = batcher
             self._recover(batcher)
             log.info("reading %s -> %s (batches up to %d rows)", name, table.name, batcher.capacity)
+
+    @staticmethod
+    def _open_ring(name: str, table) -> Ring:
+        """The ring as a consumer; one an earlier release wrote in an earlier layout of the table's records is read
+        as it is and its batches upgraded (so an upgrade with rows still in flight loses none)."""
+        try:
+            return Ring(name, CONSUMER, table.dtype, numba=False)
+        except RingOtherLayoutError:
+            ring = Ring(name, CONSUMER, None, numba=False)
+            if table.layout(fingerprint(ring.dtype)) is None:
+                ring.close()
+                raise
+            log.warning("%s holds %s records of an earlier layout; reading them as they are", name, table.name)
+            return ring
 
     def _capacity(self, ring: Ring) -> int:
         share = int(self.config.memory_budget_mb * (1 << 20) / 4 / ring.dtype.itemsize)  # a quarter of the budget per busy ring
@@ -358,6 +373,7 @@ class Writer:
         usage = resource.getrusage(resource.RUSAGE_SELF)
         return {
             **self.stats,
+            "pid": os.getpid(),
             "store": str(self.url),
             "store_up": self.store_up,
             "spill_batches": len(self.spill),

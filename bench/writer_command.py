@@ -152,11 +152,13 @@ class WriterProcess:
         self.rss_max = {"rss": 0, "anon": 0, "shmem": 0, "file": 0}
 
     def report(self) -> dict:
+        """This process's last report; {} before its first (a report left by an earlier writer does not count)."""
         try:
             with open(self.report_path) as f:
-                return json.load(f)
+                report = json.load(f)
         except (FileNotFoundError, json.JSONDecodeError):
             return {}
+        return report if report.get("pid") == self.process.pid else {}
 
     def sample_rss(self) -> None:
         try:

@@ -224,7 +224,7 @@ SHAPE_ERRORS = (KeyError, IndexError, TypeError, AttributeError)
 
 
 def not_json_object(frame: str | bytes | memoryview, what: str = "a JSON object") -> FrameError:
-    """The ``unknown_message`` error for a frame that decoded to something else; quotes its first 80 bytes."""
+    """The ``unknown_message`` error for a frame that decoded to something else; quotes its start (80 characters)."""
     excerpt = bytes(frame[:80]) if isinstance(frame, memoryview) else frame[:80]
     return FrameError("unknown_message", f"not {what}: {excerpt!r}")
 

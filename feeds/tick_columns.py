@@ -48,6 +48,8 @@ class ColumnStager:
         if not n or count + n > len(records):
             return 0
         try:
+            if not self._seq_is_trade_id:
+                self._u64(trades[0][5])  # a venue of UUID ids: ValueError now, before any column is built
             symbols, prices, sizes, sides, times, trade_ids, flags, seqs, spans = zip(*trades)
             slots = np.fromiter(map(self._slot_of.__getitem__, symbols), np.intp, n)
             seq, ts_ns, spans = _column(seqs, "q"), _column(times, "q"), _column(spans, "q")

@@ -33,7 +33,7 @@ import numpy as np
 from feeds.metrics import FeedMetrics
 from feeds.tick_columns import COLUMNS_MIN_FRAMES, ColumnStager
 from feeds.trade import FLAG_GAP, FLAG_TRADE_UUID, Trade
-from shm.records import EXCHANGE_IDS, TICK
+from shm.records import EXCHANGE_IDS, TICK, uuid_words
 from shm.ring import Ring
 from shm.symbols import SymbolDirectory
 
@@ -51,14 +51,14 @@ def _hash(trade_id: str) -> int:
 
 def trade_id_words(trade_id: str) -> tuple[int, int, int]:
     """The venue's trade id as a tick's (trade_id, trade_id_lo, flag): a decimal number that fits u64 as
-    itself; a UUID exactly, as its first and last 64 bits with FLAG_TRADE_UUID; other text as a stable hash."""
+    itself; a UUID exactly, in two words with FLAG_TRADE_UUID (shm/records.py); other text as a stable hash."""
     if trade_id.isdigit():
         number = int(trade_id)
         if number <= _U64_MAX:
             return number, 0, 0
     elif len(trade_id) == 36 and _UUID_FORM.fullmatch(trade_id):
-        value = int(trade_id.replace("-", ""), 16)
-        return value >> 64, value & _U64_MAX, FLAG_TRADE_UUID
+        key, low = uuid_words(int(trade_id.replace("-", ""), 16))
+        return key, low, FLAG_TRADE_UUID
     return _hash(trade_id), 0, 0
 
 

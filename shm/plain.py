@@ -15,7 +15,7 @@ argument fails, so ``AVAILABLE`` is False there and rings keep their Numba
 kernels (``load acquire`` / ``store release``).
 
 Records are copied with ``pread`` from the ring's file rather than through
-the mapping: the ring's pages (80 MiB for out.ticks) stay tmpfs pages of the
+the mapping: the ring's pages (88 MiB for out.ticks) stay tmpfs pages of the
 process group and never count in the reader's resident memory.
 """
 from __future__ import annotations

@@ -12,10 +12,12 @@ The tick record (64 bytes, one cache line)::
 
 - ``ts_exchange_ns`` / ``ts_recv_ns``: venue trade time and local receive time,
   ns since the epoch (``time.time_ns()`` clock).
-- ``trade_id``: the venue's id when it is an integer; when it is a UUID
-  (BitMEX, Bybit derivatives) its first 64 bits, with the last 64 in
-  ``trade_id_lo`` and FLAG_TRADE_UUID set, so the id is kept exactly; any
-  other text travels as a stable 64-bit hash. ``trade_id_lo`` is 0 otherwise.
+- ``trade_id``: the venue's id when it is an integer; any other text travels
+  as a stable 64-bit hash, except a UUID (BitMEX, Bybit derivatives), which is
+  kept exactly: FLAG_TRADE_UUID set, ``trade_id_lo`` = its last 64 bits and
+  ``trade_id`` = its first 64 bits XOR ``mix64(trade_id_lo)`` — a well-spread
+  64-bit key (UUIDs of one venue often share their first half) from which the
+  UUID comes back (``uuid_int``). ``trade_id_lo`` is 0 otherwise.
 - ``seq``: the feed's own per-ring counter, +1 per tick (gap-free by design).
 - ``symbol_id``: index in the symbol directory (shm/symbols.py).
 - ``exchange_id``: see ``EXCHANGE_IDS``.
@@ -46,12 +48,42 @@ assert TICK.itemsize == 64
 FLAG_TRADE_UUID = 8  # tick flag (the others: feeds/trade.py): trade_id and trade_id_lo hold a UUID
 
 
+_U64_MAX = (1 << 64) - 1
+_MIX = (0xBF58476D1CE4E5B9, 0x94D049BB133111EB)  # splitmix64's finaliser: a bijection on 64-bit words
+
+
+def mix64(word: int) -> int:
+    word = ((word ^ (word >> 30)) * _MIX[0]) & _U64_MAX
+    word = ((word ^ (word >> 27)) * _MIX[1]) & _U64_MAX
+    return word ^ (word >> 31)
+
+
+def mix64_array(words: np.ndarray) -> np.ndarray:
+    """``mix64`` of each element of a uint64 array (numpy wraps the products like the masks above)."""
+    words = words.astype(np.uint64)
+    words = (words ^ (words >> np.uint64(30))) * np.uint64(_MIX[0])
+    words = (words ^ (words >> np.uint64(27))) * np.uint64(_MIX[1])
+    return words ^ (words >> np.uint64(31))
+
+
+def uuid_words(value: int) -> tuple[int, int]:
+    """A UUID (as a 128-bit int) as a tick's (trade_id, trade_id_lo)."""
+    low = value & _U64_MAX
+    return (value >> 64) ^ mix64(low), low
+
+
+def uuid_int(trade_id: int, trade_id_lo: int) -> int:
+    """The UUID (128-bit int) of a tick with FLAG_TRADE_UUID."""
+    return ((int(trade_id) ^ mix64(int(trade_id_lo))) << 64) | int(trade_id_lo)
+
+
 def trade_id_text(trade_id: int, trade_id_lo: int, flags: int) -> str:
     """A tick's trade id as text: the number, or the UUID (lower case) when FLAG_TRADE_UUID is set."""
     if flags & FLAG_TRADE_UUID:
-        text = f"{(int(trade_id) << 64) | int(trade_id_lo):032x}"
+        text = f"{uuid_int(trade_id, trade_id_lo):032x}"
         return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
     return str(int(trade_id))
+
 
 # Stable small integers for the venues; never renumber (ids are stored).
 EXCHANGE_IDS = {
@@ -90,3 +122,21 @@ def fingerprint(dtype: np.dtype) -> int:
     """Signed 64-bit fingerprint of ``describe(dtype)``: equal layouts, equal fingerprints."""
     digest = hashlib.blake2b(describe(dtype).encode(), digest_size=8).digest()
     return int.from_bytes(digest, "little", signed=True)
+
+
+# Earlier layouts that are the same bytes under other names, accepted where the current one is asked (a ring
+# left by an earlier release): TICK before its last word was named trade_id_lo ("reserved", always 0 then).
+_TICK_RESERVED = np.dtype([(n if n != "trade_id_lo" else "reserved", TICK.fields[n][0]) for n in TICK.names])
+SAME_BYTES = {fingerprint(TICK): frozenset({fingerprint(_TICK_RESERVED)})}
+_CURRENT = {alias: current for current in (TICK,) for alias in SAME_BYTES[fingerprint(current)]}
+
+
+def current_layout(stored: int) -> np.dtype | None:
+    """The current dtype of which layout fingerprint ``stored`` is an earlier alias (None: not an alias)."""
+    return _CURRENT.get(stored)
+
+
+def same_bytes(stored: int, dtype: np.dtype) -> bool:
+    """Whether records of layout fingerprint ``stored`` can be read as ``dtype``: the same, or an alias of it."""
+    expected = fingerprint(dtype)
+    return stored == expected or stored in SAME_BYTES.get(expected, ())

@@ -21,7 +21,7 @@ import numpy as np
 
 from shm import header as H
 from shm import plain, segment
-from shm.records import describe, fingerprint
+from shm.records import current_layout, describe, fingerprint, same_bytes
 
 log = logging.getLogger(__name__)
 
@@ -148,10 +148,10 @@ class Ring:
         if header[H.W_VERSION] != H.VERSION:
             raise RingOtherLayoutError(f"{self.name} has layout version {header[H.W_VERSION]}, this tickagg reads version {H.VERSION}")
         stored = H.read_text(self._memory, H.DTYPE_TEXT)
-        if dtype is None:
-            return dtype_from_description(stored)
+        if dtype is None:  # a monitor: the ring's own layout, under its current names if it is an alias
+            return current_layout(int(header[H.W_FINGERPRINT])) or dtype_from_description(stored)
         dtype = np.dtype(dtype)
-        if int(header[H.W_FINGERPRINT]) != fingerprint(dtype):
+        if not same_bytes(int(header[H.W_FINGERPRINT]), dtype):
             raise RingOtherLayoutError(f"{self.name} holds other records: {_difference(stored, describe(dtype))}")
         expected = H.HEADER_BYTES + int(header[H.W_CAPACITY]) * dtype.itemsize
         if len(self._memory) != expected:
@@ -164,21 +164,27 @@ class Ring:
         header = self._header
         if header[H.W_VERSION] != H.VERSION:  # head and tail may be elsewhere: leave it to the user
             raise RingOtherLayoutError(f"{exc}; remove it with `tickagg rings --remove GROUP` once drained")
-        if not segment.try_lock(self._fd, H.PRODUCER_LOCK_BYTE) or not segment.try_lock(self._fd, H.CONSUMER_LOCK_BYTE):
-            raise RingOtherLayoutError(f"{exc}; a live process still uses it (another tickagg release?)")
-        unread = int(header[H.W_HEAD]) - int(header[H.W_TAIL])
-        if unread > 0:
-            raise RingOtherLayoutError(
-                f"{exc}; it still holds {unread} records no consumer has read: drain them with the tickagg release that "
-                "wrote them, or drop them with `tickagg rings --remove GROUP`")
-        path = segment.path_of(self.name)
+        locked = [byte for byte in (H.PRODUCER_LOCK_BYTE, H.CONSUMER_LOCK_BYTE) if segment.try_lock(self._fd, byte)]
         try:
-            if os.stat(path).st_ino != os.fstat(self._fd).st_ino:
-                return  # someone replaced it already: open theirs
-            os.unlink(path)
-        except FileNotFoundError:
-            return
-        log.warning("%s: replaced a drained ring of another record layout, which no process used (%s)", self.name, exc)
+            if len(locked) < 2:
+                raise RingOtherLayoutError(f"{exc}; a live process still uses it (another tickagg release?)")
+            unread = int(header[H.W_HEAD]) - int(header[H.W_TAIL])
+            if unread > 0:
+                raise RingOtherLayoutError(
+                    f"{exc}; it still holds {unread} records no consumer has read: drain them with the tickagg release "
+                    "that wrote them, or drop them with `tickagg rings --remove GROUP`")
+            path = segment.path_of(self.name)
+            try:
+                named, ours = os.stat(path), os.fstat(self._fd)
+                if (named.st_dev, named.st_ino) != (ours.st_dev, ours.st_ino):
+                    return  # someone replaced it already: open theirs
+                os.unlink(path)
+            except FileNotFoundError:
+                return
+            log.warning("%s: replaced a drained ring of another record layout, which no process used (%s)", self.name, exc)
+        finally:  # explicitly: an exception's traceback may keep the mapping (and so the locks) alive
+            for byte in locked:
+                segment.unlock(self._fd, byte)
 
     def _claim(self, role: str) -> None:
         if role == MONITOR:

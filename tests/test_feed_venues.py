@@ -10,7 +10,7 @@ import pytest
 from feed_helpers import read_all, settle, start_feed, stop_feed, wait_until, metrics
 from feeds.simulator.handle import start_simulator
 from feeds.venues import VENUES
-from shm.records import EXCHANGE_IDS, FLAG_TRADE_UUID
+from shm.records import EXCHANGE_IDS, FLAG_TRADE_UUID, trade_id_text
 from shm.symbols import SymbolDirectory
 
 RATE = 400  # trades/s per venue
@@ -54,12 +54,13 @@ def test_feed_delivers_every_live_trade_once(delivered, venue):
     assert {exchange for exchange, _ in names} == {venue}
     assert {symbol.upper() for _, symbol in names} <= {s.upper() for s in sent["symbols"]}
     for symbol_id in np.unique(ticks["symbol_id"]):
-        ids = ticks[["trade_id", "trade_id_lo"]][ticks["symbol_id"] == symbol_id]
-        assert len(np.unique(ids)) == len(ids)  # no trade twice
+        ids = ticks["trade_id"][ticks["symbol_id"] == symbol_id]
+        assert len(np.unique(ids)) == len(ids)  # no trade twice (a UUID's trade_id is a key too)
     uuid_ids = (ticks["flags"] & FLAG_TRADE_UUID) != 0
     assert uuid_ids.all() == (venue == "bitmex") and uuid_ids.any() == (venue == "bitmex")  # the simulator's UUIDs
     if venue == "bitmex":  # "00000000-0000-4000-8000-<counter>": kept exactly, not hashed
-        assert (ticks["trade_id"] == 0x4000).all() and (ticks["trade_id_lo"] >> 48 == 0x8000).all()
+        texts = {trade_id_text(t["trade_id"], t["trade_id_lo"], t["flags"]) for t in ticks}
+        assert len(texts) == len(ticks) and all(t.startswith("00000000-0000-4000-8000-") for t in texts)
     else:
         assert (ticks["trade_id_lo"] == 0).all()
     assert set(np.unique(ticks["side"])) <= {-1, 0, 1}

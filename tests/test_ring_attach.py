@@ -155,3 +155,17 @@ def test_a_ring_of_another_layout_held_by_a_live_process_is_kept(group, spawn):
     holder.join(10)
     with Ring(name, PRODUCER, TICK, 64) as ring:  # its consumer died: now it is replaced
         assert ring.dtype == TICK
+
+
+def test_a_ring_of_an_earlier_alias_layout_is_used_as_it_is(group):
+    from shm.records import _TICK_RESERVED
+    name = ring_name(group, "alias")
+    with Ring(name, PRODUCER, _TICK_RESERVED, 64) as old:  # the earlier release's feed ring, ticks unread
+        old.push_batch(np.ones(3, _TICK_RESERVED))
+    with Ring(name, PRODUCER, TICK, 64) as producer:  # not replaced: the same bytes under another name
+        producer.push_batch(np.zeros(1, TICK))
+    with Ring(name, MONITOR) as monitor:
+        assert monitor.dtype == TICK
+    with Ring(name, CONSUMER, TICK) as consumer:
+        out = np.zeros(8, TICK)
+        assert consumer.pop_batch(out) == 4 and (out["trade_id_lo"][:3] == 1).all() and out["seq"][3] == 0

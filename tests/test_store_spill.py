@@ -151,3 +151,17 @@ def test_a_spill_of_an_unknown_layout_is_refused_and_kept(tmp_path):
     with pytest.raises(SpillLayoutError, match="does not know"):
         Spill(str(tmp_path))
     assert sorted(os.listdir(tmp_path)) == files and os.path.getsize(tmp_path / files[0]) > 256
+
+
+def test_a_record_whose_layout_field_is_corrupt_is_skipped_not_refused(tmp_path):
+    spill = Spill(str(tmp_path))
+    first, second = _batch(0, 10), _batch(10, 10)
+    spill.append(first)
+    spill.append(second)
+    spill.close()
+    (segment,) = os.listdir(tmp_path)
+    with open(tmp_path / segment, "r+b") as f:  # the first record's dtype fingerprint (header bytes 40..48) garbled
+        f.seek(40)
+        f.write(b"\xff" * 8)
+    reopened = Spill(str(tmp_path))  # the checksum fails: a corrupt record, not a layout to refuse
+    assert reopened.peek().id == second.id and reopened.corrupt == 1

@@ -15,6 +15,7 @@ from store_fixtures import chdb_url, clickhouse_server, store_url  # noqa: F401 
 from aggregator.store import open_store, parse
 from aggregator.store.commitlog import INTENT
 from aggregator.store.schema import MIGRATIONS, migrate
+from aggregator.store.tables import TICKS
 from aggregator.store.url import redact
 from aggregator.writer import Writer, WriterConfig
 from bench.writer_command import make_ticks
@@ -225,3 +226,18 @@ def test_uuid_trade_ids_are_stored_exactly_and_an_old_schema_is_migrated(store_u
     assert {r[1] for r in rows[200:]} == {"00000000-0000-0000-0000-000000000000"}
     assert [r[2] for r in rows[200:]] == list(range(200, 300))
     assert _count(store_url, f"SELECT max(version) FROM {db}.schema_migrations")[0][0] == 2
+
+
+def test_an_out_ticks_ring_of_the_earlier_layout_is_drained_and_upgraded(store_url, group, tmp_path):
+    db = parse(store_url).database
+    (earlier,) = TICKS.earlier
+    current = make_ticks(0, 3000, time.time_ns())
+    old = np.zeros(len(current), earlier)
+    for name in earlier.names:
+        old[name] = current[name]
+    with _producer(group, "out.ticks", earlier) as ring:  # left by the earlier release, rows not yet stored
+        ring.push_batch(old)
+    _drain(_writer(store_url, group, tmp_path))
+    assert _count(store_url, f"SELECT count(), uniqExact(seq), sum(seq) FROM {db}.ticks")[0] == (3000, 3000, sum(range(3000)))
+    with _producer(group, "out.ticks", STAMPED_TICK) as ring:  # drained: the new aggregator replaces it
+        assert ring.dtype == STAMPED_TICK and ring.head == 0

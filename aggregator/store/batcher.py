@@ -85,7 +85,8 @@ class RingBatcher:
     def batch(self) -> Batch:
         """The batch to make durable now (the frozen one, or everything popped)."""
         if self.frozen is None:
-            return Batch(self.name, self.incarnation, self.start, self.start + self.count, self.table, self.buffer[: self.count])
+            records = self.table.upgrade(self.buffer[: self.count])  # a ring of an earlier layout: current records
+            return Batch(self.name, self.incarnation, self.start, self.start + self.count, self.table, records)
         return self.frozen
 
     def freeze(self, batch: Batch, retry_at: float) -> None:

@@ -151,6 +151,8 @@ def _rowbinary_rows(table: Table, records: np.ndarray, batch_id: int) -> bytes:
             if kind == "String":
                 data = values[i].encode("utf-8")
                 out += _varint(len(data)) + data
+            elif kind == "UUID":
+                out += np.asarray(values[i], dtype="<u8").tobytes()  # (first, last) 64 bits
             else:
                 out += np.asarray(values[i], dtype=_FIXED[kind]).tobytes()
     return bytes(out)

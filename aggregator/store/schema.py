@@ -169,7 +169,9 @@ def _columns_since(version: int) -> Callable[[str, Capabilities, int], list[AddC
     def statements(database: str, caps: Capabilities, retention_days: int) -> list[AddColumn]:
         added = []
         for table in ALL:
+            assert table.columns[0].since == 1, "a table's first column is created with it"
             for before, column in zip(table.columns, table.columns[1:]):
+                assert column.since != version or before.since <= version, f"{column.name} would follow a later column"
                 if column.since == version:
                     ddl = f"`{column.name}` {column_type(column, caps)} AFTER `{before.name}`"
                     added.append(AddColumn(database, table.name, column.name, ddl))

@@ -137,8 +137,8 @@ class Spill:
                     if header["magic"] != MAGIC or offset + total > size:
                         break
                     batch_id = int(header["batch_id"])
-                    self._check_layout(path, header)
                     if batch_id not in replayed:
+                        self._check_layout(path, f, offset, total, header)
                         self._add(Entry(segment, offset, total, batch_id, header["table"].decode("utf-8", "replace"),
                                         int(header["end"] - header["start"]), header["ring"].decode("utf-8", "replace"),
                                         int(header["incarnation"]), int(header["end"])))
@@ -153,13 +153,20 @@ class Spill:
                 self._segments_live.pop(segment, None)
 
     @staticmethod
-    def _check_layout(path: str, header: np.void) -> None:
-        """Refuse to open a spill this release cannot replay, rather than skip (lose) its batches."""
+    def _check_layout(path: str, f, offset: int, total: int, header: np.void) -> None:
+        """Refuse to open a spill this release cannot replay, rather than skip (lose) its batches: a record
+        whose checksum holds and whose layout is unknown. (A record that fails its checksum is skipped on replay.)"""
         table = BY_NAME.get(header["table"].decode("utf-8", "replace"))
-        if table is not None and table.layout(int(header["fingerprint"])) is None:
-            raise SpillLayoutError(
-                f"spill {path} holds {table.name} records of a layout this tickagg does not know (written by another "
-                "release?); nothing was replayed or deleted: run the release that wrote it until its spill is empty")
+        if table is None or table.layout(int(header["fingerprint"])) is not None:
+            return
+        f.seek(offset)
+        raw = bytearray(f.read(total))
+        raw[4:8] = b"\0\0\0\0"
+        if zlib.crc32(memoryview(raw)[HEADER.itemsize :], zlib.crc32(memoryview(raw)[: HEADER.itemsize])) != header["crc"]:
+            return
+        raise SpillLayoutError(
+            f"spill {path} holds {table.name} records of a layout this tickagg does not know (written by another "
+            "release?); nothing was replayed or deleted: run the release that wrote it until its spill is empty")
 
     def _add(self, entry: Entry) -> None:
         self.entries.append(entry)
@@ -237,6 +244,8 @@ class Spill:
             entry = self.entries[0]
             try:
                 return self._load(entry)
+            except SpillLayoutError:
+                raise  # never skipped: _scan refuses such a spill before any replay
             except SpillError as exc:
                 log.error("%s; skipping it", exc)
                 self.corrupt += 1

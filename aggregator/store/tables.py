@@ -2,7 +2,7 @@
 
 A table column takes a field of the ring record as it is (same name unless
 ``field`` says otherwise); ``trade_uuid`` (UUID) is made of ``trade_id`` and
-``trade_id_lo`` where the tick's flags say its id is a UUID (BitMEX, Bybit
+``trade_id_lo`` (shm/records.py) where the tick's flags say its id is a UUID (BitMEX, Bybit
 derivatives), else it is all zeros. ``since`` is the schema migration that
 added the column (schema.py). Every table also has:
 
@@ -23,7 +23,7 @@ import dataclasses
 import numpy as np
 
 from shm.pipeline_records import BAR, EVENT, EVENT_NAMES, FEATURE_ROW, LATENCY, REGIME, STAMPED_TICK
-from shm.records import FLAG_TRADE_UUID, fingerprint
+from shm.records import FLAG_TRADE_UUID, fingerprint, mix64_array
 
 NS = "NS"  # pseudo type: a time in ns (Int64 on old servers, DateTime64(9) on new)
 
@@ -91,8 +91,10 @@ def uuid_words(records: np.ndarray) -> np.ndarray:
     layout of ClickHouse's UUID in Native and RowBinary (two little-endian UInt64, first half first)."""
     words = np.zeros((len(records), 2), np.uint64)
     is_uuid = (records["flags"] & FLAG_TRADE_UUID) != 0
-    words[is_uuid, 0] = records["trade_id"][is_uuid]
-    words[is_uuid, 1] = records["trade_id_lo"][is_uuid]
+    if is_uuid.any():
+        low = records["trade_id_lo"][is_uuid]
+        words[is_uuid, 0] = records["trade_id"][is_uuid] ^ mix64_array(low)  # see shm/records.py
+        words[is_uuid, 1] = low
     return words
 
 
