@@ -48,7 +48,7 @@ from aggregator.store.tables import LATENCIES, table_of_ring
 from aggregator.store.url import StoreURL, redact
 from shm.pipeline_records import LATENCY, STAGE_SIGNAL_TO_STORE
 from shm.records import fingerprint
-from shm.ring import CONSUMER, PREFIX, Ring, RingBusyError, RingError, RingOtherLayoutError, group_rings
+from shm.ring import CONSUMER, MONITOR, PREFIX, Ring, RingBusyError, RingError, RingOtherLayoutError, group_rings
 
 log = logging.getLogger("tickagg.writer")
 
@@ -123,6 +123,7 @@ class Writer:
         }
         self.timeline: list[tuple[float, int]] = []
         self._ring_status: dict = {}
+        self._released: dict[str, int] = {}  # drained rings of an earlier layout let go: name -> their created_ns
 
     # -- start ------------------------------------------------------------------
     def start(self) -> None:
@@ -148,12 +149,15 @@ class Writer:
         return True
 
     def rescan(self) -> None:
-        """Attach to rings of the group that appeared since the last look."""
+        """Attach to rings of the group that appeared since the last look (and let go of drained old ones)."""
+        self._release_drained_earlier()
         prefix = f"{PREFIX}{self.config.group}."
         for name in group_rings(self.config.group):
             short = name[len(prefix) :]
             table = table_of_ring(short)
             if table is None or name in self.batchers or (self.config.rings is not None and short not in self.config.rings):
+                continue
+            if self._still_released(name):
                 continue
             try:
                 ring = self._open_ring(name, table)
@@ -166,6 +170,31 @@ class Writer:
             self.batchers[name] = batcher
             self._recover(batcher)
             log.info("reading %s -> %s (batches up to %d rows)", name, table.name, batcher.capacity)
+
+    def _release_drained_earlier(self) -> None:
+        """Give up the consumer role on rings of an earlier layout once every row in them is durable, so the
+        current producer can replace them (shm/ring.py); they are not read again unless rows appear in them."""
+        for name, batcher in list(self.batchers.items()):
+            ring = batcher.ring
+            if ring.dtype == batcher.table.dtype or batcher.count or batcher.frozen is not None or ring.head != ring.tail:
+                continue
+            self._released[name] = ring.created_ns
+            ring.close()
+            del self.batchers[name]
+            log.info("%s (earlier layout) is drained; released for its producer to replace", name)
+
+    def _still_released(self, name: str) -> bool:
+        """Whether ``name`` is the drained earlier-layout ring let go before, still without new rows."""
+        if name not in self._released:
+            return False
+        try:
+            with Ring(name, MONITOR, numba=False) as ring:
+                if ring.created_ns == self._released[name] and ring.head == ring.tail:
+                    return True
+        except RingError:
+            pass
+        del self._released[name]
+        return False
 
     @staticmethod
     def _open_ring(name: str, table) -> Ring:

@@ -4,12 +4,15 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import time
 
 import numpy as np
 import orjson
 import pytest
 from store_fixtures import need_chdb
 
+from aggregator.store.tables import TICKS
+from bench.writer_command import make_ticks
 from shm.ring import PRODUCER, Ring, ring_name
 
 
@@ -56,3 +59,23 @@ def test_run_fails_loudly_when_a_process_keeps_failing(group, tmp_path):
     assert "aggregate" not in result.stderr  # the aggregator skips the ring it cannot read and stays up
     log = (tmp_path / "data" / "logs" / "feed-binance.log").read_text()
     assert "3 records no consumer has read" in log
+
+
+@pytest.mark.slow
+def test_run_takes_over_an_earlier_releases_out_ticks_with_rows_in_flight(group, tmp_path):
+    need_chdb()
+    (earlier,) = TICKS.earlier  # out.ticks records of the release before trade_id_lo
+    stamped = make_ticks(10**9, 2000, time.time_ns())
+    left = np.zeros(len(stamped), earlier)
+    for name in earlier.names:
+        left[name] = stamped[name]
+    with Ring(ring_name(group, "out.ticks"), PRODUCER, earlier, 1 << 16) as ring:  # not yet stored when it stopped
+        ring.push_batch(left)
+    store = f"chdb://{tmp_path / 'store'}"
+    result = tickagg("run", "--simulate", "--exchanges", "binance", "--rate", "300", "--seconds", "30",
+                     "--group", group, "--data-dir", str(tmp_path / "data"), "--store", store, "--status-every", "5")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    received, aggregated, stored = _final(result.stdout)
+    assert received > 1000 and received == aggregated and stored == aggregated + len(left), result.stdout[-2000:]
+    query = tickagg("query", "SELECT count(), countIf(seq >= 1000000000) FROM tickagg.ticks", "--store", store, "--json")
+    assert orjson.loads(query.stdout)["rows"] == [[stored, len(left)]], query.stdout + query.stderr

@@ -21,7 +21,7 @@ from aggregator.writer import Writer, WriterConfig
 from bench.writer_command import make_ticks
 from feeds.ticks import trade_id_words
 from shm.pipeline_records import BAR, EVENT, FEATURE_ROW, LATENCY, REGIME, STAMPED_TICK
-from shm.ring import PRODUCER, Ring, ring_name
+from shm.ring import PRODUCER, Ring, RingLayoutError, ring_name
 
 
 def _producer(group, short, dtype, capacity=1 << 16):
@@ -228,7 +228,7 @@ def test_uuid_trade_ids_are_stored_exactly_and_an_old_schema_is_migrated(store_u
     assert _count(store_url, f"SELECT max(version) FROM {db}.schema_migrations")[0][0] == 2
 
 
-def test_an_out_ticks_ring_of_the_earlier_layout_is_drained_and_upgraded(store_url, group, tmp_path):
+def test_an_out_ticks_ring_of_the_earlier_layout_is_drained_upgraded_and_let_go(store_url, group, tmp_path):
     db = parse(store_url).database
     (earlier,) = TICKS.earlier
     current = make_ticks(0, 3000, time.time_ns())
@@ -237,7 +237,22 @@ def test_an_out_ticks_ring_of_the_earlier_layout_is_drained_and_upgraded(store_u
         old[name] = current[name]
     with _producer(group, "out.ticks", earlier) as ring:  # left by the earlier release, rows not yet stored
         ring.push_batch(old)
-    _drain(_writer(store_url, group, tmp_path))
-    assert _count(store_url, f"SELECT count(), uniqExact(seq), sum(seq) FROM {db}.ticks")[0] == (3000, 3000, sum(range(3000)))
-    with _producer(group, "out.ticks", STAMPED_TICK) as ring:  # drained: the new aggregator replaces it
-        assert ring.dtype == STAMPED_TICK and ring.head == 0
+    writer = _writer(store_url, group, tmp_path, rescan_s=0.05)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:  # stored, then the ring is let go so the new aggregator can replace it
+        writer.step()
+        try:
+            replacement = _producer(group, "out.ticks", STAMPED_TICK)
+            break
+        except RingLayoutError:
+            time.sleep(0.01)
+    else:
+        raise AssertionError(f"the writer kept the drained earlier-layout ring: {writer.status()}")
+    with replacement:
+        assert replacement.dtype == STAMPED_TICK and replacement.head == 0
+        replacement.push_batch(make_ticks(3000, 500, time.time_ns()))
+        while replacement.name not in writer.batchers and time.monotonic() < deadline:  # the next rescan attaches it
+            writer.step()
+            time.sleep(0.01)
+        _drain(writer)
+    assert _count(store_url, f"SELECT count(), uniqExact(seq), sum(seq) FROM {db}.ticks")[0] == (3500, 3500, sum(range(3500)))
