@@ -128,7 +128,7 @@ def fingerprint(dtype: np.dtype) -> int:
 # left by an earlier release): TICK before its last word was named trade_id_lo ("reserved", always 0 then).
 _TICK_RESERVED = np.dtype([(n if n != "trade_id_lo" else "reserved", TICK.fields[n][0]) for n in TICK.names])
 SAME_BYTES = {fingerprint(TICK): frozenset({fingerprint(_TICK_RESERVED)})}
-_CURRENT = {alias: current for current in (TICK,) for alias in SAME_BYTES[fingerprint(current)]}
+_CURRENT = {alias: TICK for alias in SAME_BYTES[fingerprint(TICK)]}
 
 
 def current_layout(stored: int) -> np.dtype | None:

@@ -72,6 +72,13 @@ FSYNC_POLICIES = ("always", "interval", "never")
 SEGMENT_BYTES = 64 << 20
 
 
+def _checksum_holds(record: bytes, header: np.void) -> bool:
+    """Whether a whole record (header, then payload) matches its header's crc32 (taken with the crc field zero)."""
+    check = bytearray(record[: HEADER.itemsize])
+    check[4:8] = b"\0\0\0\0"
+    return zlib.crc32(memoryview(record)[HEADER.itemsize :], zlib.crc32(check)) == header["crc"]
+
+
 class SpillError(RuntimeError):
     """The spill cannot be written or read."""
 
@@ -160,9 +167,7 @@ class Spill:
         if table is None or table.layout(int(header["fingerprint"])) is not None:
             return
         f.seek(offset)
-        raw = bytearray(f.read(total))
-        raw[4:8] = b"\0\0\0\0"
-        if zlib.crc32(memoryview(raw)[HEADER.itemsize :], zlib.crc32(memoryview(raw)[: HEADER.itemsize])) != header["crc"]:
+        if not _checksum_holds(f.read(total), header):
             return
         raise SpillLayoutError(
             f"spill {path} holds {table.name} records of a layout this tickagg does not know (written by another "
@@ -257,9 +262,7 @@ class Spill:
             f.seek(entry.offset)
             raw = f.read(entry.size)
         header = np.frombuffer(raw[: HEADER.itemsize], HEADER)[0]
-        check = bytearray(raw[: HEADER.itemsize])
-        check[4:8] = b"\0\0\0\0"
-        if len(raw) != entry.size or zlib.crc32(memoryview(raw)[HEADER.itemsize :], zlib.crc32(check)) != header["crc"]:
+        if len(raw) != entry.size or not _checksum_holds(raw, header):
             raise SpillError(f"spilled batch {entry.batch_id:016x} in {self._path(entry.segment)} at {entry.offset} has a bad checksum")
         table = BY_NAME.get(header["table"].decode("utf-8", "replace"))
         if table is None:

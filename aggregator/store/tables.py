@@ -74,7 +74,7 @@ class Table:
 def column_values(column: Column, records: np.ndarray):
     """One column of a batch: a record field (a view), or what is made of fields (trade_uuid, kind_name, detail)."""
     if column.name == "trade_uuid":
-        return uuid_words(records)
+        return uuid_column(records)
     if column.name == "kind_name":
         return [EVENT_NAMES.get(int(k), f"kind{int(k)}") for k in records["kind"]]
     if column.name == "detail":
@@ -86,7 +86,7 @@ def _contiguous(values):
     return np.ascontiguousarray(values) if isinstance(values, np.ndarray) else values
 
 
-def uuid_words(records: np.ndarray) -> np.ndarray:
+def uuid_column(records: np.ndarray) -> np.ndarray:
     """Per row the UUID's (first, last) 64 bits where the trade id is one, else (0, 0): shape (n, 2), the
     layout of ClickHouse's UUID in Native and RowBinary (two little-endian UInt64, first half first)."""
     words = np.zeros((len(records), 2), np.uint64)
