@@ -14,7 +14,7 @@ setup: $(INSTALLED) kernels
 # Compile the Numba kernels once (about a minute the first time, then cached), so no process
 # pays for it while serving and tests do not compile them several times in parallel.
 kernels: $(INSTALLED)
-	$(PY) -m aggregator.process
+	$(PY) -m aggregator.main
 
 $(PY):
 	$(PYTHON) -m venv $(VENV) || { [ "$$(id -u)" = 0 ] && apt-get update -q && apt-get install -y -q python3-venv && rm -rf $(VENV) && $(PYTHON) -m venv $(VENV); }

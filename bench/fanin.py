@@ -61,7 +61,7 @@ def _producer(group: str, exchange: str, symbol_ids: np.ndarray, rate: float, se
 
 
 def _aggregator(group: str, seconds: float, busy_poll: bool, ready) -> None:
-    from aggregator.process import Aggregator
+    from aggregator.main import Aggregator
 
     aggregator = Aggregator(group, busy_poll=busy_poll, max_symbols=2048)
     aggregator.attach_new_rings()

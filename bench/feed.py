@@ -24,7 +24,7 @@ import time
 import numpy as np
 import psutil
 
-from feeds.simulator.handle import start_simulator
+from simulator.handle import start_simulator
 from shm import segment
 from shm.pipeline_records import EVENT, EVENT_CONNECT
 from shm.records import TICK
@@ -39,7 +39,7 @@ def _metrics(group: str, venue: str) -> dict:
 
 
 def _start_feed(venue: str, url: str, group: str, symbols: list[str]) -> subprocess.Popen:
-    command = [sys.executable, "-m", "aggregator.cli", "feed", venue, "--url", url, "--group", group,
+    command = [sys.executable, "-m", "tickagg.cli", "feed", venue, "--url", url, "--group", group,
                "--symbols", ",".join(symbols), "--log-level", "ERROR"]
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 

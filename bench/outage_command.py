@@ -1,6 +1,6 @@
 """`tickagg bench outage`: take the ClickHouse server away for S seconds at 80,000 ticks/s; count what was lost or doubled.
 
-A private clickhouse-server (aggregator/store/local_server.py), the writer as
+A private clickhouse-server (bench/clickhouse_server.py), the writer as
 its own process, a producer at ``--rate`` ticks/s with unique sequence
 numbers. After ``--warmup`` s the server is stopped (SIGTERM, or SIGKILL with
 ``--kill``), started again ``--seconds`` later on the same data directory, and
@@ -36,8 +36,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def outage(seconds: float, rate: float, warmup: float, after: float, kill: bool = False, spill_fsync: str = "always",
            workdir: str | None = None) -> dict:
-    from aggregator.store import open_store
-    from aggregator.store.local_server import LocalServer
+    from store import open_store
+    from bench.clickhouse_server import LocalServer
     from bench.writer_command import WriterProcess, create_ring, remove_group, start_producer
 
     own_workdir = workdir is None

@@ -3,7 +3,7 @@
 Layout, as in production: a producer process pushes synthetic stamped ticks
 into ``out.ticks`` of a private group; the writer runs as its own process
 (``tickagg write``) and reports through its ``--report`` JSON file; the
-ClickHouse server is a private one (aggregator/store/local_server.py) unless
+ClickHouse server is a private one (bench/clickhouse_server.py) unless
 ``--clickhouse-url`` names another. The chDB store lives in a temporary
 directory.
 
@@ -142,7 +142,7 @@ class WriterProcess:
     def __init__(self, store: str, group: str, state_dir: str, extra: list[str] = (), env: dict | None = None,
                  preexec_fn=None):
         self.report_path = os.path.join(state_dir, f"report-{group}.json")
-        command = [sys.executable, "-m", "aggregator.cli", "write", "--group", group, "--store", store,
+        command = [sys.executable, "-m", "tickagg.cli", "write", "--group", group, "--store", store,
                    "--state-dir", state_dir, "--report", self.report_path, "--ring", "out.ticks", *extra]
         self.log_path = os.path.join(state_dir, f"writer-{group}.log")
         os.makedirs(state_dir, exist_ok=True)
@@ -274,7 +274,7 @@ def latency(store: str, rate: float, seconds: float, workdir: str) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    from aggregator.store.local_server import LocalServer
+    from bench.clickhouse_server import LocalServer
 
     stores = [s.strip() for s in args.stores.split(",") if s.strip()]
     workdir = tempfile.mkdtemp(prefix="tickagg-bench-writer-")

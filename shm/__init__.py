@@ -17,7 +17,7 @@ from pathlib import Path
 def _source_fingerprint() -> str:
     root = Path(__file__).resolve().parent.parent
     digest = hashlib.blake2b(digest_size=8)
-    for package in ("shm", "feeds", "aggregator", "bench"):
+    for package in ("shm", "feeds", "aggregator", "writer", "store", "simulator", "tickagg", "bench"):
         for path in sorted((root / package).rglob("*.py")):
             digest.update(str(path.relative_to(root)).encode())
             digest.update(path.read_bytes())

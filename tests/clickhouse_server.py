@@ -1,6 +1,6 @@
 """A private clickhouse-server for the store tests: generated config, free loopback ports, temporary data.
 
-Thin wrapper over aggregator/store/local_server.py (the benches use it too).
+Thin wrapper over bench/clickhouse_server.py (the benches use it too).
 Tests that need a server and cannot get one (package not installed) are
 skipped with the reason, unless TICKAGG_REQUIRE_STORES=1 (set it in CI, where
 ``make test`` installs the package), where they fail.
@@ -11,7 +11,7 @@ import os
 
 import pytest
 
-from aggregator.store.local_server import PASSWORD, LocalServer, ServerError, server_binary
+from bench.clickhouse_server import PASSWORD, LocalServer, ServerError, server_binary
 
 __all__ = ["PASSWORD", "LocalServer", "start_server"]
 

@@ -16,7 +16,7 @@ from shm.ring import CONSUMER, MONITOR, Ring, ring_name
 
 
 def start_feed(venue: str, url: str, group: str, symbols: list[str], *extra: str) -> subprocess.Popen:
-    command = [sys.executable, "-m", "aggregator.cli", "feed", venue, "--url", url, "--group", group,
+    command = [sys.executable, "-m", "tickagg.cli", "feed", venue, "--url", url, "--group", group,
                "--symbols", ",".join(symbols), *extra]
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 

@@ -28,7 +28,7 @@ def group(group):
 
 
 def _aggregate(group: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "aggregator.cli", "aggregate", "--group", group, "--max-symbols", "64"],
+    return subprocess.Popen([sys.executable, "-m", "tickagg.cli", "aggregate", "--group", group, "--max-symbols", "64"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 

@@ -11,7 +11,7 @@ import pytest
 @pytest.mark.slow
 def test_bench_ring_json_has_every_figure():
     result = subprocess.run(
-        [sys.executable, "-m", "aggregator.cli", "bench", "ring", "--json", "--seconds", "0.2", "--repeats", "1", "--samples", "3000"],
+        [sys.executable, "-m", "tickagg.cli", "bench", "ring", "--json", "--seconds", "0.2", "--repeats", "1", "--samples", "3000"],
         capture_output=True, text=True, timeout=300,
     )
     assert result.returncode == 0, result.stderr

@@ -16,7 +16,7 @@ from shm.symbols import SymbolDirectory
 
 
 def tickagg(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "aggregator.cli", *args], capture_output=True, text=True, timeout=120)
+    return subprocess.run([sys.executable, "-m", "tickagg.cli", *args], capture_output=True, text=True, timeout=120)
 
 
 def _ticks(group: str, count: int) -> np.ndarray:

@@ -7,7 +7,7 @@ import re
 import numpy as np
 import pytest
 
-from aggregator.cli import main
+from tickagg.cli import main
 from aggregator.features import CATALOGUE_VERSION, FEATURE_COUNT, batch, index_of, names, new_state, synthetic
 
 REQUIRED = ("sma_20", "ema_20", "rsi_14", "atr_14", "macd_12_26_9", "macdsig_12_26_9", "macdhist_12_26_9",

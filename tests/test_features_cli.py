@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from aggregator.cli import main
+from tickagg.cli import main
 from aggregator.features import FEATURE_COUNT, batch, index_of, names, new_state, synthetic
 
 

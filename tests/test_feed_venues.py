@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from feed_helpers import read_all, settle, start_feed, stop_feed, wait_until, metrics
-from feeds.simulator.handle import start_simulator
+from simulator.handle import start_simulator
 from feeds.venues import VENUES
 from shm.records import EXCHANGE_IDS, FLAG_TRADE_UUID, trade_id_text
 from shm.symbols import SymbolDirectory

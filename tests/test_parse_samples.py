@@ -99,7 +99,7 @@ def test_unknown_venue_names_the_known_ones() -> None:
 
 
 def run_cli(name: str, stdin: str, *extra: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "aggregator.cli", "parse", name, *extra], input=stdin.encode(),
+    return subprocess.run([sys.executable, "-m", "tickagg.cli", "parse", name, *extra], input=stdin.encode(),
                           capture_output=True, cwd=REPO, timeout=30, check=False)
 
 
@@ -139,7 +139,7 @@ def test_cli_flushes_each_chunk_inside_a_pipe() -> None:
     """A trade comes out while stdin is still open (the command sits in a live pipe)."""
     import threading
 
-    proc = subprocess.Popen([sys.executable, "-m", "aggregator.cli", "parse", "okx"], cwd=REPO,
+    proc = subprocess.Popen([sys.executable, "-m", "tickagg.cli", "parse", "okx"], cwd=REPO,
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         proc.stdin.write(sample_lines("okx")[0]["raw"].encode() + b"\n")

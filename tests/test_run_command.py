@@ -11,13 +11,13 @@ import orjson
 import pytest
 from store_fixtures import need_chdb
 
-from aggregator.store.tables import TICKS
+from store.tables import TICKS
 from bench.writer_command import make_ticks
 from shm.ring import PRODUCER, Ring, ring_name
 
 
 def tickagg(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "aggregator.cli", *args], capture_output=True, text=True, timeout=timeout)
+    return subprocess.run([sys.executable, "-m", "tickagg.cli", *args], capture_output=True, text=True, timeout=timeout)
 
 
 def _final(stdout: str) -> tuple[int, int, int]:

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import time
 
-from feeds.simulator import start_simulator
-from feeds.simulator.client import VenueClient
+from simulator import start_simulator
+from simulator.client import VenueClient
 
 
 def test_a_client_that_does_not_read_stops_the_market_and_nothing_piles_up():

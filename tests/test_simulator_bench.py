@@ -1,7 +1,7 @@
 """The benchmark helper runs end to end (a smoke test: figures come from the helper, not from here)."""
 from __future__ import annotations
 
-from feeds.simulator.bench import measure_frames_per_second
+from simulator.bench import measure_frames_per_second
 
 
 def test_measure_frames_per_second_reports_client_and_server_figures():

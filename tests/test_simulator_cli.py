@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from feeds.simulator import SimulatorError, start_simulator
+from simulator import SimulatorError, start_simulator
 
 REPO = Path(__file__).resolve().parent.parent
 
 
 def simulate(*args: str, timeout: float = 20.0) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "aggregator.cli", "simulate", *args], cwd=REPO,
+    return subprocess.run([sys.executable, "-m", "tickagg.cli", "simulate", *args], cwd=REPO,
                           capture_output=True, text=True, timeout=timeout)
 
 
@@ -95,7 +95,7 @@ def test_rate_per_venue():
 
 
 def test_sigterm_ends_the_command_with_final_stats():
-    process = subprocess.Popen([sys.executable, "-m", "aggregator.cli", "simulate", "--exchanges", "bybit"],
+    process = subprocess.Popen([sys.executable, "-m", "tickagg.cli", "simulate", "--exchanges", "bybit"],
                                cwd=REPO, stdout=subprocess.PIPE, text=True)
     try:
         assert json.loads(process.stdout.readline())["venue"] == "bybit"

@@ -7,8 +7,8 @@ import orjson
 import pytest
 import websocket
 
-from feeds.simulator import start_simulator
-from feeds.simulator.client import VenueClient
+from simulator import start_simulator
+from simulator.client import VenueClient
 from feeds.venues import VENUES
 
 UNKNOWN = {"okx": "NOPE-USDT", "coinbase": "NOPE-USD", "kraken": "NOPE/USD", "bybit": "NOPEUSDT",

@@ -8,8 +8,8 @@ from collections import defaultdict
 import pytest
 import websocket
 
-from feeds.simulator import start_simulator
-from feeds.simulator.client import VenueClient
+from simulator import start_simulator
+from simulator.client import VenueClient
 from feeds.venues import VENUES
 
 
@@ -166,7 +166,7 @@ def test_a_raw_refused_connect_is_a_tcp_refusal(sim):
 
 
 def test_unknown_fault_is_refused_by_the_control_port(sim):
-    from feeds.simulator import SimulatorError
+    from simulator import SimulatorError
     with pytest.raises(SimulatorError, match="unknown fault"):
         sim.fault("okx", "explode")
     with pytest.raises(SimulatorError, match="not simulated"):

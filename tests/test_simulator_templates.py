@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import pytest
 
-from feeds.simulator.clock import Clock
-from feeds.simulator.faults import MALFORMED_VARIANTS, malformed_frame
-from feeds.simulator.market import Market
-from feeds.simulator.venues import VENUES
-from feeds.simulator.wsproto import BINARY
+from simulator.clock import Clock
+from simulator.faults import MALFORMED_VARIANTS, malformed_frame
+from simulator.market import Market
+from simulator.venues import VENUES
+from simulator.wsproto import BINARY
 from feeds.trade import BUY, SELL, FrameError
 from feeds.venues import VENUES as PARSERS
 

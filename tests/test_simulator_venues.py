@@ -7,9 +7,9 @@ from collections import Counter
 
 import pytest
 
-from feeds.simulator import start_simulator
-from feeds.simulator.client import VenueClient
-from feeds.simulator.venues import VENUES as SIMULATED
+from simulator import start_simulator
+from simulator.client import VenueClient
+from simulator.venues import VENUES as SIMULATED
 from feeds.venues import VENUES
 
 RATE = 3000  # trades per second per venue

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from feeds.simulator.outbox import Outbox
-from feeds.simulator.rawclient import masked_frame
-from feeds.simulator.wsproto import (BINARY, CLOSE, PING, TEXT, TEXT_HEADERS, FrameReader, HandshakeError,
+from simulator.outbox import Outbox
+from simulator.rawclient import masked_frame
+from simulator.wsproto import (BINARY, CLOSE, PING, TEXT, TEXT_HEADERS, FrameReader, HandshakeError,
                                      ProtocolError, accept_key, encode, header, parse_request, unmask)
 
 

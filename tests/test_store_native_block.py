@@ -1,4 +1,4 @@
-"""numpy columns sent as Native blocks (aggregator/store/native_block.py) against the private clickhouse-server:
+"""numpy columns sent as Native blocks (store/native_block.py) against the private clickhouse-server:
 every type round-trips, several blocks per insert, types it does not encode go the driver's way; and a writer
 process never imports Numba, pandas or pyarrow."""
 from __future__ import annotations
@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from store_fixtures import clickhouse_server  # noqa: F401 — pytest fixture
 
-from aggregator.store.local_server import PASSWORD
-from aggregator.store.native_block import NativeClient, NumpyColumns, encode
+from bench.clickhouse_server import PASSWORD
+from store.native_block import NativeClient, NumpyColumns, encode
 from bench.writer_command import make_ticks
 from shm.pipeline_records import STAMPED_TICK
 from shm.ring import PRODUCER, Ring, ring_name
@@ -98,8 +98,8 @@ def test_writer_process_imports_no_numba_pandas_or_pyarrow(clickhouse_server, gr
         assert ring.push_batch(make_ticks(0, 1000, time.time_ns())) == 1000
     script = f"""
 import sys, time
-from aggregator.writer import Writer, WriterConfig
-from aggregator.store import parse
+from writer.writer import Writer, WriterConfig
+from store import parse
 writer = Writer(parse({url!r}), WriterConfig(group={group!r}, state_dir={str(tmp_path)!r}, rings=("out.ticks",)))
 writer.start()
 deadline = time.monotonic() + 30

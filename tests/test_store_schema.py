@@ -1,9 +1,9 @@
 """DDL per server capability (ClickHouse 18.16 vs current) and ordered, recorded, idempotent migrations."""
 from __future__ import annotations
 
-from aggregator.store import schema
-from aggregator.store.schema import Capabilities, Migration, create_table, migrate
-from aggregator.store.tables import EVENTS, TICKS
+from store import schema
+from store.schema import Capabilities, Migration, create_table, migrate
+from store.tables import EVENTS, TICKS
 
 OLD, NEW = Capabilities.from_version("18.16.1"), Capabilities.from_version("26.9.2.1")
 

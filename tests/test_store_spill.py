@@ -8,10 +8,10 @@ import resource
 import numpy as np
 import pytest
 
-from aggregator.store.batch import Batch, ring_key
-from aggregator.store.commitlog import ACK, INTENT, SPILLED, CommitLog, CommitLogError, last_per_ring
-from aggregator.store.spill import Spill, SpillFullError, SpillLayoutError
-from aggregator.store.tables import EVENTS, TICKS
+from store.batch import Batch, ring_key
+from writer.commitlog import ACK, INTENT, SPILLED, CommitLog, CommitLogError, last_per_ring
+from writer.spill import Spill, SpillFullError, SpillLayoutError
+from store.tables import EVENTS, TICKS
 from bench.writer_command import make_ticks
 from shm.pipeline_records import EVENT
 

@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from aggregator.store.url import StoreURLError, configured, parse, redact
+from store.url import StoreURLError, configured, parse, redact
 
 
 def test_clickhouse_url_parts():

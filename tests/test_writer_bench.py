@@ -15,7 +15,7 @@ def test_bench_writer_json_has_every_figure():
     start_server().cleanup()  # skips (or fails in CI) when clickhouse-server is missing
     need_chdb()
     result = subprocess.run(
-        [sys.executable, "-m", "aggregator.cli", "bench", "writer", "--json", "--seconds", "1", "--latency-seconds", "1",
+        [sys.executable, "-m", "tickagg.cli", "bench", "writer", "--json", "--seconds", "1", "--latency-seconds", "1",
          "--rate", "20000"],
         capture_output=True, text=True, timeout=300,
     )

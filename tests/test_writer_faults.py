@@ -11,7 +11,7 @@ import pytest
 from clickhouse_server import start_server
 from store_fixtures import clickhouse_server, need_chdb  # noqa: F401 — pytest fixture
 
-from aggregator.store import open_store
+from store import open_store
 from bench.outage_command import outage
 from bench.writer_command import WriterProcess, create_ring, make_ticks, remove_group, start_producer
 from shm.pipeline_records import STAMPED_TICK

@@ -12,12 +12,12 @@ import orjson
 import pytest
 from store_fixtures import chdb_url, clickhouse_server, store_url  # noqa: F401 — pytest fixtures
 
-from aggregator.store import open_store, parse
-from aggregator.store.commitlog import INTENT
-from aggregator.store.schema import MIGRATIONS, migrate
-from aggregator.store.tables import TICKS
-from aggregator.store.url import redact
-from aggregator.writer import Writer, WriterConfig
+from store import open_store, parse
+from writer.commitlog import INTENT
+from store.schema import MIGRATIONS, migrate
+from store.tables import TICKS
+from store.url import redact
+from writer.writer import Writer, WriterConfig
 from bench.writer_command import make_ticks
 from feeds.ticks import trade_id_words
 from shm.pipeline_records import BAR, EVENT, FEATURE_ROW, LATENCY, REGIME, STAMPED_TICK
@@ -108,7 +108,7 @@ def _crash_during_insert(url, group, state_dir, acked: bool) -> int:
     writer.commitlog.append(INTENT, batch.id, batcher.key, batch.incarnation, batch.start, batch.end)
     writer.store.insert(batch)
     if acked:
-        from aggregator.store.commitlog import ACK
+        from writer.commitlog import ACK
 
         writer.commitlog.append(ACK, batch.id, batcher.key, batch.incarnation, batch.start, batch.end)
     writer.commitlog.close()  # no shutdown: the tail stays where it was, as after SIGKILL
@@ -139,7 +139,7 @@ def test_batch_inserted_before_a_crash_is_not_inserted_again(store_url, group, t
 
 def test_spilled_batches_replay_exactly_once(clickhouse_server, group, tmp_path):
     """Store unreachable: batches go to the spill and the ring tail moves; a writer with a store replays them."""
-    from aggregator.store.local_server import free_port
+    from bench.clickhouse_server import free_port
 
     down = f"clickhouse://writer@127.0.0.1:{free_port()}/spilltest"
     up = clickhouse_server.url(database="spilltest")
@@ -165,7 +165,7 @@ def test_query_command_prints_table_and_json(store_url, group, tmp_path):
     ring.push_batch(make_ticks(0, 10, time.time_ns()))
     _drain(_writer(store_url, group, tmp_path))
     sql = f"SELECT symbol_id, count() AS n FROM {db}.ticks GROUP BY symbol_id ORDER BY symbol_id LIMIT 2"
-    command = [sys.executable, "-m", "aggregator.cli", "query", sql, "--store", store_url]
+    command = [sys.executable, "-m", "tickagg.cli", "query", sql, "--store", store_url]
     table = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert table.returncode == 0, table.stderr
     assert table.stdout.splitlines()[0].split() == ["symbol_id", "n"] and "(2 rows)" in table.stdout
@@ -175,7 +175,7 @@ def test_query_command_prints_table_and_json(store_url, group, tmp_path):
 
 def test_password_never_shown(clickhouse_server, tmp_path):
     url = clickhouse_server.url(database="x", password="wrong-Secret-77")
-    result = subprocess.run([sys.executable, "-m", "aggregator.cli", "query", "SELECT 1", "--store", url],
+    result = subprocess.run([sys.executable, "-m", "tickagg.cli", "query", "SELECT 1", "--store", url],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode != 0 and "wrong-Secret-77" not in result.stdout + result.stderr
     assert "clickhouse://writer:***@" in result.stderr
@@ -183,7 +183,7 @@ def test_password_never_shown(clickhouse_server, tmp_path):
 
 
 def test_commit_log_is_compacted_and_still_recovers(chdb_url, group, tmp_path, monkeypatch):
-    from aggregator.store.commitlog import CommitLog
+    from writer.commitlog import CommitLog
 
     monkeypatch.setattr(CommitLog, "COMPACT_BYTES", 0)
     ring = _producer(group, "out.ticks", STAMPED_TICK)

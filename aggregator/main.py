@@ -1,0 +1,175 @@
+"""The aggregator process: attach every feed ring of a group, busy-poll them, run the kernels.
+
+The loop itself runs in Numba (aggregator/poll.py) in 50 ms slices; between
+slices Python handles signals, attaches new rings and publishes counters.
+With nothing to read the loop spins ``spin_us`` and then sleeps
+``idle_sleep_us`` between looks (``busy_poll`` never sleeps: lowest latency,
+one core at 100 %).
+Tick rings that appear later (a feed started after the aggregator) are
+attached within a second.
+
+Restart without republishing: a turn publishes its outputs and then commits
+its inputs, so an aggregator killed between the two would publish that turn's
+ticks again. Each published tick carries its input ring position
+(``source_pos``); on attaching a ring, ticks of that exchange still in
+out.ticks past the ring's tail were published already, and the ring's tail
+moves past them (``already_published``). Their bars and signals are not
+rebuilt: like every bar in progress at a crash, they are lost (the first bar
+per symbol after a start is flagged).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import time
+
+import numpy as np
+import psutil
+
+from aggregator import fold
+from aggregator.agg_state import K_BARS1M, K_BARS1S, K_FEATURE_ROWS, K_LATE, K_NO_SLOT, K_PENDING_MAX, K_TICKS, new_agg_state
+from aggregator.outputs import flush_all, open_outputs
+from aggregator.poll import MAX_INPUTS, dummy_ring, serve
+from shm import segment
+from shm.records import EXCHANGE_IDS, TICK
+from shm.ring import CONSUMER, Ring, RingError, ring_name
+from shm.topology import tick_ring
+
+log = logging.getLogger("tickagg.aggregate")
+BATCH = 4096
+RESTART_WINDOW = 2 * MAX_INPUTS * BATCH  # out.ticks records looked at on attach: more than one turn of every ring
+SLICE_S = 0.05  # time in Numba between Python chores (signals, new rings, counters)
+COUNTER_NAMES = ("ticks", "late_ticks", "ticks_without_slot", "feature_rows", "bars1s", "bars1m", "feature_queue_max",
+                 "input_rings", "slices")
+
+
+class Aggregator:
+    def __init__(self, group: str = "default", cpu: int | None = None, busy_poll: bool = False,
+                 spin_us: float = 200.0, idle_sleep_us: float = 100.0, feature_budget: int = 8, **state_options):
+        self.group = group
+        self.cpu = pin_to_cpu(cpu)
+        self.busy_poll, self.spin_ns, self.idle_sleep_s = busy_poll, int(spin_us * 1000), idle_sleep_us / 1e6
+        self.feature_budget = feature_budget
+        self.state = new_agg_state(**state_options)
+        self.outputs, self.output_rings = open_outputs(group)
+        self.status = self.output_rings[0]  # out.ticks: its metrics block holds our counters
+        self.status.metric_names = list(COUNTER_NAMES)
+        self.inputs: dict[str, Ring] = {}
+        self._scratch = np.zeros(BATCH, dtype=TICK)
+        self._positions = np.zeros(MAX_INPUTS, np.int64)
+        self._dummy = dummy_ring()
+        self._stopping = False
+        self.warm_up()
+
+    def warm_up(self) -> None:
+        """Compile (or load from the cache) every kernel before serving, so no tick waits for it."""
+        started = time.monotonic()
+        fold.fold_batch(self._scratch[:0], self.state, self.outputs, time.time_ns(), 0)
+        fold.housekeeping(self.state, self.outputs, 0, 0)
+        flush_all(self.outputs, self.state.histograms)
+        data, headers, _ = self._input_tuples()
+        serve(data, headers, 0, self._positions, self._scratch, self.state, self.outputs, 0, 0, 0, 0)
+        log.info("kernels ready in %.1f s", time.monotonic() - started)
+
+    def attach_new_rings(self) -> None:
+        for exchange in EXCHANGE_IDS:
+            name = ring_name(self.group, tick_ring(exchange))
+            if exchange in self.inputs or not segment.exists(name) or len(self.inputs) >= MAX_INPUTS:
+                continue
+            try:
+                ring = Ring(name, CONSUMER, TICK)
+                published = already_published(self.status, EXCHANGE_IDS[exchange], ring)
+                if published > ring.head:
+                    log.error("%s: out.ticks says position %d was published, past the ring's head %d; reading from "
+                              "the tail", name, published, ring.head)
+                elif published > ring.tail:
+                    log.warning("%s: %d ticks past the tail were published before a restart; not again",
+                                name, published - ring.tail)
+                    ring.advance(published)
+                self._positions[len(self.inputs)] = ring.tail  # the kernel reads on from the committed tail
+                self.inputs[exchange] = ring
+                log.info("reading %s from tail %d", name, ring.tail)
+            except RingError as exc:
+                log.warning("cannot read %s: %s", name, exc)
+
+    def stop(self, *_signal) -> None:
+        self._stopping = True
+
+    def install_signal_handlers(self) -> None:
+        signal.signal(signal.SIGTERM, self.stop)
+        signal.signal(signal.SIGINT, self.stop)
+
+    def run(self, seconds: float | None = None) -> None:
+        """Serve until stopped (or for ``seconds``): Numba time slices of SLICE_S, Python chores between."""
+        deadline = time.monotonic() + seconds if seconds else None
+        slices = 0
+        while not self._stopping:
+            data, headers, count = self._input_tuples()
+            serve(data, headers, count, self._positions, self._scratch, self.state, self.outputs,
+                  int(SLICE_S * 1e9), 0 if self.busy_poll else self.spin_ns,
+                  0 if self.busy_poll else max(1, int(self.idle_sleep_s * 1e6)), self.feature_budget)
+            slices += 1
+            self.attach_new_rings()
+            self._publish_counters(slices)
+            if deadline and time.monotonic() >= deadline:
+                break
+        flush_all(self.outputs, self.state.histograms)
+        self._publish_counters(slices)
+
+    def _input_tuples(self) -> tuple[tuple, tuple, int]:
+        rings = list(self.inputs.values())
+        data = [ring.kernel_arrays()[0] for ring in rings] + [self._dummy[0]] * (MAX_INPUTS - len(rings))
+        headers = [ring.kernel_arrays()[1] for ring in rings] + [self._dummy[1]] * (MAX_INPUTS - len(rings))
+        return tuple(data), tuple(headers), len(rings)
+
+    def _publish_counters(self, slices: int) -> None:
+        c = self.state.counters
+        values = [c[K_TICKS], c[K_LATE], c[K_NO_SLOT], c[K_FEATURE_ROWS], c[K_BARS1S], c[K_BARS1M], c[K_PENDING_MAX],
+                  len(self.inputs), slices]
+        self.status.metrics[: len(values)] = values
+
+    def close(self) -> None:
+        for ring in [*self.inputs.values(), *self.output_rings]:
+            ring.close()
+
+
+def already_published(out_ticks: Ring, exchange_id: int, ring: Ring) -> int:
+    """Input position just after the last tick of ``ring`` (exchange ``exchange_id``) in out.ticks; 0: none.
+
+    We are out.ticks' only producer and have pushed nothing yet, so its last
+    RESTART_WINDOW slots hold what the previous aggregator published last.
+    Ticks popped before ``ring`` was created belong to an older ring of that name.
+    """
+    data, _ = out_ticks.kernel_arrays()
+    head = out_ticks.head
+    span = min(head, out_ticks.capacity, RESTART_WINDOW)
+    recent = data[np.arange(head - span, head) & (out_ticks.capacity - 1)]
+    mine = recent[(recent["exchange_id"] == exchange_id) & (recent["ts_pop_ns"] >= ring.created_ns)]
+    return int(mine["source_pos"].max()) + 1 if len(mine) else 0
+
+
+def pin_to_cpu(cpu: int | None) -> int:
+    """Pin this process to ``cpu`` (default: the last CPU it may use); return the CPU."""
+    allowed = sorted(os.sched_getaffinity(0))
+    chosen = allowed[-1] if cpu is None else cpu
+    if chosen not in allowed:
+        raise ValueError(f"--cpu {cpu} is not one of the CPUs this process may use: {allowed}")
+    psutil.Process().cpu_affinity([chosen])
+    return chosen
+
+
+def compile_kernels() -> float:
+    """Compile (or load from the cache) the aggregator's kernels in a throw-away group; seconds taken."""
+    group = f"compile{os.getpid()}"
+    started = time.monotonic()
+    try:
+        Aggregator(group, cpu=sorted(os.sched_getaffinity(0))[0], max_symbols=1).close()
+    finally:
+        for name in segment.names(ring_name(group, "")):
+            segment.remove(name)
+    return time.monotonic() - started
+
+
+if __name__ == "__main__":
+    print(f"aggregator kernels ready in {compile_kernels():.1f} s")

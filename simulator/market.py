@@ -1,0 +1,106 @@
+"""The simulated market of one venue: symbols, their trade ids and price paths.
+
+Each symbol owns a counter of trade ids (consecutive; the ``skip`` fault jumps
+it) and a cyclic table of quotes (price, size, side) indexed by ``id & QUOTE_MASK``,
+so any trade id, past or future, has a fixed quote and a trade frame is filled
+from pre-rendered bytes. The quote path is a seeded random walk: the same
+symbol gives the same prices in every run.
+"""
+from __future__ import annotations
+
+import random
+import zlib
+from typing import TYPE_CHECKING, NamedTuple
+
+from simulator.stats import SymbolStats
+
+if TYPE_CHECKING:
+    from simulator.session import Subscription
+
+QUOTES = 256  # quote table length (a power of two)
+QUOTE_MASK = QUOTES - 1
+ID_SPACING = 100_000_000  # symbol n's ids start at (n + 1) * ID_SPACING, so ids differ across symbols
+
+# base asset -> (reference price, price decimals)
+_REFERENCE = {"BTC": (60_000.0, 1), "XBT": (60_000.0, 1), "ETH": (3_000.0, 2), "SOL": (150.0, 3)}
+
+
+class Quote(NamedTuple):
+    price: str  # decimal text, e.g. "60012.5"
+    size: str  # base-asset quantity, e.g. "0.01230000"
+    contracts: str  # integer contract count (BitMEX, Deribit inverse USD)
+    gross: str  # BitMEX grossValue (satoshis) for ``contracts`` at ``price``
+    buy: bool  # True when the taker bought
+
+
+def _reference(symbol: str) -> tuple[float, int]:
+    upper = symbol.upper()
+    for asset, reference in _REFERENCE.items():
+        if asset in upper:
+            return reference
+    return 100.0, 4
+
+
+def quote_table(venue: str, symbol: str) -> list[Quote]:
+    """A deterministic random walk around the symbol's reference price, there and back
+    (the second half retraces the first), so the cyclic table has no jump."""
+    rng = random.Random(zlib.crc32(f"{venue}:{symbol}".encode()))
+    price, decimals = _reference(symbol)
+    step = price * 0.0002
+    path = []
+    for _ in range(QUOTES // 2):
+        price = max(price + step * rng.gauss(0.0, 1.0), step)
+        path.append(price)
+    quotes = []
+    for price in path + path[::-1]:
+        size = max(round(rng.uniform(0.0001, 0.5), 8), 0.0001)
+        contracts = 10 * rng.randint(1, 200)
+        quotes.append(Quote(f"{price:.{decimals}f}", f"{size:.8f}", str(contracts),
+                            str(round(contracts * 100_000_000 / price)), rng.random() < 0.5))
+    return quotes
+
+
+class MarketSymbol:
+    """One symbol: its id counter, quotes, subscribers and stats."""
+
+    def __init__(self, venue: str, name: str, index: int):
+        self.name = name  # as the venue writes it
+        self.quotes = quote_table(venue, name)
+        self.next_id = (index + 1) * ID_SPACING + 1
+        self.stats = SymbolStats()
+        self.subscriptions: list[Subscription] = []
+        self.batch_index = 0  # position in the venue's cycle of trades-per-frame
+
+    def take_ids(self, count: int) -> int:
+        """Reserve ``count`` consecutive ids; returns the first."""
+        first = self.next_id
+        self.next_id = first + count
+        self.stats.generated += count
+        self.stats.last_id = self.next_id - 1
+        return first
+
+    def skip(self, count: int) -> None:
+        """The next trade's id jumps by ``count`` (a gap the client can see)."""
+        self.next_id += count
+        self.stats.skipped += count
+
+    def recent_ids(self, count: int) -> range:
+        """The ids of the ``count`` trades before the next one (what a venue replays)."""
+        return range(self.next_id - count, self.next_id)
+
+
+class Market:
+    """A venue's symbols, by name (exact, as the venue writes them)."""
+
+    def __init__(self, venue: str, symbols: list[str]):
+        self.symbols = {name: MarketSymbol(venue, name, index) for index, name in enumerate(symbols)}
+        self._folded = {name.lower(): symbol for name, symbol in self.symbols.items()}
+
+    def find(self, name: str, ignore_case: bool = False) -> MarketSymbol | None:
+        if ignore_case:
+            return self._folded.get(name.lower())
+        return self.symbols.get(name)
+
+    def active(self) -> list[MarketSymbol]:
+        """Symbols with at least one subscriber, in a fixed order."""
+        return [symbol for symbol in self.symbols.values() if symbol.subscriptions]

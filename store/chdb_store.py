@@ -1,0 +1,158 @@
+"""Embedded ClickHouse (chDB) in a local directory: the default store, no server to install.
+
+Inserts go in as ``RowBinary`` through ``Session.send_insert``: for the
+all-numeric tables the payload is the ring records repacked with numpy into
+the table's column order (RowBinary of fixed-width columns is just the
+little-endian values back to back; DateTime64(9) is an Int64 of ns), which
+measured fastest here (about 2 M tick rows/s at 100 k rows per insert, versus
+1.4 M through a PyArrow table and ``Python()``). A fixed-length Array is its
+varint length then the values; strings (events, few) are encoded row by row.
+
+chDB is imported here, lazily, and only this module imports it: it takes a
+process to about 270 MB of RSS. One process at a time can open a chDB
+directory (chDB locks it), so ``tickagg query`` cannot read the store while a
+writer has it open.
+"""
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import orjson
+
+from store.base import Store, StoreError, StoreUnavailable
+from store.batch import Batch
+from store.schema import Capabilities, quote
+from store.tables import NS, Table, column_values
+from store.url import StoreURL
+
+log = logging.getLogger(__name__)
+
+_FIXED = {
+    NS: "<i8", "Int8": "i1", "UInt8": "u1", "Int16": "<i2", "UInt16": "<u2", "Int32": "<i4", "UInt32": "<u4",
+    "Int64": "<i8", "UInt64": "<u8", "Float32": "<f4", "Float64": "<f8", "UUID": ("<u8", (2,)),
+}
+
+
+class ChdbStore(Store):
+    kind = "chdb"
+
+    def __init__(self, url: StoreURL):
+        super().__init__(url)
+        self._session = None
+
+    def connect(self) -> None:
+        if self._session is not None:
+            return
+        from chdb import session  # lazy: ~270 MB
+
+        try:
+            self._session = session.Session(self.url.path)
+        except Exception as exc:  # noqa: BLE001 — chDB raises RuntimeError with the server's text
+            text = str(exc)
+            if "lock" in text.lower() or "EmbeddedServer" in text:
+                text = (f"cannot open the chDB store in {self.url.path}: another process (a running `tickagg write`?) "
+                        f"has it open; chDB allows one process per directory ({text.strip()[:200]})")
+            raise StoreError(text) from None
+        self.caps = Capabilities.from_version(self.execute("SELECT version()")[0][0])
+
+    def _run(self, sql: str, fmt: str = "JSONCompact"):
+        if self._session is None:
+            raise StoreUnavailable(f"chDB store {self.url.path} is not open")
+        try:
+            return self._session.query(sql, fmt)
+        except Exception as exc:  # noqa: BLE001
+            raise StoreError(f"chDB: {str(exc).strip()}") from None
+
+    def execute(self, sql: str) -> list[tuple]:
+        result = self._run(sql)
+        raw = result.bytes()
+        if not raw.strip():
+            return []
+        return [tuple(row) for row in orjson.loads(raw).get("data", [])]
+
+    def query(self, sql: str) -> tuple[list[str], list[tuple]]:
+        raw = self._run(sql).bytes()
+        if not raw.strip():
+            return [], []
+        document = orjson.loads(raw)
+        return [m["name"] for m in document.get("meta", [])], [tuple(r) for r in document.get("data", [])]
+
+    def insert_rows(self, table: str, columns: list[str], rows: list[tuple]) -> None:
+        values = ", ".join("(" + ", ".join(_literal(v) for v in row) + ")" for row in rows)
+        self._run(f"INSERT INTO {table} ({', '.join(f'`{c}`' for c in columns)}) VALUES {values}")
+
+    def _insert(self, batch: Batch, records: np.ndarray, dedup: bool) -> None:
+        table = batch.table
+        columns = ", ".join(f"`{c}`" for c in table.column_names)
+        settings = f" SETTINGS insert_deduplication_token = '{batch.token}'" if dedup else ""
+        payload = rowbinary(table, records, batch.id)
+        try:
+            with self._session.send_insert(f"INSERT INTO {self.database}.{table.name} ({columns}){settings}", "RowBinary") as inserter:
+                inserter.append(payload)
+                inserter.finish()
+        except Exception as exc:  # noqa: BLE001 — a local failure (disk full...): retry later, spill meanwhile
+            raise StoreUnavailable(f"chDB insert into {table.name} failed: {str(exc).strip()[:300]}") from None
+
+    def close(self) -> None:
+        if self._session is not None:
+            try:
+                self._session.close()
+            finally:
+                self._session = None
+
+
+def _literal(value) -> str:
+    if isinstance(value, str):
+        return "'" + quote(value) + "'"
+    return repr(int(value)) if isinstance(value, (int, np.integer)) else repr(float(value))
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
+def rowbinary(table: Table, records: np.ndarray, batch_id: int) -> bytes:
+    """The batch in RowBinary, columns in ``table.column_names`` order."""
+    if any(c.type == "String" for c in table.columns):
+        return _rowbinary_rows(table, records, batch_id)
+    fields, fill = [], {}
+    for column in table.columns:
+        if column.type.startswith("Array("):
+            source = records.dtype.fields[column.field or column.name][0]
+            prefix = _varint(source.shape[0])
+            fields.append((f"{column.name}__len", "u1", (len(prefix),)))
+            fill[f"{column.name}__len"] = np.frombuffer(prefix, np.uint8)
+            fields.append((column.name, source.base.str, source.shape))
+        else:
+            fields.append((column.name, _FIXED[column.type]))
+    fields.append(("batch_id", "<u8"))
+    packed = np.empty(len(records), np.dtype(fields))
+    for column in table.columns:
+        packed[column.name] = column_values(column, records)
+    for name, value in fill.items():
+        packed[name] = value
+    packed["batch_id"] = batch_id
+    return packed.tobytes()
+
+
+def _rowbinary_rows(table: Table, records: np.ndarray, batch_id: int) -> bytes:
+    arrays = table.column_arrays(records, batch_id)
+    kinds = [c.type for c in table.columns] + ["UInt64"]
+    out = bytearray()
+    for i in range(len(records)):
+        for kind, values in zip(kinds, arrays):
+            if kind == "String":
+                data = values[i].encode("utf-8")
+                out += _varint(len(data)) + data
+            elif kind == "UUID":
+                out += np.asarray(values[i], dtype="<u8").tobytes()  # (first, last) 64 bits
+            else:
+                out += np.asarray(values[i], dtype=_FIXED[kind]).tobytes()
+    return bytes(out)

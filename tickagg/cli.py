@@ -1,0 +1,63 @@
+"""The `tickagg` console script: one subcommand per job.
+
+Each subcommand lives in its own module, which exposes ``HELP`` (one line),
+``add_arguments(parser)`` and ``run(args) -> int``. Command modules import
+their heavy dependencies (numba, numpy kernels) inside ``run`` so that
+``tickagg --help`` stays instant.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# subcommand name -> module that implements it
+COMMANDS = {
+    "rings": "shm.rings_command",
+    "tail": "shm.tail_command",
+    "parse": "feeds.parse_command",
+    "feed": "feeds.feed_command",
+    "aggregate": "aggregator.aggregate_command",
+    "run": "tickagg.run_command",
+    "simulate": "simulator.simulate_command",
+    "write": "writer.write_command",
+    "query": "store.query_command",
+    "bench": "bench.command",
+    "features": "aggregator.features_command",
+}
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser; with ``only``, just that subcommand's module is imported."""
+    parser = argparse.ArgumentParser(
+        prog="tickagg",
+        description="Market-data tick aggregator: feeds -> shared-memory rings -> aggregator -> store.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name, module_name in COMMANDS.items():
+        if only is not None and name != only:
+            continue
+        module = importlib.import_module(module_name)
+        cmd = sub.add_parser(name, help=module.HELP, description=module.HELP)
+        module.add_arguments(cmd)
+        cmd.set_defaults(run=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    chosen = argv[0] if argv and argv[0] in COMMANDS else None
+    args = build_parser(chosen).parse_args(argv)
+    try:
+        return int(args.run(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # `tickagg tail ... | head`: the reader went away; not an error.
+        sys.stderr.close()
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

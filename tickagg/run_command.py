@@ -1,0 +1,99 @@
+"""`tickagg run`: the whole group — feeds, aggregator, writer (and the simulator) — supervised, with live status."""
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import time
+
+HELP = "run the whole group (feeds, aggregator, writer; --simulate adds the local exchange simulator) with live status"
+# Exit status of a timed run (--seconds): 0, or 1 if a process was down at the end or, restarted, had not been up
+# for the last STABLE_S (each is named on stderr with its log), so `make demo` fails loudly instead of storing
+# nothing; a process that failed and then ran well is only listed under "restarts".
+STABLE_S = 10.0
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--group", default="default", help="process group (default: default)")
+    parser.add_argument("--exchanges", default="all", help="comma-separated venues, or all (default)")
+    parser.add_argument("--simulate", action="store_true", help="connect the feeds to a local exchange simulator")
+    parser.add_argument("--rate", type=float, default=1000.0, help="simulated trades/s per venue (default 1000)")
+    parser.add_argument("--store", default=None, help="store URL for the writer (default: chdb://./data)")
+    parser.add_argument("--no-writer", action="store_true", help="do not store anything")
+    parser.add_argument("--data-dir", default="./data", help="writer state and process logs (default ./data)")
+    parser.add_argument("--seconds", type=float, help="stop after this long (default: until Ctrl-C / SIGTERM)")
+    parser.add_argument("--status-every", type=float, default=5.0, help="seconds between status lines (default 5)")
+
+
+def run(args: argparse.Namespace) -> int:
+    import logging
+
+    from tickagg.supervisor import Role, Supervisor
+    from feeds.venues import VENUES
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    exchanges = list(VENUES) if args.exchanges == "all" else [x.strip() for x in args.exchanges.split(",") if x.strip()]
+    unknown = [x for x in exchanges if x not in VENUES]
+    if unknown:
+        print(f"tickagg run: --exchanges: unknown venue(s) {', '.join(unknown)}; known: {', '.join(sorted(VENUES))}", file=sys.stderr)
+        return 2
+    simulator = None
+    if args.simulate:
+        from simulator.handle import start_simulator
+
+        simulator = start_simulator(exchanges, rate=args.rate)
+    roles = [Role("aggregate", ["aggregate", "--group", args.group], stop_order=1)]
+    report = os.path.join(args.data_dir, "writer", f"{args.group}.status.json")
+    if not args.no_writer:
+        argv = ["write", "--group", args.group, "--state-dir", os.path.join(args.data_dir, "writer"), "--report", report]
+        roles.append(Role("write", argv + (["--store", args.store] if args.store else []), stop_order=2))
+    for exchange in exchanges:
+        argv = ["feed", exchange, "--group", args.group]
+        if simulator is not None:
+            symbols = list(simulator.venue_stats(exchange)["symbols"])
+            argv += ["--url", simulator.url(exchange), "--symbols", ",".join(symbols)]
+        roles.append(Role(f"feed-{exchange}", argv, stop_order=0))
+    supervisor = Supervisor(roles, os.path.join(args.data_dir, "logs"))
+    stopping = []
+    signal.signal(signal.SIGTERM, lambda *_: stopping.append(1))
+    signal.signal(signal.SIGINT, lambda *_: stopping.append(1))
+    supervisor.start()
+    print(f"tickagg run: group {args.group}, {len(exchanges)} feed(s){' from the simulator' if simulator else ''}, "
+          f"logs in {supervisor.log_dir}; Ctrl-C stops", flush=True)
+    from tickagg.run_status import GroupStatus
+
+    status = GroupStatus(args.group, exchanges, None if args.no_writer else report)
+    deadline = time.monotonic() + args.seconds if args.seconds else None
+    next_status = time.monotonic() + args.status_every
+    try:
+        while not stopping and (deadline is None or time.monotonic() < deadline):
+            supervisor.check()
+            if time.monotonic() >= next_status:
+                next_status += args.status_every
+                print(status.line(), flush=True)
+            time.sleep(0.2)
+    finally:
+        # failing: down at the end (exited, waiting to restart), or restarted and not up for the last STABLE_S;
+        # judged for a timed run that ran its time (a stop by signal is a normal end, whatever happened before)
+        now = time.monotonic()
+        failing = [] if deadline is None or stopping else [
+            role for role in supervisor.roles
+            if role.restart_at is not None or (role.restarts and now - role.started < STABLE_S)]
+        if simulator is not None:
+            simulator.pause()
+        time.sleep(1.0)  # let the last ticks pass through before stopping
+        supervisor.stop()
+        if simulator is not None:
+            simulator.stop()
+    print(status.line(final=True), flush=True)
+    restarts = {role.name: role.restarts for role in supervisor.roles if role.restarts}
+    if restarts:
+        print(f"restarts: {restarts}", flush=True)
+    if failing:
+        for role in failing:
+            state = "was not running at the end" if role.restart_at is not None else "kept restarting"
+            print(f"tickagg run: {role.name} {state} (exit codes {role.exit_codes[-5:]}); see {role.log_path}",
+                  file=sys.stderr, flush=True)
+        return 1
+    return 0

@@ -1,0 +1,87 @@
+"""Supervise a process group: start each role as a real process, restart what dies, stop in order.
+
+Roles are `tickagg` subcommands run as child processes (the same commands
+systemd units start). A child that exits unasked is restarted after a delay
+that doubles from 1 s to 30 s and resets once it has run for 30 s. Stopping
+sends SIGTERM to the feeds first, then the aggregator, then the writer, so
+each stage can hand its last records on; whatever is still alive after the
+grace period gets SIGKILL (the rings keep what was in flight).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+
+log = logging.getLogger("tickagg.run")
+
+
+@dataclass
+class Role:
+    name: str
+    argv: list[str]  # tickagg subcommand and its arguments
+    stop_order: int = 0  # lower stops first
+    process: subprocess.Popen | None = None
+    started: float = 0.0
+    restarts: int = 0
+    delay_s: float = 1.0
+    restart_at: float | None = None
+    log_path: str = ""
+    exit_codes: list[int] = field(default_factory=list)
+
+
+class Supervisor:
+    def __init__(self, roles: list[Role], log_dir: str):
+        self.roles = roles
+        self.log_dir = log_dir
+        os.makedirs(log_dir, exist_ok=True)
+
+    def start(self) -> None:
+        for role in self.roles:
+            self._spawn(role)
+
+    def _spawn(self, role: Role) -> None:
+        role.log_path = os.path.join(self.log_dir, f"{role.name}.log")
+        with open(role.log_path, "ab") as log_file:
+            role.process = subprocess.Popen([sys.executable, "-m", "tickagg.cli", *role.argv],
+                                            stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        role.started = time.monotonic()
+        role.restart_at = None
+
+    def check(self) -> None:
+        """Restart roles that exited (with backoff)."""
+        now = time.monotonic()
+        for role in self.roles:
+            if role.restart_at is not None:
+                if now >= role.restart_at:
+                    role.restarts += 1
+                    self._spawn(role)
+                    log.warning("restarted %s (restart %d)", role.name, role.restarts)
+                continue
+            code = role.process.poll() if role.process else None
+            if code is None:
+                continue
+            role.exit_codes.append(code)
+            if now - role.started >= 30.0:
+                role.delay_s = 1.0
+            role.restart_at = now + role.delay_s
+            log.warning("%s exited with code %s; restarting in %.0f s (log: %s)", role.name, code, role.delay_s, role.log_path)
+            role.delay_s = min(30.0, role.delay_s * 2)
+
+    def stop(self, grace_s: float = 10.0) -> None:
+        for order in sorted({role.stop_order for role in self.roles}):
+            group = [r for r in self.roles if r.stop_order == order and r.process and r.process.poll() is None]
+            for role in group:
+                role.process.send_signal(signal.SIGTERM)
+            deadline = time.monotonic() + grace_s
+            for role in group:
+                try:
+                    role.process.wait(max(0.1, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    log.warning("%s did not stop within %.0f s: SIGKILL", role.name, grace_s)
+                    role.process.kill()
+                    role.process.wait()

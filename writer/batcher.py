@@ -1,0 +1,135 @@
+"""Per-ring batching: pop records into a buffer, say when a batch is due, commit the tail once it is durable.
+
+A batch is everything popped from one ring since its last commit, so the ring's
+tail moves exactly to the end of the batch that became durable (Ring.commit
+publishes every record popped so far). Triggers, whichever comes first:
+
+- ``batch_rows`` rows (default 1,000) or ``batch_ms`` ms since the first record
+  (default 50) while the store is up;
+- ``spill_rows`` / ``spill_ms`` while it is down (bigger batches: fewer spill
+  records and fewer checks on replay);
+- the buffer is full (``capacity`` rows: ``max_batch_rows`` capped by the ring
+  size and the memory budget).
+
+A pop takes whatever the ring holds, up to the room left in the buffer, so
+when inserts fall behind the next batch is larger (one insert of up to
+``capacity`` rows instead of many small ones): that is how the writer keeps up
+at high rates and stays at ~``batch_rows`` per insert at low ones.
+
+A batch whose insert may have reached the store (in doubt) is *frozen*: the
+ring is not popped further until that exact batch (same start, end and id) is
+durable, so retrying it never changes its id.
+"""
+from __future__ import annotations
+
+import os
+import struct
+import time
+
+import numpy as np
+
+from store.batch import Batch, ring_key
+from store.tables import Table
+from shm import header as H
+from shm import segment
+from shm.ring import Ring
+
+
+def ring_incarnation(name: str) -> int:
+    """The ring's creation time (ns) from its header: positions restart when a ring is recreated."""
+    fd, memory = segment.open_segment(name)
+    try:
+        return struct.unpack_from("<q", memory, H.W_CREATED_NS * 8)[0]
+    finally:
+        memory.close()
+        os.close(fd)
+
+
+class RingBatcher:
+    def __init__(self, ring: Ring, table: Table, capacity: int):
+        self.ring, self.table = ring, table
+        self.name = ring.name
+        self.key = ring_key(ring.name)
+        self.incarnation = ring_incarnation(ring.name)
+        self.buffer = np.empty(capacity, ring.dtype)
+        self.start = ring.tail  # ring position of buffer[0]
+        self.count = 0
+        self.first_s = 0.0
+        self.frozen: Batch | None = None
+        self.retry_at = 0.0
+
+    @property
+    def capacity(self) -> int:
+        return len(self.buffer)
+
+    @property
+    def pending_bytes(self) -> int:
+        return self.count * self.buffer.itemsize
+
+    def pop(self) -> int:
+        """Pop what fits into the buffer; 0 while a frozen batch waits."""
+        if self.frozen is not None or self.count == len(self.buffer):
+            return 0
+        got = self.ring.pop_batch(self.buffer[self.count :])
+        if got:
+            if not self.count:
+                self.first_s = time.monotonic()
+            self.count += got
+        return got
+
+    def due(self, now_s: float, rows: int, age_s: float) -> bool:
+        if self.frozen is not None:
+            return now_s >= self.retry_at
+        return self.count > 0 and (self.count >= rows or self.count == len(self.buffer) or now_s - self.first_s >= age_s)
+
+    def batch(self) -> Batch:
+        """The batch to make durable now (the frozen one, or everything popped)."""
+        if self.frozen is None:
+            records = self.table.upgrade(self.buffer[: self.count])  # a ring of an earlier layout: current records
+            return Batch(self.name, self.incarnation, self.start, self.start + self.count, self.table, records)
+        return self.frozen
+
+    def freeze(self, batch: Batch, retry_at: float) -> None:
+        """Keep ``batch`` as it is (its records stay in the buffer) until it is durable."""
+        self.frozen, self.retry_at = batch, retry_at
+
+    def durable(self, batch: Batch) -> None:
+        """``batch`` is in the store or the spill: publish the tail past it."""
+        assert batch.start == self.start and batch.end == self.start + self.count, (batch, self.start, self.count)
+        self.ring.commit()
+        self.start, self.count, self.frozen = batch.end, 0, None
+
+    def skip(self, end: int) -> int:
+        """Drop records up to ring position ``end`` (durable before a restart); return how many."""
+        scratch = np.empty(min(65536, len(self.buffer)), self.ring.dtype)
+        skipped = 0
+        while self.start + skipped < end:
+            got = self.ring.pop_batch(scratch[: min(len(scratch), end - self.start - skipped)])
+            if not got:
+                break
+            skipped += got
+        self.ring.commit()
+        self.start += skipped
+        return skipped
+
+    def reload(self, start: int, end: int) -> Batch | None:
+        """Pop exactly [start, end) again as one frozen, in-doubt batch (after a restart)."""
+        want = end - start
+        if start != self.start:
+            return None
+        if want > len(self.buffer):  # written with a bigger --max-batch-rows: the batch must stay whole
+            self.buffer = np.empty(want, self.ring.dtype)
+        got = 0
+        while got < want:
+            n = self.ring.pop_batch(self.buffer[got:want])
+            if not n:
+                self.ring.rewind()
+                return None
+            got += n
+        self.count = want
+        batch = Batch(self.name, self.incarnation, start, end, self.table, self.buffer[:want], in_doubt=True)
+        self.frozen, self.retry_at = batch, 0.0
+        return batch
+
+    def close(self) -> None:
+        self.ring.close()

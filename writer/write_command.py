@@ -1,0 +1,62 @@
+"""`tickagg write`: drain a group's output rings into the store (ClickHouse server or embedded chDB)."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+HELP = "the writer process: aggregator output and feed event rings -> ClickHouse or chDB (default ./data), spilling while the store is down"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--group", default=os.environ.get("TICKAGG_GROUP", "default"), help="process group (default: default)")
+    parser.add_argument("--store", default=None,
+                        help="clickhouse://user:password@host:9000/db or chdb:///path (default: TICKAGG_STORE, CLICKHOUSE_URL, "
+                             "else chdb://./data); the password may also come from CLICKHOUSE_PASSWORD")
+    parser.add_argument("--state-dir", default=os.environ.get("TICKAGG_STATE_DIR", "./data/writer"),
+                        help="commit log and spill files, per group (default ./data/writer)")
+    parser.add_argument("--batch-rows", type=int, default=1000, help="flush a ring's batch at this many rows (default 1000)")
+    parser.add_argument("--batch-ms", type=float, default=50.0, help="... or when its first record is this old (default 50)")
+    parser.add_argument("--max-batch-rows", type=int, default=100_000,
+                        help="largest insert when the writer has fallen behind (default 100000)")
+    parser.add_argument("--memory-mb", type=float, default=200.0, help="budget for batches held in memory (default 200)")
+    parser.add_argument("--spill-fsync", choices=("always", "interval", "never"), default="always",
+                        help="fsync the spill after every batch (default), every second, or never")
+    parser.add_argument("--retention-days", type=int, default=0, help="TTL for ticks where the server has TTL (0: keep)")
+    parser.add_argument("--seconds", type=float, default=None, help="stop after this long (default: until SIGTERM)")
+    parser.add_argument("--ring", action="append", default=None, help="read only this ring (short name; repeatable)")
+    parser.add_argument("--report", default=None, help="write a JSON status file here every second and at exit")
+    parser.add_argument("--verbose", "-v", action="store_true", help="log at INFO level (default: warnings)")
+
+
+def run(args: argparse.Namespace) -> int:
+    import logging
+
+    from store import StoreError, configured, redact
+    from store.url import StoreURLError
+
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    try:
+        url = configured(args.store)
+    except StoreURLError as exc:
+        print(f"tickagg write: {exc}", file=sys.stderr)
+        return 2
+    from writer.spill import SpillLayoutError
+    from writer.writer import Writer, WriterConfig, install_signal_handlers
+    from shm.ring import RingError
+
+    config = WriterConfig(
+        group=args.group, state_dir=args.state_dir, batch_rows=args.batch_rows, batch_ms=args.batch_ms,
+        max_batch_rows=args.max_batch_rows, memory_budget_mb=args.memory_mb, spill_fsync=args.spill_fsync,
+        retention_days=args.retention_days, report_path=args.report, rings=tuple(args.ring) if args.ring else None,
+    )
+    try:
+        writer = Writer(url, config)
+        install_signal_handlers(writer)
+        writer.start()
+        writer.run(args.seconds)
+    except (StoreError, RingError, SpillLayoutError, OSError) as exc:
+        print(f"tickagg write: {redact(str(exc), url.password)}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,444 @@
+"""The writer process: aggregator output rings -> store, nothing lost, nothing twice.
+
+One thread, one loop::
+
+  pop every ring (aggregator out.*, feed <exchange>.events) into its batcher
+  for each batch that is due (1,000 rows / 50 ms, writer/batcher.py):
+      store up:   commit log INTENT -> insert -> ACK -> commit the ring tail
+      store down: spill (fsync) -> commit log SPILLED -> commit the ring tail
+  store up and spill not empty: replay the oldest spilled batch (INTENT, insert, ACK, release)
+  store down: probe it now and then (reconnect, re-check the schema)
+
+The ring tail moves only once a batch is durable (store acknowledged, or in
+the spill), so a writer killed at any point finds every record either in the
+ring, the spill or the store. On start it reads the commit log: per ring, an
+ACK or SPILLED batch past the tail is skipped (durable already); an INTENT
+without ACK is *in doubt* and re-formed as exactly the same batch (same id)
+which the store then deduplicates (``insert_deduplication_token``) or, on
+servers without it, is asked about first (``Store.insert``). Spilled batches
+are always replayed as in doubt. A failed insert also makes its batch in doubt
+(the server may have committed it before the connection broke).
+
+Memory: each ring's buffer holds at most ``capacity`` rows (``max_batch_rows``
+capped by the ring size and a share of ``memory_budget_mb``); when the store is
+down, full batches go to the spill, so memory does not grow with the outage.
+The process imports neither Numba nor pandas: rings are read with plain loads
+and ``pread`` (shm/plain.py; their pages never count in its RSS) and
+ClickHouse inserts send numpy bytes as Native blocks (store/native_block.py).
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import resource
+import signal
+import time
+
+import numpy as np
+import orjson
+
+from store import Store, StoreError, StoreUnavailable, open_store
+from store.batch import Batch, ring_key
+from writer.batcher import RingBatcher
+from writer.commitlog import ACK, FROM_SPILL, INTENT, SPILLED, CommitLog, CommitLogError, acked_ids, last_per_ring
+from writer.histogram import Histogram
+from writer.spill import Spill, SpillError
+from store.tables import LATENCIES, table_of_ring
+from store.url import StoreURL, redact
+from shm.pipeline_records import LATENCY, STAGE_SIGNAL_TO_STORE
+from shm.records import fingerprint
+from shm.ring import CONSUMER, MONITOR, PREFIX, Ring, RingBusyError, RingError, RingOtherLayoutError, group_rings
+
+log = logging.getLogger("tickagg.writer")
+
+
+@dataclasses.dataclass(frozen=True)
+class WriterConfig:
+    group: str = "default"
+    state_dir: str = "./data/writer"
+    batch_rows: int = 1000
+    batch_ms: float = 50.0
+    max_batch_rows: int = 100_000
+    spill_rows: int = 100_000
+    spill_ms: float = 1000.0
+    memory_budget_mb: float = 200.0
+    spill_fsync: str = "always"
+    spill_segment_mb: int = 64
+    retry_min_s: float = 0.25
+    retry_max_s: float = 2.0
+    poll_ms: float = 1.0
+    rescan_s: float = 1.0
+    retention_days: int = 0
+    feature_names: tuple[str, ...] | None = None
+    catalogue_version: int | None = None
+    report_path: str | None = None
+    report_every_s: float = 1.0
+    rings: tuple[str, ...] | None = None  # short ring names to read (None: every ring the writer knows)
+
+
+def feature_catalogue(names: tuple[str, ...] | None, version: int | None) -> tuple[list[str], int, str]:
+    """Names and version of the feature catalogue, and where they came from."""
+    if names is not None:
+        return list(names), int(version or 0), "given"
+    try:
+        from aggregator.features import catalogue
+
+        return list(catalogue.names()), int(catalogue.CATALOGUE_VERSION if version is None else version), "aggregator.features"
+    except Exception as exc:  # noqa: BLE001 — the catalogue module is optional for the writer
+        from shm.pipeline_records import FEATURE_COUNT
+
+        log.warning("feature catalogue not importable (%s); storing placeholder names f0..f%d", exc, FEATURE_COUNT - 1)
+        return [f"f{i}" for i in range(FEATURE_COUNT)], int(version or 0), "placeholder"
+
+
+class Writer:
+    def __init__(self, url: StoreURL, config: WriterConfig = WriterConfig(), store: Store | None = None):
+        self.url, self.config = url, config
+        self.store = store or open_store(url)
+        self.state_dir = os.path.join(config.state_dir, config.group)
+        os.makedirs(self.state_dir, exist_ok=True)
+        self.commitlog = CommitLog(os.path.join(self.state_dir, "commit.log"))
+        self.spill = Spill(os.path.join(self.state_dir, "spill"), fsync=config.spill_fsync,
+                           segment_bytes=config.spill_segment_mb << 20, replayed=acked_ids(self.commitlog.records))
+        self._last = last_per_ring(self.commitlog.records)
+        self._spilled_end: dict[tuple[str, int], int] = {}  # (ring, incarnation) -> end of its last spilled batch
+        for entry in self.spill.entries:
+            key = (entry.ring, entry.incarnation)
+            self._spilled_end[key] = max(self._spilled_end.get(key, 0), entry.end)
+        self.batchers: dict[str, RingBatcher] = {}
+        self.store_up = False
+        self._retry_s = config.retry_min_s
+        self._next_probe = 0.0
+        self._next_rescan = 0.0
+        self._next_report = 0.0
+        self._stop = False
+        self.features = feature_catalogue(config.feature_names, config.catalogue_version)
+        self.latency = Histogram()  # tick (feed receive) -> stored, whole run
+        self._latency_second: dict[tuple[int, int], Histogram] = {}
+        self.stats = {
+            "rows_stored": {}, "batches_stored": 0, "rows_spilled": 0, "batches_spilled": 0, "rows_replayed": 0,
+            "batches_replayed": 0, "in_doubt_resolved": 0, "rows_already_stored": 0, "recovered_skipped_rows": 0,
+            "spill_errors": 0, "store_failures": 0, "latency_rows_lost": 0, "started_ns": time.time_ns(),
+        }
+        self.timeline: list[tuple[float, int]] = []
+        self._ring_status: dict = {}
+        self._released: dict[str, int] = {}  # drained rings of an earlier layout let go: name -> their created_ns
+
+    # -- start ------------------------------------------------------------------
+    def start(self) -> None:
+        self._connect()
+        self.rescan()
+
+    def _connect(self) -> bool:
+        try:
+            self.store.connect()
+            applied = self.store.setup(self.features[0], self.features[1], self.config.retention_days)
+        except StoreUnavailable as exc:
+            self._store_down(f"store not reachable: {exc}")
+            return False
+        except StoreError as exc:
+            if self.store.kind == "chdb":
+                raise  # a local store that cannot open will not get better by waiting
+            self._store_down(f"store refused: {exc}")
+            return False
+        if applied:
+            log.info("schema migrations %s applied to %s", applied, self.store.describe())
+        log.info("writing to %s; feature catalogue v%d from %s", self.store.describe(), self.features[1], self.features[2])
+        self.store_up, self._retry_s = True, self.config.retry_min_s
+        return True
+
+    def rescan(self) -> None:
+        """Attach to rings of the group that appeared since the last look (and let go of drained old ones)."""
+        self._release_drained_earlier()
+        prefix = f"{PREFIX}{self.config.group}."
+        for name in group_rings(self.config.group):
+            short = name[len(prefix) :]
+            table = table_of_ring(short)
+            if table is None or name in self.batchers or (self.config.rings is not None and short not in self.config.rings):
+                continue
+            if self._still_released(name):
+                continue
+            try:
+                ring = self._open_ring(name, table)
+            except RingBusyError as exc:
+                raise RingBusyError(f"{exc} — is another `tickagg write --group {self.config.group}` running?") from None
+            except RingError as exc:
+                log.warning("cannot read ring %s: %s", name, exc)
+                continue
+            batcher = RingBatcher(ring, table, self._capacity(ring))
+            self.batchers[name] = batcher
+            self._recover(batcher)
+            log.info("reading %s -> %s (batches up to %d rows)", name, table.name, batcher.capacity)
+
+    def _release_drained_earlier(self) -> None:
+        """Give up the consumer role on rings of an earlier layout once every row in them is durable, so the
+        current producer can replace them (shm/ring.py); they are not read again unless rows appear in them."""
+        for name, batcher in list(self.batchers.items()):
+            ring = batcher.ring
+            if ring.dtype == batcher.table.dtype or batcher.count or batcher.frozen is not None or ring.head != ring.tail:
+                continue
+            self._released[name] = ring.created_ns
+            ring.close()
+            del self.batchers[name]
+            log.info("%s (earlier layout) is drained; released for its producer to replace", name)
+
+    def _still_released(self, name: str) -> bool:
+        """Whether ``name`` is the drained earlier-layout ring let go before, still without new rows."""
+        if name not in self._released:
+            return False
+        try:
+            with Ring(name, MONITOR, numba=False) as ring:
+                if ring.created_ns == self._released[name] and ring.head == ring.tail:
+                    return True
+        except RingError:
+            pass
+        del self._released[name]
+        return False
+
+    @staticmethod
+    def _open_ring(name: str, table) -> Ring:
+        """The ring as a consumer; one an earlier release wrote in an earlier layout of the table's records is read
+        as it is and its batches upgraded (so an upgrade with rows still in flight loses none)."""
+        try:
+            return Ring(name, CONSUMER, table.dtype, numba=False)
+        except RingOtherLayoutError:
+            ring = Ring(name, CONSUMER, None, numba=False)
+            if table.layout(fingerprint(ring.dtype)) is None:
+                ring.close()
+                raise
+            log.warning("%s holds %s records of an earlier layout; reading them as they are", name, table.name)
+            return ring
+
+    def _capacity(self, ring: Ring) -> int:
+        share = int(self.config.memory_budget_mb * (1 << 20) / 4 / ring.dtype.itemsize)  # a quarter of the budget per busy ring
+        return max(1, min(self.config.max_batch_rows, ring.capacity, max(self.config.batch_rows, share)))
+
+    def _recover(self, batcher: RingBatcher) -> None:
+        """Apply the commit log's (and the spill's) last word about this ring (after a restart)."""
+        spilled_end = self._spilled_end.pop((batcher.name, batcher.incarnation), 0)
+        if spilled_end > batcher.start:  # spilled, but the writer died before logging it or committing the tail
+            self.stats["recovered_skipped_rows"] += batcher.skip(spilled_end)
+        last = self._last.pop(batcher.key, None)
+        if last is None or int(last["incarnation"]) != batcher.incarnation or int(last["end"]) <= batcher.start:
+            return
+        start, end, kind = int(last["start"]), int(last["end"]), int(last["kind"])
+        if kind in (ACK, SPILLED):
+            skipped = batcher.skip(end)
+            self.stats["recovered_skipped_rows"] += skipped
+            log.info("%s: %d records past the tail were already %s before the restart", batcher.name, skipped,
+                     "stored" if kind == ACK else "spilled")
+        elif kind == INTENT:
+            batch = batcher.reload(start, end)
+            if batch is None:
+                log.warning("%s: in-doubt batch [%d, %d) cannot be re-read from the ring (tail %d)", batcher.name, start, end, batcher.start)
+            else:
+                log.info("%s: %r was being inserted when the writer stopped; resolving it first", batcher.name, batch)
+
+    # -- loop -------------------------------------------------------------------
+    def run(self, seconds: float | None = None) -> None:
+        """Run until ``stop()`` (SIGTERM/SIGINT) or for ``seconds``; then flush and close."""
+        deadline = None if seconds is None else time.monotonic() + seconds
+        try:
+            while not self._stop and (deadline is None or time.monotonic() < deadline):
+                if not self.step():
+                    time.sleep(self.config.poll_ms / 1000)
+        finally:
+            self.shutdown()
+
+    def stop(self, *_args) -> None:
+        self._stop = True
+
+    def step(self) -> bool:
+        """One pass of the loop; False when there was nothing to do (the caller may sleep)."""
+        now = time.monotonic()
+        if now >= self._next_rescan:
+            self._next_rescan = now + self.config.rescan_s
+            self.rescan()
+        for batcher in self.batchers.values():
+            batcher.pop()
+        rows, age = (self.config.batch_rows, self.config.batch_ms / 1000) if self.store_up else (self.config.spill_rows, self.config.spill_ms / 1000)
+        busy = False
+        for batcher in self.batchers.values():
+            if batcher.due(now, rows, age):
+                self._flush(batcher)
+                busy = True
+        self.spill.tick()
+        if not self.store_up and time.monotonic() >= self._next_probe:
+            self._probe()
+        if self.store_up and len(self.spill):
+            self._replay_one()
+            busy = True
+        if now >= self._next_report:
+            self._next_report = now + self.config.report_every_s
+            self._flush_latency()
+            self._report()
+            self._compact()
+        return busy
+
+    def _flush(self, batcher: RingBatcher) -> None:
+        batch = batcher.batch()
+        try:
+            if self.store_up and self._insert(batch):
+                batcher.durable(batch)
+                return
+            self.spill.append(batch)
+            self.commitlog.append(SPILLED, batch.id, batcher.key, batch.incarnation, batch.start, batch.end)
+        except (SpillError, CommitLogError) as exc:
+            self.stats["spill_errors"] += 1
+            batch.in_doubt = True  # it may be in the store or the spill already; retried with the same id
+            log.error("%s — %d rows stay in ring %s (its tail is not committed) until there is room",
+                      exc, batch.rows, batcher.name)
+            batcher.freeze(batch, time.monotonic() + self._retry_s)
+            return
+        self.stats["rows_spilled"] += batch.rows
+        self.stats["batches_spilled"] += 1
+        batcher.durable(batch)
+
+    def _insert(self, batch: Batch, flags: int = 0) -> bool:
+        """Insert ``batch`` exactly once; False (batch now in doubt, store marked down) if the store failed."""
+        key = ring_key(batch.ring_name)
+        self.commitlog.append(INTENT, batch.id, key, batch.incarnation, batch.start, batch.end, flags)
+        was_in_doubt = batch.in_doubt
+        try:
+            inserted = self.store.insert(batch)
+        except StoreError as exc:
+            batch.in_doubt = True
+            self.stats["store_failures"] += 1
+            level = logging.WARNING if isinstance(exc, StoreUnavailable) else logging.ERROR
+            log.log(level, "insert of %r failed: %s", batch, exc)
+            self._store_down(str(exc))
+            return False
+        try:
+            self.commitlog.append(ACK, batch.id, key, batch.incarnation, batch.start, batch.end, flags)
+        except CommitLogError:
+            batch.in_doubt = True  # stored, but a restart would not know: retry resolves it by id
+            raise
+        if was_in_doubt:
+            self.stats["in_doubt_resolved"] += 1
+            self.stats["rows_already_stored"] += batch.rows - inserted
+        stored = self.stats["rows_stored"]
+        stored[batch.table.name] = stored.get(batch.table.name, 0) + batch.rows
+        self.stats["batches_stored"] += 1
+        if batch.table.name == "ticks":
+            self._record_latency(batch.records)
+        return True
+
+    def _replay_one(self) -> None:
+        batch = self.spill.peek()
+        if batch is None:
+            return
+        batch.in_doubt = True  # a replay may repeat one whose ACK was lost: let the store check
+        try:
+            replayed = self._insert(batch, FROM_SPILL)
+        except CommitLogError as exc:
+            log.error("spill replay paused: %s", exc)
+            self._store_down(str(exc))
+            return
+        if replayed:
+            self.spill.release(batch.id)
+            self.stats["rows_replayed"] += batch.rows
+            self.stats["batches_replayed"] += 1
+            if not len(self.spill):
+                log.info("spill replayed: the store has every spilled batch")
+                self._compact()
+
+    def _store_down(self, reason: str) -> None:
+        if self.store_up:
+            log.warning("store down (%s); spilling to %s until it answers", redact(reason, self.url.password), self.spill.directory)
+        self.store_up = False
+        self._next_probe = time.monotonic() + self._retry_s
+        self._retry_s = min(self._retry_s * 2, self.config.retry_max_s)
+
+    def _probe(self) -> None:
+        if self._connect():
+            log.info("store back; replaying %d spilled batches (%d rows)", len(self.spill), self.spill.rows)
+
+    def _compact(self) -> None:
+        if self.commitlog.size() < CommitLog.COMPACT_BYTES or len(self.spill):
+            return
+        records = self.commitlog.read()
+        keep = np.array(list(last_per_ring(records).values()), dtype=records.dtype)
+        self.commitlog.rewrite(keep)
+        log.info("commit log compacted: %d records -> %d", len(records), len(keep))
+
+    # -- latency ----------------------------------------------------------------
+    def _record_latency(self, ticks: np.ndarray) -> None:
+        now = time.time_ns()
+        received = ticks["ts_recv_ns"]
+        valid = received > 0
+        if not valid.any():
+            return
+        delays = now - received[valid]
+        self.latency.add(delays)
+        second = now // 1_000_000_000 * 1_000_000_000
+        exchanges = ticks["exchange_id"][valid]
+        for exchange in np.unique(exchanges):
+            hist = self._latency_second.setdefault((second, int(exchange)), Histogram())
+            hist.add(delays[exchanges == exchange])
+
+    def _flush_latency(self, everything: bool = False) -> None:
+        """Write finished seconds' tick->store latency summaries to the latency table (best effort)."""
+        current = time.time_ns() // 1_000_000_000 * 1_000_000_000
+        done = [key for key in self._latency_second if everything or key[0] < current]
+        if not done:
+            return
+        rows = np.zeros(len(done), LATENCY)
+        for i, key in enumerate(done):
+            s = self._latency_second.pop(key).summary()
+            rows[i] = (key[0], STAGE_SIGNAL_TO_STORE, key[1], 0, s["count"], s["p50"], s["p90"], s["p99"], s["p999"], s["max"])
+        if not self.store_up:
+            self.stats["latency_rows_lost"] += len(rows)
+            return
+        batch = Batch(f"writer.{self.config.group}.latency", 0, int(current), int(current) + len(rows), LATENCIES, rows)
+        try:
+            self.store.insert(batch)
+        except StoreError as exc:
+            self.stats["latency_rows_lost"] += len(rows)
+            log.debug("latency summaries not written: %s", exc)
+
+    # -- status -------------------------------------------------------------------
+    def status(self) -> dict:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return {
+            **self.stats,
+            "pid": os.getpid(),
+            "store": str(self.url),
+            "store_up": self.store_up,
+            "spill_batches": len(self.spill),
+            "spill_rows": self.spill.rows,
+            "spill_corrupt": self.spill.corrupt,
+            "pending_rows": sum(b.count for b in self.batchers.values()),
+            "pending_bytes": sum(b.pending_bytes for b in self.batchers.values()),
+            "rings": self._ring_status,
+            "tick_to_store_ns": self.latency.summary(),
+            "maxrss_mb": usage.ru_maxrss / 1024,
+            "timeline": self.timeline[-600:],
+        }
+
+    def _report(self) -> None:
+        self._ring_status = {b.name: {"lag": b.ring.head - b.ring.tail, "dropped": b.ring.dropped} for b in self.batchers.values()}
+        self.timeline.append((time.time(), self.stats["rows_stored"].get("ticks", 0)))
+        if self.config.report_path:
+            temporary = self.config.report_path + ".tmp"
+            with open(temporary, "wb") as f:
+                f.write(orjson.dumps(self.status()))
+            os.replace(temporary, self.config.report_path)
+
+    def shutdown(self) -> None:
+        """Make every popped record durable (store or spill), then close."""
+        for batcher in self.batchers.values():
+            if batcher.frozen is not None or batcher.count:
+                self._flush(batcher)
+        self._flush_latency(everything=True)
+        self._report()
+        for batcher in self.batchers.values():
+            batcher.close()
+        self.spill.close()
+        self.commitlog.close()
+        self.store.close()
+
+
+def install_signal_handlers(writer: Writer) -> None:
+    signal.signal(signal.SIGTERM, writer.stop)
+    signal.signal(signal.SIGINT, writer.stop)
