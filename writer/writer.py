@@ -42,11 +42,11 @@ from store import Store, StoreError, StoreUnavailable, open_store
 from store.batch import Batch, ring_key
 from writer.batcher import RingBatcher
 from writer.commitlog import ACK, FROM_SPILL, INTENT, SPILLED, CommitLog, CommitLogError, acked_ids, last_per_ring
-from writer.histogram import Histogram
 from writer.spill import Spill, SpillError
 from store.tables import LATENCIES, table_of_ring
 from store.url import StoreURL, redact
-from shm.pipeline_records import LATENCY, STAGE_SIGNAL_TO_STORE
+from shm import histogram
+from shm.pipeline_records import LATENCY, STAGE_TICK_TO_STORE
 from shm.records import fingerprint
 from shm.ring import CONSUMER, MONITOR, PREFIX, Ring, RingBusyError, RingError, RingOtherLayoutError, group_rings
 
@@ -114,8 +114,8 @@ class Writer:
         self._next_report = 0.0
         self._stop = False
         self.features = feature_catalogue(config.feature_names, config.catalogue_version)
-        self.latency = Histogram()  # tick (feed receive) -> stored, whole run
-        self._latency_second: dict[tuple[int, int], Histogram] = {}
+        self.latency = np.zeros(histogram.BUCKETS, dtype=np.int64)  # tick (feed receive) -> store ack, whole run
+        self._latency_second: dict[tuple[int, int], np.ndarray] = {}  # (second, exchange) -> its histogram
         self.stats = {
             "rows_stored": {}, "batches_stored": 0, "rows_spilled": 0, "batches_spilled": 0, "rows_replayed": 0,
             "batches_replayed": 0, "in_doubt_resolved": 0, "rows_already_stored": 0, "recovered_skipped_rows": 0,
@@ -302,6 +302,7 @@ class Writer:
         was_in_doubt = batch.in_doubt
         try:
             inserted = self.store.insert(batch)
+            acked_ns = time.time_ns()
         except StoreError as exc:
             batch.in_doubt = True
             self.stats["store_failures"] += 1
@@ -321,7 +322,7 @@ class Writer:
         stored[batch.table.name] = stored.get(batch.table.name, 0) + batch.rows
         self.stats["batches_stored"] += 1
         if batch.table.name == "ticks":
-            self._record_latency(batch.records)
+            self._record_latency(batch.records, acked_ns)
         return True
 
     def _replay_one(self) -> None:
@@ -363,19 +364,19 @@ class Writer:
         log.info("commit log compacted: %d records -> %d", len(records), len(keep))
 
     # -- latency ----------------------------------------------------------------
-    def _record_latency(self, ticks: np.ndarray) -> None:
-        now = time.time_ns()
+    def _record_latency(self, ticks: np.ndarray, acked_ns: int) -> None:
+        """Count STAGE_TICK_TO_STORE: each tick's feed receive stamp -> the store acknowledged its batch."""
         received = ticks["ts_recv_ns"]
         valid = received > 0
         if not valid.any():
             return
-        delays = now - received[valid]
-        self.latency.add(delays)
-        second = now // 1_000_000_000 * 1_000_000_000
+        delays = acked_ns - received[valid]
+        histogram.add(self.latency, delays)
+        second = acked_ns // 1_000_000_000 * 1_000_000_000
         exchanges = ticks["exchange_id"][valid]
         for exchange in np.unique(exchanges):
-            hist = self._latency_second.setdefault((second, int(exchange)), Histogram())
-            hist.add(delays[exchanges == exchange])
+            counts = self._latency_second.setdefault((second, int(exchange)), np.zeros(histogram.BUCKETS, dtype=np.int64))
+            histogram.add(counts, delays[exchanges == exchange])
 
     def _flush_latency(self, everything: bool = False) -> None:
         """Write finished seconds' tick->store latency summaries to the latency table (best effort)."""
@@ -385,8 +386,8 @@ class Writer:
             return
         rows = np.zeros(len(done), LATENCY)
         for i, key in enumerate(done):
-            s = self._latency_second.pop(key).summary()
-            rows[i] = (key[0], STAGE_SIGNAL_TO_STORE, key[1], 0, s["count"], s["p50"], s["p90"], s["p99"], s["p999"], s["max"])
+            counts = self._latency_second.pop(key)
+            rows[i] = (key[0], STAGE_TICK_TO_STORE, key[1], 0, counts.sum(), *histogram.quantiles(counts))
         if not self.store_up:
             self.stats["latency_rows_lost"] += len(rows)
             return
@@ -411,7 +412,7 @@ class Writer:
             "pending_rows": sum(b.count for b in self.batchers.values()),
             "pending_bytes": sum(b.pending_bytes for b in self.batchers.values()),
             "rings": self._ring_status,
-            "tick_to_store_ns": self.latency.summary(),
+            "tick_to_store_ns": latency_summary(self.latency),
             "maxrss_mb": usage.ru_maxrss / 1024,
             "timeline": self.timeline[-600:],
         }
@@ -437,6 +438,12 @@ class Writer:
         self.spill.close()
         self.commitlog.close()
         self.store.close()
+
+
+def latency_summary(counts: np.ndarray) -> dict:
+    """Count and quantiles (ns) of a histogram, as the status report shows them; 0 before any tick is stored."""
+    p50, p90, p99, p999, highest = np.nan_to_num(histogram.quantiles(counts)).tolist()
+    return {"count": int(counts.sum()), "p50": p50, "p90": p90, "p99": p99, "p999": p999, "max": highest}
 
 
 def install_signal_handlers(writer: Writer) -> None:
