@@ -96,8 +96,19 @@ SIGNAL = np.dtype(
     ]
 )
 
-# Latency stages
-STAGE_EXCHANGE_TO_RECV, STAGE_RECV_TO_POP, STAGE_POP_TO_SIGNAL, STAGE_TICK_TO_SIGNAL, STAGE_SIGNAL_TO_STORE = range(5)
+# Latency stages: the ``stage`` of a LATENCY row, from one stamp to another. "Tick" means the
+# moment the feed received it (ts_recv_ns): the exchange's clock is not ours, so only stage 0
+# uses it. A stored number keeps its meaning; a new measurement gets a new number.
+#
+#   stage  name              from                     to                                 measured in
+#   0      exchange_to_recv  ts_exchange_ns           ts_recv_ns                         aggregator/fold.py
+#   1      recv_to_pop       ts_recv_ns               ts_pop_ns (aggregator popped it)   aggregator/fold.py
+#   2      pop_to_signal     ts_pop_ns                ts_signal_ns (signal published)    aggregator/outputs.py
+#   3      tick_to_signal    ts_recv_ns               ts_signal_ns                       aggregator/outputs.py
+#   4      tick_to_store     ts_recv_ns               the store acknowledged its batch   writer/writer.py
+#
+# (Stage 4 was named STAGE_SIGNAL_TO_STORE in code; it always measured from ts_recv_ns.)
+STAGE_EXCHANGE_TO_RECV, STAGE_RECV_TO_POP, STAGE_POP_TO_SIGNAL, STAGE_TICK_TO_SIGNAL, STAGE_TICK_TO_STORE = range(5)
 STAGE_NAMES = ("exchange_to_recv", "recv_to_pop", "pop_to_signal", "tick_to_signal", "tick_to_store")
 
 # One latency summary: one stage, one venue, one second (64 bytes). Values in ns.
