@@ -8,7 +8,7 @@ import socket
 import time
 from urllib.parse import urlsplit
 
-from feeds.wsframe import TEXT, encode, frame_sizes
+from feeds.wsframe import TEXT, encode, skip_frames
 from simulator.handshake import accept_key
 
 RECV_BYTES = 1 << 20
@@ -66,17 +66,12 @@ class RawClient:
             if skip >= size:
                 skip -= size
                 continue
-            index = skip
-            while True:
-                header, length = frame_sizes(data, index, size)
-                if not header:
-                    carry, skip = bytes(data[index:size]), 0  # a header cut by the read
-                    break
-                index += header + length
-                frames += 1
-                if index >= size:
-                    skip = index - size
-                    break
+            counted, index = skip_frames(data, skip, size)
+            frames += counted
+            if index < size:
+                carry, skip = bytes(data[index:size]), 0  # a header cut by the read
+            else:
+                skip = index - size
         self._skip, self._carry = skip, carry
         self.frames += frames
         self.bytes += received

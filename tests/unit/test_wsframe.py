@@ -6,7 +6,8 @@ import os
 import pytest
 
 from feeds.wsframe import (BINARY, CLOSE, CONTINUATION, NUMPY_UNMASK_BYTES, PING, PONG, TEXT, FrameDecoder,
-                           ProtocolError, close_code_and_reason, close_payload, encode, frame_sizes, header, unmask)
+                           ProtocolError, close_code_and_reason, close_payload, encode, frame_sizes, header, skip_frames,
+                           unmask)
 
 KEY = bytes((0x37, 0xFA, 0x21, 0x3D))  # the masking key of RFC 6455's examples
 
@@ -20,7 +21,9 @@ PONG_HELLO_MASKED = bytes((0x8A, 0x85, 0x37, 0xFA, 0x21, 0x3D, 0x7F, 0x9F, 0x4D,
 BINARY_256 = bytes((0x82, 0x7E, 0x01, 0x00)) + bytes(range(256))
 BINARY_64K = bytes((0x82, 0x7F, 0, 0, 0, 0, 0, 1, 0, 0)) + bytes(65536)
 
-RFC_STREAM = HELLO + HELLO_MASKED + HEL + LO + PING_HELLO + PONG_HELLO_MASKED + BINARY_256 + BINARY_64K
+RFC_FRAMES = [HELLO, HELLO_MASKED, HEL, LO, PING_HELLO, PONG_HELLO_MASKED, BINARY_256, BINARY_64K]
+RFC_HEADER_BYTES = [2, 6, 2, 2, 2, 6, 4, 10]
+RFC_STREAM = b"".join(RFC_FRAMES)
 RFC_MESSAGES = [(TEXT, b"Hello"), (TEXT, b"Hello"), (TEXT, b"Hello"), (PING, b"Hello"), (PONG, b"Hello"),
                 (BINARY, bytes(range(256))), (BINARY, bytes(65536))]
 
@@ -52,6 +55,14 @@ def test_decoder_reads_the_rfc_examples_fed_byte_by_byte():
         messages += decoder.feed(RFC_STREAM[index:index + 1])
     assert messages == RFC_MESSAGES
     assert not decoder.buffer
+
+
+def test_skip_frames_counts_whole_headers_wherever_the_read_ends():
+    starts = [sum(map(len, RFC_FRAMES[:index])) for index in range(len(RFC_FRAMES) + 1)]
+    for end in range(len(RFC_STREAM) + 1):
+        whole = sum(start + size <= end for start, size in zip(starts, RFC_HEADER_BYTES))
+        assert skip_frames(RFC_STREAM, 0, end) == (whole, starts[whole])  # next: a cut header or past ``end``
+    assert skip_frames(RFC_STREAM, starts[2], len(RFC_STREAM)) == (6, len(RFC_STREAM))
 
 
 @pytest.mark.parametrize("length, size", [(0, 2), (125, 2), (126, 4), (65535, 4), (65536, 10), (1 << 32, 10)])
