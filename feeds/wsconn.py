@@ -13,9 +13,10 @@ the text frames before it, so the handler sees every frame in wire order.
 
 The wire format is feeds/wsframe.py's (opcodes, ``frame_sizes``, ``unmask``);
 only the hot path's test stays inline here: first byte 0x81 and a length byte
-under 127 is a whole unmasked text frame, sliced out without a call. Unlike
-wsframe's ``FrameDecoder`` this reader is lenient with a server: a frame it
-cannot place (a stray continuation, a binary message) is counted and skipped.
+under 127 is a whole unmasked text frame, sliced out without a call. Where
+wsframe's ``FrameDecoder`` raises ``ProtocolError``, this reader is lenient with
+a server: a stray continuation is counted as a binary frame and skipped, a
+masked frame unmasked, any other opcode handed to ``control``.
 """
 from __future__ import annotations
 

@@ -4,12 +4,12 @@ The feed's reader (feeds/wsconn.py) and the simulator (its server side and its
 bench client) share this codec. A frame::
 
      0               1               2               4 or 10           +4 if M=1
-    +-+-+-+-+-------+-+-------------+---------------+-----------------+-------------
-    |F|R|R|R| opcode|M| len (7 bit) | extended      | masking key     | payload ...
-    |I|S|S|S| 4 bit |A| 0-125: the  | length: 16 bit| (client frames  | (XOR-ed with
-    |N|V|V|V|       |S| length; 126 | if 126, 64 bit| only: M=1)      |  the key
-    | |1|2|3|       |K| or 127 =>   | if 127, net-  |                 |  repeated)
-    +-+-+-+-+-------+-+-------------+---------------+-----------------+-------------
+    +-+-+-+-+-------+-+-------------+---------------+-----------------+--------------
+    |F|R|R|R| opcode|M| len (7 bit) | extended len  | masking key     | payload ...
+    |I|S|S|S| 4 bit |A| 0-125, or   | 16 bit if 126 | (M=1: client    | (M=1: XOR-ed
+    |N|V|V|V|       |S| 126 / 127   | 64 bit if 127 |  frames only)   |  with the key
+    | |1|2|3|       |K|             | network order |                 |  repeated)
+    +-+-+-+-+-------+-+-------------+---------------+-----------------+--------------
 
 A message is one frame with FIN set, or a text/binary frame with FIN clear
 followed by continuation frames, the last with FIN set. Control frames (close,
