@@ -10,19 +10,25 @@ slices (orjson decodes those about 0.4 µs faster than memoryviews), and a run
 of text frames as one list (``texts``: one call per run, not per frame; a
 chunk holds thousands of frames at full rate). Any other frame first hands on
 the text frames before it, so the handler sees every frame in wire order.
+
+The wire format is feeds/wsframe.py's (opcodes, ``frame_sizes``, ``unmask``);
+only the hot path's test stays inline here: first byte 0x81 and a length byte
+under 127 is a whole unmasked text frame, sliced out without a call. Where
+wsframe's ``FrameDecoder`` raises ``ProtocolError``, this reader is lenient with
+a server: a stray continuation is counted as a binary frame and skipped, a
+masked frame unmasked, any other opcode handed to ``control``.
 """
 from __future__ import annotations
 
 import socket
-import struct
 from typing import Protocol
 
 import websocket
 
-OP_CONTINUATION, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
+from feeds.wsframe import BINARY, CLOSE, CONTINUATION, PING, TEXT, frame_sizes, unmask
+
+OP_CLOSE, OP_PING = CLOSE, PING  # the control opcodes a FrameHandler answers (feeds/session.py)
 BUFFER_BYTES = 1 << 20
-_U16 = struct.Struct("!H")
-_U64 = struct.Struct("!Q")
 
 
 class FrameHandler(Protocol):
@@ -105,19 +111,10 @@ class Connection:
                 on_texts(texts)
                 texts = []
                 keep = texts.append
-            length, header = second & 0x7F, 2
-            if length == 126:
-                if end - start < 4:
-                    break
-                length, header = _U16.unpack_from(buffer, start + 2)[0], 4
-            elif length == 127:
-                if end - start < 10:
-                    break
-                length, header = _U64.unpack_from(buffer, start + 2)[0], 10
-            masked = second & 0x80
-            if masked:
-                header += 4
-            if length > self.max_frame_bytes:
+            header, length = frame_sizes(buffer, start, end)
+            if not header:
+                break
+            if length > max_frame:
                 on_oversized(length)
                 available = end - start - header
                 if available >= length:
@@ -130,20 +127,19 @@ class Connection:
             if stop > end:
                 break
             payload = view[start + header : stop]
-            if masked:  # servers must not mask, but be lenient
-                key = buffer[start + header - 4 : start + header]
-                payload = memoryview(bytes(b ^ key[i % 4] for i, b in enumerate(payload)))
+            if second & 0x80:  # servers must not mask, but be lenient
+                payload = memoryview(unmask(buffer[start + header - 4 : start + header], payload))
             opcode = first & 0x0F
             fin = first & 0x80
-            if opcode == OP_TEXT and fin:
+            if opcode == TEXT and fin:
                 on_texts([payload])
-            elif opcode == OP_TEXT or (opcode == OP_CONTINUATION and self._fragments):
+            elif opcode == TEXT or (opcode == CONTINUATION and self._fragments):
                 self._fragments.append(bytes(payload))
                 if fin:
                     message = b"".join(self._fragments)
                     self._fragments.clear()
                     on_texts([memoryview(message)])
-            elif opcode == OP_BINARY or opcode == OP_CONTINUATION:
+            elif opcode == BINARY or opcode == CONTINUATION:
                 on_binary(length)
             else:
                 on_control(opcode, bytes(payload))

@@ -8,7 +8,7 @@ each on its own port (endpoint.py). Modules, one idea each:
 | server        | the event loop and the control commands                                    |
 | endpoint      | one venue: listening socket, market, connections, pacing, faults           |
 | connection    | one client socket: upgrade, frames in, queued frames out, closing          |
-| wsproto       | the WebSocket wire format: handshake, frame headers, client frames          |
+| handshake     | the WebSocket upgrade (frames: feeds/wsframe.py, shared with the feed)      |
 | outbox        | unsent bytes and exact accounting of what the kernel accepted               |
 | session       | a connection's venue protocol (base of every ``venues/<name>.Session``)     |
 | venues/*      | one module per venue: symbols, trade templates, requests, heartbeats        |

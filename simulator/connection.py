@@ -18,10 +18,10 @@ import socket
 import time
 from typing import TYPE_CHECKING
 
+from feeds.wsframe import (BINARY, CLOSE, PING, PONG, TEXT, FrameDecoder, ProtocolError, close_code_and_reason,
+                           close_payload, encode)
+from simulator.handshake import MAX_REQUEST_BYTES, HandshakeError, parse_request, refusal_response, upgrade_response
 from simulator.outbox import Counter, Outbox
-from simulator.wsproto import (BINARY, CLOSE, MAX_REQUEST_BYTES, PING, PONG, TEXT, FrameReader,
-                                     HandshakeError, ProtocolError, close_payload, encode, parse_request,
-                                     refusal_response, upgrade_response)
 
 if TYPE_CHECKING:
     from simulator.endpoint import Endpoint
@@ -46,7 +46,7 @@ class Connection:
         self.endpoint = endpoint
         self.selector = endpoint.selector
         self.outbox = Outbox()
-        self.reader = FrameReader()
+        self.reader = FrameDecoder()
         self.request = b""
         self.session: Session | None = None
         self.state = "handshake"
@@ -131,7 +131,7 @@ class Connection:
             self.session.pong(payload)
         elif opcode == CLOSE:
             if self.state == "open":  # the client closes: answer with the same code
-                code = int.from_bytes(payload[:2], "big") if len(payload) >= 2 else None
+                code, _ = close_code_and_reason(payload)
                 self._end_session()
                 self.send_control(encode(close_payload(code), CLOSE))
             self._linger()

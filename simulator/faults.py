@@ -14,8 +14,8 @@ message type, an oversized frame (> 1 MiB, unterminated JSON), a binary frame.
 """
 from __future__ import annotations
 
+from feeds.wsframe import BINARY, TEXT, encode
 from simulator.session import Session
-from simulator.wsproto import BINARY, TEXT, encode
 
 KINDS = ("drop", "stall", "malformed", "skip", "refuse")
 MALFORMED_VARIANTS = ("json", "nan_price", "missing_field", "unknown_message", "oversized", "binary")

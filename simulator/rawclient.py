@@ -5,28 +5,13 @@ from __future__ import annotations
 import base64
 import os
 import socket
-import struct
 import time
 from urllib.parse import urlsplit
 
-from simulator.wsproto import TEXT, accept_key
+from feeds.wsframe import TEXT, encode, skip_frames
+from simulator.handshake import accept_key
 
 RECV_BYTES = 1 << 20
-
-
-def masked_frame(payload: bytes, opcode: int = TEXT) -> bytes:
-    """A client frame: masked, as RFC 6455 requires."""
-    mask = os.urandom(4)
-    length = len(payload)
-    if length < 126:
-        head = struct.pack("!BB", 0x80 | opcode, 0x80 | length)
-    elif length < 65536:
-        head = struct.pack("!BBH", 0x80 | opcode, 0x80 | 126, length)
-    else:
-        head = struct.pack("!BBQ", 0x80 | opcode, 0x80 | 127, length)
-    key = (mask * (length // 4 + 1))[:length]
-    body = (int.from_bytes(payload, "little") ^ int.from_bytes(key, "little")).to_bytes(length, "little")
-    return head + mask + body
 
 
 class RawClient:
@@ -56,7 +41,7 @@ class RawClient:
         self.bytes = 0
 
     def send_text(self, text: str) -> None:
-        self.sock.sendall(masked_frame(text.encode()))
+        self.sock.sendall(encode(text.encode(), TEXT, mask=os.urandom(4)))  # client frames are masked
 
     def count(self, seconds: float) -> tuple[int, int]:
         """Read for ``seconds``; returns (frames whose header arrived, bytes) in that time."""
@@ -81,28 +66,12 @@ class RawClient:
             if skip >= size:
                 skip -= size
                 continue
-            index = skip
-            while True:
-                if index + 10 > size and index + 2 + (data[index + 1] & 0x7F if index + 1 < size else 0) > size:
-                    carry, skip = bytes(data[index:size]), 0  # not even a whole small frame header
-                    break
-                length = data[index + 1] & 0x7F
-                if length < 126:
-                    index += 2 + length
-                elif length == 126:
-                    if index + 4 > size:
-                        carry, skip = bytes(data[index:size]), 0
-                        break
-                    index += 4 + (data[index + 2] << 8 | data[index + 3])
-                else:
-                    if index + 10 > size:
-                        carry, skip = bytes(data[index:size]), 0
-                        break
-                    index += 10 + int.from_bytes(data[index + 2:index + 10], "big")
-                frames += 1
-                if index >= size:
-                    skip = index - size
-                    break
+            counted, index = skip_frames(data, skip, size)
+            frames += counted
+            if index < size:
+                carry, skip = bytes(data[index:size]), 0  # a header cut by the read
+            else:
+                skip = index - size
         self._skip, self._carry = skip, carry
         self.frames += frames
         self.bytes += received

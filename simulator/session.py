@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING
 
 import orjson
 
+from feeds.wsframe import PING, encode
 from simulator.templates import BoundTemplate, TradeTemplate
-from simulator.wsproto import PING, encode
 
 if TYPE_CHECKING:
     from simulator.connection import Connection

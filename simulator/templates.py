@@ -19,9 +19,9 @@ import re
 from string import Template
 from typing import TYPE_CHECKING
 
+from feeds.wsframe import TEXT, header
 from simulator.clock import ID
 from simulator.market import QUOTE_MASK, Quote
-from simulator.wsproto import TEXT_HEADERS, TEXT, header
 
 if TYPE_CHECKING:
     from simulator.market import MarketSymbol
@@ -40,6 +40,7 @@ def _without_trade_id(row: str) -> str:
     return _ID_ITEM_THEN_COMMA.sub("", row)
 
 
+TEXT_HEADERS: list[bytes] = [header(TEXT, length) for length in range(1 << 14)]  # the hot path's, up to 16 KiB
 _TABLE = len(TEXT_HEADERS)
 
 

@@ -7,7 +7,7 @@ from simulator.clock import Clock
 from simulator.faults import MALFORMED_VARIANTS, malformed_frame
 from simulator.market import Market
 from simulator.venues import VENUES
-from simulator.wsproto import BINARY
+from feeds.wsframe import BINARY
 from feeds.trade import BUY, SELL, FrameError
 from feeds.venues import VENUES as PARSERS
 

@@ -1,12 +1,17 @@
-"""The simulator's WebSocket wire format and output accounting, without sockets."""
+"""The simulator's WebSocket handshake, frames (feeds/wsframe.py) and output accounting, without sockets."""
 from __future__ import annotations
 
 import pytest
 
+from feeds.wsframe import BINARY, CLOSE, PING, TEXT, FrameDecoder, ProtocolError, encode, header, unmask
+from simulator.handshake import HandshakeError, accept_key, parse_request
 from simulator.outbox import Outbox
-from simulator.rawclient import masked_frame
-from simulator.wsproto import (BINARY, CLOSE, PING, TEXT, TEXT_HEADERS, FrameReader, HandshakeError,
-                                     ProtocolError, accept_key, encode, header, parse_request, unmask)
+from simulator.templates import TEXT_HEADERS
+
+
+def masked_frame(payload: bytes, opcode: int = TEXT) -> bytes:
+    """A client frame, as the simulator's clients send them."""
+    return encode(payload, opcode, mask=b"\x37\xfa\x21\x3d")
 
 
 def test_accept_key_matches_rfc_6455_example():
@@ -39,7 +44,7 @@ def test_unmask_is_its_own_inverse():
 
 def test_reader_unmasks_frames_fed_byte_by_byte():
     stream = masked_frame(b'{"op":"ping"}') + masked_frame(b"x" * 300) + masked_frame(b"\x01", PING)
-    reader = FrameReader()
+    reader = FrameDecoder()
     messages = []
     for index in range(len(stream)):
         messages += reader.feed(stream[index:index + 1])
@@ -51,19 +56,19 @@ def test_reader_reassembles_fragments_around_a_control_frame():
     first[0] = 0x01  # FIN clear, opcode text
     rest = bytearray(masked_frame(b"lo"))
     rest[0] = 0x80  # FIN set, continuation
-    messages = FrameReader().feed(bytes(first) + masked_frame(b"", PING) + bytes(rest))
+    messages = FrameDecoder().feed(bytes(first) + masked_frame(b"", PING) + bytes(rest))
     assert messages == [(PING, b""), (TEXT, b"hello")]
 
 
 def test_reader_refuses_unmasked_and_oversized_frames():
     with pytest.raises(ProtocolError) as unmasked:
-        FrameReader().feed(encode(b"hi"))
+        FrameDecoder().feed(encode(b"hi"))
     assert unmasked.value.code == 1002
     with pytest.raises(ProtocolError) as big:
-        FrameReader(max_message=10).feed(masked_frame(b"x" * 11))
+        FrameDecoder(max_message=10).feed(masked_frame(b"x" * 11))
     assert big.value.code == 1009
     with pytest.raises(ProtocolError):
-        FrameReader().feed(masked_frame(b"x" * 126, CLOSE))
+        FrameDecoder().feed(masked_frame(b"x" * 126, CLOSE))
 
 
 class TrickleSocket:
