@@ -17,11 +17,11 @@ from shm import kernels
 from shm.clock import now_ns
 from shm.pipeline_records import STAGE_POP_TO_SIGNAL, STAGE_TICK_TO_SIGNAL
 from shm.ring import PRODUCER, Ring, ring_name
-from shm.topology import OUTPUT_RINGS, SIGNAL_RING
+from shm.topology import OUTPUT_RINGS
 
 STAGING = 4096
 TICKS, BARS1S, BARS1M, FEATURES, REGIME, LATENCY, EVENTS, SIGNALS = range(8)
-ORDER = ("out.ticks", "out.bars1s", "out.bars1m", "out.features", "out.regime", "out.latency", "out.events", "signals")
+ORDER = tuple(OUTPUT_RINGS)  # the indexes above, in order
 
 
 class Outputs(NamedTuple):
@@ -38,10 +38,9 @@ class Outputs(NamedTuple):
 
 def open_outputs(group: str) -> tuple[Outputs, list[Ring]]:
     """Create or attach every output ring of ``group`` as its producer."""
-    specs = {**OUTPUT_RINGS, SIGNAL_RING[0]: (SIGNAL_RING[1], SIGNAL_RING[2])}
     rings, parts = [], []
     for name in ORDER:
-        dtype, capacity = specs[name]
+        dtype, capacity, _ = OUTPUT_RINGS[name]
         ring = Ring(ring_name(group, name), PRODUCER, dtype, capacity)
         rings.append(ring)
         data, header = ring.kernel_arrays()

@@ -8,8 +8,9 @@ from __future__ import annotations
 import orjson
 
 from feeds.normalize import SHAPE_ERRORS, load_json, missing, not_json_object, ns_from_ms, price, signed_size, trade_id
-from feeds.trade import BUY, SELL, FLAG_SNAPSHOT, FrameError, Trade
+from feeds.trade import BUY, SELL, FrameError, Trade
 from feeds.venue_form import ParserOutboxes
+from shm.records import FLAG_SNAPSHOT
 
 NAME = "bitfinex"
 URL = "wss://api-pub.bitfinex.com/ws/2"

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from feeds.normalize import SHAPE_ERRORS, load_json, missing, not_json_object, ns_from_iso, price, side, size, trade_id
-from feeds.trade import BUY, SELL, FLAG_SNAPSHOT, FrameError, Trade
+from feeds.trade import BUY, SELL, FrameError, Trade
 from feeds.venue_form import ParserOutboxes, op_subscribe
+from shm.records import FLAG_SNAPSHOT
 
 NAME = "bitmex"
 URL = "wss://ws.bitmex.com/realtime"

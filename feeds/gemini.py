@@ -12,8 +12,9 @@ import orjson
 
 from feeds.normalize import (SHAPE_ERRORS, load_json, missing, not_json_object, ns_from_ms, ns_from_ns, price, side,
                              side_from_buyer_is_maker, size, trade_id)
-from feeds.trade import BUY, SELL, UNKNOWN, FLAG_SNAPSHOT, FrameError, Trade
+from feeds.trade import BUY, SELL, UNKNOWN, FrameError, Trade
 from feeds.venue_form import ParserOutboxes
+from shm.records import FLAG_SNAPSHOT
 
 NAME = "gemini"
 URL = "wss://ws.gemini.com"

@@ -10,8 +10,9 @@ import orjson
 
 from feeds.normalize import (SHAPE_ERRORS, sequence, load_json, missing, not_json_object, ns_from_decimal_seconds, ns_from_iso,
                              price, side, size, trade_id)
-from feeds.trade import BUY, SELL, FLAG_SNAPSHOT, FrameError, Trade
+from feeds.trade import BUY, SELL, FrameError, Trade
 from feeds.venue_form import ParserOutboxes
+from shm.records import FLAG_SNAPSHOT
 
 NAME = "kraken"
 URL = "wss://ws.kraken.com/v2"

@@ -22,9 +22,10 @@ import websocket
 from feeds.events import FeedEvents, RateLimitedLog
 from feeds.metrics import FeedMetrics
 from feeds.ticks import TickWriter
-from feeds.trade import FLAG_REPLAY, FrameError
+from feeds.trade import FrameError
 from feeds.wsconn import OP_CLOSE, OP_PING, Connection, ConnectionClosed
 from shm.pipeline_records import EVENT_VENUE_ERROR
+from shm.records import FLAG_REPLAY
 
 log = logging.getLogger("tickagg.feed")
 

@@ -32,8 +32,8 @@ import numpy as np
 
 from feeds.metrics import FeedMetrics
 from feeds.tick_columns import COLUMNS_MIN_FRAMES, ColumnStager
-from feeds.trade import FLAG_GAP, FLAG_TRADE_UUID, Trade
-from shm.records import EXCHANGE_IDS, TICK, uuid_words
+from feeds.trade import Trade
+from shm.records import EXCHANGE_IDS, FLAG_GAP, FLAG_TRADE_UUID, TICK, uuid_words
 from shm.ring import Ring
 from shm.symbols import SymbolDirectory
 

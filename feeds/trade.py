@@ -10,19 +10,11 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from shm.records import FLAG_TRADE_UUID  # noqa: F401  (re-exported with the other tick flags)
-
 BUY = 1  # taker bought (aggressor was the buyer)
 SELL = -1  # taker sold
 UNKNOWN = 0  # no aggressor (e.g. block trades)
 
 SIDE_NAMES = {BUY: "buy", SELL: "sell", UNKNOWN: "unknown"}
-
-# tick flags (u8 bit set, shared with shm/records.py)
-FLAG_GAP = 1  # trade ids/sequence skipped before this tick
-FLAG_SNAPSHOT = 2  # replayed by the venue on subscribe, not a live trade
-FLAG_REPLAY = 4  # filled in after a reconnect, deduplicated by trade id
-# FLAG_TRADE_UUID = 8 (shm/records.py): the trade id is a UUID, kept exactly in two words
 
 
 class Trade(NamedTuple):
@@ -32,7 +24,7 @@ class Trade(NamedTuple):
     side: int  # BUY, SELL or UNKNOWN: the taker's side
     ts_ns: int  # exchange trade time, ns since the epoch
     trade_id: str  # the exchange's own id, as text
-    flags: int = 0
+    flags: int = 0  # tick flags, FLAG_* in shm/records.py
     seq: int = -1  # venue sequence, consecutive per symbol (-1: the venue has none)
     seq_span: int = 1  # sequence numbers this trade covers (OKX aggregates `count` matches)
 

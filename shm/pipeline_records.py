@@ -10,7 +10,17 @@ import numpy as np
 
 FEATURE_COUNT = 1400  # length of every feature vector (aggregator/features catalogue)
 
-# Tick as stored: the feed's tick plus the aggregator's stamps (88 bytes).
+# Tick as stored: the feed's tick plus the aggregator's stamps (88 bytes; the 80-byte one before: shm/layouts.py).
+#
+#   0               8               16              24              32
+#   +---------------+---------------+---------------+---------------+
+#   | ts_exchange_ns| ts_recv_ns    | ts_pop_ns     | ts_signal_ns  |
+#   +---------------+---------------+---------------+---------------+
+#   | price         | size          | trade_id      | seq           |
+#   +-------+---+-+-+---------------+---------------+---------------+
+#   |sym_id |exc|s|f| source_pos    | trade_id_lo   |
+#   +-------+---+-+-+---------------+---------------+
+#   64     68  70 71 72             80              88
 STAMPED_TICK = np.dtype(
     [
         ("ts_exchange_ns", "<i8"),  # 0

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from shm.records import EXCHANGE_NAMES, TICK, describe, trade_id_text
+from shm.layouts import describe
+from shm.records import EXCHANGE_NAMES, TICK, trade_id_text
 from shm.symbols import SymbolDirectory, directory_name
 from shm import segment
 

@@ -1,4 +1,4 @@
-"""Fixed-size record dtypes that cross process boundaries, and their fingerprint.
+"""The tick record (feed -> aggregator), its flags, trade id words and venue ids.
 
 The tick record (64 bytes, one cache line)::
 
@@ -21,11 +21,11 @@ The tick record (64 bytes, one cache line)::
 - ``seq``: the feed's own per-ring counter, +1 per tick (gap-free by design).
 - ``symbol_id``: index in the symbol directory (shm/symbols.py).
 - ``exchange_id``: see ``EXCHANGE_IDS``.
-- ``side``: +1 taker buy, -1 taker sell, 0 unknown. ``flags``: feeds/trade.py.
+- ``side``: +1 taker buy, -1 taker sell, 0 unknown. ``flags``: FLAG_* below.
+
+Fingerprints and earlier layouts of this and every other record: shm/layouts.py.
 """
 from __future__ import annotations
-
-import hashlib
 
 import numpy as np
 
@@ -45,7 +45,12 @@ TICK = np.dtype(
     ]
 )
 assert TICK.itemsize == 64
-FLAG_TRADE_UUID = 8  # tick flag (the others: feeds/trade.py): trade_id and trade_id_lo hold a UUID
+
+# tick flags (a bit set, u1; also in out.ticks records)
+FLAG_GAP = 1  # trade ids/sequence skipped before this tick
+FLAG_SNAPSHOT = 2  # replayed by the venue on subscribe, not a live trade
+FLAG_REPLAY = 4  # filled in after a reconnect, deduplicated by trade id
+FLAG_TRADE_UUID = 8  # the trade id is a UUID, kept exactly in trade_id and trade_id_lo
 
 
 _U64_MAX = (1 << 64) - 1
@@ -100,43 +105,3 @@ EXCHANGE_IDS = {
 }
 EXCHANGE_NAMES = {number: name for name, number in EXCHANGE_IDS.items()}
 
-
-def describe(dtype: np.dtype) -> str:
-    """A canonical text of a dtype's layout: field names, types and offsets."""
-    dtype = np.dtype(dtype)
-    if dtype.names is None:
-        return f"{dtype.str}"
-    fields = []
-    for name in dtype.names:
-        field_type, offset = dtype.fields[name][:2]
-        if field_type.subdtype is not None:  # e.g. (1400,)<f8
-            base, shape = field_type.subdtype
-            form = "(" + ",".join(str(n) for n in shape) + ",)" + base.str
-        else:
-            form = field_type.str
-        fields.append(f"{name}:{form}@{offset}")
-    return f"{dtype.itemsize}B " + " ".join(fields)
-
-
-def fingerprint(dtype: np.dtype) -> int:
-    """Signed 64-bit fingerprint of ``describe(dtype)``: equal layouts, equal fingerprints."""
-    digest = hashlib.blake2b(describe(dtype).encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "little", signed=True)
-
-
-# Earlier layouts that are the same bytes under other names, accepted where the current one is asked (a ring
-# left by an earlier release): TICK before its last word was named trade_id_lo ("reserved", always 0 then).
-_TICK_RESERVED = np.dtype([(n if n != "trade_id_lo" else "reserved", TICK.fields[n][0]) for n in TICK.names])
-SAME_BYTES = {fingerprint(TICK): frozenset({fingerprint(_TICK_RESERVED)})}
-_CURRENT = {alias: TICK for alias in SAME_BYTES[fingerprint(TICK)]}
-
-
-def current_layout(stored: int) -> np.dtype | None:
-    """The current dtype of which layout fingerprint ``stored`` is an earlier alias (None: not an alias)."""
-    return _CURRENT.get(stored)
-
-
-def same_bytes(stored: int, dtype: np.dtype) -> bool:
-    """Whether records of layout fingerprint ``stored`` can be read as ``dtype``: the same, or an alias of it."""
-    expected = fingerprint(dtype)
-    return stored == expected or stored in SAME_BYTES.get(expected, ())

@@ -9,7 +9,8 @@ with ``remove`` (``tickagg rings --remove GROUP``). Header layout:
 shm/header.py; kernels and memory ordering: shm/kernels.py. A consumer or
 monitor opened with ``numba=False`` reads without Numba (shm/plain.py).
 A producer that finds a ring of another record layout replaces it only if no
-live process holds it and nothing in it is unread (``_remove_if_abandoned``).
+live process holds it and nothing in it is unread (``_remove_if_abandoned``);
+which layouts count as the same bytes: shm/layouts.py.
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ import numpy as np
 
 from shm import header as H
 from shm import plain, segment
-from shm.records import current_layout, describe, fingerprint, same_bytes
+from shm.layouts import current_layout, describe, dtype_from_description, fingerprint, same_bytes
 
 log = logging.getLogger(__name__)
 
@@ -63,19 +64,6 @@ def _initialiser(dtype: np.dtype, capacity: int):
         del words
 
     return initialise
-
-
-def dtype_from_description(text: str) -> np.dtype:
-    """Rebuild a record dtype from ``records.describe`` text (used by monitors)."""
-    size_text, *fields = text.split(" ")
-    names, formats, offsets = [], [], []
-    for field in fields:
-        name, rest = field.split(":", 1)
-        form, offset = rest.rsplit("@", 1)
-        names.append(name)
-        formats.append(form)
-        offsets.append(int(offset))
-    return np.dtype({"names": names, "formats": formats, "offsets": offsets, "itemsize": int(size_text[:-1])})
 
 
 class Ring:

@@ -1,4 +1,4 @@
-"""Which ring goes into which table, and each table's columns on old and new ClickHouse.
+"""Each table's columns on old and new ClickHouse, and which table a ring's records go to (shm/topology.py).
 
 A table column takes a field of the ring record as it is (same name unless
 ``field`` says otherwise); ``trade_uuid`` (UUID) is made of ``trade_id`` and
@@ -23,7 +23,8 @@ import dataclasses
 import numpy as np
 
 from shm.pipeline_records import BAR, EVENT, EVENT_NAMES, FEATURE_ROW, LATENCY, REGIME, STAMPED_TICK
-from shm.records import FLAG_TRADE_UUID, fingerprint, mix64_array
+from shm.records import FLAG_TRADE_UUID, mix64_array
+from shm.topology import stored_ring
 
 NS = "NS"  # pseudo type: a time in ns (Int64 on old servers, DateTime64(9) on new)
 
@@ -41,24 +42,10 @@ class Column:
 @dataclasses.dataclass(frozen=True)
 class Table:
     name: str
-    dtype: np.dtype  # ring record dtype
+    dtype: np.dtype  # ring record dtype, current layout (earlier ones: shm/layouts.py)
     columns: tuple[Column, ...]
     time_field: str  # ns field that partitions by day
     order_by: tuple[str, ...]  # sorting key; its first column narrows an in-doubt batch check
-    earlier: tuple[np.dtype, ...] = ()  # record layouts of earlier releases (a spill may hold them)
-
-    def layout(self, fingerprint_: int) -> np.dtype | None:
-        """The record layout, current or earlier, with this fingerprint (None: unknown)."""
-        return next((d for d in (self.dtype, *self.earlier) if fingerprint(d) == fingerprint_), None)
-
-    def upgrade(self, records: np.ndarray) -> np.ndarray:
-        """Records of an earlier layout in the current one: same-named fields copied, new fields 0."""
-        if records.dtype == self.dtype:
-            return records
-        upgraded = np.zeros(len(records), self.dtype)
-        for name in records.dtype.names:
-            upgraded[name] = records[name]
-        return upgraded
 
     @property
     def column_names(self) -> list[str]:
@@ -119,10 +106,6 @@ _BAR_COLUMNS = (
     Column("flags", "UInt32"),
 )
 
-# out.ticks records before trade_id_lo (schema 1): the same fields at the same offsets, 80 bytes
-_STAMPED_TICK_1 = np.dtype([(name, STAMPED_TICK.fields[name][0]) for name in STAMPED_TICK.names if name != "trade_id_lo"])
-assert _STAMPED_TICK_1.itemsize == 80
-
 TICKS = Table(
     "ticks",
     STAMPED_TICK,
@@ -143,7 +126,6 @@ TICKS = Table(
     ),
     "ts_exchange_ns",
     ("symbol_id", "ts_exchange_ns"),
-    earlier=(_STAMPED_TICK_1,),
 )
 BARS_1S = Table("bars_1s", BAR, _BAR_COLUMNS, "start_ns", ("symbol_id", "start_ns"))
 BARS_1M = Table("bars_1m", BAR, _BAR_COLUMNS, "start_ns", ("symbol_id", "start_ns"))
@@ -193,23 +175,8 @@ EVENTS = Table(
 ALL = (TICKS, BARS_1S, BARS_1M, FEATURES, REGIMES, LATENCIES, EVENTS)
 BY_NAME = {t.name: t for t in ALL}
 
-# aggregator output ring (short name, shm/topology.py) -> table; feed event rings
-# ``<exchange>.events`` also go to EVENTS.
-RING_TABLES = {
-    "out.ticks": TICKS,
-    "out.bars1s": BARS_1S,
-    "out.bars1m": BARS_1M,
-    "out.features": FEATURES,
-    "out.regime": REGIMES,
-    "out.latency": LATENCIES,
-    "out.events": EVENTS,
-}
-
 
 def table_of_ring(short_name: str) -> Table | None:
     """The table a ring's records go to (None: the writer does not read that ring)."""
-    if short_name in RING_TABLES:
-        return RING_TABLES[short_name]
-    if short_name.endswith(".events"):
-        return EVENTS
-    return None
+    spec = stored_ring(short_name)
+    return None if spec is None else BY_NAME[spec.table]

@@ -8,9 +8,9 @@ import pytest
 
 from feed_helpers import events, metrics, read_all, settle, start_feed, stop_feed, wait_until
 from simulator.handle import start_simulator
-from feeds.trade import FLAG_GAP
 from shm import segment
 from shm.pipeline_records import EVENT_CONNECT, EVENT_DISCONNECT, EVENT_GAP
+from shm.records import FLAG_GAP
 
 
 @pytest.fixture

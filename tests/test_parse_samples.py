@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from feeds.trade import FLAG_SNAPSHOT, SIDE_NAMES
+from feeds.trade import SIDE_NAMES
 from feeds.venues import VENUES, venue
+from shm.records import FLAG_SNAPSHOT
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = Path(__file__).resolve().parent / "exchange_samples"

@@ -11,7 +11,8 @@ import pytest
 import ring_workers as w
 from shm import header as H
 from shm import segment
-from shm.records import TICK, describe
+from shm.layouts import describe
+from shm.records import TICK
 from shm.ring import CONSUMER, MONITOR, PRODUCER, Ring, RingBusyError, RingError, RingLayoutError, ring_name
 
 OTHER = np.dtype([("ts", "<i8"), ("price", "<f8"), ("qty", "<f8"), ("pad", "<u8")])
@@ -158,7 +159,7 @@ def test_a_ring_of_another_layout_held_by_a_live_process_is_kept(group, spawn):
 
 
 def test_a_ring_of_an_earlier_alias_layout_is_used_as_it_is(group):
-    from shm.records import _TICK_RESERVED
+    from shm.layouts import TICK_RESERVED as _TICK_RESERVED
     name = ring_name(group, "alias")
     with Ring(name, PRODUCER, _TICK_RESERVED, 64) as old:  # the earlier release's feed ring, ticks unread
         old.push_batch(np.ones(3, _TICK_RESERVED))

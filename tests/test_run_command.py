@@ -13,6 +13,7 @@ from store_fixtures import need_chdb
 
 from store.tables import TICKS
 from bench.writer_command import make_ticks
+from shm.layouts import layout_of
 from shm.ring import PRODUCER, Ring, ring_name
 
 
@@ -64,7 +65,7 @@ def test_run_fails_loudly_when_a_process_keeps_failing(group, tmp_path):
 @pytest.mark.slow
 def test_run_takes_over_an_earlier_releases_out_ticks_with_rows_in_flight(group, tmp_path):
     need_chdb()
-    (earlier,) = TICKS.earlier  # out.ticks records of the release before trade_id_lo
+    (earlier,) = layout_of(TICKS.dtype).earlier  # out.ticks records of the release before trade_id_lo
     stamped = make_ticks(10**9, 2000, time.time_ns())
     left = np.zeros(len(stamped), earlier)
     for name in earlier.names:

@@ -13,6 +13,7 @@ from writer.commitlog import ACK, INTENT, SPILLED, CommitLog, CommitLogError, la
 from writer.spill import Spill, SpillFullError, SpillLayoutError
 from store.tables import EVENTS, TICKS
 from bench.writer_command import make_ticks
+from shm.layouts import layout_of
 from shm.pipeline_records import EVENT
 
 
@@ -129,8 +130,8 @@ def test_commit_log_round_trip_and_last_per_ring(tmp_path):
 
 
 def test_a_spill_of_the_earlier_tick_layout_is_upgraded_on_replay(tmp_path):
-    (earlier,) = TICKS.earlier
-    old_table = dataclasses.replace(TICKS, dtype=earlier, earlier=())
+    (earlier,) = layout_of(TICKS.dtype).earlier
+    old_table = dataclasses.replace(TICKS, dtype=earlier)
     current = make_ticks(0, 50, 10**18)
     old_records = np.zeros(50, earlier)
     for name in earlier.names:

@@ -15,8 +15,8 @@ import pytest
 
 from feeds.metrics import FeedMetrics
 from feeds.ticks import TickWriter
-from feeds.trade import FLAG_SNAPSHOT, FLAG_TRADE_UUID, Trade
-from shm.records import TICK, trade_id_text
+from feeds.trade import Trade
+from shm.records import FLAG_SNAPSHOT, FLAG_TRADE_UUID, TICK, trade_id_text
 
 
 class _Ring:

@@ -20,6 +20,7 @@ from store.url import redact
 from writer.writer import Writer, WriterConfig
 from bench.writer_command import make_ticks
 from feeds.ticks import trade_id_words
+from shm.layouts import layout_of
 from shm.pipeline_records import BAR, EVENT, FEATURE_ROW, LATENCY, REGIME, STAMPED_TICK
 from shm.ring import PRODUCER, Ring, RingLayoutError, ring_name
 
@@ -230,7 +231,7 @@ def test_uuid_trade_ids_are_stored_exactly_and_an_old_schema_is_migrated(store_u
 
 def test_an_out_ticks_ring_of_the_earlier_layout_is_drained_upgraded_and_let_go(store_url, group, tmp_path):
     db = parse(store_url).database
-    (earlier,) = TICKS.earlier
+    (earlier,) = layout_of(TICKS.dtype).earlier
     current = make_ticks(0, 3000, time.time_ns())
     old = np.zeros(len(current), earlier)
     for name in earlier.names:

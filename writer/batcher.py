@@ -32,6 +32,7 @@ from store.batch import Batch, ring_key
 from store.tables import Table
 from shm import header as H
 from shm import segment
+from shm.layouts import upgrade
 from shm.ring import Ring
 
 
@@ -85,7 +86,7 @@ class RingBatcher:
     def batch(self) -> Batch:
         """The batch to make durable now (the frozen one, or everything popped)."""
         if self.frozen is None:
-            records = self.table.upgrade(self.buffer[: self.count])  # a ring of an earlier layout: current records
+            records = upgrade(self.buffer[: self.count], self.table.dtype)  # a ring of an earlier layout: current records
             return Batch(self.name, self.incarnation, self.start, self.start + self.count, self.table, records)
         return self.frozen
 

@@ -14,7 +14,7 @@ crc32 covers the header (crc field zero) and the payload. A record cut short
 by a crash at the end of the last segment is truncated away on open; a record
 whose checksum fails is reported and skipped (it cannot be trusted).
 A segment is deleted once every batch in it is in the store. Records of an
-earlier release's layout are upgraded on replay (``Table.earlier``); a layout
+earlier release's layout are upgraded on replay (shm/layouts.py); a layout
 this release does not know makes opening the spill fail, deleting nothing.
 
 fsync policy (``fsync=``):
@@ -45,7 +45,7 @@ import numpy as np
 
 from store.batch import Batch
 from store.tables import BY_NAME
-from shm.records import fingerprint
+from shm.layouts import fingerprint, readable, upgrade
 
 log = logging.getLogger(__name__)
 
@@ -164,7 +164,7 @@ class Spill:
         """Refuse to open a spill this release cannot replay, rather than skip (lose) its batches: a record
         whose checksum holds and whose layout is unknown. (A record that fails its checksum is skipped on replay.)"""
         table = BY_NAME.get(header["table"].decode("utf-8", "replace"))
-        if table is None or table.layout(int(header["fingerprint"])) is not None:
+        if table is None or readable(table.dtype, int(header["fingerprint"])) is not None:
             return
         f.seek(offset)
         if not _checksum_holds(f.read(total), header):
@@ -267,10 +267,10 @@ class Spill:
         table = BY_NAME.get(header["table"].decode("utf-8", "replace"))
         if table is None:
             raise SpillError(f"spilled batch {entry.batch_id:016x} names an unknown table")
-        layout = table.layout(int(header["fingerprint"]))
+        layout = readable(table.dtype, int(header["fingerprint"]))
         if layout is None:  # _scan refused these already
             raise SpillLayoutError(f"spilled batch {entry.batch_id:016x} holds records of an unknown layout for {table.name}")
-        records = table.upgrade(np.frombuffer(raw, layout, offset=HEADER.itemsize))
+        records = upgrade(np.frombuffer(raw, layout, offset=HEADER.itemsize), table.dtype)
         return Batch(header["ring"].decode("utf-8", "replace"), int(header["incarnation"]), int(header["start"]), int(header["end"]),
                      table, records, in_doubt=bool(header["flags"] & IN_DOUBT), from_spill=True)
 

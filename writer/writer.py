@@ -46,8 +46,8 @@ from writer.spill import Spill, SpillError
 from store.tables import LATENCIES, table_of_ring
 from store.url import StoreURL, redact
 from shm import histogram
+from shm.layouts import fingerprint, readable
 from shm.pipeline_records import LATENCY, STAGE_TICK_TO_STORE
-from shm.records import fingerprint
 from shm.ring import CONSUMER, MONITOR, PREFIX, Ring, RingBusyError, RingError, RingOtherLayoutError, group_rings
 
 log = logging.getLogger("tickagg.writer")
@@ -204,7 +204,7 @@ class Writer:
             return Ring(name, CONSUMER, table.dtype, numba=False)
         except RingOtherLayoutError:
             ring = Ring(name, CONSUMER, None, numba=False)
-            if table.layout(fingerprint(ring.dtype)) is None:
+            if readable(table.dtype, fingerprint(ring.dtype)) is None:
                 ring.close()
                 raise
             log.warning("%s holds %s records of an earlier layout; reading them as they are", name, table.name)
