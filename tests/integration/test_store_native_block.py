@@ -11,7 +11,6 @@ import uuid
 
 import numpy as np
 import pytest
-from store_fixtures import clickhouse_server  # noqa: F401 — pytest fixture
 
 from bench.clickhouse_server import PASSWORD
 from store.native_block import NativeClient, NumpyColumns, encode
