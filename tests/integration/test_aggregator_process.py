@@ -9,6 +9,7 @@ import pytest
 
 from aggregator_helpers import MINUTE, feed_ticks, out_ticks_published, start_aggregator
 from feed_helpers import read_all, wait_until
+from shm import segment
 from shm.pipeline_records import BAR, LATENCY, SIGNAL, STAGE_TICK_TO_SIGNAL, STAMPED_TICK
 from shm.records import EXCHANGE_IDS, TICK
 from shm.ring import PRODUCER, Ring, ring_name
