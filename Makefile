@@ -1,13 +1,14 @@
 # Two commands for a fresh Debian machine with Python 3.11:
 #   make demo   set up .venv and run the main job
 #   make test   set up .venv and the system packages the tests need, then run every test
+# and, to iterate: make test-unit   set up .venv, then the unit tier only (no apt, no clickhouse-server)
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 APT_PACKAGES := clickhouse-server
 
-.PHONY: setup kernels system-packages demo test clean-rings
+.PHONY: setup kernels system-packages demo test test-unit clean-rings
 
 setup: $(INSTALLED) kernels
 
@@ -39,6 +40,10 @@ demo: setup
 
 test: setup system-packages
 	TICKAGG_REQUIRE_STORES=1 $(PY) -m pytest -q
+
+# The unit tier (tests/unit): no processes, servers or sockets, so no system packages either.
+test-unit: setup
+	$(PY) -m pytest -q tests/unit
 
 clean-rings:
 	$(VENV)/bin/tickagg rings --remove default

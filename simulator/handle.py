@@ -25,7 +25,7 @@ from pathlib import Path
 
 import orjson
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 
 
 class SimulatorError(RuntimeError):

@@ -7,7 +7,6 @@ import orjson
 import pytest
 import websocket
 
-from simulator import start_simulator
 from simulator.client import VenueClient
 from feeds.venues import VENUES
 
@@ -17,10 +16,7 @@ UNKNOWN = {"okx": "NOPE-USDT", "coinbase": "NOPE-USD", "kraken": "NOPE/USD", "by
 SILENT = ("binance", "bitstamp", "deribit")
 
 
-@pytest.fixture(scope="module")
-def sim():
-    with start_simulator("all", rate=200) as handle:
-        yield handle
+pytestmark = pytest.mark.simulator("all", rate=200)
 
 
 @pytest.mark.parametrize("venue", [name for name in VENUES if name not in SILENT])

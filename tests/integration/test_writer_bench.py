@@ -6,8 +6,7 @@ import sys
 
 import orjson
 import pytest
-from clickhouse_server import start_server
-from store_fixtures import need_chdb
+from stores import need_chdb, start_server
 
 
 @pytest.mark.slow

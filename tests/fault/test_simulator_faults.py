@@ -8,15 +8,11 @@ from collections import defaultdict
 import pytest
 import websocket
 
-from simulator import start_simulator
 from simulator.client import VenueClient
 from feeds.venues import VENUES
 
 
-@pytest.fixture(scope="module")
-def sim():
-    with start_simulator("all", rate=1000, heartbeat_scale=0.1) as handle:
-        yield handle
+pytestmark = pytest.mark.simulator("all", rate=1000, heartbeat_scale=0.1)
 
 
 def connect(sim, venue: str) -> VenueClient:

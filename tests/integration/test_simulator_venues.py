@@ -7,7 +7,6 @@ from collections import Counter
 
 import pytest
 
-from simulator import start_simulator
 from simulator.client import VenueClient
 from simulator.venues import VENUES as SIMULATED
 from feeds.venues import VENUES
@@ -15,10 +14,7 @@ from feeds.venues import VENUES
 RATE = 3000  # trades per second per venue
 
 
-@pytest.fixture(scope="module")
-def sim():
-    with start_simulator("all", rate=RATE, heartbeat_scale=0.1) as handle:
-        yield handle
+pytestmark = pytest.mark.simulator("all", rate=RATE, heartbeat_scale=0.1)
 
 
 def delta(after: dict, before: dict, field: str) -> int:

@@ -2,13 +2,10 @@
 from __future__ import annotations
 
 import os
-import signal
-import time
 
 import numpy as np
 import pytest
 
-import ring_workers as w
 from shm import header as H
 from shm import segment
 from shm.layouts import describe
@@ -55,38 +52,12 @@ def test_missing_ring_names_the_path(group):
         Ring(ring_name(group, "nothere"), CONSUMER, TICK)
 
 
-def test_second_live_consumer_is_refused_and_a_dead_ones_place_is_taken(group, spawn):
-    name = ring_name(group, "c")
-    Ring(name, PRODUCER, TICK, 64).close()
-    holder = spawn(w.hold, name, CONSUMER, 60)
-    with Ring(name) as monitor:
-        deadline = time.monotonic() + 30
-        while not monitor.status()["consumer_alive"] and time.monotonic() < deadline:
-            time.sleep(0.01)
-    with pytest.raises(RingBusyError, match=f"live consumer \\(pid {holder.pid}\\)"):
-        Ring(name, CONSUMER, TICK)
-    os.kill(holder.pid, signal.SIGKILL)
-    holder.join(10)
-    with Ring(name, CONSUMER, TICK) as ring:
-        assert ring.status()["consumer_pid"] == os.getpid()
-
-
 def test_one_producer_at_a_time_even_in_one_process(group):
     name = ring_name(group, "p1")
     with Ring(name, PRODUCER, TICK, 64):
         with pytest.raises(RingBusyError, match="live producer"):
             Ring(name, PRODUCER, TICK)
     Ring(name, PRODUCER, TICK).close()  # released on close
-
-
-def test_ring_outlives_the_process_that_created_it(group, spawn):
-    name = ring_name(group, "life")
-    child = spawn(w.create_and_exit, name, 128)
-    child.join(60)
-    assert child.exitcode == 0
-    time.sleep(0.2)  # a resource_tracker would unlink about now
-    with Ring(name) as ring:
-        assert ring.capacity == 128
 
 
 def test_roles_guard_their_operations(group):
@@ -139,23 +110,6 @@ def test_a_ring_of_another_layout_with_unread_records_is_kept(group):
         Ring(name, PRODUCER, TICK, 64)
     with Ring(name, MONITOR) as monitor:
         assert monitor.dtype == OTHER and monitor.head == 3
-
-
-def test_a_ring_of_another_layout_held_by_a_live_process_is_kept(group, spawn):
-    name = ring_name(group, "held")
-    Ring(name, PRODUCER, OTHER, 64).close()
-    holder = spawn(w.hold, name, CONSUMER, 60, True)
-    with Ring(name) as monitor:
-        deadline = time.monotonic() + 30
-        while not monitor.status()["consumer_alive"] and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert monitor.status()["consumer_alive"]
-    with pytest.raises(RingLayoutError, match="a live process still uses it"):
-        Ring(name, PRODUCER, TICK, 64)
-    os.kill(holder.pid, signal.SIGKILL)
-    holder.join(10)
-    with Ring(name, PRODUCER, TICK, 64) as ring:  # its consumer died: now it is replaced
-        assert ring.dtype == TICK
 
 
 def test_a_ring_of_an_earlier_alias_layout_is_used_as_it_is(group):

@@ -12,7 +12,7 @@ import pytest
 
 from simulator import SimulatorError, start_simulator
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def simulate(*args: str, timeout: float = 20.0) -> subprocess.CompletedProcess:

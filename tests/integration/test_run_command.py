@@ -9,7 +9,7 @@ import time
 import numpy as np
 import orjson
 import pytest
-from store_fixtures import need_chdb
+from stores import need_chdb
 
 from store.tables import TICKS
 from bench.writer_command import make_ticks

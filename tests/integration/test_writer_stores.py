@@ -10,7 +10,6 @@ import uuid
 import numpy as np
 import orjson
 import pytest
-from store_fixtures import chdb_url, clickhouse_server, store_url  # noqa: F401 — pytest fixtures
 
 from store import open_store, parse
 from writer.commitlog import INTENT

@@ -1,6 +1,7 @@
-"""Process bodies for the ring tests (importable by spawned children)."""
+"""Process bodies for the ring tests (importable by spawned children), and reading the logs they write."""
 from __future__ import annotations
 
+import os
 import sys
 import time
 
@@ -8,6 +9,11 @@ import numpy as np
 
 from shm.records import TICK
 from shm.ring import CONSUMER, PRODUCER, Ring
+
+
+def read_log(path) -> np.ndarray:
+    """The seqs a ``produce`` or ``consume`` log holds (none if it was never written)."""
+    return np.fromfile(path, dtype=np.int64) if os.path.exists(path) else np.zeros(0, np.int64)
 
 
 def produce(name: str, first: int, count: int, batch: int, retry: bool, pause_s: float = 0.0, log: str | None = None) -> None:

@@ -8,8 +8,7 @@ import resource
 import time
 
 import pytest
-from clickhouse_server import start_server
-from store_fixtures import clickhouse_server, need_chdb  # noqa: F401 — pytest fixture
+from stores import need_chdb, start_server
 
 from store import open_store
 from bench.outage_command import outage

@@ -1,23 +1,16 @@
 """numpy columns sent as Native blocks (store/native_block.py) against the private clickhouse-server:
-every type round-trips, several blocks per insert, types it does not encode go the driver's way; and a writer
-process never imports Numba, pandas or pyarrow."""
+every type round-trips, several blocks per insert, types it does not encode go the driver's way (the writer
+process's imports: test_writer_imports.py)."""
 from __future__ import annotations
 
 import datetime
-import subprocess
-import sys
-import time
 import uuid
 
 import numpy as np
 import pytest
-from store_fixtures import clickhouse_server  # noqa: F401 — pytest fixture
 
 from bench.clickhouse_server import PASSWORD
 from store.native_block import NativeClient, NumpyColumns, encode
-from bench.writer_command import make_ticks
-from shm.pipeline_records import STAMPED_TICK
-from shm.ring import PRODUCER, Ring, ring_name
 
 COLUMNS = [
     ("i8", "Int8", np.int8), ("i16", "Int16", np.int16), ("i32", "Int32", np.int32), ("i64", "Int64", np.int64),
@@ -89,28 +82,3 @@ def test_a_column_count_mismatch_is_refused(client):
     with pytest.raises(ValueError, match="2 columns"):
         client.execute(f"INSERT INTO {database}.two (a, b, a) VALUES",
                        NumpyColumns([np.zeros(1, np.uint32)] * 2))
-
-
-def test_writer_process_imports_no_numba_pandas_or_pyarrow(clickhouse_server, group, tmp_path):
-    database = f"w{uuid.uuid4().hex[:8]}"
-    url = clickhouse_server.url(database=database)
-    with Ring(ring_name(group, "out.ticks"), PRODUCER, STAMPED_TICK, 1 << 12) as ring:
-        assert ring.push_batch(make_ticks(0, 1000, time.time_ns())) == 1000
-    script = f"""
-import sys, time
-from writer.writer import Writer, WriterConfig
-from store import parse
-writer = Writer(parse({url!r}), WriterConfig(group={group!r}, state_dir={str(tmp_path)!r}, rings=("out.ticks",)))
-writer.start()
-deadline = time.monotonic() + 30
-while writer.batchers and any(b.ring.tail < 1000 for b in writer.batchers.values()) and time.monotonic() < deadline:
-    writer.step()
-writer.shutdown()
-print(sorted(m for m in ("numba", "llvmlite", "pandas", "pyarrow") if m in sys.modules))
-"""
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip().splitlines()[-1] == "[]"
-    client = NativeClient(host="127.0.0.1", port=clickhouse_server.tcp_port, user="writer", password=PASSWORD)
-    assert client.execute(f"SELECT count(), uniqExact(seq) FROM {database}.ticks") == [(1000, 1000)]
-    client.disconnect()

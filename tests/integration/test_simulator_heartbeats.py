@@ -7,15 +7,11 @@ import orjson
 import pytest
 import websocket
 
-from simulator import start_simulator
 from simulator.client import VenueClient
 from feeds.venues import VENUES
 
 
-@pytest.fixture(scope="module")
-def sim():
-    with start_simulator("all", rate=200, heartbeat_scale=0.1) as handle:
-        yield handle
+pytestmark = pytest.mark.simulator("all", rate=200, heartbeat_scale=0.1)
 
 
 def texts_until(ws: websocket.WebSocket, wanted, seconds: float = 2.0) -> str:
