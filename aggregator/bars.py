@@ -1,7 +1,7 @@
 """OHLCV bars per symbol by exchange time, in Numba, with a lateness allowance.
 
-Each symbol has, per interval, at most two open bars: position 1 (the newest)
-and position 0 (the one before, kept open for late ticks). A bar closes when
+Each symbol has, per interval, at most two open bars: position NEWER and
+position OLDER (the one before, kept open for late ticks). A bar closes when
 a later tick of the symbol, or the wall clock, passes its end plus
 ``lateness_ns`` (which must be shorter than the interval). A tick for a bar
 that has already closed is *late*: counted, never merged.
@@ -21,7 +21,8 @@ from typing import NamedTuple
 import numba
 import numpy as np
 
-OPEN, HIGH, LOW, CLOSE, VOLUME, BUY, SELL, PV = range(8)
+OPEN, HIGH, LOW, CLOSE, VOLUME, BUY, SELL, PV = range(8)  # values[slot, position, *]
+OLDER, NEWER = 0, 1  # the two open-bar positions per slot
 EMPTY = -1
 FLAG_FIRST = 1  # the symbol's first bar since the aggregator started: ticks before the start are not in it
 
@@ -29,7 +30,7 @@ FLAG_FIRST = 1  # the symbol's first bar since the aggregator started: ticks bef
 class BarBook(NamedTuple):
     """Open bars of every symbol slot for one interval."""
 
-    start: np.ndarray  # int64 (slots, 2): interval start ns, EMPTY when no bar
+    start: np.ndarray  # int64 (slots, 2): interval start ns per position (OLDER, NEWER), EMPTY when no bar
     values: np.ndarray  # float64 (slots, 2, 8): OPEN..PV
     count: np.ndarray  # int64 (slots, 2)
     first_recv: np.ndarray  # int64 (slots, 2)
@@ -37,7 +38,9 @@ class BarBook(NamedTuple):
     late: np.ndarray  # int64 (slots, 2): late ticks seen while the bar was open
     last_start: np.ndarray  # int64 (slots,): start of the last closed bar (EMPTY: none yet)
     last_close: np.ndarray  # float64 (slots,)
-    params: np.ndarray  # int64 [interval_ns, lateness_ns, max_fill]
+    interval_ns: int
+    lateness_ns: int
+    max_fill: int  # empty bars emitted at most before a bar that follows a gap
 
 
 def new_book(slots: int, interval_ns: int, lateness_ns: int, max_fill: int) -> BarBook:
@@ -52,7 +55,9 @@ def new_book(slots: int, interval_ns: int, lateness_ns: int, max_fill: int) -> B
         late=np.zeros((slots, 2), np.int64),
         last_start=np.full(slots, EMPTY, np.int64),
         last_close=np.full(slots, np.nan),
-        params=np.array([interval_ns, lateness_ns, max_fill], np.int64),
+        interval_ns=int(interval_ns),
+        lateness_ns=int(lateness_ns),
+        max_fill=int(max_fill),
     )
 
 
@@ -120,7 +125,7 @@ def close_bar(book, slot, k, symbol_id, out, n, now_ns) -> int:
 
     ``out`` must have room for ``1 + max_fill`` rows.
     """
-    interval, max_fill = book.params[0], book.params[2]
+    interval, max_fill = book.interval_ns, book.max_fill
     interval_s = interval // 1_000_000_000
     start = book.start[slot, k]
     previous = book.last_start[slot]
@@ -146,48 +151,48 @@ def close_bar(book, slot, k, symbol_id, out, n, now_ns) -> int:
 @numba.njit(cache=True, inline="always")
 def add_tick(book, slot, symbol_id, ts_ns, recv_ns, price, size, side, out, n, now_ns):
     """Fold one tick into ``slot``'s bars, closing what it passes. Returns (new n, late?)."""
-    interval, lateness = book.params[0], book.params[1]
+    interval, lateness = book.interval_ns, book.lateness_ns
     start = ts_ns - ts_ns % interval
-    older, newer = book.start[slot, 0], book.start[slot, 1]
+    older, newer = book.start[slot, OLDER], book.start[slot, NEWER]
     if older != EMPTY and ts_ns >= older + interval + lateness:
-        n = close_bar(book, slot, 0, symbol_id, out, n, now_ns)
+        n = close_bar(book, slot, OLDER, symbol_id, out, n, now_ns)
         older = EMPTY
     if newer == EMPTY:
         if start <= book.last_start[slot]:
             return n, True
-        _open(book, slot, 1, start, price, recv_ns)
-        _add(book, slot, 1, price, size, side, recv_ns)
+        _open(book, slot, NEWER, start, price, recv_ns)
+        _add(book, slot, NEWER, price, size, side, recv_ns)
         return n, False
     if start == newer:
-        _add(book, slot, 1, price, size, side, recv_ns)
+        _add(book, slot, NEWER, price, size, side, recv_ns)
         return n, False
     if start > newer:
         if older != EMPTY:
-            n = close_bar(book, slot, 0, symbol_id, out, n, now_ns)
+            n = close_bar(book, slot, OLDER, symbol_id, out, n, now_ns)
         if ts_ns >= newer + interval + lateness:
-            n = close_bar(book, slot, 1, symbol_id, out, n, now_ns)
+            n = close_bar(book, slot, NEWER, symbol_id, out, n, now_ns)
         else:  # the newer bar becomes the older one, still open for late ticks
-            book.start[slot, 0] = newer
-            book.values[slot, 0] = book.values[slot, 1]
-            book.count[slot, 0] = book.count[slot, 1]
-            book.first_recv[slot, 0] = book.first_recv[slot, 1]
-            book.last_recv[slot, 0] = book.last_recv[slot, 1]
-            book.late[slot, 0] = book.late[slot, 1]
-        _open(book, slot, 1, start, price, recv_ns)
-        _add(book, slot, 1, price, size, side, recv_ns)
+            book.start[slot, OLDER] = newer
+            book.values[slot, OLDER] = book.values[slot, NEWER]
+            book.count[slot, OLDER] = book.count[slot, NEWER]
+            book.first_recv[slot, OLDER] = book.first_recv[slot, NEWER]
+            book.last_recv[slot, OLDER] = book.last_recv[slot, NEWER]
+            book.late[slot, OLDER] = book.late[slot, NEWER]
+        _open(book, slot, NEWER, start, price, recv_ns)
+        _add(book, slot, NEWER, price, size, side, recv_ns)
         return n, False
     if older != EMPTY and start == older:
-        _add(book, slot, 0, price, size, side, recv_ns)
+        _add(book, slot, OLDER, price, size, side, recv_ns)
         return n, False
-    book.late[slot, 1] += 1
+    book.late[slot, NEWER] += 1
     return n, True
 
 
 @numba.njit(cache=True)
 def due(book, slot, now_ns) -> bool:
     """Whether the wall clock has passed the end (plus lateness) of ``slot``'s oldest open bar."""
-    interval, lateness = book.params[0], book.params[1]
-    for k in range(2):
+    interval, lateness = book.interval_ns, book.lateness_ns
+    for k in range(OLDER, NEWER + 1):  # oldest first
         start = book.start[slot, k]
         if start != EMPTY:
             return now_ns >= start + interval + lateness
@@ -197,8 +202,8 @@ def due(book, slot, now_ns) -> bool:
 @numba.njit(cache=True)
 def close_due(book, slot, symbol_id, out, n, now_ns) -> int:
     """Close every bar of ``slot`` whose end plus lateness the wall clock has passed."""
-    interval, lateness = book.params[0], book.params[1]
-    for k in range(2):
+    interval, lateness = book.interval_ns, book.lateness_ns
+    for k in range(OLDER, NEWER + 1):  # oldest first
         start = book.start[slot, k]
         if start != EMPTY and now_ns >= start + interval + lateness:
             n = close_bar(book, slot, k, symbol_id, out, n, now_ns)
