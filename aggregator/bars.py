@@ -21,8 +21,24 @@ from typing import NamedTuple
 import numba
 import numpy as np
 
-OPEN, HIGH, LOW, CLOSE, VOLUME, BUY, SELL, PV = range(8)  # values[slot, position, *]
 OLDER, NEWER = 0, 1  # the two open-bar positions per slot
+
+# values[slot, position]: one open bar's prices and volumes, one 64-byte cache line
+#
+#  0      8      16     24      32       40           48            56   64
+#  +------+------+------+-------+--------+------------+-------------+----+
+#  | open | high | low  | close | volume | buy_volume | sell_volume | pv |
+#  +------+------+------+-------+--------+------------+-------------+----+
+BAR_VALUES = np.dtype([
+    ("open", "<f8"),
+    ("high", "<f8"),
+    ("low", "<f8"),
+    ("close", "<f8"),
+    ("volume", "<f8"),
+    ("buy_volume", "<f8"),  # taker-buy size
+    ("sell_volume", "<f8"),  # taker-sell size
+    ("pv", "<f8"),  # sum of price * size: VWAP = pv / volume
+])
 EMPTY = -1
 FLAG_FIRST = 1  # the symbol's first bar since the aggregator started: ticks before the start are not in it
 
@@ -31,7 +47,7 @@ class BarBook(NamedTuple):
     """Open bars of every symbol slot for one interval."""
 
     start: np.ndarray  # int64 (slots, 2): interval start ns per position (OLDER, NEWER), EMPTY when no bar
-    values: np.ndarray  # float64 (slots, 2, 8): OPEN..PV
+    values: np.ndarray  # BAR_VALUES (slots, 2)
     count: np.ndarray  # int64 (slots, 2)
     first_recv: np.ndarray  # int64 (slots, 2)
     last_recv: np.ndarray  # int64 (slots, 2)
@@ -48,7 +64,7 @@ def new_book(slots: int, interval_ns: int, lateness_ns: int, max_fill: int) -> B
         raise ValueError(f"lateness must be shorter than the bar interval ({lateness_ns} ns vs {interval_ns} ns)")
     return BarBook(
         start=np.full((slots, 2), EMPTY, np.int64),
-        values=np.zeros((slots, 2, 8)),
+        values=np.zeros((slots, 2), BAR_VALUES),
         count=np.zeros((slots, 2), np.int64),
         first_recv=np.zeros((slots, 2), np.int64),
         last_recv=np.zeros((slots, 2), np.int64),
@@ -63,17 +79,17 @@ def new_book(slots: int, interval_ns: int, lateness_ns: int, max_fill: int) -> B
 
 @numba.njit(cache=True, inline="always")
 def _open(book, slot, k, start, price, recv_ns):
-    # direct indexing, no sub-array views: a view costs two atomic refcount operations
+    # records and direct indexing, no sub-array views: a view costs two atomic refcount operations
     book.start[slot, k] = start
-    values = book.values
-    values[slot, k, OPEN] = price
-    values[slot, k, HIGH] = price
-    values[slot, k, LOW] = price
-    values[slot, k, CLOSE] = price
-    values[slot, k, VOLUME] = 0.0
-    values[slot, k, BUY] = 0.0
-    values[slot, k, SELL] = 0.0
-    values[slot, k, PV] = 0.0
+    bar = book.values[slot, k]
+    bar.open = price
+    bar.high = price
+    bar.low = price
+    bar.close = price
+    bar.volume = 0.0
+    bar.buy_volume = 0.0
+    bar.sell_volume = 0.0
+    bar.pv = 0.0
     book.count[slot, k] = 0
     book.first_recv[slot, k] = recv_ns
     book.late[slot, k] = 0
@@ -81,18 +97,18 @@ def _open(book, slot, k, start, price, recv_ns):
 
 @numba.njit(cache=True, inline="always")
 def _add(book, slot, k, price, size, side, recv_ns):
-    values = book.values
-    if price > values[slot, k, HIGH]:
-        values[slot, k, HIGH] = price
-    if price < values[slot, k, LOW]:
-        values[slot, k, LOW] = price
-    values[slot, k, CLOSE] = price
-    values[slot, k, VOLUME] += size
+    bar = book.values[slot, k]
+    if price > bar.high:
+        bar.high = price
+    if price < bar.low:
+        bar.low = price
+    bar.close = price
+    bar.volume += size
     if side > 0:
-        values[slot, k, BUY] += size
+        bar.buy_volume += size
     elif side < 0:
-        values[slot, k, SELL] += size
-    values[slot, k, PV] += price * size
+        bar.sell_volume += size
+    bar.pv += price * size
     book.count[slot, k] += 1
     book.last_recv[slot, k] = recv_ns
 
@@ -103,14 +119,14 @@ def _write(out, n, symbol_id, start, interval_s, values, count, first_recv, last
     row.start_ns = start
     row.symbol_id = symbol_id
     row.interval_s = interval_s
-    row.open = values[OPEN]
-    row.high = values[HIGH]
-    row.low = values[LOW]
-    row.close = values[CLOSE]
-    row.volume = values[VOLUME]
-    row.buy_volume = values[BUY]
-    row.sell_volume = values[SELL]
-    row.vwap = values[PV] / values[VOLUME] if values[VOLUME] > 0.0 else np.nan
+    row.open = values.open
+    row.high = values.high
+    row.low = values.low
+    row.close = values.close
+    row.volume = values.volume
+    row.buy_volume = values.buy_volume
+    row.sell_volume = values.sell_volume
+    row.vwap = values.pv / values.volume if values.volume > 0.0 else np.nan
     row.count = count
     row.first_recv_ns = first_recv
     row.last_recv_ns = last_recv
@@ -132,10 +148,10 @@ def close_bar(book, slot, k, symbol_id, out, n, now_ns) -> int:
     if previous != EMPTY and max_fill > 0:
         missing = (start - previous) // interval - 1
         first_empty = start - min(missing, max_fill) * interval
-        empty = np.empty(8)
+        empty = np.empty(1, BAR_VALUES)[0]
         close = book.last_close[slot]
-        empty[OPEN] = empty[HIGH] = empty[LOW] = empty[CLOSE] = close
-        empty[VOLUME] = empty[BUY] = empty[SELL] = empty[PV] = 0.0
+        empty.open = empty.high = empty.low = empty.close = close
+        empty.volume = empty.buy_volume = empty.sell_volume = empty.pv = 0.0
         for gap_start in range(first_empty, start, interval):
             _write(out, n, symbol_id, gap_start, interval_s, empty, 0, 0, 0, 0, now_ns, 0)
             n += 1
@@ -143,7 +159,7 @@ def close_bar(book, slot, k, symbol_id, out, n, now_ns) -> int:
     _write(out, n, symbol_id, start, interval_s, book.values[slot, k], book.count[slot, k],
            book.first_recv[slot, k], book.last_recv[slot, k], book.late[slot, k], now_ns, flags)
     book.last_start[slot] = start
-    book.last_close[slot] = book.values[slot, k, CLOSE]
+    book.last_close[slot] = book.values[slot, k].close
     book.start[slot, k] = EMPTY
     return n + 1
 

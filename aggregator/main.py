@@ -29,7 +29,7 @@ import psutil
 
 from aggregator import fold
 from aggregator.agg_state import K_BARS1M, K_BARS1S, K_FEATURE_ROWS, K_LATE, K_NO_SLOT, K_PENDING_MAX, K_TICKS, new_agg_state
-from aggregator.outputs import flush_all, open_outputs
+from aggregator.outputs import TICKS, flush_all, open_outputs
 from aggregator.poll import MAX_INPUTS, dummy_ring, serve
 from shm import segment
 from shm.records import EXCHANGE_IDS, TICK
@@ -53,7 +53,7 @@ class Aggregator:
         self.feature_budget = feature_budget
         self.state = new_agg_state(**state_options)
         self.outputs, self.output_rings = open_outputs(group)
-        self.status = self.output_rings[0]  # out.ticks: its metrics block holds our counters
+        self.status = self.output_rings[TICKS]  # out.ticks: its metrics block holds our counters
         self.status.metric_names = list(COUNTER_NAMES)
         self.inputs: dict[str, Ring] = {}
         self._scratch = np.zeros(BATCH, dtype=TICK)

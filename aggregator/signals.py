@@ -12,7 +12,7 @@ from typing import NamedTuple
 import numba
 import numpy as np
 
-from aggregator.bars import NEWER, PV, VOLUME
+from aggregator.bars import NEWER
 from aggregator.regime import NORMAL
 
 # live[slot]: one 56-byte record per symbol slot, so a tick touches one cache line
@@ -88,5 +88,5 @@ def emit(out, live, bar_values, smoothing, slot, tick, pop_ns) -> None:
     out.ema_slow = entry.ema_slow
     out.signed_volume_ema = entry.signed_volume
     out.trade_imbalance = (entry.buy_volume - entry.sell_volume) / traded if traded > 0.0 else np.nan
-    volume = bar_values[slot, NEWER, VOLUME]
-    out.bar_vwap = bar_values[slot, NEWER, PV] / volume if volume > 0.0 else np.nan
+    bar = bar_values[slot, NEWER]
+    out.bar_vwap = bar.pv / bar.volume if bar.volume > 0.0 else np.nan

@@ -56,8 +56,8 @@ def test_signal_matches_reference_per_symbol():
     live = signals.new_live(4)
     live["regime"][1] = TURBULENT
     book = bars.new_book(4, 1_000_000_000, 0, 0)
-    book.values[0, bars.NEWER, bars.VOLUME] = 4.0
-    book.values[0, bars.NEWER, bars.PV] = 4.0 * 101.5
+    book.values["volume"][0, bars.NEWER] = 4.0
+    book.values["pv"][0, bars.NEWER] = 4.0 * 101.5
     smoothing = signals.new_smoothing(10, 100, 50)
     out = np.zeros(ticks.size, SIGNAL)
     _emit_all(ticks, slots, live, book.values, smoothing, out, 77)
