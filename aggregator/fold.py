@@ -1,6 +1,7 @@
 """The per-batch fold, in Numba: ticks in; stamped ticks, bars, signals, features, latency out.
 
-``fold_batch`` handles one popped batch of one feed ring; ``housekeeping`` runs
+``fold_batch`` handles one popped batch of one feed ring (each tick's signal
+comes from aggregator/signals.py); ``housekeeping`` runs
 once per loop turn (wall-clock bar closes, feature work, the per-second
 latency rows and late-tick events). Feature vectors are computed from a queue
 of closed 1 min bars a few at a time, so a minute boundary with thousands of

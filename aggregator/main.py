@@ -118,10 +118,10 @@ class Aggregator:
         self._publish_counters(slices)
 
     def _input_tuples(self) -> tuple[tuple, tuple, int]:
-        rings = list(self.inputs.values())
-        data = [ring.kernel_arrays()[0] for ring in rings] + [self._dummy[0]] * (MAX_INPUTS - len(rings))
-        headers = [ring.kernel_arrays()[1] for ring in rings] + [self._dummy[1]] * (MAX_INPUTS - len(rings))
-        return tuple(data), tuple(headers), len(rings)
+        """(records of each input, header of each input, inputs in use), MAX_INPUTS long, dummies at the end."""
+        arrays = [ring.kernel_arrays() for ring in self.inputs.values()]
+        padded = arrays + [self._dummy] * (MAX_INPUTS - len(arrays))
+        return tuple(records for records, _ in padded), tuple(header for _, header in padded), len(arrays)
 
     def _publish_counters(self, slices: int) -> None:
         c = self.state.counters

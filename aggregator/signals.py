@@ -15,13 +15,13 @@ import numpy as np
 from aggregator.bars import NEWER
 from aggregator.regime import NORMAL
 
-# live[slot]: one 56-byte record per symbol slot, so a tick touches one cache line
+# live[slot]: one 56-byte record per symbol slot, so a tick's state sits together (one or two cache lines)
 #
-#  0           8           16              24           32           40       48      56
-#  +-----------+-----------+---------------+------------+------------+--------+-------+
-#  | ema_fast  | ema_slow  | signed_volume | buy_volume | sell_volume| regime | ticks |
-#  +-----------+-----------+---------------+------------+------------+--------+-------+
-#   prices (f8)             EMAs of volume per tick (f8)               i8       i8
+#  0          8          16              24           32            40       48      56
+#  +----------+----------+---------------+------------+-------------+--------+-------+
+#  | ema_fast | ema_slow | signed_volume | buy_volume | sell_volume | regime | ticks |
+#  +----------+----------+---------------+------------+-------------+--------+-------+
+#   f8 price EMAs         f8 volume EMAs                              i8       i8
 LIVE = np.dtype([
     ("ema_fast", "<f8"),
     ("ema_slow", "<f8"),
