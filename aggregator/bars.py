@@ -23,7 +23,7 @@ import numpy as np
 
 OLDER, NEWER = 0, 1  # the two open-bar positions per slot
 
-# values[slot, position]: one open bar's prices and volumes, one 64-byte cache line
+# values[slot, position]: one open bar's prices and volumes, 64 bytes together
 #
 #  0      8      16     24      32       40           48            56   64
 #  +------+------+------+-------+--------+------------+-------------+----+
