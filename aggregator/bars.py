@@ -1,7 +1,7 @@
 """OHLCV bars per symbol by exchange time, in Numba, with a lateness allowance.
 
-Each symbol has, per interval, at most two open bars: position 1 (the newest)
-and position 0 (the one before, kept open for late ticks). A bar closes when
+Each symbol has, per interval, at most two open bars: position NEWER and
+position OLDER (the one before, kept open for late ticks). A bar closes when
 a later tick of the symbol, or the wall clock, passes its end plus
 ``lateness_ns`` (which must be shorter than the interval). A tick for a bar
 that has already closed is *late*: counted, never merged.
@@ -21,7 +21,24 @@ from typing import NamedTuple
 import numba
 import numpy as np
 
-OPEN, HIGH, LOW, CLOSE, VOLUME, BUY, SELL, PV = range(8)
+OLDER, NEWER = 0, 1  # the two open-bar positions per slot
+
+# values[slot, position]: one open bar's prices and volumes, 64 bytes together
+#
+#  0      8      16     24      32       40           48            56   64
+#  +------+------+------+-------+--------+------------+-------------+----+
+#  | open | high | low  | close | volume | buy_volume | sell_volume | pv |
+#  +------+------+------+-------+--------+------------+-------------+----+
+BAR_VALUES = np.dtype([
+    ("open", "<f8"),
+    ("high", "<f8"),
+    ("low", "<f8"),
+    ("close", "<f8"),
+    ("volume", "<f8"),
+    ("buy_volume", "<f8"),  # taker-buy size
+    ("sell_volume", "<f8"),  # taker-sell size
+    ("pv", "<f8"),  # sum of price * size: VWAP = pv / volume
+])
 EMPTY = -1
 FLAG_FIRST = 1  # the symbol's first bar since the aggregator started: ticks before the start are not in it
 
@@ -29,15 +46,17 @@ FLAG_FIRST = 1  # the symbol's first bar since the aggregator started: ticks bef
 class BarBook(NamedTuple):
     """Open bars of every symbol slot for one interval."""
 
-    start: np.ndarray  # int64 (slots, 2): interval start ns, EMPTY when no bar
-    values: np.ndarray  # float64 (slots, 2, 8): OPEN..PV
+    start: np.ndarray  # int64 (slots, 2): interval start ns per position (OLDER, NEWER), EMPTY when no bar
+    values: np.ndarray  # BAR_VALUES (slots, 2)
     count: np.ndarray  # int64 (slots, 2)
     first_recv: np.ndarray  # int64 (slots, 2)
     last_recv: np.ndarray  # int64 (slots, 2)
     late: np.ndarray  # int64 (slots, 2): late ticks seen while the bar was open
     last_start: np.ndarray  # int64 (slots,): start of the last closed bar (EMPTY: none yet)
     last_close: np.ndarray  # float64 (slots,)
-    params: np.ndarray  # int64 [interval_ns, lateness_ns, max_fill]
+    interval_ns: int
+    lateness_ns: int
+    max_fill: int  # empty bars emitted at most before a bar that follows a gap
 
 
 def new_book(slots: int, interval_ns: int, lateness_ns: int, max_fill: int) -> BarBook:
@@ -45,30 +64,32 @@ def new_book(slots: int, interval_ns: int, lateness_ns: int, max_fill: int) -> B
         raise ValueError(f"lateness must be shorter than the bar interval ({lateness_ns} ns vs {interval_ns} ns)")
     return BarBook(
         start=np.full((slots, 2), EMPTY, np.int64),
-        values=np.zeros((slots, 2, 8)),
+        values=np.zeros((slots, 2), BAR_VALUES),
         count=np.zeros((slots, 2), np.int64),
         first_recv=np.zeros((slots, 2), np.int64),
         last_recv=np.zeros((slots, 2), np.int64),
         late=np.zeros((slots, 2), np.int64),
         last_start=np.full(slots, EMPTY, np.int64),
         last_close=np.full(slots, np.nan),
-        params=np.array([interval_ns, lateness_ns, max_fill], np.int64),
+        interval_ns=int(interval_ns),
+        lateness_ns=int(lateness_ns),
+        max_fill=int(max_fill),
     )
 
 
 @numba.njit(cache=True, inline="always")
 def _open(book, slot, k, start, price, recv_ns):
-    # direct indexing, no sub-array views: a view costs two atomic refcount operations
+    # records and direct indexing, no sub-array views: a view costs two atomic refcount operations
     book.start[slot, k] = start
-    values = book.values
-    values[slot, k, OPEN] = price
-    values[slot, k, HIGH] = price
-    values[slot, k, LOW] = price
-    values[slot, k, CLOSE] = price
-    values[slot, k, VOLUME] = 0.0
-    values[slot, k, BUY] = 0.0
-    values[slot, k, SELL] = 0.0
-    values[slot, k, PV] = 0.0
+    bar = book.values[slot, k]
+    bar.open = price
+    bar.high = price
+    bar.low = price
+    bar.close = price
+    bar.volume = 0.0
+    bar.buy_volume = 0.0
+    bar.sell_volume = 0.0
+    bar.pv = 0.0
     book.count[slot, k] = 0
     book.first_recv[slot, k] = recv_ns
     book.late[slot, k] = 0
@@ -76,18 +97,18 @@ def _open(book, slot, k, start, price, recv_ns):
 
 @numba.njit(cache=True, inline="always")
 def _add(book, slot, k, price, size, side, recv_ns):
-    values = book.values
-    if price > values[slot, k, HIGH]:
-        values[slot, k, HIGH] = price
-    if price < values[slot, k, LOW]:
-        values[slot, k, LOW] = price
-    values[slot, k, CLOSE] = price
-    values[slot, k, VOLUME] += size
+    bar = book.values[slot, k]
+    if price > bar.high:
+        bar.high = price
+    if price < bar.low:
+        bar.low = price
+    bar.close = price
+    bar.volume += size
     if side > 0:
-        values[slot, k, BUY] += size
+        bar.buy_volume += size
     elif side < 0:
-        values[slot, k, SELL] += size
-    values[slot, k, PV] += price * size
+        bar.sell_volume += size
+    bar.pv += price * size
     book.count[slot, k] += 1
     book.last_recv[slot, k] = recv_ns
 
@@ -98,14 +119,14 @@ def _write(out, n, symbol_id, start, interval_s, values, count, first_recv, last
     row.start_ns = start
     row.symbol_id = symbol_id
     row.interval_s = interval_s
-    row.open = values[OPEN]
-    row.high = values[HIGH]
-    row.low = values[LOW]
-    row.close = values[CLOSE]
-    row.volume = values[VOLUME]
-    row.buy_volume = values[BUY]
-    row.sell_volume = values[SELL]
-    row.vwap = values[PV] / values[VOLUME] if values[VOLUME] > 0.0 else np.nan
+    row.open = values.open
+    row.high = values.high
+    row.low = values.low
+    row.close = values.close
+    row.volume = values.volume
+    row.buy_volume = values.buy_volume
+    row.sell_volume = values.sell_volume
+    row.vwap = values.pv / values.volume if values.volume > 0.0 else np.nan
     row.count = count
     row.first_recv_ns = first_recv
     row.last_recv_ns = last_recv
@@ -120,17 +141,17 @@ def close_bar(book, slot, k, symbol_id, out, n, now_ns) -> int:
 
     ``out`` must have room for ``1 + max_fill`` rows.
     """
-    interval, max_fill = book.params[0], book.params[2]
+    interval, max_fill = book.interval_ns, book.max_fill
     interval_s = interval // 1_000_000_000
     start = book.start[slot, k]
     previous = book.last_start[slot]
     if previous != EMPTY and max_fill > 0:
         missing = (start - previous) // interval - 1
         first_empty = start - min(missing, max_fill) * interval
-        empty = np.empty(8)
+        empty = np.empty(1, BAR_VALUES)[0]
         close = book.last_close[slot]
-        empty[OPEN] = empty[HIGH] = empty[LOW] = empty[CLOSE] = close
-        empty[VOLUME] = empty[BUY] = empty[SELL] = empty[PV] = 0.0
+        empty.open = empty.high = empty.low = empty.close = close
+        empty.volume = empty.buy_volume = empty.sell_volume = empty.pv = 0.0
         for gap_start in range(first_empty, start, interval):
             _write(out, n, symbol_id, gap_start, interval_s, empty, 0, 0, 0, 0, now_ns, 0)
             n += 1
@@ -138,7 +159,7 @@ def close_bar(book, slot, k, symbol_id, out, n, now_ns) -> int:
     _write(out, n, symbol_id, start, interval_s, book.values[slot, k], book.count[slot, k],
            book.first_recv[slot, k], book.last_recv[slot, k], book.late[slot, k], now_ns, flags)
     book.last_start[slot] = start
-    book.last_close[slot] = book.values[slot, k, CLOSE]
+    book.last_close[slot] = book.values[slot, k].close
     book.start[slot, k] = EMPTY
     return n + 1
 
@@ -146,48 +167,48 @@ def close_bar(book, slot, k, symbol_id, out, n, now_ns) -> int:
 @numba.njit(cache=True, inline="always")
 def add_tick(book, slot, symbol_id, ts_ns, recv_ns, price, size, side, out, n, now_ns):
     """Fold one tick into ``slot``'s bars, closing what it passes. Returns (new n, late?)."""
-    interval, lateness = book.params[0], book.params[1]
+    interval, lateness = book.interval_ns, book.lateness_ns
     start = ts_ns - ts_ns % interval
-    older, newer = book.start[slot, 0], book.start[slot, 1]
+    older, newer = book.start[slot, OLDER], book.start[slot, NEWER]
     if older != EMPTY and ts_ns >= older + interval + lateness:
-        n = close_bar(book, slot, 0, symbol_id, out, n, now_ns)
+        n = close_bar(book, slot, OLDER, symbol_id, out, n, now_ns)
         older = EMPTY
     if newer == EMPTY:
         if start <= book.last_start[slot]:
             return n, True
-        _open(book, slot, 1, start, price, recv_ns)
-        _add(book, slot, 1, price, size, side, recv_ns)
+        _open(book, slot, NEWER, start, price, recv_ns)
+        _add(book, slot, NEWER, price, size, side, recv_ns)
         return n, False
     if start == newer:
-        _add(book, slot, 1, price, size, side, recv_ns)
+        _add(book, slot, NEWER, price, size, side, recv_ns)
         return n, False
     if start > newer:
         if older != EMPTY:
-            n = close_bar(book, slot, 0, symbol_id, out, n, now_ns)
+            n = close_bar(book, slot, OLDER, symbol_id, out, n, now_ns)
         if ts_ns >= newer + interval + lateness:
-            n = close_bar(book, slot, 1, symbol_id, out, n, now_ns)
+            n = close_bar(book, slot, NEWER, symbol_id, out, n, now_ns)
         else:  # the newer bar becomes the older one, still open for late ticks
-            book.start[slot, 0] = newer
-            book.values[slot, 0] = book.values[slot, 1]
-            book.count[slot, 0] = book.count[slot, 1]
-            book.first_recv[slot, 0] = book.first_recv[slot, 1]
-            book.last_recv[slot, 0] = book.last_recv[slot, 1]
-            book.late[slot, 0] = book.late[slot, 1]
-        _open(book, slot, 1, start, price, recv_ns)
-        _add(book, slot, 1, price, size, side, recv_ns)
+            book.start[slot, OLDER] = newer
+            book.values[slot, OLDER] = book.values[slot, NEWER]
+            book.count[slot, OLDER] = book.count[slot, NEWER]
+            book.first_recv[slot, OLDER] = book.first_recv[slot, NEWER]
+            book.last_recv[slot, OLDER] = book.last_recv[slot, NEWER]
+            book.late[slot, OLDER] = book.late[slot, NEWER]
+        _open(book, slot, NEWER, start, price, recv_ns)
+        _add(book, slot, NEWER, price, size, side, recv_ns)
         return n, False
     if older != EMPTY and start == older:
-        _add(book, slot, 0, price, size, side, recv_ns)
+        _add(book, slot, OLDER, price, size, side, recv_ns)
         return n, False
-    book.late[slot, 1] += 1
+    book.late[slot, NEWER] += 1
     return n, True
 
 
 @numba.njit(cache=True)
 def due(book, slot, now_ns) -> bool:
     """Whether the wall clock has passed the end (plus lateness) of ``slot``'s oldest open bar."""
-    interval, lateness = book.params[0], book.params[1]
-    for k in range(2):
+    interval, lateness = book.interval_ns, book.lateness_ns
+    for k in range(OLDER, NEWER + 1):  # oldest first
         start = book.start[slot, k]
         if start != EMPTY:
             return now_ns >= start + interval + lateness
@@ -197,8 +218,8 @@ def due(book, slot, now_ns) -> bool:
 @numba.njit(cache=True)
 def close_due(book, slot, symbol_id, out, n, now_ns) -> int:
     """Close every bar of ``slot`` whose end plus lateness the wall clock has passed."""
-    interval, lateness = book.params[0], book.params[1]
-    for k in range(2):
+    interval, lateness = book.interval_ns, book.lateness_ns
+    for k in range(OLDER, NEWER + 1):  # oldest first
         start = book.start[slot, k]
         if start != EMPTY and now_ns >= start + interval + lateness:
             n = close_bar(book, slot, k, symbol_id, out, n, now_ns)

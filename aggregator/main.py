@@ -29,7 +29,7 @@ import psutil
 
 from aggregator import fold
 from aggregator.agg_state import K_BARS1M, K_BARS1S, K_FEATURE_ROWS, K_LATE, K_NO_SLOT, K_PENDING_MAX, K_TICKS, new_agg_state
-from aggregator.outputs import flush_all, open_outputs
+from aggregator.outputs import TICKS, flush_all, open_outputs
 from aggregator.poll import MAX_INPUTS, dummy_ring, serve
 from shm import segment
 from shm.records import EXCHANGE_IDS, TICK
@@ -53,7 +53,7 @@ class Aggregator:
         self.feature_budget = feature_budget
         self.state = new_agg_state(**state_options)
         self.outputs, self.output_rings = open_outputs(group)
-        self.status = self.output_rings[0]  # out.ticks: its metrics block holds our counters
+        self.status = self.output_rings[TICKS]  # out.ticks: its metrics block holds our counters
         self.status.metric_names = list(COUNTER_NAMES)
         self.inputs: dict[str, Ring] = {}
         self._scratch = np.zeros(BATCH, dtype=TICK)
@@ -118,10 +118,10 @@ class Aggregator:
         self._publish_counters(slices)
 
     def _input_tuples(self) -> tuple[tuple, tuple, int]:
-        rings = list(self.inputs.values())
-        data = [ring.kernel_arrays()[0] for ring in rings] + [self._dummy[0]] * (MAX_INPUTS - len(rings))
-        headers = [ring.kernel_arrays()[1] for ring in rings] + [self._dummy[1]] * (MAX_INPUTS - len(rings))
-        return tuple(data), tuple(headers), len(rings)
+        """(records of each input, header of each input, inputs in use), MAX_INPUTS long, dummies at the end."""
+        arrays = [ring.kernel_arrays() for ring in self.inputs.values()]
+        padded = arrays + [self._dummy] * (MAX_INPUTS - len(arrays))
+        return tuple(records for records, _ in padded), tuple(header for _, header in padded), len(arrays)
 
     def _publish_counters(self, slices: int) -> None:
         c = self.state.counters

@@ -24,16 +24,26 @@ TICKS, BARS1S, BARS1M, FEATURES, REGIME, LATENCY, EVENTS, SIGNALS = range(8)
 ORDER = tuple(OUTPUT_RINGS)  # the indexes above, in order
 
 
+class Output(NamedTuple):
+    """One output ring as the kernel holds it: the ring's arrays and the rows staged for its next push."""
+
+    records: np.ndarray  # the ring's record array (Ring.kernel_arrays)
+    header: np.ndarray  # int64 header words (shm/header.py)
+    staging: np.ndarray  # same dtype as records; rows [0, counts[<output>]) wait for flush_all
+
+
 class Outputs(NamedTuple):
-    counts: np.ndarray  # int64 (8,): staged rows per output
-    ticks: tuple  # (ring records, ring header, staging) for each output
-    bars1s: tuple
-    bars1m: tuple
-    features: tuple
-    regime: tuple
-    latency: tuple
-    events: tuple
-    signals: tuple
+    """Every output ring, by name (the fields follow ORDER), and how many rows each has staged."""
+
+    counts: np.ndarray  # int64 (8,): staged rows per output, indexed TICKS..SIGNALS
+    ticks: Output
+    bars1s: Output
+    bars1m: Output
+    features: Output
+    regime: Output
+    latency: Output
+    events: Output
+    signals: Output
 
 
 def open_outputs(group: str) -> tuple[Outputs, list[Ring]]:
@@ -44,7 +54,7 @@ def open_outputs(group: str) -> tuple[Outputs, list[Ring]]:
         ring = Ring(ring_name(group, name), PRODUCER, dtype, capacity)
         rings.append(ring)
         data, header = ring.kernel_arrays()
-        parts.append((data, header, np.zeros(STAGING if name != "out.features" else 256, dtype=dtype)))
+        parts.append(Output(data, header, np.zeros(STAGING if name != "out.features" else 256, dtype=dtype)))
     return Outputs(np.zeros(8, np.int64), *parts), rings
 
 
@@ -53,11 +63,11 @@ def staging_room(outputs) -> int:
     """Rows that every tick-driven staging array can still take (bars can take several per tick);
     0 when a rarely written output (features, regime, latency, events) is close to full."""
     counts = outputs.counts
-    room = min(outputs.ticks[2].size - counts[TICKS], outputs.signals[2].size - counts[SIGNALS])
-    room = min(room, outputs.bars1s[2].size - counts[BARS1S], outputs.bars1m[2].size - counts[BARS1M])
-    if counts[FEATURES] + 2 > outputs.features[2].size or counts[REGIME] + 2 > outputs.regime[2].size:
+    room = min(outputs.ticks.staging.size - counts[TICKS], outputs.signals.staging.size - counts[SIGNALS])
+    room = min(room, outputs.bars1s.staging.size - counts[BARS1S], outputs.bars1m.staging.size - counts[BARS1M])
+    if counts[FEATURES] + 2 > outputs.features.staging.size or counts[REGIME] + 2 > outputs.regime.staging.size:
         return 0
-    if counts[LATENCY] + 128 > outputs.latency[2].size or counts[EVENTS] + 32 > outputs.events[2].size:
+    if counts[LATENCY] + 128 > outputs.latency.staging.size or counts[EVENTS] + 32 > outputs.events.staging.size:
         return 0
     return room
 
@@ -69,8 +79,9 @@ def nearly_full(outputs, rows) -> bool:
 
 
 @numba.njit(cache=True)
-def push_staged(part, count) -> None:
-    kernels.push(part[0], part[1], part[2][:count], now_ns())
+def push_staged(output, count) -> None:
+    """Push the first ``count`` staged rows of ``output`` into its ring."""
+    kernels.push(output.records, output.header, output.staging[:count], now_ns())
 
 
 @numba.njit(cache=True)
@@ -80,13 +91,13 @@ def flush_all(outputs, histograms) -> int:
     counts = outputs.counts
     n = counts[TICKS]
     if n:
-        ticks = outputs.ticks[2]
+        ticks = outputs.ticks.staging
         for i in range(n):
             ticks[i].ts_signal_ns = published
         push_staged(outputs.ticks, n)
     n = counts[SIGNALS]
     if n:
-        signals = outputs.signals[2]
+        signals = outputs.signals.staging
         for i in range(n):
             signal = signals[i]
             signal.ts_signal_ns = published

@@ -36,47 +36,58 @@ WARMUP_RETURNS = 60
 ENTER_TURBULENT, STAY_TURBULENT = 2.0, 1.5
 ENTER_CALM, STAY_CALM = 0.6, 0.8
 
-# regime_state[slot, G_*]
-G_PREV_CLOSE, G_RETURNS, G_VAR_SHORT, G_VAR_LONG, G_REGIME, G_SCORE = range(6)
-N_G = 6
+# regime_state[slot]: one record per symbol slot (48 bytes)
+#
+#  0            8         16          24         32       40      48
+#  +------------+---------+-----------+----------+--------+-------+
+#  | prev_close | returns | var_short | var_long | regime | score |
+#  +------------+---------+-----------+----------+--------+-------+
+REGIME_STATE = np.dtype([
+    ("prev_close", "<f8"),  # NaN until the first good close
+    ("returns", "<f8"),  # returns folded in so far (a count, kept as a float for the 1/n weights)
+    ("var_short", "<f8"),  # EWMA of r^2, HALF_LIFE_SHORT
+    ("var_long", "<f8"),  # EWMA of r^2, HALF_LIFE_LONG
+    ("regime", "<f8"),  # CALM, NORMAL or TURBULENT as of the last bar
+    ("score", "<f8"),  # NaN during warm-up or when v_long == 0
+])
 
 
 def new_regime_state(n_symbols: int) -> np.ndarray:
-    """Regime state of ``n_symbols`` slots: float64 (n_symbols, 6), NaN previous close."""
-    state = np.zeros((int(n_symbols), N_G))
-    state[:, G_PREV_CLOSE] = np.nan
-    state[:, G_REGIME] = NORMAL
-    state[:, G_SCORE] = np.nan
+    """Regime state of ``n_symbols`` slots: REGIME_STATE (n_symbols,), NaN previous close."""
+    state = np.zeros(int(n_symbols), REGIME_STATE)
+    state["prev_close"] = np.nan
+    state["regime"] = NORMAL
+    state["score"] = np.nan
     return state
 
 
 @numba.njit(cache=True, nogil=True)
 def update_regime(regime_state, slot, close):
     """Fold one bar close into ``slot``; return (regime, score, realized_vol)."""
-    g = regime_state[slot]
+    g = regime_state[slot]  # a record: writes go to the state
     c = float(close)
-    if not (math.isfinite(c) and c > 0.0) or not math.isfinite(g[G_PREV_CLOSE]):
+    if not (math.isfinite(c) and c > 0.0) or not math.isfinite(g.prev_close):
         if math.isfinite(c) and c > 0.0:
-            g[G_PREV_CLOSE] = c
-        vol = math.sqrt(g[G_VAR_SHORT]) if g[G_RETURNS] > 0 else math.nan
-        return int(g[G_REGIME]), g[G_SCORE], vol
-    r = math.log(c / g[G_PREV_CLOSE])
-    g[G_PREV_CLOSE] = c
-    n = g[G_RETURNS] + 1.0
-    g[G_RETURNS] = n
-    g[G_VAR_SHORT] += max(ALPHA_SHORT, 1.0 / n) * (r * r - g[G_VAR_SHORT])
-    g[G_VAR_LONG] += max(ALPHA_LONG, 1.0 / n) * (r * r - g[G_VAR_LONG])
-    vol = math.sqrt(g[G_VAR_SHORT])
+            g.prev_close = c
+        vol = math.sqrt(g.var_short) if g.returns > 0 else math.nan
+        return int(g.regime), g.score, vol
+    r = math.log(c / g.prev_close)
+    g.prev_close = c
+    n = g.returns + 1.0
+    g.returns = n
+    g.var_short += max(ALPHA_SHORT, 1.0 / n) * (r * r - g.var_short)
+    g.var_long += max(ALPHA_LONG, 1.0 / n) * (r * r - g.var_long)
+    vol = math.sqrt(g.var_short)
     if n < WARMUP_RETURNS:
         return NORMAL, math.nan, vol
-    if g[G_VAR_LONG] <= 0.0:
-        g[G_REGIME] = CALM
-        g[G_SCORE] = math.nan
+    if g.var_long <= 0.0:
+        g.regime = CALM
+        g.score = math.nan
         return CALM, math.nan, vol
-    score = math.sqrt(g[G_VAR_SHORT] / g[G_VAR_LONG])
-    regime = _classify(int(g[G_REGIME]), score)
-    g[G_REGIME] = regime
-    g[G_SCORE] = score
+    score = math.sqrt(g.var_short / g.var_long)
+    regime = _classify(int(g.regime), score)
+    g.regime = regime
+    g.score = score
     return regime, score, vol
 
 

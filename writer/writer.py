@@ -77,19 +77,29 @@ class WriterConfig:
     rings: tuple[str, ...] | None = None  # short ring names to read (None: every ring the writer knows)
 
 
-def feature_catalogue(names: tuple[str, ...] | None, version: int | None) -> tuple[list[str], int, str]:
+@dataclasses.dataclass(frozen=True)
+class FeatureCatalogue:
+    """The feature column names the store records, their catalogue version, and where they came from."""
+
+    names: list[str]
+    version: int
+    source: str  # "given", "aggregator.features" or "placeholder"
+
+
+def feature_catalogue(names: tuple[str, ...] | None, version: int | None) -> FeatureCatalogue:
     """Names and version of the feature catalogue, and where they came from."""
     if names is not None:
-        return list(names), int(version or 0), "given"
+        return FeatureCatalogue(list(names), int(version or 0), "given")
     try:
         from aggregator.features import catalogue
 
-        return list(catalogue.names()), int(catalogue.CATALOGUE_VERSION if version is None else version), "aggregator.features"
+        return FeatureCatalogue(list(catalogue.names()), int(catalogue.CATALOGUE_VERSION if version is None else version),
+                                "aggregator.features")
     except Exception as exc:  # noqa: BLE001 — the catalogue module is optional for the writer
         from shm.pipeline_records import FEATURE_COUNT
 
         log.warning("feature catalogue not importable (%s); storing placeholder names f0..f%d", exc, FEATURE_COUNT - 1)
-        return [f"f{i}" for i in range(FEATURE_COUNT)], int(version or 0), "placeholder"
+        return FeatureCatalogue([f"f{i}" for i in range(FEATURE_COUNT)], int(version or 0), "placeholder")
 
 
 class Writer:
@@ -133,7 +143,7 @@ class Writer:
     def _connect(self) -> bool:
         try:
             self.store.connect()
-            applied = self.store.setup(self.features[0], self.features[1], self.config.retention_days)
+            applied = self.store.setup(self.features.names, self.features.version, self.config.retention_days)
         except StoreUnavailable as exc:
             self._store_down(f"store not reachable: {exc}")
             return False
@@ -144,7 +154,8 @@ class Writer:
             return False
         if applied:
             log.info("schema migrations %s applied to %s", applied, self.store.describe())
-        log.info("writing to %s; feature catalogue v%d from %s", self.store.describe(), self.features[1], self.features[2])
+        log.info("writing to %s; feature catalogue v%d from %s", self.store.describe(), self.features.version,
+                 self.features.source)
         self.store_up, self._retry_s = True, self.config.retry_min_s
         return True
 
