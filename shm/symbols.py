@@ -139,8 +139,9 @@ class SymbolDirectory:
         finally:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
 
-    def _lock(self, wait_s: float = LOCK_WAIT_S) -> None:
-        """Take the insert lock, polling (never blocking in the kernel) for up to ``wait_s``."""
+    def _lock(self) -> None:
+        """Take the insert lock, polling (never blocking in the kernel) for up to ``LOCK_WAIT_S``."""
+        wait_s = LOCK_WAIT_S
         deadline, pause = time.monotonic() + wait_s, 0.0005
         while True:
             try:
