@@ -5,11 +5,13 @@ import argparse
 import logging
 import sys
 
+from shm.names import group_argument
+
 HELP = "run the aggregator: fan in the group's tick rings, build bars, features, signals and latency rows"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--group", default="default", help="process group (default: default)")
+    parser.add_argument("--group", type=group_argument, default="default", help="process group (default: default)")
     parser.add_argument("--cpu", type=int, help="CPU to pin to (default: the last one)")
     parser.add_argument("--busy-poll", action="store_true", help="never sleep when idle (lowest latency, burns the core)")
     parser.add_argument("--spin-us", type=float, default=200.0, help="keep polling this long after the last tick before sleeping (default 200)")
@@ -24,6 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from aggregator.main import Aggregator
     from shm.ring import RingError
+    from shm.segment import EXIT_REFUSED, SegmentRefusedError
 
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     try:
@@ -31,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
                                 max_symbols=args.max_symbols, lateness_ms=args.lateness_ms, fill_minutes=args.fill_minutes)
     except (RingError, ValueError) as exc:
         print(f"tickagg aggregate: {exc}", file=sys.stderr)
-        return 1
+        return EXIT_REFUSED if isinstance(exc, SegmentRefusedError) else 1
     aggregator.install_signal_handlers()
     aggregator.attach_new_rings()
     try:

@@ -60,6 +60,7 @@ class Aggregator:
         self._positions = np.zeros(MAX_INPUTS, np.int64)
         self._dummy = dummy_ring()
         self._stopping = False
+        self._unreadable: dict[str, str] = {}  # ring -> why it could not be read, last time
         self.warm_up()
 
     def warm_up(self) -> None:
@@ -91,7 +92,9 @@ class Aggregator:
                 self.inputs[exchange] = ring
                 log.info("reading %s from tail %d", name, ring.tail)
             except RingError as exc:
-                log.warning("cannot read %s: %s", name, exc)
+                if self._unreadable.get(name) != str(exc):  # once per reason, not once per slice
+                    self._unreadable[name] = str(exc)
+                    log.warning("cannot read %s: %s", name, exc)
 
     def stop(self, *_signal) -> None:
         self._stopping = True

@@ -21,13 +21,13 @@ import time
 import numpy as np
 
 from shm import header as H
-from shm import plain, segment
+from shm import names, plain, segment
 from shm.layouts import current_layout, describe, dtype_from_description, fingerprint, same_bytes
 
 log = logging.getLogger(__name__)
 
 PRODUCER, CONSUMER, MONITOR = "producer", "consumer", "monitor"
-PREFIX = "tickagg."
+PREFIX = names.PREFIX
 
 
 class RingError(segment.SegmentError):
@@ -42,12 +42,22 @@ class RingOtherLayoutError(RingLayoutError):
     """The ring is a valid tickagg ring of another record layout (e.g. written by another release)."""
 
 
+class RingRefusedError(RingError, segment.SegmentRefusedError):
+    """The ring's file is not one tickagg will use: a symbolic link, another user's, open to others (shm/segment.py)."""
+
+
 class RingBusyError(RingError):
     """Another live process already holds the producer or consumer role."""
 
 
 def ring_name(group: str, ring: str) -> str:
-    """Shared-memory name of ring ``ring`` in process group ``group``."""
+    """Shared-memory name of ring ``ring`` in process group ``group`` (both checked: shm/names.py).
+
+    ``ring=""`` gives the group's name prefix, for older callers; ``names.group_segments`` matches exactly.
+    """
+    names.check_group(group)
+    if ring:
+        names.check_ring(ring)
     return f"{PREFIX}{group}.{ring}"
 
 
@@ -111,8 +121,10 @@ class Ring:
                                _initialiser(np.dtype(dtype), capacity))
             try:
                 self._fd, self._memory = segment.open_segment(self.name)
-            except segment.SegmentError as exc:
+            except segment.SegmentMissingError as exc:
                 raise RingError(f"{exc}; is its producer running in this group?") from None
+            except segment.SegmentRefusedError as exc:  # another user's file, a link ...
+                raise RingRefusedError(str(exc)) from None
             try:
                 self._header = np.frombuffer(self._memory, dtype=np.int64, count=H.HEADER_BYTES // 8)
                 return self._check_layout(dtype)
@@ -163,7 +175,7 @@ class Ring:
                     "that wrote them, or drop them with `tickagg rings --remove GROUP`")
             path = segment.path_of(self.name)
             try:
-                named, ours = os.stat(path), os.fstat(self._fd)
+                named, ours = os.lstat(path), os.fstat(self._fd)
                 if (named.st_dev, named.st_ino) != (ours.st_dev, ours.st_ino):
                     return  # someone replaced it already: open theirs
                 os.unlink(path)
@@ -395,9 +407,9 @@ def _age_s(stamp_ns, now_ns: int) -> float | None:
 
 
 def group_rings(group: str | None = None) -> list[str]:
-    """Ring names in shared memory, for one group or all."""
-    prefix = ring_name(group, "") if group else PREFIX
-    return [n for n in segment.names(prefix) if not n.endswith(".symbols")]
+    """Ring names in shared memory, for one group (exactly that group's: shm/names.py) or all."""
+    found = names.group_segments(group) if group else segment.names(PREFIX)
+    return [n for n in found if not n.endswith(".symbols")]
 
 
 def remove(name: str) -> bool:

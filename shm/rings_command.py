@@ -2,26 +2,38 @@
 from __future__ import annotations
 
 import argparse
+import sys
+
+from shm.names import group_argument
 
 HELP = "list the shared-memory rings (capacity, head, tail, lag, dropped, liveness); --remove GROUP deletes them"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("group", nargs="?", help="process group (default: all groups)")
+    parser.add_argument("group", nargs="?", type=group_argument, help="process group (default: all groups)")
     parser.add_argument("--json", action="store_true", help="one JSON object per ring")
-    parser.add_argument("--remove", metavar="GROUP", help="delete every ring and the symbol directory of GROUP")
+    parser.add_argument("--remove", metavar="GROUP", type=group_argument,
+                        help="delete every ring and the symbol directory of GROUP (that group's only, never G.x's)")
 
 
 def run(args: argparse.Namespace) -> int:
     import orjson
 
     from shm import segment
-    from shm.ring import Ring, RingError, group_rings, ring_name
+    from shm.names import group_segments
+    from shm.ring import Ring, RingError, group_rings
 
     if args.remove:
-        removed = [name for name in segment.names(ring_name(args.remove, "")) if segment.remove(name)]
+        removed, failed = [], []
+        for name in group_segments(args.remove):
+            try:
+                if segment.remove(name):
+                    removed.append(name)
+            except OSError as exc:  # e.g. another user's file, and we are not root
+                failed.append(name)
+                print(f"tickagg rings: cannot remove {segment.path_of(name)}: {exc.strerror}", file=sys.stderr)
         print(f"removed {len(removed)} segment(s) of group {args.remove}: {' '.join(removed) or '-'}")
-        return 0
+        return 1 if failed else 0
     rows = []
     for name in group_rings(args.group):
         try:

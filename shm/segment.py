@@ -10,6 +10,13 @@ A segment becomes visible only fully initialised: it is written under a
 private temporary name and then hard-linked to its real name, which fails if
 the name exists (so concurrent creators agree on one segment).
 
+Only the running user's own files are used: every open is ``O_NOFOLLOW``
+(a symbolic link is refused, never followed) and the opened file must be a
+regular file owned by the effective user with no permission bits beyond 0600
+(``_check_ours``); segments are created 0600 whatever the umask. Another
+local user who makes ``/dev/shm/tickagg.<group>.<ring>`` first gets a clear
+refusal (``SegmentRefusedError``), not a pipeline that reads or writes their file.
+
 Role locks are Linux open-file-description (OFD) locks on one byte of the
 segment: the kernel releases them when the holder dies, SIGKILL included, so
 "is the consumer alive?" never depends on pids that may be reused.
@@ -20,17 +27,31 @@ import errno
 import fcntl
 import mmap
 import os
+import pwd
 import re
+import secrets
+import stat
 import struct
 from typing import Callable
 
 SHM_DIR = os.environ.get("TICKAGG_SHM_DIR", "/dev/shm")
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 _FLOCK = "hhqqi4x"  # struct flock: l_type, l_whence, l_start, l_len, l_pid (+pad)
+_OPEN_FLAGS = os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC
+MODE = 0o600  # the only permission bits a segment may have
+EXIT_REFUSED = 78  # EX_CONFIG: a process that exits with it needs its operator; restarting at once will not help
 
 
 class SegmentError(RuntimeError):
     """A shared-memory segment that cannot be created, opened or used."""
+
+
+class SegmentMissingError(SegmentError):
+    """No segment of that name."""
+
+
+class SegmentRefusedError(SegmentError):
+    """A segment tickagg will not use: a symbolic link, not a regular file, another user's, or open to others."""
 
 
 def path_of(name: str) -> str:
@@ -45,9 +66,11 @@ def create(name: str, size: int, initialise: Callable[[mmap.mmap], None]) -> boo
     Returns False (and creates nothing) if the name already exists.
     """
     final = path_of(name)
-    temporary = os.path.join(SHM_DIR, f".{name}.init.{os.getpid()}")
-    fd = os.open(temporary, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+    # an unpredictable private name: another user cannot squat it in advance (O_EXCL refuses links too)
+    temporary = os.path.join(SHM_DIR, f".{name}.init.{os.getpid()}.{secrets.token_hex(8)}")
+    fd = os.open(temporary, _OPEN_FLAGS | os.O_CREAT | os.O_EXCL, MODE)
     try:
+        os.fchmod(fd, MODE)  # exactly 0600, whatever the umask took away
         os.ftruncate(fd, size)
         with mmap.mmap(fd, size) as memory:
             initialise(memory)
@@ -65,10 +88,13 @@ def open_segment(name: str) -> tuple[int, mmap.mmap]:
     """Open an existing segment: its file descriptor and a shared mapping."""
     path = path_of(name)
     try:
-        fd = os.open(path, os.O_RDWR)
+        fd = os.open(path, _OPEN_FLAGS)
     except FileNotFoundError:
-        raise SegmentError(f"no shared-memory segment {name!r} (looked for {path})") from None
+        raise SegmentMissingError(f"no shared-memory segment {name!r} (looked for {path})") from None
+    except OSError as exc:  # ELOOP: a symbolic link; EACCES: another user's file; EISDIR ...
+        raise SegmentRefusedError(_refusal(name, path, *_what_is_there(path, exc))) from None
     try:
+        _check_ours(name, path, os.fstat(fd))
         size = os.fstat(fd).st_size
         return fd, mmap.mmap(fd, size)
     except BaseException:
@@ -76,8 +102,48 @@ def open_segment(name: str) -> tuple[int, mmap.mmap]:
         raise
 
 
+def _check_ours(name: str, path: str, info: os.stat_result) -> None:
+    """Refuse what the open found unless it is a regular file of the effective user with mode 0600 or less."""
+    if not stat.S_ISREG(info.st_mode):
+        raise SegmentRefusedError(_refusal(name, path, info, "not a regular file"))
+    if info.st_uid != os.geteuid():
+        raise SegmentRefusedError(_refusal(name, path, info, f"owned by another user than {_user(os.geteuid())}, who runs this process"))
+    if stat.S_IMODE(info.st_mode) & ~MODE:
+        raise SegmentRefusedError(_refusal(name, path, info, "open to other users (tickagg segments are mode 0600)"))
+
+
+def _what_is_there(path: str, exc: OSError) -> tuple[os.stat_result | None, str]:
+    """What stopped the open, for the refusal message (never following a link)."""
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return None, exc.strerror or str(exc)
+    if stat.S_ISLNK(info.st_mode):
+        try:
+            return info, f"a symbolic link to {os.readlink(path)!r}, and tickagg never follows links there"
+        except OSError:
+            return info, "a symbolic link, and tickagg never follows links there"
+    return info, exc.strerror or str(exc)
+
+
+def _refusal(name: str, path: str, info: os.stat_result | None, problem: str) -> str:
+    found = "" if info is None else f" (owner {_user(info.st_uid)}, mode {stat.filemode(info.st_mode)} {stat.S_IMODE(info.st_mode):04o})"
+    group = name.split(".")[1] if name.startswith("tickagg.") and name.count(".") >= 2 else "GROUP"  # no import cycle
+    return (f"refusing to use {path}: {problem}{found}. Someone else may have made it to read or inject "
+            f"data: check who made it, then remove it (as root, or with `tickagg rings --remove {group}`) and start "
+            "again")
+
+
+def _user(uid: int) -> str:
+    try:
+        return f"{pwd.getpwuid(uid).pw_name} (uid {uid})"
+    except KeyError:
+        return f"uid {uid}"
+
+
 def exists(name: str) -> bool:
-    return os.path.exists(path_of(name))
+    """Whether the name is taken (by anything, a symbolic link included: opening it is refused)."""
+    return os.path.lexists(path_of(name))
 
 
 def remove(name: str) -> bool:
@@ -90,7 +156,7 @@ def remove(name: str) -> bool:
 
 
 def names(prefix: str = "") -> list[str]:
-    """Segment names in SHM_DIR starting with ``prefix``, sorted."""
+    """Segment names in SHM_DIR starting with ``prefix``, sorted (one group's: ``shm.names.group_segments``)."""
     try:
         entries = os.listdir(SHM_DIR)
     except FileNotFoundError:

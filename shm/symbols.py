@@ -15,17 +15,22 @@ the segment ``tickagg.<group>.symbols``, and never reused; id 0 means "none".
 Lookups are lock-free: entries below ``count`` never change, and ``count`` is
 published with a release store after the entry is written (read with acquire).
 Inserts are rare and serialised between processes by ``flock`` on the segment;
-the kernel drops that lock if the inserting process dies.
+the kernel drops that lock if the inserting process dies. An insert waits for
+that lock at most ``LOCK_WAIT_S`` (an insert holds it for microseconds), then
+fails with ``SymbolDirectoryBusy`` rather than block (SIGTERM included) for as
+long as someone holds it. Only a file of the running user is opened
+(shm/segment.py), so another user cannot hold it.
 """
 from __future__ import annotations
 
 import fcntl
 import os
+import time
 
 import numba
 import numpy as np
 
-from shm import segment
+from shm import names, segment
 from shm.atomics import load_acquire, store_release
 
 MAGIC = int.from_bytes(b"TICKSYM\x01", "little")
@@ -33,10 +38,15 @@ VERSION = 1
 ENTRY_BYTES = 64
 W_MAGIC, W_VERSION, W_CAPACITY, W_COUNT = range(4)
 DEFAULT_CAPACITY = 65536
+LOCK_WAIT_S = 2.0  # longest wait for the insert lock
 
 
 class SymbolDirectoryFull(segment.SegmentError):
     """No room for another symbol."""
+
+
+class SymbolDirectoryBusy(segment.SegmentError):
+    """The insert lock stayed taken for ``LOCK_WAIT_S``."""
 
 
 @numba.njit(cache=True)
@@ -50,7 +60,7 @@ def _publish(header: np.ndarray, count: int) -> None:
 
 
 def directory_name(group: str) -> str:
-    return f"tickagg.{group}.symbols"
+    return f"{names.PREFIX}{names.check_group(group)}.symbols"
 
 
 class SymbolDirectory:
@@ -112,7 +122,7 @@ class SymbolDirectory:
         data = key.encode("utf-8")
         if not 0 < len(data) < ENTRY_BYTES:
             raise ValueError(f"symbol key {key!r} must be 1 to {ENTRY_BYTES - 1} bytes of UTF-8")
-        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        self._lock()
         try:
             self._refresh()  # another process may have added it meanwhile
             if key in self._ids:
@@ -128,6 +138,22 @@ class SymbolDirectory:
             return symbol_id
         finally:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def _lock(self) -> None:
+        """Take the insert lock, polling (never blocking in the kernel) for up to ``LOCK_WAIT_S``."""
+        wait_s = LOCK_WAIT_S
+        deadline, pause = time.monotonic() + wait_s, 0.0005
+        while True:
+            try:
+                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise SymbolDirectoryBusy(
+                        f"{segment.path_of(self.name)}: its insert lock was held for over {wait_s:g} s; a process of "
+                        "this group may be stuck inserting (`fuser -v` on the file shows who holds it)") from None
+                time.sleep(pause)
+                pause = min(0.05, pause * 2)
 
     def close(self) -> None:
         self._header = None

@@ -9,7 +9,7 @@ import uuid
 import pytest
 
 from shm import segment
-from shm.ring import ring_name
+from shm.names import group_segments
 from simulator.handle import SimulatorHandle, start_simulator
 from stores import need_chdb, start_server
 
@@ -18,7 +18,7 @@ from stores import need_chdb, start_server
 def group():
     name = f"t{os.getpid()}x{uuid.uuid4().hex[:8]}"
     yield name
-    for seg in segment.names(ring_name(name, "")):
+    for seg in group_segments(name):
         segment.remove(seg)
 
 

@@ -48,7 +48,13 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     chosen = argv[0] if argv and argv[0] in COMMANDS else None
-    args = build_parser(chosen).parse_args(argv)
+    from shm.names import GroupNameError  # light: no numpy
+
+    try:
+        args = build_parser(chosen).parse_args(argv)  # --group's type raises GroupNameError, argparse lets it through
+    except GroupNameError as exc:
+        print(f"tickagg{' ' + chosen if chosen else ''}: {exc}", file=sys.stderr)
+        return 2
     try:
         return int(args.run(args) or 0)
     except KeyboardInterrupt:

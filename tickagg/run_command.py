@@ -7,6 +7,8 @@ import signal
 import sys
 import time
 
+from shm.names import group_argument
+
 HELP = "run the whole group (feeds, aggregator, writer; --simulate adds the local exchange simulator) with live status"
 # Exit status of a timed run (--seconds): 0, or 1 if a process was down at the end or, restarted, had not been up
 # for the last STABLE_S (each is named on stderr with its log), so `make demo` fails loudly instead of storing
@@ -15,7 +17,7 @@ STABLE_S = 10.0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--group", default="default", help="process group (default: default)")
+    parser.add_argument("--group", type=group_argument, default="default", help="process group (default: default)")
     parser.add_argument("--exchanges", default="all", help="comma-separated venues, or all (default)")
     parser.add_argument("--simulate", action="store_true", help="connect the feeds to a local exchange simulator")
     parser.add_argument("--rate", type=float, default=1000.0, help="simulated trades/s per venue (default 1000)")

@@ -7,7 +7,7 @@ import time
 import orjson
 
 from shm import segment
-from shm.ring import MONITOR, Ring, ring_name
+from shm.ring import MONITOR, Ring, RingError, ring_name
 from shm.topology import tick_ring
 
 
@@ -20,8 +20,11 @@ class GroupStatus:
         name = ring_name(self.group, short)
         if not segment.exists(name):
             return None
-        with Ring(name, MONITOR, numba=False) as ring:
-            return ring.status()
+        try:
+            with Ring(name, MONITOR, numba=False) as ring:
+                return ring.status()
+        except RingError:  # refused or unreadable: its process says why (the supervisor shows it)
+            return None
 
     def line(self, final: bool = False) -> str:
         feeds = [self._ring(tick_ring(x)) for x in self.exchanges]

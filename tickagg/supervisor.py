@@ -2,7 +2,9 @@
 
 Roles are `tickagg` subcommands run as child processes (the same commands
 systemd units start). A child that exits unasked is restarted after a delay
-that doubles from 1 s to 30 s and resets once it has run for 30 s. Stopping
+that doubles from 1 s to 30 s and resets once it has run for 30 s; one that
+exits with ``EXIT_REFUSED`` (a shared-memory file it will not use: it needs
+its operator) is logged with its reason and retried every 30 s. Stopping
 sends SIGTERM to the feeds first, then the aggregator, then the writer, so
 each stage can hand its last records on; whatever is still alive after the
 grace period gets SIGKILL (the rings keep what was in flight).
@@ -16,6 +18,8 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+
+from shm.segment import EXIT_REFUSED
 
 log = logging.getLogger("tickagg.run")
 
@@ -66,6 +70,11 @@ class Supervisor:
             if code is None:
                 continue
             role.exit_codes.append(code)
+            if code == EXIT_REFUSED:  # needs the operator: say why, try again only now and then, keep the others going
+                role.restart_at = now + 30.0
+                log.error("%s refused to start: %s; retrying every 30 s (log: %s)", role.name,
+                          _last_line(role.log_path), role.log_path)
+                continue
             if now - role.started >= 30.0:
                 role.delay_s = 1.0
             role.restart_at = now + role.delay_s
@@ -85,3 +94,14 @@ class Supervisor:
                     log.warning("%s did not stop within %.0f s: SIGKILL", role.name, grace_s)
                     role.process.kill()
                     role.process.wait()
+
+
+def _last_line(path: str) -> str:
+    """The last non-empty line of a log (where a refusing process wrote why)."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(max(0, os.fstat(f.fileno()).st_size - 8192))
+            lines = [line for line in f.read().decode(errors="replace").splitlines() if line.strip()]
+    except OSError:
+        return "(no log)"
+    return lines[-1] if lines else "(empty log)"

@@ -5,11 +5,13 @@ import argparse
 import os
 import sys
 
+from shm.names import group_argument
+
 HELP = "the writer process: aggregator output and feed event rings -> ClickHouse or chDB (default ./data), spilling while the store is down"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--group", default=os.environ.get("TICKAGG_GROUP", "default"), help="process group (default: default)")
+    parser.add_argument("--group", type=group_argument, default=os.environ.get("TICKAGG_GROUP", "default"), help="process group (default: default)")
     parser.add_argument("--store", default=None,
                         help="clickhouse://user:password@host:9000/db or chdb:///path (default: TICKAGG_STORE, CLICKHOUSE_URL, "
                              "else chdb://./data); the password may also come from CLICKHOUSE_PASSWORD")
@@ -45,6 +47,7 @@ def run(args: argparse.Namespace) -> int:
     from writer.spill import SpillLayoutError
     from writer.writer import Writer, WriterConfig, install_signal_handlers
     from shm.ring import RingError
+    from shm.segment import EXIT_REFUSED, SegmentRefusedError
 
     config = WriterConfig(
         group=args.group, state_dir=args.state_dir, batch_rows=args.batch_rows, batch_ms=args.batch_ms,
@@ -58,5 +61,5 @@ def run(args: argparse.Namespace) -> int:
         writer.run(args.seconds)
     except (StoreError, RingError, SpillLayoutError, OSError) as exc:
         print(f"tickagg write: {redact(str(exc), url.password)}", file=sys.stderr)
-        return 1
+        return EXIT_REFUSED if isinstance(exc, SegmentRefusedError) else 1
     return 0

@@ -121,6 +121,7 @@ class Writer:
         self._retry_s = config.retry_min_s
         self._next_probe = 0.0
         self._next_rescan = 0.0
+        self._unreadable: dict[str, str] = {}  # ring -> why it could not be read, last time
         self._next_report = 0.0
         self._stop = False
         self.features = feature_catalogue(config.feature_names, config.catalogue_version)
@@ -175,7 +176,9 @@ class Writer:
             except RingBusyError as exc:
                 raise RingBusyError(f"{exc} — is another `tickagg write --group {self.config.group}` running?") from None
             except RingError as exc:
-                log.warning("cannot read ring %s: %s", name, exc)
+                if self._unreadable.get(name) != str(exc):  # once per reason, not once per rescan
+                    self._unreadable[name] = str(exc)
+                    log.warning("cannot read ring %s: %s", name, exc)
                 continue
             batcher = RingBatcher(ring, table, self._capacity(ring))
             self.batchers[name] = batcher
