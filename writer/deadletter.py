@@ -57,15 +57,16 @@ class ReplayResult:
 
 
 class DeadLetters:
-    """The dead-letter files of one writer (held with an exclusive lock while open)."""
+    """The dead-letter files of one writer. The writer holds them with a shared lock, a replay with an
+    exclusive one, so a replay cannot rewrite them under a running writer."""
 
-    def __init__(self, directory: str):
+    def __init__(self, directory: str, exclusive: bool = False):
         self.directory = directory
         os.makedirs(directory, exist_ok=True)
         self.batches_path, self.index_path = os.path.join(directory, BATCHES), os.path.join(directory, INDEX)
         self._index_fd = os.open(self.index_path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
         try:
-            fcntl.flock(self._index_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(self._index_fd, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(self._index_fd)
             raise DeadLetterError(f"{self.index_path} is held by another process (a running `tickagg write`?)") from None

@@ -80,7 +80,7 @@ def replay_dead_letters(url, config) -> int:
     from writer.writer import feature_catalogue
 
     try:
-        dead_letters = DeadLetters(os.path.join(config.state_dir, config.group, "deadletter"))
+        dead_letters = DeadLetters(os.path.join(config.state_dir, config.group, "deadletter"), exclusive=True)
     except DeadLetterError as exc:
         print(f"tickagg write: {exc}", file=sys.stderr)
         return 1

@@ -81,8 +81,9 @@ def test_a_corrupt_batch_is_refused_on_load(tmp_path):
     dead.close()
 
 
-def test_one_process_at_a_time(tmp_path):
-    dead = DeadLetters(str(tmp_path / "dl"))
+def test_no_replay_under_a_running_writer(tmp_path):
+    dead = DeadLetters(str(tmp_path / "dl"))  # as the writer holds them
     with pytest.raises(DeadLetterError, match="held by another"):
-        DeadLetters(str(tmp_path / "dl"))
+        DeadLetters(str(tmp_path / "dl"), exclusive=True)
     dead.close()
+    DeadLetters(str(tmp_path / "dl"), exclusive=True).close()
