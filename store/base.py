@@ -15,6 +15,7 @@ A store implements ``connect`` (reads the server version into ``caps``),
 from __future__ import annotations
 
 import logging
+import re
 import time
 
 import numpy as np
@@ -32,6 +33,65 @@ class StoreError(RuntimeError):
 
 class StoreUnavailable(StoreError):
     """The store is down, slow or refusing for now; an insert that raised this may or may not be in."""
+
+
+class StoreAuthError(StoreError):
+    """The store refused our user or password: not transient noise, a configuration to fix."""
+
+
+class StoreRejected(StoreError):
+    """The store answered and refused this batch for what is in it (a constraint, a type, too many partitions):
+    the same batch would be refused again, so the writer quarantines it (writer/deadletter.py) instead of retrying."""
+
+
+# ClickHouse error codes (clickhouse_driver.errors.ErrorCodes; chDB's messages carry the same "Code: N").
+TRANSIENT_CODES = {
+    159,  # TIMEOUT_EXCEEDED
+    202,  # TOO_MANY_SIMULTANEOUS_QUERIES
+    209,  # SOCKET_TIMEOUT
+    210,  # NETWORK_ERROR
+    241,  # MEMORY_LIMIT_EXCEEDED
+    242,  # TABLE_IS_READ_ONLY
+    243,  # NOT_ENOUGH_SPACE
+    252,  # TOO_MANY_PARTS (too many parts to merge; but see "partitions" below)
+    319,  # UNKNOWN_STATUS_OF_INSERT
+    394,  # QUERY_WAS_CANCELLED
+}
+AUTH_CODES = {
+    192,  # UNKNOWN_USER
+    193,  # WRONG_PASSWORD
+    194,  # REQUIRED_PASSWORD
+    516,  # AUTHENTICATION_FAILED
+}
+# Codes an insert gets for the batch itself: retrying the same rows cannot succeed.
+REJECTED_CODES = {
+    6, 27, 38, 41, 117,  # CANNOT_PARSE_TEXT, CANNOT_PARSE_INPUT_ASSERTION_FAILED, _DATE, _DATETIME, INCORRECT_DATA
+    7, 20, 8, 10, 16, 47,  # column count / unknown column / identifier: the table is not what the writer expects
+    53, 70, 69, 321, 349,  # TYPE_MISMATCH, CANNOT_CONVERT_TYPE, ARGUMENT_OUT_OF_BOUND, VALUE_IS_OUT_OF_RANGE, NULL
+    44, 128, 131, 190,  # ILLEGAL_COLUMN, TOO_LARGE_ARRAY_SIZE, TOO_LARGE_STRING_SIZE, SIZES_OF_ARRAYS_DOESNT_MATCH
+    60, 81,  # UNKNOWN_TABLE, UNKNOWN_DATABASE (dropped after the migrations ran)
+    469,  # VIOLATED_CONSTRAINT
+}
+
+
+def error_kind(code: int | None, text: str) -> type[StoreError]:
+    """Which error a failed insert is: ``StoreRejected`` (the batch), ``StoreAuthError`` (our login),
+    ``StoreUnavailable`` (retry later) or plain ``StoreError`` (the store refuses us: retried, loudly)."""
+    if code == 252 and "partitions" in text.lower():  # "Too many partitions for single INSERT block": the batch's days
+        return StoreRejected
+    if code in TRANSIENT_CODES:
+        return StoreUnavailable
+    if code in AUTH_CODES:
+        return StoreAuthError
+    if code in REJECTED_CODES:
+        return StoreRejected
+    return StoreError
+
+
+def error_code(text: str) -> int | None:
+    """The ClickHouse error code in a message ("Code: 469. DB::Exception: ..."), if there is one."""
+    match = re.search(r"Code: (\d+)", text)
+    return int(match.group(1)) if match else None
 
 
 class Store:
@@ -107,22 +167,8 @@ class Store:
     def _missing_rows(self, batch: Batch) -> np.ndarray:
         """The rows of an in-doubt batch the store does not have (a part per day is atomic)."""
         self._wait_for_query(batch.token)
-        table, records = batch.table, batch.records
-        times = records[table.time_field].astype(np.int64)
-        days = (times // 86_400_000_000_000).astype("datetime64[D]")
-        key = table.order_by[0]
-        keys = ", ".join(str(int(k)) for k in np.unique(records[key]))
-        day_list = ", ".join(f"toDate('{d}')" for d in np.unique(days))
-        lo, hi = int(times.min()), int(times.max())
-        if self.column_types.get(table.name, {}).get(table.time_field, "Int64").startswith("DateTime64"):
-            lo_sql, hi_sql = f"fromUnixTimestamp64Nano(toInt64({lo}))", f"fromUnixTimestamp64Nano(toInt64({hi}))"
-        else:
-            lo_sql, hi_sql = str(lo), str(hi)
-        rows = self.execute(
-            f"SELECT toString(day), count() FROM {self.database}.{table.name} WHERE batch_id = {batch.id} "
-            f"AND day IN ({day_list}) AND {key} IN ({keys}) AND {table.time_field} BETWEEN {lo_sql} AND {hi_sql} GROUP BY day"
-        )
-        stored = {str(day): int(count) for day, count in rows}
+        records, days = batch.records, batch_days(batch)
+        stored = self.stored_by_day(batch)
         if not stored:
             return records
         keep = np.ones(len(records), dtype=bool)
@@ -134,6 +180,25 @@ class Store:
             keep &= ~in_day
         log.info("%r: %d of %d rows were already in the store", batch, len(records) - int(keep.sum()), len(records))
         return records[keep]
+
+    def stored_by_day(self, batch: Batch) -> dict[str, int]:
+        """How many of the batch's rows the store has, per day: by ``batch_id`` within the batch's days, leading
+        key values and time range, so the partition and primary key indexes keep the query small."""
+        table, records = batch.table, batch.records
+        times = records[table.time_field].astype(np.int64)
+        key = table.order_by[0]
+        keys = ", ".join(str(int(k)) for k in np.unique(records[key]))
+        day_list = ", ".join(f"toDate('{d}')" for d in np.unique(batch_days(batch)))
+        lo, hi = int(times.min()), int(times.max())
+        if self.column_types.get(table.name, {}).get(table.time_field, "Int64").startswith("DateTime64"):
+            lo_sql, hi_sql = f"fromUnixTimestamp64Nano(toInt64({lo}))", f"fromUnixTimestamp64Nano(toInt64({hi}))"
+        else:
+            lo_sql, hi_sql = str(lo), str(hi)
+        rows = self.execute(
+            f"SELECT toString(day), count() FROM {self.database}.{table.name} WHERE batch_id = {batch.id} "
+            f"AND day IN ({day_list}) AND {key} IN ({keys}) AND {table.time_field} BETWEEN {lo_sql} AND {hi_sql} GROUP BY day"
+        )
+        return {str(day): int(count) for day, count in rows}
 
     def _wait_for_query(self, query_id: str, timeout_s: float = 30.0) -> None:
         """Let an insert the server may still be running (same query id) finish before counting its rows."""
@@ -147,3 +212,9 @@ class Store:
 
     def describe(self) -> str:
         return f"{self.kind} {redact(str(self.url))} (ClickHouse {self.caps})"
+
+
+def batch_days(batch: Batch) -> np.ndarray:
+    """Each row's UTC day (the partition key)."""
+    times = batch.records[batch.table.time_field].astype(np.int64)
+    return (times // 86_400_000_000_000).astype("datetime64[D]")

@@ -20,7 +20,7 @@ import logging
 import numpy as np
 import orjson
 
-from store.base import Store, StoreError, StoreUnavailable
+from store.base import Store, StoreError, StoreRejected, StoreUnavailable, batch_days, error_code, error_kind
 from store.batch import Batch
 from store.schema import Capabilities, quote
 from store.tables import NS, Table, column_values
@@ -83,6 +83,9 @@ class ChdbStore(Store):
         self._run(f"INSERT INTO {table} ({', '.join(f'`{c}`' for c in columns)}) VALUES {values}")
 
     def _insert(self, batch: Batch, records: np.ndarray, dedup: bool) -> None:
+        """Send the batch, then count its rows by ``batch_id``: chDB drops a batch it refuses inside the insert (more
+        days than ``max_partitions_per_insert_block``, a CHECK constraint) without an error and with ``rows_written``
+        as if stored, so only the count says whether it arrived."""
         table = batch.table
         columns = ", ".join(f"`{c}`" for c in table.column_names)
         settings = f" SETTINGS insert_deduplication_token = '{batch.token}'" if dedup else ""
@@ -92,7 +95,27 @@ class ChdbStore(Store):
                 inserter.append(payload)
                 inserter.finish()
         except Exception as exc:  # noqa: BLE001 — a local failure (disk full...): retry later, spill meanwhile
-            raise StoreUnavailable(f"chDB insert into {table.name} failed: {str(exc).strip()[:300]}") from None
+            text = str(exc).strip()[:300]
+            kind = error_kind(error_code(text), text)
+            raise (kind if kind is StoreRejected else StoreUnavailable)(f"chDB insert into {table.name} failed: {text}") from None
+        stored = sum(self.stored_by_day(batch).values())
+        if stored != len(batch.records):
+            raise StoreRejected(f"chDB took the insert of {len(batch.records)} rows into {table.name} without an error but "
+                                f"stored {stored}: {self._why_refused(batch)}")
+
+    def _why_refused(self, batch: Batch) -> str:
+        """chDB does not say why it dropped a batch; name the causes that fit it."""
+        causes = []
+        days = len(np.unique(batch_days(batch)))
+        limit = self.execute("SELECT getSetting('max_partitions_per_insert_block')")[0][0]
+        if int(limit) and days > int(limit):
+            causes.append(f"the batch spans {days} days (partitions), more than max_partitions_per_insert_block = {limit}")
+        create = self.execute(f"SELECT create_table_query FROM system.tables WHERE database = '{quote(self.database)}' "
+                              f"AND name = '{quote(batch.table.name)}'")
+        checks = [part.split(",")[0].strip() for part in (create[0][0] if create else "").split("CONSTRAINT ")[1:]]
+        if checks:
+            causes.append("a row may break a constraint of the table: " + "; ".join(checks)[:300])
+        return " or ".join(causes) if causes else "chDB refused it inside the insert (cause not reported)"
 
     def close(self) -> None:
         if self._session is not None:

@@ -13,10 +13,11 @@ it (schema.Capabilities.dedup_token).
 from __future__ import annotations
 
 import logging
+import struct
 
 import numpy as np
 
-from store.base import Store, StoreError, StoreUnavailable
+from store.base import Store, StoreAuthError, StoreError, StoreRejected, StoreUnavailable, error_kind
 from store.batch import Batch
 from store.native_block import NumpyColumns
 from store.schema import Capabilities
@@ -25,21 +26,6 @@ from store.url import StoreURL, redact
 log = logging.getLogger(__name__)
 # The driver logs every failed connect with a traceback; the writer reports outages itself.
 logging.getLogger("clickhouse_driver").setLevel(logging.CRITICAL)
-
-# Server error codes that mean "not now" rather than "never": retry (spill meanwhile).
-TRANSIENT_CODES = {
-    159,  # TIMEOUT_EXCEEDED
-    202,  # TOO_MANY_SIMULTANEOUS_QUERIES
-    209,  # SOCKET_TIMEOUT
-    210,  # NETWORK_ERROR
-    241,  # MEMORY_LIMIT_EXCEEDED
-    242,  # TABLE_IS_READ_ONLY
-    243,  # NOT_ENOUGH_SPACE
-    252,  # TOO_MANY_PARTS
-    319,  # UNKNOWN_STATUS_OF_INSERT
-    394,  # QUERY_WAS_CANCELLED
-}
-
 
 class ClickHouseStore(Store):
     kind = "clickhouse"
@@ -77,13 +63,26 @@ class ClickHouseStore(Store):
                 return self._client.execute(sql, **kwargs)
             return self._client.execute(sql, data, **kwargs)
         except errors.ServerException as exc:
-            text = redact(str(exc), self.url.password).splitlines()[0]
-            if exc.code in TRANSIENT_CODES:
-                raise StoreUnavailable(f"{self.url}: {text}") from None
-            raise StoreError(f"{self.url}: {text}") from None
+            first = (exc.message or "").strip().splitlines()[0] if (exc.message or "").strip() else ""
+            first = first.split(" Stack trace:")[0]
+            text = redact(f"Code: {exc.code}. {first}".strip(), self.url.password)[:500]
+            kind = error_kind(exc.code, text)
+            if kind is StoreRejected and data is None:
+                kind = StoreError  # a query, not a batch: nothing to quarantine
+            if kind is StoreAuthError:
+                text = f"authentication failed for user {self.url.user!r} ({text}); check the user and password"
+            raise kind(f"{self.url}: {text}") from None
         except (errors.Error, OSError, EOFError) as exc:
             self._client.disconnect()
             raise StoreUnavailable(f"{self.url}: {redact(str(exc) or type(exc).__name__, self.url.password)}") from None
+        except (TypeError, ValueError, AttributeError, KeyError, OverflowError, struct.error) as exc:
+            if data is None:
+                raise
+            # The driver could not encode the batch for the columns the server's table has now (a column whose type
+            # was changed by hand, a value the type cannot hold): this batch cannot go in as it is.
+            self._client.disconnect()
+            raise StoreRejected(f"{self.url}: the batch does not fit the table's columns on the server "
+                                f"({type(exc).__name__}: {redact(str(exc), self.url.password)[:300]})") from None
 
     def execute(self, sql: str) -> list[tuple]:
         return self._call(sql)

@@ -33,7 +33,7 @@ class GroupStatus:
         errors = sum(f["metrics"].get("errors", 0) for f in feeds if f)
         aggregated_ring = self._ring("out.ticks")
         aggregated = aggregated_ring["metrics"].get("ticks", 0) if aggregated_ring else 0
-        stored, spilled = self._stored()
+        stored, spilled, alert = self._stored()
         now = time.monotonic()
         rate = ""
         if self._last is not None:
@@ -41,16 +41,20 @@ class GroupStatus:
             rate = f" ({(received - self._last[1]) / elapsed:,.0f}/s in, {(aggregated - self._last[2]) / elapsed:,.0f}/s aggregated)"
         self._last = (now, received, aggregated)
         head = "final:" if final else "status:"
-        store = "" if stored is None else f", {stored:,} stored" + (f" ({spilled:,} rows spilled)" if spilled else "")
+        store = "" if stored is None else f", {stored:,} stored" + (f" ({spilled:,} rows spilled)" if spilled else "") + alert
         return (f"{head} feeds {connected}/{len(self.exchanges)} connected, {received:,} ticks received{rate}, "
                 f"{aggregated:,} aggregated{store}, {errors} bad frames")
 
-    def _stored(self) -> tuple[int | None, int]:
+    def _stored(self) -> tuple[int | None, int, str]:
+        """Ticks stored, rows spilled, and what the writer reports going wrong with the store (or "")."""
         if not self.writer_report or not os.path.exists(self.writer_report):
-            return (None, 0) if not self.writer_report else (0, 0)
+            return (None, 0, "") if not self.writer_report else (0, 0, "")
         try:
             with open(self.writer_report, "rb") as f:
                 report = orjson.loads(f.read())
         except (OSError, orjson.JSONDecodeError):
-            return 0, 0
-        return int(report.get("rows_stored", {}).get("ticks", 0)), int(report.get("spill_rows", 0))
+            return 0, 0, ""
+        alert = f", {report['dead_letter_rows']:,} rows refused by the store (dead letters)" if report.get("dead_letter_rows") else ""
+        if report.get("store_error"):
+            alert += f", STORE DOWN: {str(report['store_error'])[:160]}"
+        return int(report.get("rows_stored", {}).get("ticks", 0)), int(report.get("spill_rows", 0)), alert

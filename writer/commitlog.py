@@ -40,9 +40,9 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 MAGIC = 0x54434C47  # "GLCT"
-INTENT, ACK, SPILLED = 1, 2, 3
+INTENT, ACK, SPILLED, QUARANTINED = 1, 2, 3, 4  # QUARANTINED: the store refused it; in the dead letters (writer/deadletter.py)
 FROM_SPILL = 1
-KIND_NAMES = {INTENT: "intent", ACK: "ack", SPILLED: "spilled"}
+KIND_NAMES = {INTENT: "intent", ACK: "ack", SPILLED: "spilled", QUARANTINED: "quarantined"}
 
 RECORD = np.dtype(
     [

@@ -28,6 +28,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seconds", type=float, default=None, help="stop after this long (default: until SIGTERM)")
     parser.add_argument("--ring", action="append", default=None, help="read only this ring (short name; repeatable)")
     parser.add_argument("--report", default=None, help="write a JSON status file here every second and at exit")
+    parser.add_argument("--replay-dead-letters", action="store_true",
+                        help="insert the batches the store refused before (after fixing the cause; the writer must not be "
+                             "running), keep those it refuses again, and exit")
     parser.add_argument("--verbose", "-v", action="store_true", help="log at INFO level (default: warnings)")
 
 
@@ -54,12 +57,51 @@ def run(args: argparse.Namespace) -> int:
         max_batch_rows=args.max_batch_rows, memory_budget_mb=args.memory_mb, spill_fsync=args.spill_fsync,
         retention_days=args.retention_days, report_path=args.report, rings=tuple(args.ring) if args.ring else None,
     )
+    from writer.deadletter import DeadLetterError
+
+    if args.replay_dead_letters:
+        return replay_dead_letters(url, config)
     try:
         writer = Writer(url, config)
         install_signal_handlers(writer)
         writer.start()
         writer.run(args.seconds)
-    except (StoreError, RingError, SpillLayoutError, OSError) as exc:
+    except (StoreError, RingError, SpillLayoutError, DeadLetterError, OSError) as exc:
         print(f"tickagg write: {redact(str(exc), url.password)}", file=sys.stderr)
         return EXIT_REFUSED if isinstance(exc, SegmentRefusedError) else 1
+    if args.seconds is not None and not writer.store_ever_up:
+        print(f"tickagg write: the store {url} never answered in {args.seconds:g} s ({writer.store_error}); nothing was "
+              f"stored, {writer.spill.rows} rows are in the spill", file=sys.stderr)
+        return 1
     return 0
+
+
+def replay_dead_letters(url, config) -> int:
+    """`tickagg write --replay-dead-letters`: 0 when every dead letter is now stored, 1 otherwise."""
+    from store import StoreError, open_store, redact
+    from writer.deadletter import DeadLetterError, DeadLetters, replay
+    from writer.writer import feature_catalogue
+
+    try:
+        dead_letters = DeadLetters(os.path.join(config.state_dir, config.group, "deadletter"), exclusive=True)
+    except DeadLetterError as exc:
+        print(f"tickagg write: {exc}", file=sys.stderr)
+        return 1
+    store = open_store(url)
+    try:
+        if not len(dead_letters):
+            print(f"no dead letters in {dead_letters.directory}")
+            return 0
+        store.connect()
+        catalogue = feature_catalogue(config.feature_names, config.catalogue_version)
+        store.setup(catalogue.names, catalogue.version, config.retention_days)
+        result = replay(dead_letters, store)
+    except StoreError as exc:
+        print(f"tickagg write: {redact(str(exc), url.password)}", file=sys.stderr)
+        return 1
+    finally:
+        dead_letters.close()
+        store.close()
+    print(f"{result.replayed_batches} dead-letter batches ({result.replayed_rows} rows) stored; "
+          f"{result.refused} refused again, {result.left} not tried (kept in {dead_letters.directory})")
+    return 0 if not (result.refused or result.left) else 1

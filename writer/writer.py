@@ -7,7 +7,11 @@ One thread, one loop::
       store up:   commit log INTENT -> insert -> ACK -> commit the ring tail
       store down: spill (fsync) -> commit log SPILLED -> commit the ring tail
   store up and spill not empty: replay the oldest spilled batch (INTENT, insert, ACK, release)
-  store down: probe it now and then (reconnect, re-check the schema)
+  store down: probe it now and then (reconnect, re-check the schema); say so at once and every
+              ``down_report_s`` with the reason (an authentication failure as such)
+  store refuses a batch for what is in it (StoreRejected: a constraint, a type, too many partitions):
+              dead letters (writer/deadletter.py) -> commit log QUARANTINED -> commit the ring tail;
+              counted and logged, never counted as stored, never retried by itself
 
 The ring tail moves only once a batch is durable (store acknowledged, or in
 the spill), so a writer killed at any point finds every record either in the
@@ -29,6 +33,7 @@ ClickHouse inserts send numpy bytes as Native blocks (store/native_block.py).
 from __future__ import annotations
 
 import dataclasses
+import enum
 import logging
 import os
 import resource
@@ -39,9 +44,11 @@ import numpy as np
 import orjson
 
 from store import Store, StoreError, StoreUnavailable, open_store
+from store.base import StoreAuthError, StoreRejected
 from store.batch import Batch, ring_key
 from writer.batcher import RingBatcher
-from writer.commitlog import ACK, FROM_SPILL, INTENT, SPILLED, CommitLog, CommitLogError, acked_ids, last_per_ring
+from writer.commitlog import ACK, FROM_SPILL, INTENT, QUARANTINED, SPILLED, CommitLog, CommitLogError, acked_ids, last_per_ring
+from writer.deadletter import DeadLetterError, DeadLetters
 from writer.spill import Spill, SpillError
 from store.tables import LATENCIES, table_of_ring
 from store.url import StoreURL, redact
@@ -75,6 +82,15 @@ class WriterConfig:
     report_path: str | None = None
     report_every_s: float = 1.0
     rings: tuple[str, ...] | None = None  # short ring names to read (None: every ring the writer knows)
+    down_report_s: float = 10.0  # while the store does not answer, say so this often (and once at once)
+
+
+class Outcome(enum.Enum):
+    """What became of a batch sent to the store."""
+
+    STORED = "stored"
+    QUARANTINED = "quarantined"  # refused for its content: in the dead letters
+    FAILED = "failed"  # the store did not take it (down, or refusing us): in doubt, retried
 
 
 @dataclasses.dataclass(frozen=True)
@@ -109,8 +125,11 @@ class Writer:
         self.state_dir = os.path.join(config.state_dir, config.group)
         os.makedirs(self.state_dir, exist_ok=True)
         self.commitlog = CommitLog(os.path.join(self.state_dir, "commit.log"))
+        self.dead_letters = DeadLetters(os.path.join(self.state_dir, "deadletter"))
+        records = self.commitlog.records
+        done = acked_ids(records) | set(records["batch_id"][records["kind"] == QUARANTINED].tolist())
         self.spill = Spill(os.path.join(self.state_dir, "spill"), fsync=config.spill_fsync,
-                           segment_bytes=config.spill_segment_mb << 20, replayed=acked_ids(self.commitlog.records))
+                           segment_bytes=config.spill_segment_mb << 20, replayed=done)
         self._last = last_per_ring(self.commitlog.records)
         self._spilled_end: dict[tuple[str, int], int] = {}  # (ring, incarnation) -> end of its last spilled batch
         for entry in self.spill.entries:
@@ -131,7 +150,12 @@ class Writer:
             "rows_stored": {}, "batches_stored": 0, "rows_spilled": 0, "batches_spilled": 0, "rows_replayed": 0,
             "batches_replayed": 0, "in_doubt_resolved": 0, "rows_already_stored": 0, "recovered_skipped_rows": 0,
             "spill_errors": 0, "store_failures": 0, "latency_rows_lost": 0, "started_ns": time.time_ns(),
+            "batches_quarantined": 0, "rows_quarantined": 0, "last_quarantine": "",
         }
+        self.store_ever_up = False  # the store answered (connected, schema set up) at least once this run
+        self.store_error = ""  # why the store is down now ("" while up)
+        self._down_since = 0.0
+        self._next_down_report = 0.0
         self.timeline: list[tuple[float, int]] = []
         self._ring_status: dict = {}
         self._released: dict[str, int] = {}  # drained rings of an earlier layout let go: name -> their created_ns
@@ -148,11 +172,17 @@ class Writer:
         except StoreUnavailable as exc:
             self._store_down(f"store not reachable: {exc}")
             return False
+        except StoreAuthError as exc:
+            self._store_down(f"store refused the login: {exc}")
+            return False
         except StoreError as exc:
             if self.store.kind == "chdb":
                 raise  # a local store that cannot open will not get better by waiting
             self._store_down(f"store refused: {exc}")
             return False
+        if not self.store_up and self.store_error:
+            log.warning("store answers again after %.0f s: %s", time.monotonic() - self._down_since, self.store.describe())
+        self.store_ever_up, self.store_error = True, ""
         if applied:
             log.info("schema migrations %s applied to %s", applied, self.store.describe())
         log.info("writing to %s; feature catalogue v%d from %s", self.store.describe(), self.features.version,
@@ -237,11 +267,11 @@ class Writer:
         if last is None or int(last["incarnation"]) != batcher.incarnation or int(last["end"]) <= batcher.start:
             return
         start, end, kind = int(last["start"]), int(last["end"]), int(last["kind"])
-        if kind in (ACK, SPILLED):
+        if kind in (ACK, SPILLED, QUARANTINED):
             skipped = batcher.skip(end)
             self.stats["recovered_skipped_rows"] += skipped
             log.info("%s: %d records past the tail were already %s before the restart", batcher.name, skipped,
-                     "stored" if kind == ACK else "spilled")
+                     {ACK: "stored", SPILLED: "spilled", QUARANTINED: "quarantined"}[kind])
         elif kind == INTENT:
             batch = batcher.reload(start, end)
             if batch is None:
@@ -280,6 +310,8 @@ class Writer:
         self.spill.tick()
         if not self.store_up and time.monotonic() >= self._next_probe:
             self._probe()
+        if not self.store_up and time.monotonic() >= self._next_down_report:
+            self._report_down()
         if self.store_up and len(self.spill):
             self._replay_one()
             busy = True
@@ -293,12 +325,12 @@ class Writer:
     def _flush(self, batcher: RingBatcher) -> None:
         batch = batcher.batch()
         try:
-            if self.store_up and self._insert(batch):
+            if self.store_up and self._insert(batch) is not Outcome.FAILED:
                 batcher.durable(batch)
                 return
             self.spill.append(batch)
             self.commitlog.append(SPILLED, batch.id, batcher.key, batch.incarnation, batch.start, batch.end)
-        except (SpillError, CommitLogError) as exc:
+        except (SpillError, CommitLogError, DeadLetterError) as exc:
             self.stats["spill_errors"] += 1
             batch.in_doubt = True  # it may be in the store or the spill already; retried with the same id
             log.error("%s — %d rows stay in ring %s (its tail is not committed) until there is room",
@@ -309,21 +341,25 @@ class Writer:
         self.stats["batches_spilled"] += 1
         batcher.durable(batch)
 
-    def _insert(self, batch: Batch, flags: int = 0) -> bool:
-        """Insert ``batch`` exactly once; False (batch now in doubt, store marked down) if the store failed."""
+    def _insert(self, batch: Batch, flags: int = 0) -> Outcome:
+        """Insert ``batch`` exactly once. FAILED: the batch is now in doubt and the store marked down;
+        QUARANTINED: the store refused its content, it is in the dead letters (durable, not stored)."""
         key = ring_key(batch.ring_name)
         self.commitlog.append(INTENT, batch.id, key, batch.incarnation, batch.start, batch.end, flags)
         was_in_doubt = batch.in_doubt
         try:
             inserted = self.store.insert(batch)
             acked_ns = time.time_ns()
+        except StoreRejected as exc:
+            self._quarantine(batch, key, flags, str(exc))
+            return Outcome.QUARANTINED
         except StoreError as exc:
             batch.in_doubt = True
             self.stats["store_failures"] += 1
             level = logging.WARNING if isinstance(exc, StoreUnavailable) else logging.ERROR
-            log.log(level, "insert of %r failed: %s", batch, exc)
+            log.log(level, "insert of %r failed: %s", batch, redact(str(exc), self.url.password))
             self._store_down(str(exc))
-            return False
+            return Outcome.FAILED
         try:
             self.commitlog.append(ACK, batch.id, key, batch.incarnation, batch.start, batch.end, flags)
         except CommitLogError:
@@ -337,7 +373,20 @@ class Writer:
         self.stats["batches_stored"] += 1
         if batch.table.name == "ticks":
             self._record_latency(batch.records, acked_ns)
-        return True
+        return Outcome.STORED
+
+    def _quarantine(self, batch: Batch, key: int, flags: int, reason: str) -> None:
+        """Keep a batch the store refused for its content in the dead letters, durably, then log QUARANTINED
+        (the caller commits the ring tail or releases the spill entry). Raises DeadLetterError or CommitLogError."""
+        reason = redact(reason, self.url.password)
+        added = self.dead_letters.append(batch, reason)
+        self.commitlog.append(QUARANTINED, batch.id, key, batch.incarnation, batch.start, batch.end, flags)
+        self.stats["batches_quarantined"] += 1
+        self.stats["rows_quarantined"] += batch.rows
+        self.stats["last_quarantine"] = f"{batch!r}: {reason}"[:500]
+        log.error("the store refused %r (%d rows, not stored): %s — %s in %s; replay with `tickagg write "
+                  "--replay-dead-letters` after fixing the cause", batch, batch.rows, reason,
+                  "kept" if added else "already kept", self.dead_letters.directory)
 
     def _replay_one(self) -> None:
         batch = self.spill.peek()
@@ -345,25 +394,39 @@ class Writer:
             return
         batch.in_doubt = True  # a replay may repeat one whose ACK was lost: let the store check
         try:
-            replayed = self._insert(batch, FROM_SPILL)
-        except CommitLogError as exc:
+            outcome = self._insert(batch, FROM_SPILL)
+        except (CommitLogError, DeadLetterError) as exc:
             log.error("spill replay paused: %s", exc)
             self._store_down(str(exc))
             return
-        if replayed:
-            self.spill.release(batch.id)
+        if outcome is Outcome.FAILED:
+            return
+        self.spill.release(batch.id)  # stored, or quarantined: either way no longer the spill's
+        if outcome is Outcome.STORED:
             self.stats["rows_replayed"] += batch.rows
             self.stats["batches_replayed"] += 1
-            if not len(self.spill):
-                log.info("spill replayed: the store has every spilled batch")
-                self._compact()
+        if not len(self.spill):
+            log.info("spill replayed: the store has every spilled batch")
+            self._compact()
 
     def _store_down(self, reason: str) -> None:
+        reason = redact(reason, self.url.password)
         if self.store_up:
-            log.warning("store down (%s); spilling to %s until it answers", redact(reason, self.url.password), self.spill.directory)
+            log.warning("store down (%s); spilling to %s until it answers", reason, self.spill.directory)
+        if self.store_up or not self.store_error:
+            self._down_since, self._next_down_report = time.monotonic(), 0.0  # say it now (also at start)
+        self.store_error = reason
         self.store_up = False
         self._next_probe = time.monotonic() + self._retry_s
         self._retry_s = min(self._retry_s * 2, self.config.retry_max_s)
+
+    def _report_down(self) -> None:
+        """While the store does not answer: say so at once, then every ``down_report_s``, with the reason."""
+        self._next_down_report = time.monotonic() + self.config.down_report_s
+        down_s = time.monotonic() - self._down_since
+        never = "" if self.store_ever_up else " and has not answered since the writer started"
+        log.error("store %s is down for %.0f s%s: %s; %d batches (%d rows) spilled to %s, retrying",
+                  self.url, down_s, never, self.store_error, len(self.spill), self.spill.rows, self.spill.directory)
 
     def _probe(self) -> None:
         if self._connect():
@@ -420,6 +483,11 @@ class Writer:
             "pid": os.getpid(),
             "store": str(self.url),
             "store_up": self.store_up,
+            "store_ever_up": self.store_ever_up,
+            "store_error": self.store_error,
+            "dead_letter_batches": len(self.dead_letters),
+            "dead_letter_rows": self.dead_letters.rows,
+            "dead_letters": self.dead_letters.directory,
             "spill_batches": len(self.spill),
             "spill_rows": self.spill.rows,
             "spill_corrupt": self.spill.corrupt,
@@ -451,6 +519,7 @@ class Writer:
             batcher.close()
         self.spill.close()
         self.commitlog.close()
+        self.dead_letters.close()
         self.store.close()
 
 
