@@ -55,7 +55,7 @@ MAGIC = 0x54434C47  # "GLCT"
 INTENT, ACK, SPILLED, REPLAYED_TO = 1, 2, 3, 4
 FROM_SPILL = 1
 KIND_NAMES = {INTENT: "intent", ACK: "ack", SPILLED: "spilled", REPLAYED_TO: "replayed_to"}
-CHUNK_RECORDS = 1 << 16  # 4 MiB read at a time
+CHUNK_RECORDS = 1 << 15  # 2 MiB read at a time
 
 RECORD = np.dtype(
     [
@@ -196,12 +196,37 @@ def _encode(kind: int, batch_id: int, ring_key: int, incarnation: int, start: in
     return bytes(raw)
 
 
+def _crc_tables() -> np.ndarray:
+    """crc32 is affine over GF(2): for messages of ``_CRC_SPAN`` bytes, crc(m) = crc(zeros) ^ XOR over positions p
+    of T[p][m[p]]. These tables let a chunk of records be checked with numpy, without a call per record."""
+    zeros = zlib.crc32(bytes(_CRC_SPAN))
+    tables = np.zeros((_CRC_SPAN, 256), np.uint32)
+    message = bytearray(_CRC_SPAN)
+    for position in range(_CRC_SPAN):
+        for value in range(1, 256):
+            message[position] = value
+            tables[position, value] = zlib.crc32(message) ^ zeros
+        message[position] = 0
+    return tables
+
+
+_CRC_ZEROS = zlib.crc32(bytes(_CRC_SPAN))
+_CRC_TABLES = _crc_tables()
+
+
+def _crcs(raw: bytes, count: int) -> np.ndarray:
+    """The crc32 of the first ``_CRC_SPAN`` bytes of each of ``count`` records in ``raw``."""
+    data = np.frombuffer(raw, np.uint8, count * RECORD.itemsize).reshape(count, RECORD.itemsize)
+    columns = np.ascontiguousarray(data[:, :_CRC_SPAN].T)  # one byte position per row: gathers read contiguously
+    crcs = np.full(count, _CRC_ZEROS, np.uint32)
+    for position in range(_CRC_SPAN):
+        crcs ^= _CRC_TABLES[position].take(columns[position])
+    return crcs
+
+
 def _valid_prefix(raw: bytes, records: np.ndarray) -> int:
     """How many records from the start have the magic and a matching checksum."""
-    view, size = memoryview(raw), RECORD.itemsize
-    crcs = np.fromiter((zlib.crc32(view[i : i + _CRC_SPAN]) for i in range(0, len(records) * size, size)),
-                       np.uint32, len(records))
-    bad = np.flatnonzero((records["magic"] != MAGIC) | (records["crc"] != crcs))
+    bad = np.flatnonzero((records["magic"] != MAGIC) | (records["crc"] != _crcs(raw, len(records))))
     return int(bad[0]) if len(bad) else len(records)
 
 

@@ -1,7 +1,7 @@
 """Where each spilled batch not yet replayed is: a queue of fixed numpy rows, not one Python object per batch.
 
 A long outage with small batches leaves a million entries; as rows of ``ENTRY``
-(48 bytes each) they cost 48 MB, where dataclass objects cost several hundred
+(56 bytes each) they cost 56 MB, where dataclass objects cost several hundred
 bytes apiece. Table and ring names are kept once each and referred to by number.
 Entries are appended at the back and released from the front (replay is in
 order); the array doubles when full and is packed when half of it is released.

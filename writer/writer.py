@@ -111,6 +111,8 @@ class Writer:
                            replayed_to=replay_position(records), max_bytes=int(config.spill_max_mb * (1 << 20)),
                            full=config.spill_full)
         self._last = last_per_ring(records)
+        if len(replayed_ids(records)):  # the spill knows where its replay stands now: record it, drop the ids
+            self.commitlog.compact(self.spill.position())
         self._spilled_end = self.spill.spilled_ends()  # (ring, incarnation) -> end of its last spilled batch
         self._dropped_logged = (0, 0.0)  # (batches dropped at the spill cap when last logged, when)
         self.batchers: dict[str, RingBatcher] = {}
