@@ -56,6 +56,7 @@ INTENT, ACK, SPILLED, REPLAYED_TO = 1, 2, 3, 4
 FROM_SPILL = 1
 KIND_NAMES = {INTENT: "intent", ACK: "ack", SPILLED: "spilled", REPLAYED_TO: "replayed_to"}
 CHUNK_RECORDS = 1 << 15  # 2 MiB read at a time
+STALL_S = float(os.environ.get("TICKAGG_FAULT_COMPACTION_STALL_S", "0") or 0)  # tests/fault only: pause before the rename
 
 RECORD = np.dtype(
     [
@@ -160,6 +161,8 @@ class CommitLog:
             f.write(keep.tobytes())
             f.flush()
             os.fsync(f.fileno())
+        if STALL_S:
+            time.sleep(STALL_S)  # fault tests: a window to SIGKILL the writer in
         os.replace(temporary, self.path)
         _fsync_dir(os.path.dirname(self.path) or ".")
         if self._fd is not None:
