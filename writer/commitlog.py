@@ -170,15 +170,17 @@ class CommitLog:
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         self.records = keep.copy()
 
-    def compact(self, replayed_to: tuple[int, int]) -> tuple[int, int]:
+    def compact(self, replayed_to: tuple[int, int] | None) -> tuple[int, int]:
         """Rewrite the log to what a restart needs, with the spill's replay position ``replayed_to``
-        (segment, offset: every spilled batch before it is in the store); return (records before, after)."""
+        (segment, offset: every spilled batch before it is in the store; None: the spill is empty);
+        return (records before, after)."""
         before = self.size() // RECORD.itemsize
         records = kept(self._chunks())
         records = records[records["kind"] != REPLAYED_TO]
         own = records[(records["flags"] & FROM_SPILL) == 0]  # replay ACKs: all before ``replayed_to``
-        mark = np.frombuffer(_encode(REPLAYED_TO, 0, 0, 0, replayed_to[0], replayed_to[1], FROM_SPILL), RECORD)
-        self.rewrite(np.concatenate([mark, own]))
+        if replayed_to is not None:
+            own = np.concatenate([np.frombuffer(_encode(REPLAYED_TO, 0, 0, 0, *replayed_to, FROM_SPILL), RECORD), own])
+        self.rewrite(own)
         return before, len(self.records)
 
     def close(self) -> None:

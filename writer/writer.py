@@ -70,7 +70,7 @@ class WriterConfig:
     spill_segment_mb: int = 64
     spill_max_mb: float = 10240.0  # cap on the spill's bytes on disk (0: only the disk bounds it)
     spill_full: str = "drop-oldest"  # at the cap: "drop-oldest" segments or "drop-newest" batches
-    commitlog_compact_mb: float = CommitLog.COMPACT_BYTES / (1 << 20)  # compact the commit log past this size
+    commitlog_compact_mb: float | None = None  # compact the commit log past this size (None: CommitLog.COMPACT_BYTES)
     retry_min_s: float = 0.25
     retry_max_s: float = 2.0
     poll_ms: float = 1.0
@@ -104,7 +104,8 @@ class Writer:
         self.store = store or open_store(url)
         self.state_dir = os.path.join(config.state_dir, config.group)
         os.makedirs(self.state_dir, exist_ok=True)
-        self.commitlog = CommitLog(os.path.join(self.state_dir, "commit.log"), int(config.commitlog_compact_mb * (1 << 20)))
+        compact_bytes = CommitLog.COMPACT_BYTES if config.commitlog_compact_mb is None else int(config.commitlog_compact_mb * (1 << 20))
+        self.commitlog = CommitLog(os.path.join(self.state_dir, "commit.log"), compact_bytes)
         records = self.commitlog.records
         self.spill = Spill(os.path.join(self.state_dir, "spill"), fsync=config.spill_fsync,
                            segment_bytes=config.spill_segment_mb << 20, replayed=replayed_ids(records),
@@ -112,7 +113,7 @@ class Writer:
                            full=config.spill_full)
         self._last = last_per_ring(records)
         if len(replayed_ids(records)):  # the spill knows where its replay stands now: record it, drop the ids
-            self.commitlog.compact(self.spill.position())
+            self.commitlog.compact(self.spill.position() if len(self.spill) else None)
         self._spilled_end = self.spill.spilled_ends()  # (ring, incarnation) -> end of its last spilled batch
         self._dropped_logged = (0, 0.0)  # (batches dropped at the spill cap when last logged, when)
         self.batchers: dict[str, RingBatcher] = {}
@@ -371,7 +372,7 @@ class Writer:
         """Rewrite the commit log to what a restart needs, spilling or not (writer/commitlog.py)."""
         if self.commitlog.size() < self.commitlog.compact_bytes:
             return
-        before, after = self.commitlog.compact(self.spill.position())
+        before, after = self.commitlog.compact(self.spill.position() if len(self.spill) else None)
         log.info("commit log compacted: %d records -> %d", before, after)
 
     def _log_dropped(self) -> None:
