@@ -157,7 +157,7 @@ class CommitLog:
     def rewrite(self, keep: np.ndarray) -> None:
         """Replace the log with ``keep`` (records from ``records``), atomically (write, fsync, rename)."""
         temporary = self.path + ".new"
-        with open(temporary, "wb") as f:
+        with open(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as f:
             f.write(keep.tobytes())
             f.flush()
             os.fsync(f.fileno())
