@@ -2,6 +2,9 @@
 
 Array frames carry only a chanId, so the parser keeps ``chanId -> symbol`` from
 each ``subscribed`` event (per connection: a new connection needs a new Parser).
+The map holds one channel per symbol and at most ``MAX_CHANNELS`` (what a
+connection can subscribe): a ``subscribed`` past that is a counted frame error
+(``unknown_channel``: its trades will not be read), so a server cannot make the map grow.
 """
 from __future__ import annotations
 
@@ -85,7 +88,7 @@ class Parser(ParserOutboxes):
             event = msg.get("event")
             if event == "subscribed":
                 if msg["channel"] == "trades":
-                    self.symbols[msg["chanId"]] = msg["symbol"]
+                    self._subscribed(msg["chanId"], msg["symbol"])
                 return []
             if event == "error":
                 raise FrameError("venue_error", f"bitfinex error {msg.get('code')}: {msg.get('msg')}")
@@ -96,6 +99,18 @@ class Parser(ParserOutboxes):
             raise FrameError("unknown_message", f"bitfinex event {event!r}")
         except SHAPE_ERRORS as exc:
             raise missing(exc) from None
+
+    def _subscribed(self, chan_id: object, symbol: object) -> None:
+        """Map ``chan_id`` to ``symbol``: a symbol's new channel replaces its old one; a new one past the cap is refused."""
+        if type(symbol) is not str or type(chan_id) is not int:
+            raise FrameError("missing_field", f"bitfinex subscribed chanId {str(chan_id)[:20]!r} symbol {str(symbol)[:40]!r}")
+        for old, known in list(self.symbols.items()):
+            if known == symbol:
+                del self.symbols[old]
+        if chan_id not in self.symbols and len(self.symbols) >= MAX_CHANNELS:
+            raise FrameError("unknown_channel", f"bitfinex subscribed {symbol[:40]!r} on chanId {chan_id}: already "
+                                              f"{MAX_CHANNELS} channels on this connection (the most it takes)")
+        self.symbols[chan_id] = symbol
 
     def _symbol(self, chan_id: object) -> str:
         symbol = self.symbols.get(chan_id)

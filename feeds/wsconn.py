@@ -57,6 +57,7 @@ class Connection:
         self._view = memoryview(self._buffer)
         self._filled = 0  # bytes of unread frames at the start of the buffer
         self._fragments: list[bytes] = []  # a fragmented text message in progress
+        self._fragment_bytes = 0  # its size so far (at most max_frame_bytes are kept)
         self._discard = 0  # bytes still to skip of an oversized frame
 
     def read(self, handler: "FrameHandler") -> int:
@@ -133,12 +134,19 @@ class Connection:
             fin = first & 0x80
             if opcode == TEXT and fin:
                 on_texts([payload])
-            elif opcode == TEXT or (opcode == CONTINUATION and self._fragments):
-                self._fragments.append(bytes(payload))
-                if fin:
-                    message = b"".join(self._fragments)
+            elif opcode == TEXT or (opcode == CONTINUATION and self._fragment_bytes):
+                self._fragment_bytes += len(payload) or 1  # > 0 while a message is in progress
+                if self._fragment_bytes <= max_frame:
+                    self._fragments.append(bytes(payload))
+                elif self._fragments:  # the message grew past the limit in pieces: skipped like an oversized frame
+                    on_oversized(self._fragment_bytes)
                     self._fragments.clear()
-                    on_texts([memoryview(message)])
+                if fin:
+                    if self._fragments:
+                        message = b"".join(self._fragments)
+                        self._fragments.clear()
+                        on_texts([memoryview(message)])
+                    self._fragment_bytes = 0
             elif opcode == BINARY or opcode == CONTINUATION:
                 on_binary(length)
             else:

@@ -29,14 +29,29 @@ Spilling only happens while the store is down, in batches of up to
 A full disk (ENOSPC, or EFBIG past RLIMIT_FSIZE) leaves no partial record:
 the file is cut back and ``SpillFullError`` raised; the writer then keeps the
 batch in its ring (tail not committed) and retries later.
+
+A cap (``max_bytes``, ``tickagg write --spill-max-mb``) bounds the bytes on
+disk. At the cap ``full="drop-oldest"`` deletes the oldest segment (segments
+are then at most an eighth of the cap, so a drop frees about that much) and
+``"drop-newest"`` refuses the batch being spilled (``append`` returns False).
+Either way the rows are lost by decision and counted per table in
+``dropped_rows``; the writer commits the ring tail past a refused batch, never
+counting it as stored.
+
+Opening reads the replay position the writer last recorded in its commit log
+(``replayed_to``: segment, offset): segments before it are deleted unread and
+the scan of its segment starts there, so a restart after a long outage reads
+only what is still to replay; batches replayed since are skipped by id
+(``replayed``). The index of what is left is a numpy queue (writer/spill_index.py).
 """
 from __future__ import annotations
 
-import dataclasses
 import errno
 import logging
+import mmap
 import os
 import signal
+import struct
 import threading
 import time
 import zlib
@@ -46,6 +61,7 @@ import numpy as np
 from store.batch import Batch
 from store.tables import BY_NAME
 from shm.layouts import fingerprint, readable, upgrade
+from writer.spill_index import SpillIndex
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +85,7 @@ HEADER = np.dtype(
 assert HEADER.itemsize == 256
 IN_DOUBT = 1
 FSYNC_POLICIES = ("always", "interval", "never")
+FULL_POLICIES = ("drop-oldest", "drop-newest")
 SEGMENT_BYTES = 64 << 20
 
 
@@ -77,6 +94,11 @@ def _checksum_holds(record: bytes, header: np.void) -> bool:
     check = bytearray(record[: HEADER.itemsize])
     check[4:8] = b"\0\0\0\0"
     return zlib.crc32(memoryview(record)[HEADER.itemsize :], zlib.crc32(check)) == header["crc"]
+
+
+_HEADER_FIELDS = struct.Struct("<IIQQqqqq")  # magic, crc, payload bytes, batch id, incarnation, start, end, fingerprint
+_TABLE_AT = HEADER.fields["table"][1]
+_RING_AT = HEADER.fields["ring"][1]
 
 
 class SpillError(RuntimeError):
@@ -91,95 +113,109 @@ class SpillLayoutError(SpillError):
     """The spill holds records of a layout this tickagg does not know (written by a newer release)."""
 
 
-@dataclasses.dataclass
-class Entry:
-    """Where one spilled batch is."""
-
-    segment: int
-    offset: int
-    size: int
-    batch_id: int
-    table: str
-    rows: int
-    ring: str = ""
-    incarnation: int = 0
-    end: int = 0
-
-
 class Spill:
     def __init__(self, directory: str, fsync: str = "always", fsync_interval: float = 1.0,
-                 segment_bytes: int = SEGMENT_BYTES, replayed: set[int] = frozenset()):
+                 segment_bytes: int = SEGMENT_BYTES, replayed=frozenset(), replayed_to: tuple[int, int] = (0, 0),
+                 max_bytes: int = 0, full: str = "drop-oldest"):
         if fsync not in FSYNC_POLICIES:
             raise ValueError(f"spill fsync policy must be one of {', '.join(FSYNC_POLICIES)}, not {fsync!r}")
+        if full not in FULL_POLICIES:
+            raise ValueError(f"spill-full policy must be one of {', '.join(FULL_POLICIES)}, not {full!r}")
+        if max_bytes:
+            segment_bytes = max(1, min(segment_bytes, max_bytes // 8))
         self.directory, self.fsync, self.fsync_interval, self.segment_bytes = directory, fsync, fsync_interval, segment_bytes
+        self.max_bytes, self.full = max_bytes, full
         os.makedirs(directory, exist_ok=True)
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # past RLIMIT_FSIZE: EFBIG, not death
-        self.entries: list[Entry] = []  # not yet replayed, oldest first
+        self.index = SpillIndex()  # not yet replayed, oldest first
         self.corrupt = 0
-        self._segments_live: dict[int, int] = {}  # segment -> entries not yet replayed
+        self.dropped_rows: dict[str, int] = {}  # table -> rows dropped at the cap
+        self.dropped_batches = 0
+        self._segment_sizes: dict[int, int] = {}  # live segment -> its bytes on disk
         self._fd: int | None = None
         self._segment = 0
         self._size = 0
         self._dirty_since = 0.0
-        self._scan(replayed)
+        self._scan(np.asarray(sorted(replayed), dtype=np.uint64), replayed_to)
 
     # -- open -----------------------------------------------------------------
     def _path(self, segment: int) -> str:
         return os.path.join(self.directory, f"spill-{segment:08d}.bin")
 
-    def _scan(self, replayed: set[int]) -> None:
+    def _scan(self, replayed: np.ndarray, replayed_to: tuple[int, int]) -> None:
         segments = sorted(int(n[6:14]) for n in os.listdir(self.directory) if n.startswith("spill-") and n.endswith(".bin"))
+        known: dict[tuple[bytes, int], bool] = {}  # (table, fingerprint) -> readable
         for segment in segments:
-            path, offset = self._path(segment), 0
+            path = self._path(segment)
+            if segment < replayed_to[0]:
+                os.unlink(path)  # replayed to the end; its deletion was cut short
+                continue
             size = os.path.getsize(path)
+            offset = replayed_to[1] if segment == replayed_to[0] else 0
             with open(path, "rb") as f:
-                while offset < size:
-                    f.seek(offset)
-                    raw = f.read(HEADER.itemsize)
-                    if len(raw) < HEADER.itemsize:
-                        break
-                    header = np.frombuffer(raw, HEADER)[0]
-                    total = HEADER.itemsize + int(header["payload_bytes"])
-                    if header["magic"] != MAGIC or offset + total > size:
-                        break
-                    batch_id = int(header["batch_id"])
-                    if batch_id not in replayed:
-                        self._check_layout(path, f, offset, total, header)
-                        self._add(Entry(segment, offset, total, batch_id, header["table"].decode("utf-8", "replace"),
-                                        int(header["end"] - header["start"]), header["ring"].decode("utf-8", "replace"),
-                                        int(header["incarnation"]), int(header["end"])))
-                    offset += total
+                data = mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ) if size else b""
+                try:
+                    if offset and not self._record_at(data, offset, size):
+                        log.warning("spill %s: no record at the replay position %d; reading it all", path, offset)
+                        offset = 0
+                    offset = self._scan_segment(segment, data, offset, size, replayed, known, path)
+                finally:
+                    if size:
+                        data.close()
             if offset < size:
                 log.warning("spill %s: dropping a torn record at byte %d (%d bytes)", path, offset, size - offset)
                 os.truncate(path, offset)
-            self._segment = segment
-        for segment in segments:
-            if not self._segments_live.get(segment):
+            self._segment_sizes[segment] = offset
+        self._segment = max(segments + [replayed_to[0]])  # new segments come after the replay position
+        live = set(self.index.view()["segment"].tolist())
+        for segment in list(self._segment_sizes):
+            if segment not in live:
                 os.unlink(self._path(segment))
-                self._segments_live.pop(segment, None)
+                del self._segment_sizes[segment]
 
     @staticmethod
-    def _check_layout(path: str, f, offset: int, total: int, header: np.void) -> None:
+    def _record_at(data, offset: int, size: int) -> bool:
+        return offset + HEADER.itemsize <= size and _HEADER_FIELDS.unpack_from(data, offset)[0] == MAGIC
+
+    def _scan_segment(self, segment: int, data, offset: int, size: int, replayed: np.ndarray, known: dict, path: str) -> int:
+        """Index the segment's records from ``offset``; return where the whole records end."""
+        unpack, push = _HEADER_FIELDS.unpack_from, self.index.push
+        while offset + HEADER.itemsize <= size:
+            magic, _crc, payload_bytes, batch_id, incarnation, start, end, fprint = unpack(data, offset)
+            total = HEADER.itemsize + payload_bytes
+            if magic != MAGIC or offset + total > size:
+                break
+            at = np.searchsorted(replayed, batch_id) if len(replayed) else 0
+            if not (at < len(replayed) and replayed[at] == batch_id):
+                table = bytes(data[offset + _TABLE_AT : offset + _TABLE_AT + 16]).rstrip(b"\0")
+                if known.get((table, fprint)) is None:
+                    known[(table, fprint)] = self._check_layout(path, data, offset, total, table, fprint)
+                ring = bytes(data[offset + _RING_AT : offset + HEADER.itemsize]).rstrip(b"\0")
+                push(segment, offset, total, batch_id, table.decode("utf-8", "replace"), end - start,
+                     ring.decode("utf-8", "replace"), incarnation, end)
+            offset += total
+        return offset
+
+    @staticmethod
+    def _check_layout(path: str, data, offset: int, total: int, table_name: bytes, fprint: int) -> bool:
         """Refuse to open a spill this release cannot replay, rather than skip (lose) its batches: a record
-        whose checksum holds and whose layout is unknown. (A record that fails its checksum is skipped on replay.)"""
-        table = BY_NAME.get(header["table"].decode("utf-8", "replace"))
-        if table is None or readable(table.dtype, int(header["fingerprint"])) is not None:
-            return
-        f.seek(offset)
-        if not _checksum_holds(f.read(total), header):
-            return
+        whose checksum holds and whose layout is unknown. (A record that fails its checksum is skipped on replay.)
+        True when records of this table and fingerprint are readable (known for the rest of the scan)."""
+        table = BY_NAME.get(table_name.decode("utf-8", "replace"))
+        if table is None or readable(table.dtype, fprint) is not None:
+            return True
+        record = bytes(data[offset : offset + total])
+        if not _checksum_holds(record, np.frombuffer(record[: HEADER.itemsize], HEADER)[0]):
+            return None  # this one is corrupt: look again at the next
         raise SpillLayoutError(
             f"spill {path} holds {table.name} records of a layout this tickagg does not know (written by another "
             "release?); nothing was replayed or deleted: run the release that wrote it until its spill is empty")
 
-    def _add(self, entry: Entry) -> None:
-        self.entries.append(entry)
-        self._segments_live[entry.segment] = self._segments_live.get(entry.segment, 0) + 1
-
     # -- append ---------------------------------------------------------------
-    def append(self, batch: Batch) -> None:
-        """Write ``batch`` (durably, per the fsync policy) or raise ``SpillFullError`` having written nothing."""
+    def append(self, batch: Batch) -> bool:
+        """Write ``batch`` (durably, per the fsync policy) or raise ``SpillFullError`` having written nothing.
+        False: the batch was refused at the cap (``drop-newest``, or larger than the cap) and counted as dropped."""
         payload = memoryview(np.ascontiguousarray(batch.records)).cast("B")
         header = np.zeros(1, HEADER)
         header[0] = (MAGIC, 0, len(payload), batch.id, batch.incarnation, batch.start, batch.end,
@@ -189,6 +225,9 @@ class Spill:
         crc = zlib.crc32(payload, zlib.crc32(raw))
         raw[4:8] = crc.to_bytes(4, "little")
         total = len(raw) + len(payload)
+        if self.max_bytes and not self._make_room(total):
+            self._count_dropped({batch.table.name: batch.rows}, 1)
+            return False
         if self._fd is None or (self._size and self._size + total > self.segment_bytes):
             self._open_segment()
         start = self._size
@@ -205,10 +244,43 @@ class Spill:
                                      f"disk or past the file size limit ({exc.strerror or exc})") from None
             raise SpillError(f"cannot spill {batch.rows} rows to {self._path(self._segment)}: {exc.strerror or exc}") from None
         self._size += total
+        self._segment_sizes[self._segment] = self._size
         self._dirty_since = self._dirty_since or time.monotonic()
-        self._add(Entry(self._segment, start, total, batch.id, batch.table.name, batch.rows, batch.ring_name,
-                        batch.incarnation, batch.end))
+        self.index.push(self._segment, start, total, batch.id, batch.table.name, batch.rows, batch.ring_name,
+                        batch.incarnation, batch.end)
         self.tick()
+        return True
+
+    def _make_room(self, total: int) -> bool:
+        """Whether ``total`` more bytes fit under the cap, after dropping the oldest segments if so configured."""
+        if total > self.max_bytes:
+            return False
+        while self.bytes + total > self.max_bytes:
+            if self.full != "drop-oldest" or not self._segment_sizes:
+                return False
+            oldest = min(self._segment_sizes)
+            if oldest == self._segment and self._fd is not None:
+                self._open_segment()  # the oldest is the one being written: start the next before deleting it
+            self._drop_segment(oldest)
+        return True
+
+    def _drop_segment(self, segment: int) -> None:
+        """Delete ``segment`` with the batches in it not yet replayed (at the cap, oldest first); count them."""
+        gone = self.index.pop(self.index.count_in(segment))
+        rows: dict[str, int] = {}
+        for table, count in zip(gone["table"].tolist(), gone["rows"].tolist()):
+            name = self.index.names[table]
+            rows[name] = rows.get(name, 0) + count
+        os.unlink(self._path(segment))
+        del self._segment_sizes[segment]
+        self._count_dropped(rows, len(gone))
+        log.warning("spill at its cap (%d bytes): dropped its oldest segment %s, %d batches (%s rows per table)",
+                    self.max_bytes, self._path(segment), len(gone), rows)
+
+    def _count_dropped(self, rows: dict[str, int], batches: int) -> None:
+        for table, count in rows.items():
+            self.dropped_rows[table] = self.dropped_rows.get(table, 0) + count
+        self.dropped_batches += batches
 
     def _open_segment(self) -> None:
         if self._fd is not None:
@@ -217,7 +289,7 @@ class Spill:
         self._segment += 1
         self._fd = os.open(self._path(self._segment), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         self._size = 0
-        self._segments_live.setdefault(self._segment, 0)
+        self._segment_sizes[self._segment] = 0
 
     def _cut(self, size: int) -> None:
         try:
@@ -238,15 +310,37 @@ class Spill:
     # -- replay ---------------------------------------------------------------
     @property
     def rows(self) -> int:
-        return sum(e.rows for e in self.entries)
+        return self.index.rows
+
+    @property
+    def bytes(self) -> int:
+        """Bytes of the spill's segments on disk."""
+        return sum(self._segment_sizes.values())
 
     def __len__(self) -> int:
-        return len(self.entries)
+        return len(self.index)
+
+    def position(self) -> tuple[int, int]:
+        """The replay position: (segment, offset) of the oldest batch not yet replayed; every batch before it is
+        in the store. With nothing left, the start of the next segment."""
+        if len(self.index):
+            first = self.index.first()
+            return int(first["segment"]), int(first["offset"])
+        return self._segment + 1, 0
+
+    def spilled_ends(self) -> dict[tuple[str, int], int]:
+        """(ring, incarnation) -> ring position after its last spilled batch not yet replayed."""
+        ends: dict[tuple[str, int], int] = {}
+        entries = self.index.view()
+        for ring, incarnation, end in zip(entries["ring"].tolist(), entries["incarnation"].tolist(), entries["end"].tolist()):
+            key = (self.index.names[ring], incarnation)
+            ends[key] = max(ends.get(key, 0), end)
+        return ends
 
     def peek(self) -> Batch | None:
         """The oldest batch not yet replayed (None: the spill is empty). Corrupt records are skipped."""
-        while self.entries:
-            entry = self.entries[0]
+        while len(self.index):
+            entry = self.index.first()
             try:
                 return self._load(entry)
             except SpillLayoutError:
@@ -254,37 +348,38 @@ class Spill:
             except SpillError as exc:
                 log.error("%s; skipping it", exc)
                 self.corrupt += 1
-                self.release(entry.batch_id)
+                self.release(int(entry["batch_id"]))
         return None
 
-    def _load(self, entry: Entry) -> Batch:
-        with open(self._path(entry.segment), "rb") as f:
-            f.seek(entry.offset)
-            raw = f.read(entry.size)
-        header = np.frombuffer(raw[: HEADER.itemsize], HEADER)[0]
-        if len(raw) != entry.size or not _checksum_holds(raw, header):
-            raise SpillError(f"spilled batch {entry.batch_id:016x} in {self._path(entry.segment)} at {entry.offset} has a bad checksum")
+    def _load(self, entry: np.void) -> Batch:
+        segment, offset, size, batch_id = int(entry["segment"]), int(entry["offset"]), int(entry["size"]), int(entry["batch_id"])
+        with open(self._path(segment), "rb") as f:
+            f.seek(offset)
+            raw = f.read(size)
+        header = np.frombuffer(raw[: HEADER.itemsize], HEADER)[0] if len(raw) >= HEADER.itemsize else None
+        if len(raw) != size or not _checksum_holds(raw, header):
+            raise SpillError(f"spilled batch {batch_id:016x} in {self._path(segment)} at {offset} has a bad checksum")
         table = BY_NAME.get(header["table"].decode("utf-8", "replace"))
         if table is None:
-            raise SpillError(f"spilled batch {entry.batch_id:016x} names an unknown table")
+            raise SpillError(f"spilled batch {batch_id:016x} names an unknown table")
         layout = readable(table.dtype, int(header["fingerprint"]))
         if layout is None:  # _scan refused these already
-            raise SpillLayoutError(f"spilled batch {entry.batch_id:016x} holds records of an unknown layout for {table.name}")
+            raise SpillLayoutError(f"spilled batch {batch_id:016x} holds records of an unknown layout for {table.name}")
         records = upgrade(np.frombuffer(raw, layout, offset=HEADER.itemsize), table.dtype)
         return Batch(header["ring"].decode("utf-8", "replace"), int(header["incarnation"]), int(header["start"]), int(header["end"]),
                      table, records, in_doubt=bool(header["flags"] & IN_DOUBT), from_spill=True)
 
     def release(self, batch_id: int) -> None:
         """The oldest batch (``batch_id``) is in the store: forget it; delete segments left empty."""
-        entry = self.entries.pop(0)
-        assert entry.batch_id == batch_id, (entry.batch_id, batch_id)
-        self._segments_live[entry.segment] -= 1
-        if self._segments_live[entry.segment] == 0 and (entry.segment != self._segment or not self.entries):
-            if entry.segment == self._segment and self._fd is not None:
+        (entry,) = self.index.pop()
+        assert int(entry["batch_id"]) == batch_id, (int(entry["batch_id"]), batch_id)
+        segment = int(entry["segment"])
+        if self.index.count_in(segment) == 0 and (segment != self._segment or not len(self.index)):
+            if segment == self._segment and self._fd is not None:
                 os.close(self._fd)
                 self._fd, self._size, self._dirty_since = None, 0, 0.0
-            os.unlink(self._path(entry.segment))
-            del self._segments_live[entry.segment]
+            os.unlink(self._path(segment))
+            self._segment_sizes.pop(segment, None)
 
     def close(self) -> None:
         if self._fd is not None:

@@ -24,6 +24,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--memory-mb", type=float, default=200.0, help="budget for batches held in memory (default 200)")
     parser.add_argument("--spill-fsync", choices=("always", "interval", "never"), default="always",
                         help="fsync the spill after every batch (default), every second, or never")
+    parser.add_argument("--spill-max-mb", type=float, default=10240.0,
+                        help="cap on the spill's size on disk (default 10240 = 10 GiB; 0: only the disk bounds it)")
+    parser.add_argument("--spill-full", choices=("drop-oldest", "drop-newest"), default="drop-oldest",
+                        help="at the cap, drop the oldest spilled batches (default) or the newest; dropped rows are counted")
+    parser.add_argument("--commit-log-compact-mb", type=float, default=16.0, help=argparse.SUPPRESS)  # tests: compact often
     parser.add_argument("--retention-days", type=int, default=0, help="TTL for ticks where the server has TTL (0: keep)")
     parser.add_argument("--seconds", type=float, default=None, help="stop after this long (default: until SIGTERM)")
     parser.add_argument("--ring", action="append", default=None, help="read only this ring (short name; repeatable)")
@@ -47,6 +52,9 @@ def run(args: argparse.Namespace) -> int:
     except StoreURLError as exc:
         print(f"tickagg write: {exc}", file=sys.stderr)
         return 2
+    if args.spill_max_mb < 0:
+        print(f"tickagg write: --spill-max-mb must be 0 (no cap) or more, not {args.spill_max_mb:g}", file=sys.stderr)
+        return 2
     from writer.spill import SpillLayoutError
     from writer.writer import Writer, WriterConfig, install_signal_handlers
     from shm.ring import RingError
@@ -55,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
     config = WriterConfig(
         group=args.group, state_dir=args.state_dir, batch_rows=args.batch_rows, batch_ms=args.batch_ms,
         max_batch_rows=args.max_batch_rows, memory_budget_mb=args.memory_mb, spill_fsync=args.spill_fsync,
+        spill_max_mb=args.spill_max_mb, spill_full=args.spill_full, commitlog_compact_mb=args.commit_log_compact_mb,
         retention_days=args.retention_days, report_path=args.report, rings=tuple(args.ring) if args.ring else None,
     )
     from writer.deadletter import DeadLetterError

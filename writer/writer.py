@@ -32,6 +32,7 @@ ClickHouse inserts send numpy bytes as Native blocks (store/native_block.py).
 """
 from __future__ import annotations
 
+import collections
 import dataclasses
 import enum
 import logging
@@ -47,7 +48,8 @@ from store import Store, StoreError, StoreUnavailable, open_store
 from store.base import StoreAuthError, StoreRejected
 from store.batch import Batch, ring_key
 from writer.batcher import RingBatcher
-from writer.commitlog import ACK, FROM_SPILL, INTENT, QUARANTINED, SPILLED, CommitLog, CommitLogError, acked_ids, last_per_ring
+from writer.commitlog import (ACK, FROM_SPILL, INTENT, QUARANTINED, SPILLED, CommitLog, CommitLogError, last_per_ring,
+                              replay_position, replayed_ids)
 from writer.deadletter import DeadLetterError, DeadLetters
 from writer.spill import Spill, SpillError
 from store.tables import LATENCIES, table_of_ring
@@ -58,6 +60,7 @@ from shm.pipeline_records import LATENCY, STAGE_TICK_TO_STORE
 from shm.ring import CONSUMER, MONITOR, PREFIX, Ring, RingBusyError, RingError, RingOtherLayoutError, group_rings
 
 log = logging.getLogger("tickagg.writer")
+TIMELINE_SECONDS = 600  # the status report's (time, ticks stored) samples, one a second: the last 10 minutes
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,6 +75,9 @@ class WriterConfig:
     memory_budget_mb: float = 200.0
     spill_fsync: str = "always"
     spill_segment_mb: int = 64
+    spill_max_mb: float = 10240.0  # cap on the spill's bytes on disk (0: only the disk bounds it)
+    spill_full: str = "drop-oldest"  # at the cap: "drop-oldest" segments or "drop-newest" batches
+    commitlog_compact_mb: float | None = None  # compact the commit log past this size (None: CommitLog.COMPACT_BYTES)
     retry_min_s: float = 0.25
     retry_max_s: float = 2.0
     poll_ms: float = 1.0
@@ -124,17 +130,19 @@ class Writer:
         self.store = store or open_store(url)
         self.state_dir = os.path.join(config.state_dir, config.group)
         os.makedirs(self.state_dir, exist_ok=True)
-        self.commitlog = CommitLog(os.path.join(self.state_dir, "commit.log"))
+        compact_bytes = CommitLog.COMPACT_BYTES if config.commitlog_compact_mb is None else int(config.commitlog_compact_mb * (1 << 20))
+        self.commitlog = CommitLog(os.path.join(self.state_dir, "commit.log"), compact_bytes)
         self.dead_letters = DeadLetters(os.path.join(self.state_dir, "deadletter"))
         records = self.commitlog.records
-        done = acked_ids(records) | set(records["batch_id"][records["kind"] == QUARANTINED].tolist())
         self.spill = Spill(os.path.join(self.state_dir, "spill"), fsync=config.spill_fsync,
-                           segment_bytes=config.spill_segment_mb << 20, replayed=done)
-        self._last = last_per_ring(self.commitlog.records)
-        self._spilled_end: dict[tuple[str, int], int] = {}  # (ring, incarnation) -> end of its last spilled batch
-        for entry in self.spill.entries:
-            key = (entry.ring, entry.incarnation)
-            self._spilled_end[key] = max(self._spilled_end.get(key, 0), entry.end)
+                           segment_bytes=config.spill_segment_mb << 20, replayed=replayed_ids(records),
+                           replayed_to=replay_position(records), max_bytes=int(config.spill_max_mb * (1 << 20)),
+                           full=config.spill_full)
+        self._last = last_per_ring(records)
+        if len(replayed_ids(records)):  # the spill knows where its replay stands now: record it, drop the ids
+            self.commitlog.compact(self.spill.position() if len(self.spill) else None)
+        self._spilled_end = self.spill.spilled_ends()  # (ring, incarnation) -> end of its last spilled batch
+        self._dropped_logged = (0, 0.0)  # (batches dropped at the spill cap when last logged, when)
         self.batchers: dict[str, RingBatcher] = {}
         self.store_up = False
         self._retry_s = config.retry_min_s
@@ -156,7 +164,7 @@ class Writer:
         self.store_error = ""  # why the store is down now ("" while up)
         self._down_since = 0.0
         self._next_down_report = 0.0
-        self.timeline: list[tuple[float, int]] = []
+        self.timeline: collections.deque[tuple[float, int]] = collections.deque(maxlen=TIMELINE_SECONDS)  # (time, ticks stored)
         self._ring_status: dict = {}
         self._released: dict[str, int] = {}  # drained rings of an earlier layout let go: name -> their created_ns
 
@@ -319,6 +327,7 @@ class Writer:
             self._next_report = now + self.config.report_every_s
             self._flush_latency()
             self._report()
+            self._log_dropped()
             self._compact()
         return busy
 
@@ -328,7 +337,9 @@ class Writer:
             if self.store_up and self._insert(batch) is not Outcome.FAILED:
                 batcher.durable(batch)
                 return
-            self.spill.append(batch)
+            if not self.spill.append(batch):  # refused at the spill cap: lost by decision, counted, tail moves on
+                batcher.durable(batch)
+                return
             self.commitlog.append(SPILLED, batch.id, batcher.key, batch.incarnation, batch.start, batch.end)
         except (SpillError, CommitLogError, DeadLetterError) as exc:
             self.stats["spill_errors"] += 1
@@ -433,12 +444,19 @@ class Writer:
             log.info("store back; replaying %d spilled batches (%d rows)", len(self.spill), self.spill.rows)
 
     def _compact(self) -> None:
-        if self.commitlog.size() < CommitLog.COMPACT_BYTES or len(self.spill):
+        """Rewrite the commit log to what a restart needs, spilling or not (writer/commitlog.py)."""
+        if self.commitlog.size() < self.commitlog.compact_bytes:
             return
-        records = self.commitlog.read()
-        keep = np.array(list(last_per_ring(records).values()), dtype=records.dtype)
-        self.commitlog.rewrite(keep)
-        log.info("commit log compacted: %d records -> %d", len(records), len(keep))
+        before, after = self.commitlog.compact(self.spill.position() if len(self.spill) else None)
+        log.info("commit log compacted: %d records -> %d", before, after)
+
+    def _log_dropped(self) -> None:
+        """Say (at most every 10 s) how many rows the spill cap dropped so far, per table."""
+        dropped, now = self.spill.dropped_batches, time.monotonic()
+        if dropped != self._dropped_logged[0] and now - self._dropped_logged[1] >= 10.0:
+            self._dropped_logged = (dropped, now)
+            log.warning("spill at its cap (%d MB, %s): %d batches dropped so far, rows per table %s",
+                        self.config.spill_max_mb, self.config.spill_full, dropped, self.spill.dropped_rows)
 
     # -- latency ----------------------------------------------------------------
     def _record_latency(self, ticks: np.ndarray, acked_ns: int) -> None:
@@ -491,12 +509,15 @@ class Writer:
             "spill_batches": len(self.spill),
             "spill_rows": self.spill.rows,
             "spill_corrupt": self.spill.corrupt,
+            "spill_bytes": self.spill.bytes,
+            "spill_dropped_rows": dict(self.spill.dropped_rows),
+            "spill_dropped_batches": self.spill.dropped_batches,
             "pending_rows": sum(b.count for b in self.batchers.values()),
             "pending_bytes": sum(b.pending_bytes for b in self.batchers.values()),
             "rings": self._ring_status,
             "tick_to_store_ns": latency_summary(self.latency),
             "maxrss_mb": usage.ru_maxrss / 1024,
-            "timeline": self.timeline[-600:],
+            "timeline": list(self.timeline),
         }
 
     def _report(self) -> None:
