@@ -25,6 +25,22 @@ def _stored(url: str) -> tuple[int, int]:
         store.close()
 
 
+def _wait_started(writer: WriterProcess, timeout_s: float = 120.0) -> None:
+    """Until the writer's first report (it has opened its commit log, spill and rings), whether the store is up or not."""
+    deadline = time.monotonic() + timeout_s
+    while not writer.report():
+        if writer.process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"writer did not start: {writer.tail_log()}")
+        time.sleep(0.05)
+
+
+def _until_compacting(temporary: str, at_most_s: float) -> None:
+    """Wait until a compaction's temporary file exists (the kill then lands inside it), for at most ``at_most_s``."""
+    deadline = time.monotonic() + at_most_s
+    while time.monotonic() < deadline and not os.path.exists(temporary):
+        time.sleep(0.005)
+
+
 def test_sigkill_during_compaction_loses_and_doubles_nothing(tmp_path, group, monkeypatch):
     server = start_server(str(tmp_path / "clickhouse"))
     url = server.url(database="compaction")
@@ -49,8 +65,8 @@ def test_sigkill_during_compaction_loses_and_doubles_nothing(tmp_path, group, mo
                 server.start()
                 restarted = True
             writer = WriterProcess(url, group, state, extra)
-            writer.wait_ready()
-            time.sleep(rng.uniform(0.8, 1.6))
+            _wait_started(writer)  # not wait_ready: during the outage the store never becomes ready
+            _until_compacting(log_path + ".new", rng.uniform(0.8, 1.6))
             writer.kill()
             kills += 1
             mid_compaction += os.path.exists(log_path + ".new")
