@@ -28,18 +28,20 @@ import sys
 import tempfile
 import time
 
+from tickagg.args import positive_float, positive_int
+
 HELP = "writer throughput (tick rows/s) into ClickHouse and chDB, and tick-to-storage p99 at 80k ticks/s"
 SYMBOLS = 200
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument("--seconds", type=float, default=8.0, help="measured window of the throughput run (default 8)")
-    parser.add_argument("--latency-seconds", type=float, default=8.0, help="length of the 80k ticks/s latency run (default 8)")
-    parser.add_argument("--rate", type=float, default=80_000, help="ticks/s of the latency run (default 80000)")
+    parser.add_argument("--seconds", type=positive_float, default=8.0, help="measured window of the throughput run (default 8)")
+    parser.add_argument("--latency-seconds", type=positive_float, default=8.0, help="length of the 80k ticks/s latency run (default 8)")
+    parser.add_argument("--rate", type=positive_float, default=80_000, help="ticks/s of the latency run (default 80000)")
     parser.add_argument("--stores", default="clickhouse,chdb", help="comma-separated: clickhouse, chdb (default both)")
     parser.add_argument("--clickhouse-url", default=None, help="use this server instead of starting a private one")
-    parser.add_argument("--max-batch-rows", type=int, default=100_000, help="writer --max-batch-rows (default 100000)")
+    parser.add_argument("--max-batch-rows", type=positive_int, default=100_000, help="writer --max-batch-rows (default 100000)")
 
 
 # -- load ----------------------------------------------------------------------
@@ -142,6 +144,10 @@ class WriterProcess:
     def __init__(self, store: str, group: str, state_dir: str, extra: list[str] = (), env: dict | None = None,
                  preexec_fn=None):
         self.report_path = os.path.join(state_dir, f"report-{group}.json")
+        from store.url import for_child
+
+        store, secret = for_child(store)  # the password goes by environment, never on the command line
+        env = {**(os.environ if env is None else env), **secret} if secret else env
         command = [sys.executable, "-m", "tickagg.cli", "write", "--group", group, "--store", store,
                    "--state-dir", state_dir, "--report", self.report_path, "--ring", "out.ticks", *extra]
         self.log_path = os.path.join(state_dir, f"writer-{group}.log")

@@ -18,6 +18,8 @@ import time
 from dataclasses import dataclass, field
 
 log = logging.getLogger("tickagg.run")
+# A role that exited unasked counts as crash-looping until it has been up again this long.
+STABLE_S = 10.0
 
 
 @dataclass
@@ -32,6 +34,16 @@ class Role:
     restart_at: float | None = None
     log_path: str = ""
     exit_codes: list[int] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict, repr=False)  # added to the child's environment (secrets)
+
+    @property
+    def alive(self) -> bool:
+        """Its process is running now."""
+        return self.process is not None and self.process.poll() is None
+
+    def crash_looping(self, now: float) -> bool:
+        """It exited unasked and is down (waiting for its restart) or has not been up again for STABLE_S."""
+        return bool(self.exit_codes) and (self.restart_at is not None or not self.alive or now - self.started < STABLE_S)
 
 
 class Supervisor:
@@ -48,7 +60,8 @@ class Supervisor:
         role.log_path = os.path.join(self.log_dir, f"{role.name}.log")
         with open(role.log_path, "ab") as log_file:
             role.process = subprocess.Popen([sys.executable, "-m", "tickagg.cli", *role.argv],
-                                            stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                                            stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                            env={**os.environ, **role.env} if role.env else None)
         role.started = time.monotonic()
         role.restart_at = None
 

@@ -5,25 +5,28 @@ import argparse
 import os
 import sys
 
+from tickagg.args import non_negative_int, positive_float, positive_int
+
 HELP = "the writer process: aggregator output and feed event rings -> ClickHouse or chDB (default ./data), spilling while the store is down"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--group", default=os.environ.get("TICKAGG_GROUP", "default"), help="process group (default: default)")
     parser.add_argument("--store", default=None,
-                        help="clickhouse://user:password@host:9000/db or chdb:///path (default: TICKAGG_STORE, CLICKHOUSE_URL, "
-                             "else chdb://./data); the password may also come from CLICKHOUSE_PASSWORD")
+                        help="clickhouse://user@host:9000/db, clickhouses://user@host:9440/db?ca=/path/ca.pem (TLS) or chdb:///path "
+                             "(default: TICKAGG_STORE, CLICKHOUSE_URL, else chdb://./data); the password from "
+                             "TICKAGG_STORE_PASSWORD or CLICKHOUSE_PASSWORD, never on the command line")
     parser.add_argument("--state-dir", default=os.environ.get("TICKAGG_STATE_DIR", "./data/writer"),
                         help="commit log and spill files, per group (default ./data/writer)")
-    parser.add_argument("--batch-rows", type=int, default=1000, help="flush a ring's batch at this many rows (default 1000)")
-    parser.add_argument("--batch-ms", type=float, default=50.0, help="... or when its first record is this old (default 50)")
-    parser.add_argument("--max-batch-rows", type=int, default=100_000,
+    parser.add_argument("--batch-rows", type=positive_int, default=1000, help="flush a ring's batch at this many rows (default 1000)")
+    parser.add_argument("--batch-ms", type=positive_float, default=50.0, help="... or when its first record is this old (default 50)")
+    parser.add_argument("--max-batch-rows", type=positive_int, default=100_000,
                         help="largest insert when the writer has fallen behind (default 100000)")
-    parser.add_argument("--memory-mb", type=float, default=200.0, help="budget for batches held in memory (default 200)")
+    parser.add_argument("--memory-mb", type=positive_float, default=200.0, help="budget for batches held in memory (default 200)")
     parser.add_argument("--spill-fsync", choices=("always", "interval", "never"), default="always",
                         help="fsync the spill after every batch (default), every second, or never")
-    parser.add_argument("--retention-days", type=int, default=0, help="TTL for ticks where the server has TTL (0: keep)")
-    parser.add_argument("--seconds", type=float, default=None, help="stop after this long (default: until SIGTERM)")
+    parser.add_argument("--retention-days", type=non_negative_int, default=0, help="TTL for ticks where the server has TTL (0: keep)")
+    parser.add_argument("--seconds", type=positive_float, default=None, help="stop after this long (default: until SIGTERM)")
     parser.add_argument("--ring", action="append", default=None, help="read only this ring (short name; repeatable)")
     parser.add_argument("--report", default=None, help="write a JSON status file here every second and at exit")
     parser.add_argument("--verbose", "-v", action="store_true", help="log at INFO level (default: warnings)")
@@ -42,6 +45,16 @@ def run(args: argparse.Namespace) -> int:
     except StoreURLError as exc:
         print(f"tickagg write: {exc}", file=sys.stderr)
         return 2
+    if args.store and _url_password(args.store):
+        logging.getLogger("tickagg.write").warning(
+            "the --store URL carries a password, which every local user can read in /proc/%d/cmdline: "
+            "give it in TICKAGG_STORE_PASSWORD instead", os.getpid())
+    from store.tables import table_of_ring
+    from tickagg.args import UsageError
+
+    unknown = [ring for ring in args.ring or () if table_of_ring(ring) is None]
+    if unknown:
+        raise UsageError(f"--ring: {unknown[0]!r} is not a ring the writer stores (e.g. out.ticks, out.bars1s)")
     from writer.spill import SpillLayoutError
     from writer.writer import Writer, WriterConfig, install_signal_handlers
     from shm.ring import RingError
@@ -60,3 +73,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"tickagg write: {redact(str(exc), url.password)}", file=sys.stderr)
         return 1
     return 0
+
+
+def _url_password(text: str) -> str:
+    """The password written in a store URL's text ("" if none)."""
+    from urllib.parse import unquote, urlsplit
+
+    try:
+        return unquote(urlsplit(text.strip()).password or "")
+    except ValueError:
+        return ""
