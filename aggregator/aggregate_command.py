@@ -17,7 +17,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--spin-us", type=non_negative_float, default=200.0, help="keep polling this long after the last tick before sleeping (default 200)")
     parser.add_argument("--idle-sleep-us", type=non_negative_float, default=100.0, help="sleep between looks while idle (default 100)")
     parser.add_argument("--max-symbols", type=positive_int, default=4096, help="symbols with bars and features (about 50 KB each; default 4096)")
-    parser.add_argument("--lateness-ms", type=bounded_float(0, 1000, low_open=False), default=250.0, help="how long a bar stays open for late ticks after its end (default 250, < 1000)")
+    parser.add_argument("--lateness-ms", type=bounded_float(0, 1000, high_open=True), default=250.0, help="how long a bar stays open for late ticks after its end (default 250, < 1000)")
     parser.add_argument("--fill-minutes", type=non_negative_int, default=60, help="empty 1 min bars emitted at most per gap (default 60)")
     parser.add_argument("--seconds", type=positive_float, help="stop after this many seconds (default: run until SIGTERM)")
     parser.add_argument("--log-level", type=log_level, default="INFO", help="logging level (default INFO)")

@@ -29,7 +29,8 @@ class Parser(argparse.ArgumentParser):
         sys.exit(2)
 
 
-def _number(kind: type, low: float | None, low_open: bool, high: float | None = None) -> Callable[[str], float]:
+def _number(kind: type, low: float | None, low_open: bool, high: float | None = None,
+            high_open: bool = False) -> Callable[[str], float]:
     """A type converting to ``kind`` and refusing NaN, infinities and values outside the bounds."""
     words = {(0, True): "positive", (0, False): "zero or more"}
     def convert(text: str):
@@ -42,8 +43,8 @@ def _number(kind: type, low: float | None, low_open: bool, high: float | None = 
         if low is not None and (value <= low if low_open else value < low):
             want = words.get((low, low_open)) or f"{'above' if low_open else 'at least'} {low:g}"
             raise argparse.ArgumentTypeError(f"{text!r} must be {want}")
-        if high is not None and value > high:
-            raise argparse.ArgumentTypeError(f"{text!r} must be at most {high:g}")
+        if high is not None and (value >= high if high_open else value > high):
+            raise argparse.ArgumentTypeError(f"{text!r} must be {'below' if high_open else 'at most'} {high:g}")
         return value
     convert.__name__ = f"{'positive' if low_open else 'non-negative'} {'integer' if kind is int else 'number'}"
     return convert
@@ -55,9 +56,9 @@ positive_float = _number(float, 0, True)
 non_negative_float = _number(float, 0, False)
 
 
-def bounded_float(low: float, high: float, low_open: bool = False) -> Callable[[str], float]:
-    """A finite number in [low, high] (or (low, high] with ``low_open``)."""
-    return _number(float, low, low_open, high)
+def bounded_float(low: float, high: float, low_open: bool = False, high_open: bool = False) -> Callable[[str], float]:
+    """A finite number in [low, high]; ``low_open`` / ``high_open`` leave that bound out."""
+    return _number(float, low, low_open, high, high_open)
 
 
 def port(text: str) -> int:
