@@ -42,8 +42,9 @@ class Role:
         return self.process is not None and self.process.poll() is None
 
     def crash_looping(self, now: float) -> bool:
-        """It exited unasked and is down (waiting for its restart) or has not been up again for STABLE_S."""
-        return bool(self.exit_codes) and (self.restart_at is not None or not self.alive or now - self.started < STABLE_S)
+        """It exited unasked and is down (waiting for its restart) or has not been up again for STABLE_S
+        (a stop by the supervisor is not an exit: the final status line still says what happened before)."""
+        return bool(self.exit_codes) and (self.restart_at is not None or now - self.started < STABLE_S)
 
 
 class Supervisor:
