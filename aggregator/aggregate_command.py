@@ -6,21 +6,22 @@ import logging
 import sys
 
 from shm.names import group_argument
+from tickagg.args import UsageError, bounded_float, log_level, non_negative_float, non_negative_int, positive_float, positive_int
 
 HELP = "run the aggregator: fan in the group's tick rings, build bars, features, signals and latency rows"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--group", type=group_argument, default="default", help="process group (default: default)")
-    parser.add_argument("--cpu", type=int, help="CPU to pin to (default: the last one)")
+    parser.add_argument("--cpu", type=non_negative_int, help="CPU to pin to (default: the last one)")
     parser.add_argument("--busy-poll", action="store_true", help="never sleep when idle (lowest latency, burns the core)")
-    parser.add_argument("--spin-us", type=float, default=200.0, help="keep polling this long after the last tick before sleeping (default 200)")
-    parser.add_argument("--idle-sleep-us", type=float, default=100.0, help="sleep between looks while idle (default 100)")
-    parser.add_argument("--max-symbols", type=int, default=4096, help="symbols with bars and features (about 50 KB each; default 4096)")
-    parser.add_argument("--lateness-ms", type=float, default=250.0, help="how long a bar stays open for late ticks after its end (default 250, < 1000)")
-    parser.add_argument("--fill-minutes", type=int, default=60, help="empty 1 min bars emitted at most per gap (default 60)")
-    parser.add_argument("--seconds", type=float, help="stop after this many seconds (default: run until SIGTERM)")
-    parser.add_argument("--log-level", default="INFO")
+    parser.add_argument("--spin-us", type=non_negative_float, default=200.0, help="keep polling this long after the last tick before sleeping (default 200)")
+    parser.add_argument("--idle-sleep-us", type=non_negative_float, default=100.0, help="sleep between looks while idle (default 100)")
+    parser.add_argument("--max-symbols", type=positive_int, default=4096, help="symbols with bars and features (about 50 KB each; default 4096)")
+    parser.add_argument("--lateness-ms", type=bounded_float(0, 1000, high_open=True), default=250.0, help="how long a bar stays open for late ticks after its end (default 250, < 1000)")
+    parser.add_argument("--fill-minutes", type=non_negative_int, default=60, help="empty 1 min bars emitted at most per gap (default 60)")
+    parser.add_argument("--seconds", type=positive_float, help="stop after this many seconds (default: run until SIGTERM)")
+    parser.add_argument("--log-level", type=log_level, default="INFO", help="logging level (default INFO)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -28,7 +29,12 @@ def run(args: argparse.Namespace) -> int:
     from shm.ring import RingError
     from shm.segment import EXIT_REFUSED, SegmentRefusedError
 
-    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    import os
+
+    allowed = sorted(os.sched_getaffinity(0))
+    if args.cpu is not None and args.cpu not in allowed:
+        raise UsageError(f"--cpu {args.cpu} is not one of the CPUs this process may use: {allowed}")
+    logging.basicConfig(level=args.log_level, stream=sys.stderr, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     try:
         aggregator = Aggregator(args.group, args.cpu, args.busy_poll, args.spin_us, args.idle_sleep_us,
                                 max_symbols=args.max_symbols, lateness_ms=args.lateness_ms, fill_minutes=args.fill_minutes)

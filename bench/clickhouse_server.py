@@ -4,7 +4,9 @@ Never the system service: the package's own service (if any) listens on 9000
 with /var/lib/clickhouse; this one gets a generated config, ports picked free
 on 127.0.0.1, and a data directory of its own, and is stopped by whoever
 started it. ``stop``/``start`` keep the data directory and ports, so a test can
-take the server away mid-stream and bring the same one back.
+take the server away mid-stream and bring the same one back. With ``tls=(certificate
+file, private key file)`` it also serves the native protocol over TLS on
+``tcp_port_secure`` (``url(secure=True)``).
 """
 from __future__ import annotations
 
@@ -35,9 +37,18 @@ _CONFIG = """<?xml version="1.0"?>
   <mark_cache_size>268435456</mark_cache_size>
   <uncompressed_cache_size>268435456</uncompressed_cache_size>
   <max_concurrent_queries>50</max_concurrent_queries>
-  <timezone>UTC</timezone>
+  <timezone>UTC</timezone>{tls}
 </yandex>
 """
+# ClickHouse 18.16's syntax: the native protocol over TLS on tcp_port_secure, with this certificate and key
+# (the server does not ask clients for certificates).
+_TLS = """
+  <tcp_port_secure>{port}</tcp_port_secure>
+  <openSSL><server>
+    <certificateFile>{certificate}</certificateFile><privateKeyFile>{key}</privateKeyFile>
+    <verificationMode>none</verificationMode><loadDefaultCAFile>false</loadDefaultCAFile>
+    <cacheSessions>true</cacheSessions><disableProtocols>sslv2,sslv3</disableProtocols><preferServerCiphers>true</preferServerCiphers>
+  </server></openSSL>"""
 _USERS = """<?xml version="1.0"?>
 <yandex>
   <profiles><default><max_memory_usage>4000000000</max_memory_usage></default></profiles>
@@ -69,7 +80,7 @@ def free_port() -> int:
 
 
 class LocalServer:
-    def __init__(self, root: str | None = None):
+    def __init__(self, root: str | None = None, tls: tuple[str, str] | None = None):
         binary = server_binary()
         if binary is None:
             raise ServerError("clickhouse-server is not installed (Debian: apt-get install clickhouse-server; `make test` does it)")
@@ -77,17 +88,25 @@ class LocalServer:
         self._own_root = root is None
         self.root = root or tempfile.mkdtemp(prefix="tickagg-clickhouse-")
         self.tcp_port, self.http_port = free_port(), free_port()
+        self.tcp_port_secure = free_port() if tls else None
+        tls_config = _TLS.format(port=self.tcp_port_secure, certificate=tls[0], key=tls[1]) if tls else ""
         for sub in ("log", "data", "tmp", "user_files", "format_schemas"):
             os.makedirs(os.path.join(self.root, sub), exist_ok=True)
         with open(os.path.join(self.root, "config.xml"), "w") as f:
-            f.write(_CONFIG.format(root=self.root, tcp_port=self.tcp_port, http_port=self.http_port))
+            f.write(_CONFIG.format(root=self.root, tcp_port=self.tcp_port, http_port=self.http_port, tls=tls_config))
         with open(os.path.join(self.root, "users.xml"), "w") as f:
             f.write(_USERS.format(password=PASSWORD))
         self.process: subprocess.Popen | None = None
 
-    def url(self, database: str = "tickagg", user: str = "writer", password: str | None = PASSWORD) -> str:
+    def url(self, database: str = "tickagg", user: str = "writer", password: str | None = PASSWORD,
+            secure: bool = False, host: str = "127.0.0.1") -> str:
+        """A store URL for this server; ``secure``: over TLS (``clickhouses://``, the server must have ``tls``)."""
         secret = f":{password}" if password else ""
-        return f"clickhouse://{user}{secret}@127.0.0.1:{self.tcp_port}/{database}"
+        if secure:
+            if self.tcp_port_secure is None:
+                raise ServerError("this server was started without tls=(certificate, key)")
+            return f"clickhouses://{user}{secret}@{host}:{self.tcp_port_secure}/{database}"
+        return f"clickhouse://{user}{secret}@{host}:{self.tcp_port}/{database}"
 
     def start(self, timeout_s: float = 30.0) -> "LocalServer":
         if self.running:

@@ -3,14 +3,16 @@ from __future__ import annotations
 
 import argparse
 
+from tickagg.args import non_negative_float, positive_float, positive_int
+
 HELP = "ticks/s through the aggregator from 10 producer processes; --rate R: tick-to-signal latency at R ticks/s"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument("--rate", type=float, default=0.0, help="offered ticks/s in total (default: as fast as possible)")
-    parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds (default 10)")
-    parser.add_argument("--symbols-per-exchange", type=int, default=100, help="symbols per producer (default 100)")
+    parser.add_argument("--rate", type=non_negative_float, default=0.0, help="offered ticks/s in total (default: as fast as possible)")
+    parser.add_argument("--seconds", type=positive_float, default=10.0, help="measured seconds (default 10)")
+    parser.add_argument("--symbols-per-exchange", type=positive_int, default=100, help="symbols per producer (default 100)")
 
 
 def run(args: argparse.Namespace) -> int:

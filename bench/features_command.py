@@ -15,15 +15,17 @@ import os
 import statistics
 import time
 
+from tickagg.args import non_negative_int, positive_int
+
 HELP = "feature kernel: ms to update all 1,400 features of 2,378 symbols at one bar close; regime update cost"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument("--symbols", type=int, default=2378, help="symbols updated per bar close (default 2378)")
-    parser.add_argument("--warmup-bars", type=int, default=300, help="bars fed before timing (default 300)")
-    parser.add_argument("--repeats", type=int, default=21, help="timed bar closes; the median is reported (default 21)")
-    parser.add_argument("--seed", type=int, default=1, help="random seed of the synthetic bars")
+    parser.add_argument("--symbols", type=positive_int, default=2378, help="symbols updated per bar close (default 2378)")
+    parser.add_argument("--warmup-bars", type=non_negative_int, default=300, help="bars fed before timing (default 300)")
+    parser.add_argument("--repeats", type=positive_int, default=21, help="timed bar closes; the median is reported (default 21)")
+    parser.add_argument("--seed", type=non_negative_int, default=1, help="random seed of the synthetic bars")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 
+from tickagg.args import non_negative_int, positive_float
+
 HELP = "one feed process against the simulator: frames/s, CPU µs per frame, lost trades; reconnect timing"
 
 
@@ -11,9 +13,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--exchange", default="binance", choices=sorted(VENUES), help="venue (default binance)")
-    parser.add_argument("--seconds", type=float, default=5.0, help="measured seconds (default 5)")
-    parser.add_argument("--rate", type=float, default=None, help="simulator trades/s (default: unpaced)")
-    parser.add_argument("--drops", type=int, default=20, help="connection drops for the reconnect figure (default 20; 0: skip)")
+    parser.add_argument("--seconds", type=positive_float, default=5.0, help="measured seconds (default 5)")
+    parser.add_argument("--rate", type=positive_float, default=None, help="simulator trades/s (default: unpaced)")
+    parser.add_argument("--drops", type=non_negative_int, default=20, help="connection drops for the reconnect figure (default 20; 0: skip)")
 
 
 def run(args: argparse.Namespace) -> int:

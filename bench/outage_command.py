@@ -21,15 +21,17 @@ import shutil
 import tempfile
 import time
 
+from tickagg.args import positive_float
+
 HELP = "an S-second ClickHouse outage at 80k ticks/s: lost and duplicated ticks (must be 0) and the writer's RSS"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument("--seconds", type=float, default=10.0, help="length of the outage (default 10)")
-    parser.add_argument("--rate", type=float, default=80_000, help="ticks/s (default 80000)")
-    parser.add_argument("--warmup", type=float, default=3.0, help="seconds of normal running before the outage (default 3)")
-    parser.add_argument("--after", type=float, default=5.0, help="seconds of load after the server is back (default 5)")
+    parser.add_argument("--seconds", type=positive_float, default=10.0, help="length of the outage (default 10)")
+    parser.add_argument("--rate", type=positive_float, default=80_000, help="ticks/s (default 80000)")
+    parser.add_argument("--warmup", type=positive_float, default=3.0, help="seconds of normal running before the outage (default 3)")
+    parser.add_argument("--after", type=positive_float, default=5.0, help="seconds of load after the server is back (default 5)")
     parser.add_argument("--kill", action="store_true", help="SIGKILL the server instead of stopping it")
     parser.add_argument("--spill-fsync", choices=("always", "interval", "never"), default="always")
 

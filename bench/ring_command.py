@@ -3,15 +3,17 @@ from __future__ import annotations
 
 import argparse
 
+from tickagg.args import non_negative_float, positive_float, positive_int
+
 HELP = "SPSC ring vs multiprocessing.Queue between two processes at batch 1/64/1024; one-way latency"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument("--seconds", type=float, default=1.0, help="duration of each throughput run (default 1)")
-    parser.add_argument("--repeats", type=int, default=3, help="runs per figure; the median is reported (default 3)")
-    parser.add_argument("--samples", type=int, default=100_000, help="latency samples per run (default 100000)")
-    parser.add_argument("--gap-us", type=float, default=10.0, help="pause between latency samples in µs (default 10)")
+    parser.add_argument("--seconds", type=positive_float, default=1.0, help="duration of each throughput run (default 1)")
+    parser.add_argument("--repeats", type=positive_int, default=3, help="runs per figure; the median is reported (default 3)")
+    parser.add_argument("--samples", type=positive_int, default=100_000, help="latency samples per run (default 100000)")
+    parser.add_argument("--gap-us", type=non_negative_float, default=10.0, help="pause between latency samples in µs (default 10)")
 
 
 def run(args: argparse.Namespace) -> int:

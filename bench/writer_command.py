@@ -28,18 +28,20 @@ import sys
 import tempfile
 import time
 
+from tickagg.args import name_list, positive_float, positive_int
+
 HELP = "writer throughput (tick rows/s) into ClickHouse and chDB, and tick-to-storage p99 at 80k ticks/s"
 SYMBOLS = 200
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument("--seconds", type=float, default=8.0, help="measured window of the throughput run (default 8)")
-    parser.add_argument("--latency-seconds", type=float, default=8.0, help="length of the 80k ticks/s latency run (default 8)")
-    parser.add_argument("--rate", type=float, default=80_000, help="ticks/s of the latency run (default 80000)")
-    parser.add_argument("--stores", default="clickhouse,chdb", help="comma-separated: clickhouse, chdb (default both)")
+    parser.add_argument("--seconds", type=positive_float, default=8.0, help="measured window of the throughput run (default 8)")
+    parser.add_argument("--latency-seconds", type=positive_float, default=8.0, help="length of the 80k ticks/s latency run (default 8)")
+    parser.add_argument("--rate", type=positive_float, default=80_000, help="ticks/s of the latency run (default 80000)")
+    parser.add_argument("--stores", type=_stores, default="clickhouse,chdb", help="comma-separated: clickhouse, chdb (default both)")
     parser.add_argument("--clickhouse-url", default=None, help="use this server instead of starting a private one")
-    parser.add_argument("--max-batch-rows", type=int, default=100_000, help="writer --max-batch-rows (default 100000)")
+    parser.add_argument("--max-batch-rows", type=positive_int, default=100_000, help="writer --max-batch-rows (default 100000)")
 
 
 # -- load ----------------------------------------------------------------------
@@ -142,6 +144,10 @@ class WriterProcess:
     def __init__(self, store: str, group: str, state_dir: str, extra: list[str] = (), env: dict | None = None,
                  preexec_fn=None):
         self.report_path = os.path.join(state_dir, f"report-{group}.json")
+        from store.url import for_child
+
+        store, secret = for_child(store)  # the password goes by environment, never on the command line
+        env = {**(os.environ if env is None else env), **secret} if secret else env
         command = [sys.executable, "-m", "tickagg.cli", "write", "--group", group, "--store", store,
                    "--state-dir", state_dir, "--report", self.report_path, "--ring", "out.ticks", *extra]
         self.log_path = os.path.join(state_dir, f"writer-{group}.log")
@@ -273,10 +279,19 @@ def latency(store: str, rate: float, seconds: float, workdir: str) -> dict:
             "writer_rss_mb_max": round(writer.rss_max["rss"], 1), "writer_rss_anon_mb_max": round(writer.rss_max["anon"], 1)}
 
 
+def _stores(text: str) -> list[str]:
+    """``--stores``: a comma-separated subset of clickhouse, chdb."""
+    stores = name_list(text)
+    unknown = [s for s in stores if s not in ("clickhouse", "chdb")]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"{unknown[0]!r} is not a store: use clickhouse, chdb or both")
+    return stores
+
+
 def run(args: argparse.Namespace) -> int:
     from bench.clickhouse_server import LocalServer
 
-    stores = [s.strip() for s in args.stores.split(",") if s.strip()]
+    stores = _stores(args.stores) if isinstance(args.stores, str) else args.stores
     workdir = tempfile.mkdtemp(prefix="tickagg-bench-writer-")
     server = None
     result: dict = {"stores": {}}

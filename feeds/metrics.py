@@ -29,6 +29,7 @@ class FeedMetrics:
         if block is not None:  # resume the counts of an earlier run of this feed
             for index, name in enumerate(NAMES):
                 self.values[name] = int(block[index])
+            self.values["connected"] = block[NAMES.index("connected")] = 0  # a killed run's 1: not this process's
 
     def error(self, kind: str) -> None:
         key = f"err_{kind}" if f"err_{kind}" in self.values else "err_other"

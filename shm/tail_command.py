@@ -6,6 +6,7 @@ import sys
 import time
 
 from shm.names import group_argument
+from tickagg.args import positive_int
 
 HELP = "consume records from a ring and print them as JSON lines (like kafkacat); --peek reads without consuming"
 
@@ -13,7 +14,7 @@ HELP = "consume records from a ring and print them as JSON lines (like kafkacat)
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("ring", help="ring name: tickagg.GROUP.NAME, or NAME with --group")
     parser.add_argument("--group", default="default", type=group_argument, help="process group for a short ring name (default: default)")
-    parser.add_argument("--count", type=int, default=None, help="stop after N records (default: follow forever)")
+    parser.add_argument("--count", type=positive_int, default=None, help="stop after N records (default: follow forever)")
     parser.add_argument("--exit", action="store_true", help="stop when the ring is empty instead of waiting")
     parser.add_argument("--peek", action="store_true", help="read as a monitor: do not consume, do not commit the tail")
 

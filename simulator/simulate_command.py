@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 
+from tickagg.args import port, positive_float
+
 HELP = "local exchange WebSocket servers (every venue's protocol) with fault injection and exact accounting"
 
 
@@ -18,13 +20,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="trades per second per venue, 0 or 'max' = as fast as the sockets take them; "
                              "per venue: '100,okx=1000,binance=max' (default 100)")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=0,
+    parser.add_argument("--port", type=port, default=0,
                         help="first venue's port, the others take the next ones (default 0: any free port)")
-    parser.add_argument("--control-port", type=int, default=0, help="control port (default 0: any free port)")
+    parser.add_argument("--control-port", type=port, default=0, help="control port (default 0: any free port)")
     parser.add_argument("--symbols", default="",
                         help="symbols per venue as the venue writes them: 'binance=BTCUSDT,ETHUSDT;okx=BTC-USDT'")
-    parser.add_argument("--seconds", type=float, default=None, help="stop after this many seconds")
-    parser.add_argument("--heartbeat-scale", type=float, default=1.0,
+    parser.add_argument("--seconds", type=positive_float, default=None, help="stop after this many seconds")
+    parser.add_argument("--heartbeat-scale", type=positive_float, default=1.0,
                         help="multiply every venue keepalive period by this (tests use 0.1)")
     parser.add_argument("--watch-stdin", action="store_true",
                         help="stop when stdin closes (used by start_simulator: no orphan servers)")
@@ -75,6 +77,8 @@ def run(args: argparse.Namespace) -> int:
 if __name__ == "__main__":  # ``python -m simulator.simulate_command``: what start_simulator runs
     import sys
 
-    _parser = argparse.ArgumentParser(prog="tickagg simulate", description=HELP)
+    from tickagg.args import Parser
+
+    _parser = Parser(prog="tickagg simulate", description=HELP)
     add_arguments(_parser)
     sys.exit(run(_parser.parse_args()))

@@ -49,6 +49,10 @@ class ClickHouseStore(Store):
             send_receive_timeout=self.timeout,
             sync_request_timeout=self.connect_timeout,
             client_name="tickagg-writer",
+            # TLS (clickhouses:// or ?secure=1): certificate and host name always verified
+            secure=self.url.secure,
+            verify=True,
+            ca_certs=self.url.ca or None,
         )
         version = self.execute("SELECT version()")[0][0]
         self.caps = Capabilities.from_version(str(version))

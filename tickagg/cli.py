@@ -11,6 +11,8 @@ import argparse
 import importlib
 import sys
 
+from tickagg.args import Parser, UsageError
+
 # subcommand name -> module that implements it
 COMMANDS = {
     "rings": "shm.rings_command",
@@ -29,7 +31,7 @@ COMMANDS = {
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The argument parser; with ``only``, just that subcommand's module is imported."""
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="tickagg",
         description="Market-data tick aggregator: feeds -> shared-memory rings -> aggregator -> store.",
     )
@@ -46,6 +48,11 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one subcommand; bad arguments or configuration end in one line on stderr and exit status 2.
+
+    Only ``UsageError`` (raised by a command before it does its work) is caught that way: any other
+    exception is a bug of running code and keeps its traceback.
+    """
     argv = sys.argv[1:] if argv is None else argv
     chosen = argv[0] if argv and argv[0] in COMMANDS else None
     from shm.names import GroupNameError  # light: no numpy
@@ -57,6 +64,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return int(args.run(args) or 0)
+    except UsageError as exc:
+        print(f"tickagg {args.command}: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

@@ -8,24 +8,27 @@ import sys
 import time
 
 from shm.names import group_argument
+from tickagg.args import UsageError, non_negative_float, positive_float
+from tickagg.supervisor import STABLE_S
 
 HELP = "run the whole group (feeds, aggregator, writer; --simulate adds the local exchange simulator) with live status"
 # Exit status of a timed run (--seconds): 0, or 1 if a process was down at the end or, restarted, had not been up
 # for the last STABLE_S (each is named on stderr with its log), so `make demo` fails loudly instead of storing
 # nothing; a process that failed and then ran well is only listed under "restarts".
-STABLE_S = 10.0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--group", type=group_argument, default="default", help="process group (default: default)")
     parser.add_argument("--exchanges", default="all", help="comma-separated venues, or all (default)")
     parser.add_argument("--simulate", action="store_true", help="connect the feeds to a local exchange simulator")
-    parser.add_argument("--rate", type=float, default=1000.0, help="simulated trades/s per venue (default 1000)")
-    parser.add_argument("--store", default=None, help="store URL for the writer (default: chdb://./data)")
+    parser.add_argument("--rate", type=non_negative_float, default=1000.0, help="simulated trades/s per venue (default 1000)")
+    parser.add_argument("--store", default=None,
+                        help="store URL for the writer (default: chdb://./data); its password reaches the writer "
+                             "in its environment, never on its command line")
     parser.add_argument("--no-writer", action="store_true", help="do not store anything")
     parser.add_argument("--data-dir", default="./data", help="writer state and process logs (default ./data)")
-    parser.add_argument("--seconds", type=float, help="stop after this long (default: until Ctrl-C / SIGTERM)")
-    parser.add_argument("--status-every", type=float, default=5.0, help="seconds between status lines (default 5)")
+    parser.add_argument("--seconds", type=positive_float, help="stop after this long (default: until Ctrl-C / SIGTERM)")
+    parser.add_argument("--status-every", type=positive_float, default=5.0, help="seconds between status lines (default 5)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -35,11 +38,20 @@ def run(args: argparse.Namespace) -> int:
     from feeds.venues import VENUES
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    exchanges = list(VENUES) if args.exchanges == "all" else [x.strip() for x in args.exchanges.split(",") if x.strip()]
+    exchanges = list(VENUES) if args.exchanges == "all" else [x.strip() for x in args.exchanges.split(",")]
     unknown = [x for x in exchanges if x not in VENUES]
+    if len(set(exchanges)) != len(exchanges):
+        raise UsageError(f"--exchanges: a venue is named twice in {args.exchanges!r}")
     if unknown:
-        print(f"tickagg run: --exchanges: unknown venue(s) {', '.join(unknown)}; known: {', '.join(sorted(VENUES))}", file=sys.stderr)
-        return 2
+        raise UsageError(f"--exchanges: unknown venue(s) {', '.join(map(repr, unknown))}; known: {', '.join(sorted(VENUES))}")
+    store, secret = None, {}
+    if args.store and not args.no_writer:
+        from store.url import StoreURLError, for_child
+
+        try:  # the writer child gets the URL without its password, and the password in its environment
+            store, secret = for_child(args.store)
+        except StoreURLError as exc:
+            raise UsageError(f"--store: {exc}") from None
     simulator = None
     if args.simulate:
         from simulator.handle import start_simulator
@@ -49,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     report = os.path.join(args.data_dir, "writer", f"{args.group}.status.json")
     if not args.no_writer:
         argv = ["write", "--group", args.group, "--state-dir", os.path.join(args.data_dir, "writer"), "--report", report]
-        roles.append(Role("write", argv + (["--store", args.store] if args.store else []), stop_order=2))
+        roles.append(Role("write", argv + (["--store", store] if store else []), stop_order=2, env=secret))
     for exchange in exchanges:
         argv = ["feed", exchange, "--group", args.group]
         if simulator is not None:
@@ -65,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
           f"logs in {supervisor.log_dir}; Ctrl-C stops", flush=True)
     from tickagg.run_status import GroupStatus
 
-    status = GroupStatus(args.group, exchanges, None if args.no_writer else report)
+    status = GroupStatus(args.group, exchanges, None if args.no_writer else report, supervisor.roles)
     deadline = time.monotonic() + args.seconds if args.seconds else None
     next_status = time.monotonic() + args.status_every
     try:

@@ -1,4 +1,11 @@
-"""One status line for `tickagg run`: ticks in, ticks through the aggregator, rows stored, lag."""
+"""One status line for `tickagg run`: feeds connected, ticks in, ticks through the aggregator, rows stored.
+
+A feed counts as connected only while its process holds the ring's producer role
+(alive) and its loop says the connection is up: the ``connected`` metric of a
+killed feed stays 1 in the ring, so it is never trusted alone. Roles the supervisor
+sees crash-looping (exited, and not up again for supervisor.STABLE_S) are named
+at the end of the line with their restarts and last exit code.
+"""
 from __future__ import annotations
 
 import os
@@ -9,11 +16,13 @@ import orjson
 from shm import segment
 from shm.ring import MONITOR, Ring, RingError, ring_name
 from shm.topology import tick_ring
+from tickagg.supervisor import Role
 
 
 class GroupStatus:
-    def __init__(self, group: str, exchanges: list[str], writer_report: str | None):
+    def __init__(self, group: str, exchanges: list[str], writer_report: str | None, roles: list[Role] = ()):
         self.group, self.exchanges, self.writer_report = group, exchanges, writer_report
+        self.roles = {role.name: role for role in roles}
         self._last: tuple[float, int, int] | None = None
 
     def _ring(self, short: str) -> dict | None:
@@ -29,7 +38,7 @@ class GroupStatus:
     def line(self, final: bool = False) -> str:
         feeds = [self._ring(tick_ring(x)) for x in self.exchanges]
         received = sum(f["metrics"].get("ticks", 0) for f in feeds if f)
-        connected = sum(1 for f in feeds if f and f["metrics"].get("connected"))
+        connected = sum(1 for x, f in zip(self.exchanges, feeds) if self._connected(x, f))
         errors = sum(f["metrics"].get("errors", 0) for f in feeds if f)
         aggregated_ring = self._ring("out.ticks")
         aggregated = aggregated_ring["metrics"].get("ticks", 0) if aggregated_ring else 0
@@ -43,7 +52,18 @@ class GroupStatus:
         head = "final:" if final else "status:"
         store = "" if stored is None else f", {stored:,} stored" + (f" ({spilled:,} rows spilled)" if spilled else "") + alert
         return (f"{head} feeds {connected}/{len(self.exchanges)} connected, {received:,} ticks received{rate}, "
-                f"{aggregated:,} aggregated{store}, {errors} bad frames")
+                f"{aggregated:,} aggregated{store}, {errors} bad frames{self._crash_looping(now)}")
+
+    def _connected(self, exchange: str, feed: dict | None) -> bool:
+        """The feed's process is alive (holds the producer role; and, when supervised, is running) and its connection is up."""
+        role = self.roles.get(f"feed-{exchange}")
+        return bool(feed and feed["producer_alive"] and feed["metrics"].get("connected")
+                    and (role is None or role.alive))
+
+    def _crash_looping(self, now: float) -> str:
+        looping = [f"{role.name} ({role.restarts} restart{'s' if role.restarts != 1 else ''}, last exit {role.exit_codes[-1]})"
+                   for role in self.roles.values() if role.crash_looping(now)]
+        return f"; crash-looping: {', '.join(looping)}" if looping else ""
 
     def _stored(self) -> tuple[int | None, int, str]:
         """Ticks stored, rows spilled, and what the writer reports going wrong with the store (or "")."""

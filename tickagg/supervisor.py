@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from shm.segment import EXIT_REFUSED
 
 log = logging.getLogger("tickagg.run")
+# A role that exited unasked counts as crash-looping until it has been up again this long.
+STABLE_S = 10.0
 
 
 @dataclass
@@ -36,6 +38,17 @@ class Role:
     restart_at: float | None = None
     log_path: str = ""
     exit_codes: list[int] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict, repr=False)  # added to the child's environment (secrets)
+
+    @property
+    def alive(self) -> bool:
+        """Its process is running now."""
+        return self.process is not None and self.process.poll() is None
+
+    def crash_looping(self, now: float) -> bool:
+        """It exited unasked and is down (waiting for its restart) or has not been up again for STABLE_S
+        (a stop by the supervisor is not an exit: the final status line still says what happened before)."""
+        return bool(self.exit_codes) and (self.restart_at is not None or now - self.started < STABLE_S)
 
 
 class Supervisor:
@@ -52,7 +65,8 @@ class Supervisor:
         role.log_path = os.path.join(self.log_dir, f"{role.name}.log")
         with open(role.log_path, "ab") as log_file:
             role.process = subprocess.Popen([sys.executable, "-m", "tickagg.cli", *role.argv],
-                                            stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                                            stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                            env={**os.environ, **role.env} if role.env else None)
         role.started = time.monotonic()
         role.restart_at = None
 

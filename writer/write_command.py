@@ -6,6 +6,7 @@ import os
 import sys
 
 from shm.names import group_argument
+from tickagg.args import non_negative_float, non_negative_int, positive_float, positive_int
 
 HELP = "the writer process: aggregator output and feed event rings -> ClickHouse or chDB (default ./data), spilling while the store is down"
 
@@ -13,24 +14,25 @@ HELP = "the writer process: aggregator output and feed event rings -> ClickHouse
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--group", type=group_argument, default=os.environ.get("TICKAGG_GROUP", "default"), help="process group (default: default)")
     parser.add_argument("--store", default=None,
-                        help="clickhouse://user:password@host:9000/db or chdb:///path (default: TICKAGG_STORE, CLICKHOUSE_URL, "
-                             "else chdb://./data); the password may also come from CLICKHOUSE_PASSWORD")
+                        help="clickhouse://user@host:9000/db, clickhouses://user@host:9440/db?ca=/path/ca.pem (TLS) or chdb:///path "
+                             "(default: TICKAGG_STORE, CLICKHOUSE_URL, else chdb://./data); the password from "
+                             "TICKAGG_STORE_PASSWORD or CLICKHOUSE_PASSWORD, never on the command line")
     parser.add_argument("--state-dir", default=os.environ.get("TICKAGG_STATE_DIR", "./data/writer"),
                         help="commit log and spill files, per group (default ./data/writer)")
-    parser.add_argument("--batch-rows", type=int, default=1000, help="flush a ring's batch at this many rows (default 1000)")
-    parser.add_argument("--batch-ms", type=float, default=50.0, help="... or when its first record is this old (default 50)")
-    parser.add_argument("--max-batch-rows", type=int, default=100_000,
+    parser.add_argument("--batch-rows", type=positive_int, default=1000, help="flush a ring's batch at this many rows (default 1000)")
+    parser.add_argument("--batch-ms", type=positive_float, default=50.0, help="... or when its first record is this old (default 50)")
+    parser.add_argument("--max-batch-rows", type=positive_int, default=100_000,
                         help="largest insert when the writer has fallen behind (default 100000)")
-    parser.add_argument("--memory-mb", type=float, default=200.0, help="budget for batches held in memory (default 200)")
+    parser.add_argument("--memory-mb", type=positive_float, default=200.0, help="budget for batches held in memory (default 200)")
     parser.add_argument("--spill-fsync", choices=("always", "interval", "never"), default="always",
                         help="fsync the spill after every batch (default), every second, or never")
-    parser.add_argument("--spill-max-mb", type=float, default=10240.0,
+    parser.add_argument("--spill-max-mb", type=non_negative_float, default=10240.0,
                         help="cap on the spill's size on disk (default 10240 = 10 GiB; 0: only the disk bounds it)")
     parser.add_argument("--spill-full", choices=("drop-oldest", "drop-newest"), default="drop-oldest",
                         help="at the cap, drop the oldest spilled batches (default) or the newest; dropped rows are counted")
-    parser.add_argument("--commit-log-compact-mb", type=float, default=16.0, help=argparse.SUPPRESS)  # tests: compact often
-    parser.add_argument("--retention-days", type=int, default=0, help="TTL for ticks where the server has TTL (0: keep)")
-    parser.add_argument("--seconds", type=float, default=None, help="stop after this long (default: until SIGTERM)")
+    parser.add_argument("--commit-log-compact-mb", type=positive_float, default=16.0, help=argparse.SUPPRESS)  # tests: compact often
+    parser.add_argument("--retention-days", type=non_negative_int, default=0, help="TTL for ticks where the server has TTL (0: keep)")
+    parser.add_argument("--seconds", type=positive_float, default=None, help="stop after this long (default: until SIGTERM)")
     parser.add_argument("--ring", action="append", default=None, help="read only this ring (short name; repeatable)")
     parser.add_argument("--report", default=None, help="write a JSON status file here every second and at exit")
     parser.add_argument("--replay-dead-letters", action="store_true",
@@ -52,9 +54,16 @@ def run(args: argparse.Namespace) -> int:
     except StoreURLError as exc:
         print(f"tickagg write: {exc}", file=sys.stderr)
         return 2
-    if args.spill_max_mb < 0:
-        print(f"tickagg write: --spill-max-mb must be 0 (no cap) or more, not {args.spill_max_mb:g}", file=sys.stderr)
-        return 2
+    if args.store and _url_password(args.store):
+        logging.getLogger("tickagg.write").warning(
+            "the --store URL carries a password, which every local user can read in /proc/%d/cmdline: "
+            "give it in TICKAGG_STORE_PASSWORD instead", os.getpid())
+    from store.tables import table_of_ring
+    from tickagg.args import UsageError
+
+    unknown = [ring for ring in args.ring or () if table_of_ring(ring) is None]
+    if unknown:
+        raise UsageError(f"--ring: {unknown[0]!r} is not a ring the writer stores (e.g. out.ticks, out.bars1s)")
     from writer.spill import SpillLayoutError
     from writer.writer import Writer, WriterConfig, install_signal_handlers
     from shm.ring import RingError
@@ -114,3 +123,13 @@ def replay_dead_letters(url, config) -> int:
     print(f"{result.replayed_batches} dead-letter batches ({result.replayed_rows} rows) stored; "
           f"{result.refused} refused again, {result.left} not tried (kept in {dead_letters.directory})")
     return 0 if not (result.refused or result.left) else 1
+
+
+def _url_password(text: str) -> str:
+    """The password written in a store URL's text ("" if none)."""
+    from urllib.parse import unquote, urlsplit
+
+    try:
+        return unquote(urlsplit(text.strip()).password or "")
+    except ValueError:
+        return ""
