@@ -21,6 +21,7 @@ PING_TEXT = None  # the server sends [chanId,"hb"] every 15 s per channel
 PING_INTERVAL_S = None
 STALE_AFTER_S = 35.0
 SEQ_IS_TRADE_ID = False
+SYMBOL_CASE = "prefix"  # tBTCUSD: lower-case t/f, then upper case (feeds/canonical.py)
 
 # executed trade (spot / funding); "tu"/"ftu" repeat the same trade id: ignored
 _LIVE = frozenset(("te", "fte"))

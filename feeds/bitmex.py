@@ -15,6 +15,7 @@ PING_TEXT = "ping"  # plain text, answered "pong"; the venue asks for it after 5
 PING_INTERVAL_S = 5.0
 STALE_AFTER_S = 15.0
 SEQ_IS_TRADE_ID = False
+SYMBOL_CASE = "upper"  # canonical symbol form (feeds/canonical.py)
 
 _SIDES = {"Buy": BUY, "Sell": SELL}  # used as the taker side (cryptofeed, tardis)
 

@@ -16,6 +16,7 @@ PING_TEXT = '{"event":"bts:heartbeat"}'  # answered with bts:heartbeat; quiet ma
 PING_INTERVAL_S = 20.0
 STALE_AFTER_S = 45.0
 SEQ_IS_TRADE_ID = False
+SYMBOL_CASE = "lower"  # canonical symbol form (feeds/canonical.py)
 
 _SIDES = {0: BUY, 1: SELL}  # type: side of the taker
 _QUIET_EVENTS = frozenset(("bts:subscription_succeeded", "bts:unsubscription_succeeded",

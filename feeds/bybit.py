@@ -14,6 +14,7 @@ PING_TEXT = '{"op":"ping"}'  # recommended every 20 s; cut after 10 min without 
 PING_INTERVAL_S = 20.0
 STALE_AFTER_S = 45.0
 SEQ_IS_TRADE_ID = False
+SYMBOL_CASE = "upper"  # canonical symbol form (feeds/canonical.py)
 
 _SIDES = {"Buy": BUY, "Sell": SELL}  # side of the taker
 

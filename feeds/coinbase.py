@@ -16,6 +16,7 @@ PING_TEXT = None  # the heartbeat channel sends one frame per product per second
 PING_INTERVAL_S = None
 STALE_AFTER_S = 10.0
 SEQ_IS_TRADE_ID = True  # ``seq`` is the numeric ``trade_id``
+SYMBOL_CASE = "upper"  # canonical symbol form (feeds/canonical.py)
 
 _TAKER_SIDES = {"buy": SELL, "sell": BUY}  # maker bought => the taker sold
 _QUIET = frozenset(("subscriptions", "heartbeat"))

@@ -23,6 +23,7 @@ PING_TEXT = None  # the server drives the heartbeat (test_request every HEARTBEA
 PING_INTERVAL_S = None
 STALE_AFTER_S = 30.0
 SEQ_IS_TRADE_ID = False  # ``seq`` is ``trade_seq``, not the trade id
+SYMBOL_CASE = "upper"  # canonical symbol form (feeds/canonical.py)
 
 _SIDES = {"buy": BUY, "sell": SELL}  # direction: side of the taker
 _TRADES = "trades."

@@ -24,6 +24,7 @@ PING_TEXT = '{"id":0,"method":"ping"}'  # answered {"id":0,"status":200}; the se
 PING_INTERVAL_S = 20.0
 STALE_AFTER_S = 45.0
 SEQ_IS_TRADE_ID = False
+SYMBOL_CASE = "lower"  # canonical symbol form (feeds/canonical.py)
 
 _V2_SIDES = {"buy": BUY, "sell": SELL, "block": UNKNOWN}
 

@@ -22,6 +22,7 @@ PING_TEXT = None  # subscribed connections get {"channel":"heartbeat"} every sec
 PING_INTERVAL_S = None
 STALE_AFTER_S = 10.0
 SEQ_IS_TRADE_ID = True  # ``seq`` is the numeric ``trade_id`` (v2)
+SYMBOL_CASE = "upper"  # canonical symbol form (feeds/canonical.py)
 
 _SIDES = {"buy": BUY, "sell": SELL}  # v2: side of the taker
 _V1_SIDES = {"b": BUY, "s": SELL}  # v1: side of the taker

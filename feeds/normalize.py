@@ -15,7 +15,7 @@ Error kinds raised here:
 | ``bad_number``  | price/size not a number: text like "abc"/"nan"/"inf", null, bool |
 | ``bad_price``   | price zero or negative                                        |
 | ``bad_size``    | size zero or negative                                         |
-| ``bad_timestamp`` | time field malformed, non-integer or out of range           |
+| ``bad_timestamp`` | time field malformed, non-integer, before 1970 or beyond int64 ns (2262) |
 | ``bad_trade_id``  | trade id neither an integer nor a non-empty string          |
 | ``bad_side``    | side word or flag the venue does not define                   |
 | ``missing_field`` | a required field absent or of the wrong JSON type           |
@@ -28,6 +28,9 @@ from feeds.trade import BUY, SELL, FrameError
 
 _INF = float("inf")
 _NS_PER_S = 1_000_000_000
+MAX_NS = (1 << 63) - 1  # a tick's time is an int64 of ns (up to 2262-04-11); beyond, it cannot be stored
+_MAX_MS = MAX_NS // 1_000_000
+_MAX_DIGITS = 20  # digits of the longest u64: longer digit text is no time, sequence or numeric id
 _FRACTION_SCALE = (1, 100_000_000, 10_000_000, 1_000_000, 100_000, 10_000, 1_000, 100, 10, 1)
 _DAYS_IN_MONTH = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
@@ -96,31 +99,39 @@ def signed_size(value: object) -> float:
 
 
 def _integer(value: object, what: str) -> int:
-    """A non-negative integer from a JSON integer or a string of ASCII digits."""
+    """A non-negative integer from a JSON integer or a string of at most 20 ASCII digits."""
     kind = type(value)
     if kind is int:
         if value >= 0:
             return value
-    elif kind is str and value.isascii() and value.isdigit():
+    elif kind is str and len(value) <= _MAX_DIGITS and value.isascii() and value.isdigit():
         return int(value)
     raise FrameError("bad_timestamp", f"{what} {value!r} is not a non-negative integer")
 
 
+def _in_range(ns: int, value: object) -> int:
+    """``ns`` if a tick can hold it (0 .. int64 max); ``bad_timestamp`` otherwise. (Whether a time is
+    plausible is for the feed to say, against its receive time: feeds/plausible.py.)"""
+    if 0 <= ns <= MAX_NS:
+        return ns
+    raise FrameError("bad_timestamp", f"timestamp {value!r} is out of range (1970 to 2262)")
+
+
 def ns_from_ms(value: object) -> int:
     """Epoch milliseconds (int or digit string) -> ns, exactly."""
-    if type(value) is int and value >= 0:
+    if type(value) is int and 0 <= value <= _MAX_MS:
         return value * 1_000_000
-    return _integer(value, "ms timestamp") * 1_000_000
+    return _in_range(_integer(value, "ms timestamp") * 1_000_000, value)
 
 
 def ns_from_us(value: object) -> int:
     """Epoch microseconds (int or digit string) -> ns, exactly."""
-    return _integer(value, "us timestamp") * 1_000
+    return _in_range(_integer(value, "us timestamp") * 1_000, value)
 
 
 def ns_from_ns(value: object) -> int:
     """Epoch nanoseconds (int or digit string), checked."""
-    return _integer(value, "ns timestamp")
+    return _in_range(_integer(value, "ns timestamp"), value)
 
 
 def ns_from_decimal_seconds(text: object) -> int:
@@ -128,12 +139,12 @@ def ns_from_decimal_seconds(text: object) -> int:
     if type(text) is not str:
         raise FrameError("bad_timestamp", f"seconds {text!r} is not a string")
     whole, dot, fraction = text.partition(".")
-    if not (whole.isascii() and whole.isdigit()) or (
+    if not (len(whole) <= _MAX_DIGITS and whole.isascii() and whole.isdigit()) or (
         dot and not (len(fraction) <= 9 and fraction.isascii() and fraction.isdigit())
     ):
         raise FrameError("bad_timestamp", f"seconds {text!r} is not a decimal number")
     nanos = int(fraction) * _FRACTION_SCALE[len(fraction)] if dot else 0
-    return int(whole) * _NS_PER_S + nanos
+    return _in_range(int(whole) * _NS_PER_S + nanos, text)
 
 
 def _days_from_civil(year: int, month: int, day: int) -> int:
@@ -197,7 +208,7 @@ def ns_from_iso(text: object) -> int:
         if rest[0] != "." or not 1 <= len(fraction) <= 9 or not fraction.isdigit():
             raise FrameError("bad_timestamp", f"timestamp {text!r}: '.' and 1 to 9 fraction digits expected")
         nanos = int(fraction) * _FRACTION_SCALE[len(fraction)]
-    return (day + hour * 3600 + minute * 60 + second - offset_s) * _NS_PER_S + nanos
+    return _in_range((day + hour * 3600 + minute * 60 + second - offset_s) * _NS_PER_S + nanos, text)
 
 
 def trade_id(value: object) -> str:
@@ -211,12 +222,22 @@ def trade_id(value: object) -> str:
 
 
 def sequence(value: object) -> int:
-    """A venue sequence number (int or digit string) for gap detection; -1 if it is not one."""
+    """A venue sequence number (int or digit string, int64) for gap detection; -1 if it is not one."""
     if type(value) is int:
-        return value if value >= 0 else -1
-    if type(value) is str and value.isascii() and value.isdigit():
-        return int(value)
+        return value if 0 <= value <= MAX_NS else -1
+    if type(value) is str and len(value) <= _MAX_DIGITS and value.isascii() and value.isdigit():
+        number = int(value)
+        return number if number <= MAX_NS else -1
     return -1
+
+
+def span(value: object) -> int:
+    """How many venue sequence numbers one trade covers (OKX ``count``): a positive integer up to 10^9."""
+    if type(value) is int and 0 < value <= 1_000_000_000:
+        return value
+    if type(value) is str and 0 < len(value) <= 10 and value.isascii() and value.isdigit() and int(value) > 0:
+        return int(value)
+    raise FrameError("bad_number", f"trade count {value!r} is not a positive integer")
 
 
 # what reading a frame of the wrong shape raises; parsers turn it into ``missing(exc)``
