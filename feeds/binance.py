@@ -14,7 +14,7 @@ import orjson
 
 from feeds.normalize import (MAX_NS, SHAPE_ERRORS, sequence, missing, not_json_object, ns_from_ms, price,
                              side_from_buyer_is_maker, size, trade_id)
-from feeds.trade import BUY, SELL, FrameError, Trade
+from feeds.trade import BUY, SELL, FrameError, Trade, shown
 from feeds.venue_form import ParserOutboxes
 
 NAME = "binance"
@@ -81,9 +81,9 @@ class Parser(ParserOutboxes):
             elif event == "serverShutdown" or ("result" in data and "id" in data):
                 return []  # planned shutdown notice / SUBSCRIBE ack
             elif "code" in data or "error" in data:
-                raise FrameError("venue_error", f"binance error: {msg}")
+                raise FrameError("venue_error", f"binance error: {shown(msg)}")
             else:
-                raise FrameError("unknown_message", f"binance event {event!r}")
+                raise FrameError("unknown_message", f"binance event {shown(event)}")
             p, q, ms, buyer_is_maker, symbol = data["p"], data["q"], data["T"], data["m"], data["s"]
             if (type(p) is str and type(q) is str and type(ms) is int and type(tid) is int and type(symbol) is str
                     and 0 <= ms <= _MAX_MS and 0 <= tid <= MAX_NS and "_" not in p and "_" not in q):

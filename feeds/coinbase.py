@@ -4,7 +4,7 @@ from __future__ import annotations
 import orjson
 
 from feeds.normalize import SHAPE_ERRORS, load_json, missing, not_json_object, ns_from_iso, price, sequence, side, size, trade_id
-from feeds.trade import BUY, SELL, FrameError, Trade
+from feeds.trade import BUY, SELL, FrameError, Trade, shown
 from feeds.venue_form import ParserOutboxes
 from shm.records import FLAG_SNAPSHOT
 
@@ -61,7 +61,7 @@ class Parser(ParserOutboxes):
             if kind in _QUIET:
                 return []
             if kind == "error":
-                raise FrameError("venue_error", f"coinbase error: {msg.get('message')} {msg.get('reason', '')}")
-            raise FrameError("unknown_message", f"coinbase message type {kind!r}")
+                raise FrameError("venue_error", f"coinbase error: {shown(msg.get('message'))} {shown(msg.get('reason', ''))}")
+            raise FrameError("unknown_message", f"coinbase message type {shown(kind)}")
         except SHAPE_ERRORS as exc:
             raise missing(exc) from None

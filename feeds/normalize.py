@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import orjson
 
-from feeds.trade import BUY, SELL, FrameError
+from feeds.trade import BUY, SELL, FrameError, shown
 
 _INF = float("inf")
 _NS_PER_S = 1_000_000_000
@@ -52,11 +52,11 @@ def _number(value: object, what: str) -> float:
         try:
             number = float(value)
         except ValueError:
-            raise FrameError("bad_number", f"{what} {value!r} is not a number") from None
+            raise FrameError("bad_number", f"{what} {shown(value)} is not a number") from None
     else:
-        raise FrameError("bad_number", f"{what} {value!r} is not a number")
+        raise FrameError("bad_number", f"{what} {shown(value)} is not a number")
     if number != number or number == _INF or number == -_INF:
-        raise FrameError("bad_number", f"{what} {value!r} is not finite")
+        raise FrameError("bad_number", f"{what} {shown(value)} is not finite")
     return number
 
 
@@ -66,12 +66,12 @@ def price(value: object) -> float:
         try:
             number = float(value)
         except ValueError:
-            raise FrameError("bad_number", f"price {value!r} is not a number") from None
+            raise FrameError("bad_number", f"price {shown(value)} is not a number") from None
         if 0.0 < number < _INF:
             return number
     number = _number(value, "price")
     if number <= 0.0:
-        raise FrameError("bad_price", f"price {value!r} is not positive")
+        raise FrameError("bad_price", f"price {shown(value)} is not positive")
     return number
 
 
@@ -81,12 +81,12 @@ def size(value: object) -> float:
         try:
             number = float(value)
         except ValueError:
-            raise FrameError("bad_number", f"size {value!r} is not a number") from None
+            raise FrameError("bad_number", f"size {shown(value)} is not a number") from None
         if 0.0 < number < _INF:
             return number
     number = _number(value, "size")
     if number <= 0.0:
-        raise FrameError("bad_size", f"size {value!r} is not positive")
+        raise FrameError("bad_size", f"size {shown(value)} is not positive")
     return number
 
 
@@ -94,7 +94,7 @@ def signed_size(value: object) -> float:
     """A non-zero finite size whose sign carries the side (Bitfinex AMOUNT)."""
     number = _number(value, "size")
     if number == 0.0:
-        raise FrameError("bad_size", f"size {value!r} is zero")
+        raise FrameError("bad_size", f"size {shown(value)} is zero")
     return number
 
 
@@ -106,7 +106,7 @@ def _integer(value: object, what: str) -> int:
             return value
     elif kind is str and len(value) <= _MAX_DIGITS and value.isascii() and value.isdigit():
         return int(value)
-    raise FrameError("bad_timestamp", f"{what} {value!r} is not a non-negative integer")
+    raise FrameError("bad_timestamp", f"{what} {shown(value)} is not a non-negative integer")
 
 
 def _in_range(ns: int, value: object) -> int:
@@ -114,7 +114,7 @@ def _in_range(ns: int, value: object) -> int:
     plausible is for the feed to say, against its receive time: feeds/plausible.py.)"""
     if 0 <= ns <= MAX_NS:
         return ns
-    raise FrameError("bad_timestamp", f"timestamp {value!r} is out of range (1970 to 2262)")
+    raise FrameError("bad_timestamp", f"timestamp {shown(value)} is out of range (1970 to 2262)")
 
 
 def ns_from_ms(value: object) -> int:
@@ -137,12 +137,12 @@ def ns_from_ns(value: object) -> int:
 def ns_from_decimal_seconds(text: object) -> int:
     """``"1618678142.557535"`` (seconds with up to 9 fraction digits) -> ns, exactly."""
     if type(text) is not str:
-        raise FrameError("bad_timestamp", f"seconds {text!r} is not a string")
+        raise FrameError("bad_timestamp", f"seconds {shown(text)} is not a string")
     whole, dot, fraction = text.partition(".")
     if not (len(whole) <= _MAX_DIGITS and whole.isascii() and whole.isdigit()) or (
         dot and not (len(fraction) <= 9 and fraction.isascii() and fraction.isdigit())
     ):
-        raise FrameError("bad_timestamp", f"seconds {text!r} is not a decimal number")
+        raise FrameError("bad_timestamp", f"seconds {shown(text)} is not a decimal number")
     nanos = int(fraction) * _FRACTION_SCALE[len(fraction)] if dot else 0
     return _in_range(int(whole) * _NS_PER_S + nanos, text)
 
@@ -165,11 +165,11 @@ def _day_seconds(date: str) -> int:
     """Epoch seconds of a ``YYYY-MM-DD`` midnight (validated, then cached)."""
     digits = date[0:4] + date[5:7] + date[8:10]
     if len(date) != 10 or date[4] != "-" or date[7] != "-" or len(digits) != 8 or not digits.isdigit():
-        raise FrameError("bad_timestamp", f"date {date!r} is not YYYY-MM-DD")
+        raise FrameError("bad_timestamp", f"date {shown(date)} is not YYYY-MM-DD")
     year, month, day = int(digits[0:4]), int(digits[4:6]), int(digits[6:8])
     leap = month == 2 and year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
     if not (1 <= month <= 12 and 1 <= day <= _DAYS_IN_MONTH[month] + leap):
-        raise FrameError("bad_timestamp", f"date {date!r} does not exist")
+        raise FrameError("bad_timestamp", f"date {shown(date)} does not exist")
     seconds = _days_from_civil(year, month, day) * 86400
     if len(_DAY_SECONDS) < _DAY_CACHE_MAX:
         _DAY_SECONDS[date] = seconds
@@ -182,17 +182,17 @@ def ns_from_iso(text: object) -> int:
     Integer arithmetic only; a timestamp without a zone is rejected (ambiguous).
     """
     if type(text) is not str or len(text) < 20 or not text.isascii():
-        raise FrameError("bad_timestamp", f"timestamp {text!r} is not ISO-8601")
+        raise FrameError("bad_timestamp", f"timestamp {shown(text)} is not ISO-8601")
     day = _DAY_SECONDS.get(text[:10])
     if day is None:
         day = _day_seconds(text[:10])
     clock = text[11:13] + text[14:16] + text[17:19]
     if text[10] not in "Tt" or text[13] != ":" or text[16] != ":" or not clock.isdigit():
-        raise FrameError("bad_timestamp", f"timestamp {text!r} is not ISO-8601")
+        raise FrameError("bad_timestamp", f"timestamp {shown(text)} is not ISO-8601")
     clock = int(clock)
     hour, minute, second = clock // 10000, clock // 100 % 100, clock % 100
     if hour > 23 or minute > 59 or second > 59:
-        raise FrameError("bad_timestamp", f"timestamp {text!r} is out of range")
+        raise FrameError("bad_timestamp", f"timestamp {shown(text)} is out of range")
     rest = text[19:]
     if rest[-1] == "Z" or rest[-1] == "z":
         offset_s = 0
@@ -201,12 +201,12 @@ def ns_from_iso(text: object) -> int:
         offset_s = (int(rest[-5:-3]) * 3600 + int(rest[-2:]) * 60) * (1 if rest[-6] == "+" else -1)
         rest = rest[:-6]
     else:
-        raise FrameError("bad_timestamp", f"timestamp {text!r} has no zone (Z or ±HH:MM)")
+        raise FrameError("bad_timestamp", f"timestamp {shown(text)} has no zone (Z or ±HH:MM)")
     nanos = 0
     if rest:
         fraction = rest[1:]
         if rest[0] != "." or not 1 <= len(fraction) <= 9 or not fraction.isdigit():
-            raise FrameError("bad_timestamp", f"timestamp {text!r}: '.' and 1 to 9 fraction digits expected")
+            raise FrameError("bad_timestamp", f"timestamp {shown(text)}: '.' and 1 to 9 fraction digits expected")
         nanos = int(fraction) * _FRACTION_SCALE[len(fraction)]
     return _in_range((day + hour * 3600 + minute * 60 + second - offset_s) * _NS_PER_S + nanos, text)
 
@@ -218,7 +218,7 @@ def trade_id(value: object) -> str:
         return value
     if kind is int:
         return str(value)
-    raise FrameError("bad_trade_id", f"trade id {value!r} is neither an integer nor text")
+    raise FrameError("bad_trade_id", f"trade id {shown(value)} is neither an integer nor text")
 
 
 def sequence(value: object) -> int:
@@ -237,7 +237,7 @@ def span(value: object) -> int:
         return value
     if type(value) is str and 0 < len(value) <= 10 and value.isascii() and value.isdigit() and int(value) > 0:
         return int(value)
-    raise FrameError("bad_number", f"trade count {value!r} is not a positive integer")
+    raise FrameError("bad_number", f"trade count {shown(value)} is not a positive integer")
 
 
 # what reading a frame of the wrong shape raises; parsers turn it into ``missing(exc)``
@@ -247,7 +247,7 @@ SHAPE_ERRORS = (KeyError, IndexError, TypeError, AttributeError)
 def not_json_object(frame: str | bytes | memoryview, what: str = "a JSON object") -> FrameError:
     """The ``unknown_message`` error for a frame that decoded to something else; quotes its start (80 characters)."""
     excerpt = bytes(frame[:80]) if isinstance(frame, memoryview) else frame[:80]
-    return FrameError("unknown_message", f"not {what}: {excerpt!r}")
+    return FrameError("unknown_message", f"not {what}: {shown(excerpt)}")
 
 
 def missing(exc: Exception) -> FrameError:
@@ -261,7 +261,7 @@ def side(sides: dict, value: object) -> int:
     """Look a venue's side word up in ``sides`` (word -> BUY/SELL/UNKNOWN)."""
     found = sides.get(value)
     if found is None:
-        raise FrameError("bad_side", f"side {value!r} is not one of {sorted(sides)}")
+        raise FrameError("bad_side", f"side {shown(value)} is not one of {sorted(sides)}")
     return found
 
 
@@ -271,4 +271,4 @@ def side_from_buyer_is_maker(value: object) -> int:
         return SELL
     if value is False:
         return BUY
-    raise FrameError("bad_side", f"buyer-is-maker flag {value!r} is not a boolean")
+    raise FrameError("bad_side", f"buyer-is-maker flag {shown(value)} is not a boolean")

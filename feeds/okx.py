@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from feeds.normalize import (SHAPE_ERRORS, load_json, missing, not_json_object, ns_from_ms, price, sequence, side, size,
                              span, trade_id)
-from feeds.trade import BUY, SELL, FrameError, Trade
+from feeds.trade import BUY, SELL, FrameError, Trade, shown
 from feeds.venue_form import ParserOutboxes, op_subscribe
 
 NAME = "okx"
@@ -53,9 +53,9 @@ class Parser(ParserOutboxes):
                               span(row.get("count", 1))) for row in msg["data"]]
             event = msg.get("event")
             if event == "error":
-                raise FrameError("venue_error", f"okx error {msg.get('code')}: {msg.get('msg')}")
+                raise FrameError("venue_error", f"okx error {shown(msg.get('code'))}: {shown(msg.get('msg'))}")
             if event in ("subscribe", "unsubscribe", "notice", "channel-conn-count"):
                 return []
-            raise FrameError("unknown_message", f"okx message {str(msg)[:80]}")
+            raise FrameError("unknown_message", f"okx message {shown(msg)}")
         except SHAPE_ERRORS as exc:
             raise missing(exc) from None

@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     import orjson
 
     from feeds.plausible import Limits
-    from feeds.trade import SIDE_NAMES, FrameError
+    from feeds.trade import SIDE_NAMES, FrameError, shown
 
     name = args.exchange
     parser = venue(name).Parser()
@@ -75,14 +75,14 @@ def run(args: argparse.Namespace) -> int:
                         out.append(record(trade))
                     else:
                         bad_lines += 1
-                        stderr.write(f"line {line_no}: {kind}: {trade.symbol!r} trade {trade.trade_id[:40]!r} "
+                        stderr.write(f"line {line_no}: {kind}: {shown(trade.symbol)} trade {shown(trade.trade_id)} "
                                      f"(price {trade.price!r}, size {trade.size!r})\n")
             except FrameError as exc:
                 bad_lines += 1
                 stderr.write(f"line {line_no}: {exc.kind}: {exc}\n")
             except Exception as exc:  # a parser bug must cost one line, never the rest of the input
                 bad_lines += 1
-                stderr.write(f"line {line_no}: other: parser failed: {type(exc).__name__}: {str(exc)[:200]}\n")
+                stderr.write(f"line {line_no}: other: parser failed: {type(exc).__name__}: {shown(exc)}\n")
             parser.replies.clear()  # nothing to answer: there is no connection
             if parser.replayed:
                 if args.replayed:

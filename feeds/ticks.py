@@ -43,7 +43,7 @@ from feeds.events import RateLimitedLog
 from feeds.metrics import FeedMetrics
 from feeds.plausible import UNCHECKED, Limits, broken_rule
 from feeds.tick_columns import COLUMNS_MIN_FRAMES, ColumnStager
-from feeds.trade import Trade
+from feeds.trade import Trade, shown
 from shm.records import EXCHANGE_IDS, FLAG_GAP, FLAG_TRADE_UUID, TICK, uuid_words
 from shm.ring import Ring
 from shm.symbols import ENTRY_BYTES, SymbolDirectory, SymbolDirectoryFull
@@ -213,7 +213,7 @@ class TickWriter:
                 except Exception as exc:  # anything else wrong with this frame's data: drop the frame, go on
                     count, tick_seq = frame_start, frame_seq
                     self._reject("tick_writer", f"{self.exchange}: dropped a frame of {len(trades)} trade(s): "
-                                                f"{type(exc).__name__}: {str(exc)[:200]} (first trade {str(trades[:1])[:200]})")
+                                                f"{type(exc).__name__}: {shown(exc)} (first trade {shown(trades[:1])})")
         except BaseException:  # interrupted: as if added frame by frame, the frame in progress is not staged
             self._count = frame_start
             self._seq = frame_seq
@@ -225,8 +225,9 @@ class TickWriter:
 
     def _implausible(self, bounds: tuple, trade: Trade, recv_ns: int) -> None:
         kind = broken_rule(bounds, trade[1], trade[2], trade[4])
-        self._reject(kind, f"{self.exchange}: dropped {trade[0]!r} trade {str(trade[5])[:40]!r}: {kind} (price "
-                           f"{trade[1]!r}, size {trade[2]!r}, exchange time {trade[4]!r} ns, received {recv_ns} ns)")
+        self._reject(kind, f"{self.exchange}: dropped {shown(trade[0])} trade {shown(trade[5])}: {kind} (price "
+                           f"{shown(trade[1])}, size {shown(trade[2])}, exchange time {shown(trade[4])} ns, "
+                           f"received {recv_ns} ns)")
 
     def _reject(self, kind: str, message: str, count: bool = True) -> None:
         """Count one dropped trade or frame of ``kind`` and log it (rate-limited per kind)."""
@@ -246,16 +247,16 @@ class TickWriter:
         """A symbol spelled as never before: its entry (by its canonical form; the id from the directory when
         that form is new); None, counted and logged, if it is not subscribed or cannot get an id."""
         if type(symbol) is not str:
-            self._reject("unknown_symbol", f"{self.exchange}: a trade whose symbol is not text: {str(symbol)[:80]}")
+            self._reject("unknown_symbol", f"{self.exchange}: a trade whose symbol is not text: {shown(symbol)}")
             return None
         canonical = canonical_symbol(self.symbol_case, symbol)
         known = self._canonical.get(canonical)
         if known is None:
             if canonical not in self._allowed:
-                self._reject("unknown_symbol", f"{self.exchange}: a trade for {symbol[:80]!r}, not subscribed")
+                self._reject("unknown_symbol", f"{self.exchange}: a trade for {shown(symbol)}, not subscribed")
                 return None
             if len(f"{self.exchange}:{canonical}".encode()) > _MAX_KEY_BYTES:
-                self._reject("bad_symbol", f"{self.exchange}: symbol {canonical[:80]!r} does not fit the symbol "
+                self._reject("bad_symbol", f"{self.exchange}: symbol {shown(canonical)} does not fit the symbol "
                                            f"directory's {_MAX_KEY_BYTES}-byte key")
                 return None
             try:
