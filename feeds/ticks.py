@@ -35,6 +35,7 @@ from __future__ import annotations
 import hashlib
 import re
 import struct
+import time
 
 import numpy as np
 
@@ -54,6 +55,7 @@ _U64_MAX = (1 << 64) - 1
 STAGING_TICKS = 1 << 14
 _NO_TIME = 1 << 62  # "no live trade yet": every replay is older than it
 _MAX_ID_DIGITS = 20  # the longest u64 in decimal; longer digit text is hashed like any other text
+_FULL_RETRY_S = 1.0  # a full symbol directory is asked again for a new symbol at most this often
 _MAX_KEY_BYTES = ENTRY_BYTES - 1  # a symbol directory key, "exchange:symbol" in UTF-8
 _UUID_FORM = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
@@ -105,6 +107,7 @@ class TickWriter:
         self._allowed = {canonical_symbol(symbol_case, s) for s in subscribed}
         self._symbols: dict[str, list] = {}  # symbol as written -> [id, last venue seq (-1: none), last exchange time]
         self._canonical: dict[str, list] = {}  # canonical symbol -> the same lists
+        self._full_until: dict[str, float] = {}  # canonical symbol -> when to ask the full directory again
         self._variants_max = 4 * len(self._allowed) + 64  # spellings remembered (a hostile venue has endless ones)
         self.overlap: set | None = None  # (symbol, trade id) seen while two connections overlap
         self._on_gap = on_gap  # callback(symbol, symbol_id, missing)
@@ -259,9 +262,13 @@ class TickWriter:
                 self._reject("bad_symbol", f"{self.exchange}: symbol {shown(canonical)} does not fit the symbol "
                                            f"directory's {_MAX_KEY_BYTES}-byte key")
                 return None
+            if time.monotonic() < self._full_until.get(canonical, 0.0):  # asked the directory a moment ago
+                self._reject("directory_full", f"{self.exchange}: no id for {canonical!r}: the directory is full")
+                return None
             try:
                 symbol_id = self.directory.id_of(self.exchange, canonical)
             except SymbolDirectoryFull as exc:  # ids are never reused: known symbols go on, new ones wait
+                self._full_until[canonical] = time.monotonic() + _FULL_RETRY_S  # not a flock per trade
                 self._reject("directory_full", f"{self.exchange}: no id for {canonical!r}, trade dropped: {exc}")
                 return None
             known = [symbol_id, -1, _NO_TIME]
