@@ -5,8 +5,8 @@ carries over). A bad frame prints ``line N: <kind>: <message>`` on stderr and th
 command goes on with the next line: ``kind`` is the feed's counter name
 (feeds/metrics.py), ``other`` for a parser failure that is not a ``FrameError``.
 A trade whose price or size breaks the feed's default plausibility rules
-(feeds/plausible.py; there is no receive time, so no time window) is left out
-with a line of its own. Exit status: 0 if every frame was good, 1 if any line
+(feeds/plausible.py; there is no receive time, so no time window), or whose
+symbol is not text, is left out with a line of its own. Exit status: 0 if every frame was good, 1 if any line
 was reported (2 for bad arguments, as argparse does). Output is written and
 flushed once per chunk of input read, so the command is both fast on files and
 prompt inside a pipe.
@@ -70,7 +70,8 @@ def run(args: argparse.Namespace) -> int:
         for line_no, frame in batch:
             try:
                 for trade in parser.parse(frame):
-                    kind = limits.value_error(trade.price, trade.size)
+                    # a symbol that is not text: the feed counts it as unknown_symbol (feeds/ticks.py)
+                    kind = limits.value_error(trade.price, trade.size) if type(trade.symbol) is str else "unknown_symbol"
                     if kind is None:
                         out.append(record(trade))
                     else:
