@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import orjson
 
-from feeds.normalize import (SHAPE_ERRORS, sequence, missing, not_json_object, ns_from_ms, price,
+from feeds.normalize import (MAX_NS, SHAPE_ERRORS, sequence, missing, not_json_object, ns_from_ms, price,
                              side_from_buyer_is_maker, size, trade_id)
-from feeds.trade import BUY, SELL, FrameError, Trade
+from feeds.trade import BUY, SELL, FrameError, Trade, shown
 from feeds.venue_form import ParserOutboxes
 
 NAME = "binance"
@@ -27,6 +27,7 @@ PING_TEXT = None  # the server pings every 20 s and websocket-client answers
 PING_INTERVAL_S = None
 STALE_AFTER_S = 60.0  # three missed server pings
 SEQ_IS_TRADE_ID = True  # ``seq`` is the numeric trade id itself: the tick's u64 id is taken from it
+SYMBOL_CASE = "upper"  # canonical symbol form (feeds/canonical.py)
 
 
 def url_for(base_url: str, symbols: list[str]) -> str:
@@ -47,6 +48,7 @@ def on_connect_messages() -> list[str]:
 
 
 _INF = float("inf")
+_MAX_MS = MAX_NS // 1_000_000  # later times do not fit a tick's int64 ns
 _new_trade = tuple.__new__
 _loads, _JSONDecodeError = orjson.loads, orjson.JSONDecodeError
 
@@ -79,12 +81,12 @@ class Parser(ParserOutboxes):
             elif event == "serverShutdown" or ("result" in data and "id" in data):
                 return []  # planned shutdown notice / SUBSCRIBE ack
             elif "code" in data or "error" in data:
-                raise FrameError("venue_error", f"binance error: {msg}")
+                raise FrameError("venue_error", f"binance error: {shown(msg)}")
             else:
-                raise FrameError("unknown_message", f"binance event {event!r}")
+                raise FrameError("unknown_message", f"binance event {shown(event)}")
             p, q, ms, buyer_is_maker, symbol = data["p"], data["q"], data["T"], data["m"], data["s"]
             if (type(p) is str and type(q) is str and type(ms) is int and type(tid) is int and type(symbol) is str
-                    and ms >= 0 and tid >= 0 and "_" not in p and "_" not in q):
+                    and 0 <= ms <= _MAX_MS and 0 <= tid <= MAX_NS and "_" not in p and "_" not in q):
                 try:
                     price_, size_ = float(p), float(q)
                 except ValueError:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import orjson
 
 from feeds.normalize import SHAPE_ERRORS, load_json, missing, not_json_object, ns_from_ms, price, signed_size, trade_id
-from feeds.trade import BUY, SELL, FrameError, Trade
+from feeds.trade import BUY, SELL, FrameError, Trade, shown
 from feeds.venue_form import ParserOutboxes
 from shm.records import FLAG_SNAPSHOT
 
@@ -24,6 +24,7 @@ PING_TEXT = None  # the server sends [chanId,"hb"] every 15 s per channel
 PING_INTERVAL_S = None
 STALE_AFTER_S = 35.0
 SEQ_IS_TRADE_ID = False
+SYMBOL_CASE = "prefix"  # tBTCUSD: lower-case t/f, then upper case (feeds/canonical.py)
 
 # executed trade (spot / funding); "tu"/"ftu" repeat the same trade id: ignored
 _LIVE = frozenset(("te", "fte"))
@@ -70,19 +71,19 @@ class Parser(ParserOutboxes):
         try:
             if type(msg) is list:
                 if len(msg) < 2:
-                    raise FrameError("unknown_message", f"bitfinex array {str(msg)[:80]}")
+                    raise FrameError("unknown_message", f"bitfinex array {shown(msg)}")
                 body = msg[1]
                 if type(body) is str:
                     if body in _REPEAT:
                         return []
                     if body not in _LIVE:
-                        raise FrameError("unknown_message", f"bitfinex array {str(msg)[:80]}")
+                        raise FrameError("unknown_message", f"bitfinex array {shown(msg)}")
                     return [_trade(self._symbol(msg[0]), msg[2])]
                 if type(body) is list:
                     symbol = self._symbol(msg[0])
                     self.replayed.extend([_trade(symbol, row)._replace(flags=FLAG_SNAPSHOT) for row in body])
                     return []
-                raise FrameError("unknown_message", f"bitfinex array {str(msg)[:80]}")
+                raise FrameError("unknown_message", f"bitfinex array {shown(msg)}")
             if type(msg) is not dict:
                 raise not_json_object(frame, "a JSON object or array")
             event = msg.get("event")
@@ -91,12 +92,12 @@ class Parser(ParserOutboxes):
                     self._subscribed(msg["chanId"], msg["symbol"])
                 return []
             if event == "error":
-                raise FrameError("venue_error", f"bitfinex error {msg.get('code')}: {msg.get('msg')}")
+                raise FrameError("venue_error", f"bitfinex error {shown(msg.get('code'))}: {shown(msg.get('msg'))}")
             if event in _QUIET_EVENTS:
                 if event == "unsubscribed":
                     self.symbols.pop(msg.get("chanId"), None)
                 return []
-            raise FrameError("unknown_message", f"bitfinex event {event!r}")
+            raise FrameError("unknown_message", f"bitfinex event {shown(event)}")
         except SHAPE_ERRORS as exc:
             raise missing(exc) from None
 
@@ -115,5 +116,5 @@ class Parser(ParserOutboxes):
     def _symbol(self, chan_id: object) -> str:
         symbol = self.symbols.get(chan_id)
         if symbol is None:
-            raise FrameError("unknown_channel", f"bitfinex chanId {chan_id!r} was never subscribed")
+            raise FrameError("unknown_channel", f"bitfinex chanId {shown(chan_id)} was never subscribed")
         return symbol

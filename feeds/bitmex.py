@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from feeds.normalize import SHAPE_ERRORS, load_json, missing, not_json_object, ns_from_iso, price, side, size, trade_id
-from feeds.trade import BUY, SELL, FrameError, Trade
+from feeds.trade import BUY, SELL, FrameError, Trade, shown
 from feeds.venue_form import ParserOutboxes, op_subscribe
 from shm.records import FLAG_SNAPSHOT
 
@@ -15,6 +15,7 @@ PING_TEXT = "ping"  # plain text, answered "pong"; the venue asks for it after 5
 PING_INTERVAL_S = 5.0
 STALE_AFTER_S = 15.0
 SEQ_IS_TRADE_ID = False
+SYMBOL_CASE = "upper"  # canonical symbol form (feeds/canonical.py)
 
 _SIDES = {"Buy": BUY, "Sell": SELL}  # used as the taker side (cryptofeed, tardis)
 
@@ -51,7 +52,7 @@ class Parser(ParserOutboxes):
             if msg.get("table") == "trade":
                 action = msg["action"]
                 if action != "insert" and action != "partial":
-                    raise FrameError("unknown_message", f"bitmex trade action {action!r}")
+                    raise FrameError("unknown_message", f"bitmex trade action {shown(action)}")
                 trades = [Trade(row["symbol"], price(row["price"]), size(row["size"]), side(_SIDES, row["side"]),
                                 ns_from_iso(row["timestamp"]), trade_id(row["trdMatchID"])) for row in msg["data"]]
                 if action == "insert":
@@ -59,9 +60,9 @@ class Parser(ParserOutboxes):
                 self.replayed.extend([trade._replace(flags=FLAG_SNAPSHOT) for trade in trades])
                 return []
             if "error" in msg:
-                raise FrameError("venue_error", f"bitmex error {msg.get('status')}: {msg['error']}")
+                raise FrameError("venue_error", f"bitmex error {shown(msg.get('status'))}: {shown(msg['error'])}")
             if "info" in msg or "success" in msg:
                 return []  # welcome, subscribe ack
-            raise FrameError("unknown_message", f"bitmex message {str(msg)[:80]}")
+            raise FrameError("unknown_message", f"bitmex message {shown(msg)}")
         except SHAPE_ERRORS as exc:
             raise missing(exc) from None

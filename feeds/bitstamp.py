@@ -4,7 +4,7 @@ from __future__ import annotations
 import orjson
 
 from feeds.normalize import SHAPE_ERRORS, load_json, missing, not_json_object, ns_from_us, price, side, size, trade_id
-from feeds.trade import BUY, SELL, FrameError, Trade
+from feeds.trade import BUY, SELL, FrameError, Trade, shown
 from feeds.venue_form import ParserOutboxes
 
 NAME = "bitstamp"
@@ -16,6 +16,7 @@ PING_TEXT = '{"event":"bts:heartbeat"}'  # answered with bts:heartbeat; quiet ma
 PING_INTERVAL_S = 20.0
 STALE_AFTER_S = 45.0
 SEQ_IS_TRADE_ID = False
+SYMBOL_CASE = "lower"  # canonical symbol form (feeds/canonical.py)
 
 _SIDES = {0: BUY, 1: SELL}  # type: side of the taker
 _QUIET_EVENTS = frozenset(("bts:subscription_succeeded", "bts:unsubscription_succeeded",
@@ -53,7 +54,7 @@ class Parser(ParserOutboxes):
             if event == "trade":
                 channel = msg["channel"]
                 if not channel.startswith(CHANNEL_PREFIX):
-                    raise FrameError("unknown_message", f"bitstamp trade on channel {channel!r}")
+                    raise FrameError("unknown_message", f"bitstamp trade on channel {shown(channel)}")
                 data = msg["data"]
                 # the *_str twins hold the exact decimal text; perp ids > 2^53 come as id_str too
                 return [Trade(channel[len(CHANNEL_PREFIX):],
@@ -64,7 +65,7 @@ class Parser(ParserOutboxes):
             if event in _QUIET_EVENTS:
                 return []
             if event == "bts:error":
-                raise FrameError("venue_error", f"bitstamp error: {msg.get('data')}")
-            raise FrameError("unknown_message", f"bitstamp event {event!r}")
+                raise FrameError("venue_error", f"bitstamp error: {shown(msg.get('data'))}")
+            raise FrameError("unknown_message", f"bitstamp event {shown(event)}")
         except SHAPE_ERRORS as exc:
             raise missing(exc) from None

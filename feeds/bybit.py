@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from feeds.normalize import SHAPE_ERRORS, load_json, missing, not_json_object, ns_from_ms, price, side, size, trade_id
-from feeds.trade import BUY, SELL, FrameError, Trade
+from feeds.trade import BUY, SELL, FrameError, Trade, shown
 from feeds.venue_form import ParserOutboxes, op_subscribe
 
 NAME = "bybit"
@@ -14,6 +14,7 @@ PING_TEXT = '{"op":"ping"}'  # recommended every 20 s; cut after 10 min without 
 PING_INTERVAL_S = 20.0
 STALE_AFTER_S = 45.0
 SEQ_IS_TRADE_ID = False
+SYMBOL_CASE = "upper"  # canonical symbol form (feeds/canonical.py)
 
 _SIDES = {"Buy": BUY, "Sell": SELL}  # side of the taker
 
@@ -48,9 +49,9 @@ class Parser(ParserOutboxes):
                 return [Trade(row["s"], price(row["p"]), size(row["v"]), side(_SIDES, row["S"]),
                               ns_from_ms(row["T"]), trade_id(row["i"])) for row in msg["data"]]
             if msg.get("success") is False:
-                raise FrameError("venue_error", f"bybit error: {msg.get('ret_msg')}")
+                raise FrameError("venue_error", f"bybit error: {shown(msg.get('ret_msg'))}")
             if "op" in msg or "success" in msg:
                 return []  # subscribe ack, pong
-            raise FrameError("unknown_message", f"bybit message {str(msg)[:80]}")
+            raise FrameError("unknown_message", f"bybit message {shown(msg)}")
         except SHAPE_ERRORS as exc:
             raise missing(exc) from None

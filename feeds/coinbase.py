@@ -4,7 +4,7 @@ from __future__ import annotations
 import orjson
 
 from feeds.normalize import SHAPE_ERRORS, load_json, missing, not_json_object, ns_from_iso, price, sequence, side, size, trade_id
-from feeds.trade import BUY, SELL, FrameError, Trade
+from feeds.trade import BUY, SELL, FrameError, Trade, shown
 from feeds.venue_form import ParserOutboxes
 from shm.records import FLAG_SNAPSHOT
 
@@ -16,6 +16,7 @@ PING_TEXT = None  # the heartbeat channel sends one frame per product per second
 PING_INTERVAL_S = None
 STALE_AFTER_S = 10.0
 SEQ_IS_TRADE_ID = True  # ``seq`` is the numeric ``trade_id``
+SYMBOL_CASE = "upper"  # canonical symbol form (feeds/canonical.py)
 
 _TAKER_SIDES = {"buy": SELL, "sell": BUY}  # maker bought => the taker sold
 _QUIET = frozenset(("subscriptions", "heartbeat"))
@@ -60,7 +61,7 @@ class Parser(ParserOutboxes):
             if kind in _QUIET:
                 return []
             if kind == "error":
-                raise FrameError("venue_error", f"coinbase error: {msg.get('message')} {msg.get('reason', '')}")
-            raise FrameError("unknown_message", f"coinbase message type {kind!r}")
+                raise FrameError("venue_error", f"coinbase error: {shown(msg.get('message'))} {shown(msg.get('reason', ''))}")
+            raise FrameError("unknown_message", f"coinbase message type {shown(kind)}")
         except SHAPE_ERRORS as exc:
             raise missing(exc) from None

@@ -9,7 +9,7 @@ from __future__ import annotations
 import orjson
 
 from feeds.normalize import SHAPE_ERRORS, load_json, missing, not_json_object, ns_from_ms, price, sequence, side, size, trade_id
-from feeds.trade import BUY, SELL, FrameError, Trade
+from feeds.trade import BUY, SELL, FrameError, Trade, shown
 from feeds.venue_form import ParserOutboxes
 
 NAME = "deribit"
@@ -23,6 +23,7 @@ PING_TEXT = None  # the server drives the heartbeat (test_request every HEARTBEA
 PING_INTERVAL_S = None
 STALE_AFTER_S = 30.0
 SEQ_IS_TRADE_ID = False  # ``seq`` is ``trade_seq``, not the trade id
+SYMBOL_CASE = "upper"  # canonical symbol form (feeds/canonical.py)
 
 _SIDES = {"buy": BUY, "sell": SELL}  # direction: side of the taker
 _TRADES = "trades."
@@ -67,7 +68,7 @@ class Parser(ParserOutboxes):
             if method == "subscription":
                 params = msg["params"]
                 if not params["channel"].startswith(_TRADES):
-                    raise FrameError("unknown_message", f"deribit channel {params['channel']!r}")
+                    raise FrameError("unknown_message", f"deribit channel {shown(params['channel'])}")
                 return [Trade(row["instrument_name"], price(row["price"]), size(row["amount"]),
                               side(_SIDES, row["direction"]), ns_from_ms(row["timestamp"]),
                               trade_id(row["trade_id"]), 0, sequence(row["trade_seq"])) for row in params["data"]]
@@ -79,10 +80,10 @@ class Parser(ParserOutboxes):
                 return []
             if "error" in msg:
                 error = msg["error"]
-                raise FrameError("venue_error", f"deribit error {error.get('code')}: {error.get('message')} "
-                                                f"{error.get('data', '')}")
+                raise FrameError("venue_error", f"deribit error {shown(error.get('code'))}: {shown(error.get('message'))} "
+                                                f"{shown(error.get('data', ''))}")
             if "result" in msg:
                 return []  # responses to subscribe / set_heartbeat / test
-            raise FrameError("unknown_message", f"deribit message {str(msg)[:80]}")
+            raise FrameError("unknown_message", f"deribit message {shown(msg)}")
         except SHAPE_ERRORS as exc:
             raise missing(exc) from None

@@ -22,6 +22,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-lifetime", type=non_negative_float,
                         help="switch connections before this age in seconds (default: per venue; 0: never)")
     parser.add_argument("--log-level", type=log_level, default="INFO", help="logging level (default INFO)")
+    parser.add_argument("--max-clock-skew", default="300,10", metavar="BEHIND,AHEAD",
+                        help="seconds a trade's exchange time may lie before and after its receive time; "
+                             "one number for both (default 300,10)")
+    parser.add_argument("--price-range", default="1e-12,1e12", metavar="MIN,MAX",
+                        help="plausible trade prices (default 1e-12,1e12)")
+    parser.add_argument("--size-range", default="1e-12,1e15", metavar="MIN,MAX",
+                        help="plausible trade sizes (default 1e-12,1e15)")
+
+
+def limits_from(args: argparse.Namespace):
+    """The plausibility rules (feeds/plausible.py) the options ask for; ValueError naming a bad option."""
+    from feeds.plausible import Limits, parse_pair
+
+    behind, ahead = parse_pair(args.max_clock_skew, "--max-clock-skew")
+    min_price, max_price = parse_pair(args.price_range, "--price-range")
+    min_size, max_size = parse_pair(args.size_range, "--size-range")
+    return Limits(behind, ahead, min_price, max_price, min_size, max_size)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -34,7 +51,12 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=args.log_level, stream=sys.stderr, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     symbols = args.symbols
     try:
-        feed = Feed(module, symbols, args.url, args.group, args.stale_after, args.max_lifetime)
+        limits = limits_from(args)
+    except ValueError as exc:
+        print(f"tickagg feed: {exc}", file=sys.stderr)
+        return 2
+    try:
+        feed = Feed(module, symbols, args.url, args.group, args.stale_after, args.max_lifetime, limits=limits)
     except SegmentError as exc:  # a ring or the symbol directory (RingError is one)
         print(f"tickagg feed: {exc}", file=sys.stderr)
         return EXIT_REFUSED if isinstance(exc, SegmentRefusedError) else 1

@@ -12,7 +12,7 @@ import orjson
 
 from feeds.normalize import (SHAPE_ERRORS, load_json, missing, not_json_object, ns_from_ms, ns_from_ns, price, side,
                              side_from_buyer_is_maker, size, trade_id)
-from feeds.trade import BUY, SELL, UNKNOWN, FrameError, Trade
+from feeds.trade import BUY, SELL, UNKNOWN, FrameError, Trade, shown
 from feeds.venue_form import ParserOutboxes
 from shm.records import FLAG_SNAPSHOT
 
@@ -24,6 +24,7 @@ PING_TEXT = '{"id":0,"method":"ping"}'  # answered {"id":0,"status":200}; the se
 PING_INTERVAL_S = 20.0
 STALE_AFTER_S = 45.0
 SEQ_IS_TRADE_ID = False
+SYMBOL_CASE = "lower"  # canonical symbol form (feeds/canonical.py)
 
 _V2_SIDES = {"buy": BUY, "sell": SELL, "block": UNKNOWN}
 
@@ -74,9 +75,9 @@ class Parser(ParserOutboxes):
                 return []
             if "error" in msg or kind == "error" or msg.get("result") == "error" or msg.get("status", 200) != 200:
                 reason = msg.get("error") or msg.get("reason") or msg.get("message")
-                raise FrameError("venue_error", f"gemini error: {reason}")
+                raise FrameError("venue_error", f"gemini error: {shown(reason)}")
             if "status" in msg and "id" in msg:
                 return []  # new API response (subscribe, ping)
-            raise FrameError("unknown_message", f"gemini message {str(msg)[:80]}")
+            raise FrameError("unknown_message", f"gemini message {shown(msg)}")
         except SHAPE_ERRORS as exc:
             raise missing(exc) from None

@@ -10,7 +10,7 @@ import orjson
 
 from feeds.normalize import (SHAPE_ERRORS, sequence, load_json, missing, not_json_object, ns_from_decimal_seconds, ns_from_iso,
                              price, side, size, trade_id)
-from feeds.trade import BUY, SELL, FrameError, Trade
+from feeds.trade import BUY, SELL, FrameError, Trade, shown
 from feeds.venue_form import ParserOutboxes
 from shm.records import FLAG_SNAPSHOT
 
@@ -22,6 +22,7 @@ PING_TEXT = None  # subscribed connections get {"channel":"heartbeat"} every sec
 PING_INTERVAL_S = None
 STALE_AFTER_S = 10.0
 SEQ_IS_TRADE_ID = True  # ``seq`` is the numeric ``trade_id`` (v2)
+SYMBOL_CASE = "upper"  # canonical symbol form (feeds/canonical.py)
 
 _SIDES = {"buy": BUY, "sell": SELL}  # v2: side of the taker
 _V1_SIDES = {"b": BUY, "s": SELL}  # v1: side of the taker
@@ -68,22 +69,22 @@ class Parser(ParserOutboxes):
                 if kind == "snapshot":
                     self.replayed.extend(trade._replace(flags=FLAG_SNAPSHOT) for trade in trades)
                     return []
-                raise FrameError("unknown_message", f"kraken trade type {kind!r}")
+                raise FrameError("unknown_message", f"kraken trade type {shown(kind)}")
             if channel in _QUIET_CHANNELS:
                 return []
             if (msg.get("success") is False or "error" in msg or "Error" in msg
                     or msg.get("status") == "error" or msg.get("event") == "error"):
                 reason = msg.get("error") or msg.get("Error") or msg.get("errorMessage")
-                raise FrameError("venue_error", f"kraken error: {reason}")
+                raise FrameError("venue_error", f"kraken error: {shown(reason)}")
             if "method" in msg or msg.get("event") in _QUIET_V1_EVENTS:
                 return []  # v2 subscribe/pong responses, v1 control events
-            raise FrameError("unknown_message", f"kraken message {str(msg)[:80]}")
+            raise FrameError("unknown_message", f"kraken message {shown(msg)}")
         except SHAPE_ERRORS as exc:
             raise missing(exc) from None
 
     def _parse_v1(self, msg: list) -> list[Trade]:
         if len(msg) < 4 or msg[-2] != "trade":
-            raise FrameError("unknown_message", f"kraken v1 array {str(msg)[:80]}")
+            raise FrameError("unknown_message", f"kraken v1 array {shown(msg)}")
         pair = msg[-1]
         return [Trade(pair, price(row[0]), size(row[1]), side(_V1_SIDES, row[3]),
                       ns_from_decimal_seconds(row[2]), trade_id(row[6]) if len(row) > 6 else "")

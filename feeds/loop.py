@@ -28,6 +28,7 @@ import websocket
 from feeds.backoff import Backoff
 from feeds.events import FeedEvents, RateLimitedLog
 from feeds.metrics import NAMES, FeedMetrics
+from feeds.plausible import Limits
 from feeds.session import Disconnect, Session
 from feeds.ticks import TickWriter
 from shm.pipeline_records import EVENT, EVENT_CONNECT, EVENT_DISCONNECT, EVENT_GAP, EVENT_RECONNECT_DELAY
@@ -48,7 +49,8 @@ class Feed:
 
     def __init__(self, venue: ModuleType, symbols: list[str] | None = None, url: str | None = None,
                  group: str = "default", stale_after_s: float | None = None, max_lifetime_s: float | None = None,
-                 ring_capacity: int = TICK_RING_CAPACITY, backoff: Backoff | None = None):
+                 ring_capacity: int = TICK_RING_CAPACITY, backoff: Backoff | None = None,
+                 limits: Limits | None = None):
         self.venue = venue
         self.name = venue.NAME
         self.symbols = list(symbols or venue.DEFAULT_SYMBOLS)
@@ -63,7 +65,8 @@ class Feed:
         self.events = FeedEvents(self.name, self.events_ring)
         self.warnings = RateLimitedLog(log)
         self.writer = TickWriter(self.name, self.ring, SymbolDirectory(group), self.metrics, self.symbols, self._gap,
-                                 seq_is_trade_id=venue.SEQ_IS_TRADE_ID)
+                                 seq_is_trade_id=venue.SEQ_IS_TRADE_ID, limits=limits or Limits(),
+                                 symbol_case=venue.SYMBOL_CASE, warnings=self.warnings)
         self._stopping = False
         self._ever_connected = False
 

@@ -12,6 +12,8 @@ ERROR_KINDS = (
     "json", "venue_error", "missing_field", "bad_number", "bad_price", "bad_size", "bad_timestamp",
     "bad_trade_id", "bad_side", "unknown_message", "unknown_channel", "unknown_symbol",
     "binary_frame", "oversized_frame", "other",
+    # after the parser (feeds/ticks.py, feeds/plausible.py); appended so earlier counters keep their slots
+    "implausible_time", "implausible_price", "implausible_size", "bad_symbol", "directory_full", "tick_writer",
 )
 NAMES = (
     "frames", "bytes", "reads", "ticks", "replayed", "duplicates", "gaps", "gap_trades", "ring_dropped",

@@ -1,8 +1,9 @@
 """OKX v5 public ``trades`` channel (aggregated per taker order and price)."""
 from __future__ import annotations
 
-from feeds.normalize import SHAPE_ERRORS, load_json, missing, not_json_object, ns_from_ms, price, sequence, side, size, trade_id
-from feeds.trade import BUY, SELL, FrameError, Trade
+from feeds.normalize import (SHAPE_ERRORS, load_json, missing, not_json_object, ns_from_ms, price, sequence, side, size,
+                             span, trade_id)
+from feeds.trade import BUY, SELL, FrameError, Trade, shown
 from feeds.venue_form import ParserOutboxes, op_subscribe
 
 NAME = "okx"
@@ -14,6 +15,7 @@ PING_TEXT = "ping"  # plain text; the server answers "pong" and cuts after 30 s 
 PING_INTERVAL_S = 20.0
 STALE_AFTER_S = 30.0
 SEQ_IS_TRADE_ID = True  # ``seq`` is the numeric ``tradeId``
+SYMBOL_CASE = "upper"  # canonical symbol form (feeds/canonical.py)
 
 _SIDES = {"buy": BUY, "sell": SELL}  # side of the taker
 
@@ -48,12 +50,12 @@ class Parser(ParserOutboxes):
             if "data" in msg and msg["arg"]["channel"] == "trades":
                 return [Trade(row["instId"], price(row["px"]), size(row["sz"]), side(_SIDES, row["side"]),
                               ns_from_ms(row["ts"]), trade_id(row["tradeId"]), 0, sequence(row["tradeId"]),
-                              int(row.get("count", 1))) for row in msg["data"]]
+                              span(row.get("count", 1))) for row in msg["data"]]
             event = msg.get("event")
             if event == "error":
-                raise FrameError("venue_error", f"okx error {msg.get('code')}: {msg.get('msg')}")
+                raise FrameError("venue_error", f"okx error {shown(msg.get('code'))}: {shown(msg.get('msg'))}")
             if event in ("subscribe", "unsubscribe", "notice", "channel-conn-count"):
                 return []
-            raise FrameError("unknown_message", f"okx message {str(msg)[:80]}")
+            raise FrameError("unknown_message", f"okx message {shown(msg)}")
         except SHAPE_ERRORS as exc:
             raise missing(exc) from None

@@ -2,8 +2,14 @@
 
 One frame per input line, all through one Parser (state such as Bitfinex chanIds
 carries over). A bad frame prints ``line N: <kind>: <message>`` on stderr and the
-command goes on; the exit code is 0. Output is written and flushed once per chunk
-of input read, so the command is both fast on files and prompt inside a pipe.
+command goes on with the next line: ``kind`` is the feed's counter name
+(feeds/metrics.py), ``other`` for a parser failure that is not a ``FrameError``.
+A trade whose price or size breaks the feed's default plausibility rules
+(feeds/plausible.py; there is no receive time, so no time window), or whose
+symbol is not text, is left out with a line of its own. Exit status: 0 if every frame was good, 1 if any line
+was reported (2 for bad arguments, as argparse does). Output is written and
+flushed once per chunk of input read, so the command is both fast on files and
+prompt inside a pipe.
 """
 from __future__ import annotations
 
@@ -46,7 +52,8 @@ def _batches(stream: BinaryIO) -> Iterator[list[tuple[int, bytes]]]:
 def run(args: argparse.Namespace) -> int:
     import orjson
 
-    from feeds.trade import SIDE_NAMES, FrameError
+    from feeds.plausible import Limits
+    from feeds.trade import SIDE_NAMES, FrameError, shown
 
     name = args.exchange
     parser = venue(name).Parser()
@@ -57,13 +64,26 @@ def run(args: argparse.Namespace) -> int:
                              "side": SIDE_NAMES[trade.side], "ts_ns": trade.ts_ns, "trade_id": trade.trade_id,
                              **extra}) + b"\n"
 
+    limits, bad_lines = Limits(), 0
     for batch in _batches(sys.stdin.buffer):
         out = []
         for line_no, frame in batch:
             try:
-                out.extend(record(trade) for trade in parser.parse(frame))
+                for trade in parser.parse(frame):
+                    # a symbol that is not text: the feed counts it as unknown_symbol (feeds/ticks.py)
+                    kind = limits.value_error(trade.price, trade.size) if type(trade.symbol) is str else "unknown_symbol"
+                    if kind is None:
+                        out.append(record(trade))
+                    else:
+                        bad_lines += 1
+                        stderr.write(f"line {line_no}: {kind}: {shown(trade.symbol)} trade {shown(trade.trade_id)} "
+                                     f"(price {trade.price!r}, size {trade.size!r})\n")
             except FrameError as exc:
+                bad_lines += 1
                 stderr.write(f"line {line_no}: {exc.kind}: {exc}\n")
+            except Exception as exc:  # a parser bug must cost one line, never the rest of the input
+                bad_lines += 1
+                stderr.write(f"line {line_no}: other: parser failed: {type(exc).__name__}: {shown(exc)}\n")
             parser.replies.clear()  # nothing to answer: there is no connection
             if parser.replayed:
                 if args.replayed:
@@ -73,4 +93,4 @@ def run(args: argparse.Namespace) -> int:
             stdout.write(b"".join(out))
             stdout.flush()
         stderr.flush()
-    return 0
+    return 1 if bad_lines else 0

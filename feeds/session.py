@@ -37,7 +37,8 @@ class Disconnect(Exception):
 class Session:
     def __init__(self, venue: ModuleType, url: str, symbols: list[str], writer: TickWriter, metrics: FeedMetrics,
                  events: FeedEvents, warnings: RateLimitedLog, stale_after_s: float, fill_from_replays: bool,
-                 connect_timeout_s: float = 10.0):
+                 connect_timeout_s: float = 10.0, connection: Connection | None = None):
+        """``connection``: an open connection to use instead of connecting (tests drive frames through it)."""
         self.venue, self.writer, self.metrics, self.events, self.warnings = venue, writer, metrics, events, warnings
         self.values = metrics.values
         self.parser = venue.Parser()
@@ -45,7 +46,7 @@ class Session:
         self.frames = 0  # text frames, folded into the metrics once per read
         self.stale_after_s = stale_after_s
         self.fill_from_replays = fill_from_replays
-        self.connection = Connection(venue.url_for(url, symbols), timeout_s=connect_timeout_s)
+        self.connection = connection or Connection(venue.url_for(url, symbols), timeout_s=connect_timeout_s)
         self.started = self.last_rx = time.monotonic()
         self.next_ping = self.started + (venue.PING_INTERVAL_S or float("inf"))
         self.last_ping = self.started - 1.0

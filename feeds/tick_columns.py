@@ -7,8 +7,9 @@ every symbol is known, and each symbol's sequence numbers follow on from the
 last one without a gap or a repeat (or the venue has none). ``ColumnStager``
 checks that with a few array operations and, if so, writes the records as
 columns, leaving exactly what the loop would have left. Anything else
-(a gap, a duplicate, a new symbol, a value out of range) returns 0 before
-anything is changed, and the loop stages the batch with its usual care.
+(a gap, a duplicate, a new symbol, a value out of range, a trade outside the
+plausibility bounds) returns 0 before anything is changed, and the loop stages
+the batch with its usual care (and counts what it drops).
 """
 from __future__ import annotations
 
@@ -40,9 +41,10 @@ class ColumnStager:
             self._symbol_ids = np.append(self._symbol_ids, np.uint32(entry[0]))
 
     def stage(self, frames: list[list[Trade]], records: np.ndarray, count: int, first_seq: int,
-              recv_ns: int, exchange_id: int) -> int:
+              recv_ns: int, exchange_id: int, bounds: tuple) -> int:
         """Write the ticks of ``frames`` to ``records[count:]``; how many, or 0 (nothing changed) if the
-        loop must decide: the staging area would fill, a symbol is new, a sequence skips or repeats."""
+        loop must decide: the staging area would fill, a symbol is new, a sequence skips or repeats, a
+        trade is outside ``bounds`` (feeds/plausible.py ``Limits.bounds``: a few reductions per run)."""
         trades = list(chain.from_iterable(frames))
         n = len(trades)
         if not n or count + n > len(records):
@@ -54,6 +56,12 @@ class ColumnStager:
             slots = np.fromiter(map(self._slot_of.__getitem__, symbols), np.intp, n)
             seq, ts_ns, spans = _column(seqs, "q"), _column(times, "q"), _column(spans, "q")
             columns = (_column(prices, "d"), _column(sizes, "d"), _column(sides, "b"), _column(flags, "B"))
+            oldest, newest, min_price, max_price, min_size, max_size = bounds
+            price_column, size_column = columns[0], columns[1]
+            if not (oldest <= ts_ns.min() and ts_ns.max() <= newest  # NaN compares False: the loop decides
+                    and min_price <= price_column.min() and price_column.max() <= max_price
+                    and min_size <= size_column.min() and size_column.max() <= max_size):
+                return 0
             if seq.min() >= 0:
                 order, last = self._follow_on(slots, seq, spans)
                 if order is None:

@@ -21,27 +21,42 @@ is staged as numpy columns (feeds/tick_columns.py); otherwise, and for short
 runs, the per-tick loop packs one record at a time. Venues whose ``seq`` is the
 numeric trade id (``seq_is_trade_id``) skip turning the id's text back into
 an int.
+
+Bad input never escapes: a trade that breaks a plausibility rule
+(feeds/plausible.py), names a symbol not subscribed, too long for the symbol
+directory's key or new while the directory is full is dropped and counted per
+kind; a frame whose staging fails for any other reason is dropped whole
+(``tick_writer``), and the frames before and after it are staged as usual.
+Symbols take the venue's canonical form (feeds/canonical.py): case and Unicode
+variants of a subscribed symbol are that symbol.
 """
 from __future__ import annotations
 
 import hashlib
 import re
 import struct
+import time
 
 import numpy as np
 
+from feeds.canonical import canonical_symbol
+from feeds.events import RateLimitedLog
 from feeds.metrics import FeedMetrics
+from feeds.plausible import UNCHECKED, Limits, broken_rule
 from feeds.tick_columns import COLUMNS_MIN_FRAMES, ColumnStager
-from feeds.trade import Trade
+from feeds.trade import Trade, shown
 from shm.records import EXCHANGE_IDS, FLAG_GAP, FLAG_TRADE_UUID, TICK, uuid_words
 from shm.ring import Ring
-from shm.symbols import SymbolDirectory
+from shm.symbols import ENTRY_BYTES, SymbolDirectory, SymbolDirectoryFull
 
 _RECORD = struct.Struct("<qqddQQIHbBQ")  # the TICK layout, see shm/records.py
 assert _RECORD.size == TICK.itemsize
 _U64_MAX = (1 << 64) - 1
 STAGING_TICKS = 1 << 14
 _NO_TIME = 1 << 62  # "no live trade yet": every replay is older than it
+_MAX_ID_DIGITS = 20  # the longest u64 in decimal; longer digit text is hashed like any other text
+_FULL_RETRY_S = 1.0  # a full symbol directory is asked again for a new symbol at most this often
+_MAX_KEY_BYTES = ENTRY_BYTES - 1  # a symbol directory key, "exchange:symbol" in UTF-8
 _UUID_FORM = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
@@ -52,7 +67,7 @@ def _hash(trade_id: str) -> int:
 def trade_id_words(trade_id: str) -> tuple[int, int, int]:
     """The venue's trade id as a tick's (trade_id, trade_id_lo, flag): a decimal number that fits u64 as
     itself; a UUID exactly, in two words with FLAG_TRADE_UUID (shm/records.py); other text as a stable hash."""
-    if trade_id.isdigit():
+    if len(trade_id) <= _MAX_ID_DIGITS and trade_id.isascii() and trade_id.isdigit():
         number = int(trade_id)
         if number <= _U64_MAX:
             return number, 0, 0
@@ -64,7 +79,7 @@ def trade_id_words(trade_id: str) -> tuple[int, int, int]:
 
 def trade_id_u64(trade_id: str) -> int:
     """A trade id that fits one word (a number, or the hash of text); ValueError for a UUID, which takes two."""
-    if trade_id.isdigit():
+    if len(trade_id) <= _MAX_ID_DIGITS and trade_id.isascii() and trade_id.isdigit():
         number = int(trade_id)
         if number <= _U64_MAX:
             return number
@@ -77,7 +92,10 @@ class TickWriter:
     """Writes one exchange's trades into its tick ring."""
 
     def __init__(self, exchange: str, ring: Ring, symbols: SymbolDirectory, metrics: FeedMetrics,
-                 subscribed: list[str], on_gap=None, seq_is_trade_id: bool = False):
+                 subscribed: list[str], on_gap=None, seq_is_trade_id: bool = False, limits: Limits = UNCHECKED,
+                 symbol_case: str = "upper", warnings: RateLimitedLog | None = None):
+        """``limits``: the plausibility rules (UNCHECKED: none, for old or synthetic trades); ``symbol_case``:
+        the venue's canonical symbol form; ``warnings``: where rejected trades are logged (rate-limited)."""
         self.exchange = exchange
         self.exchange_id = EXCHANGE_IDS[exchange]
         self.ring, self.directory, self.metrics = ring, symbols, metrics
@@ -85,12 +103,21 @@ class TickWriter:
         self._records = np.frombuffer(self._staging, dtype=TICK)
         self._count = 0
         self._seq = ring.head  # the feed's tick counter continues across restarts
-        self._allowed = {s.upper() for s in subscribed}
-        self._symbols: dict[str, list] = {}  # symbol -> [id, last venue seq (-1: none), last exchange time]
+        self.limits, self.symbol_case, self.warnings = limits, symbol_case, warnings
+        self._allowed = {canonical_symbol(symbol_case, s) for s in subscribed}
+        self._symbols: dict[str, list] = {}  # symbol as written -> [id, last venue seq (-1: none), last exchange time]
+        self._canonical: dict[str, list] = {}  # canonical symbol -> the same lists
+        self._full_until: dict[str, float] = {}  # canonical symbol -> when to ask the full directory again
+        self._variants_max = 4 * len(self._allowed) + 64  # spellings remembered (a hostile venue has endless ones)
         self.overlap: set | None = None  # (symbol, trade id) seen while two connections overlap
         self._on_gap = on_gap  # callback(symbol, symbol_id, missing)
         self.seq_is_trade_id = seq_is_trade_id  # the venue's seq is its numeric trade id: skip text -> u64
         self._columns = ColumnStager(seq_is_trade_id, trade_id_u64)
+        for symbol in sorted(self._allowed):
+            if len(f"{exchange}:{symbol}".encode()) > _MAX_KEY_BYTES:
+                self._reject("bad_symbol", f"{exchange}: subscribed symbol {symbol!r} does not fit the symbol "
+                                           f"directory's {_MAX_KEY_BYTES}-byte key: its trades will be dropped",
+                             count=False)
 
     def add(self, trades: list[Trade], recv_ns: int, extra_flags: int = 0) -> None:
         """Stage the ticks of one frame (all or none of them, so a frame is never split)."""
@@ -103,7 +130,8 @@ class TickWriter:
         loop below takes whatever it declines (it then has changed nothing).
         """
         if not extra_flags and self.overlap is None and len(frames) >= COLUMNS_MIN_FRAMES:
-            staged = self._columns.stage(frames, self._records, self._count, self._seq, recv_ns, self.exchange_id)
+            staged = self._columns.stage(frames, self._records, self._count, self._seq, recv_ns, self.exchange_id,
+                                         self.limits.bounds(recv_ns))
             if staged:
                 self._count += staged
                 self._seq += staged
@@ -112,14 +140,19 @@ class TickWriter:
         self._stage_each(frames, recv_ns, extra_flags)
 
     def _stage_each(self, frames: list[list[Trade]], recv_ns: int, extra_flags: int) -> None:
-        """The per-tick loop: symbol ids, replay/overlap/sequence checks, one packed record per tick."""
+        """The per-tick loop: symbol ids, plausibility, replay/overlap/sequence checks, one packed record per tick.
+
+        One ``try`` per frame (not per tick): a frame that fails is rolled back and counted, the next goes on.
+        """
         pack, staging, values, known_symbols = _RECORD.pack_into, self._staging, self.metrics.values, self._symbols
         overlap, exchange_id, ids_from_seq = self.overlap, self.exchange_id, self.seq_is_trade_id
+        bounds = self.limits.bounds(recv_ns)
+        oldest, newest, min_price, max_price, min_size, max_size = bounds
         count = staged = frame_start = self._count
-        tick_seq = self._seq
+        tick_seq = frame_seq = self._seq
         try:
             for trades in frames:
-                frame_start = count
+                frame_start, frame_seq = count, tick_seq
                 if count + len(trades) > STAGING_TICKS:
                     self._count = count
                     values["ticks"] += count - staged
@@ -135,55 +168,76 @@ class TickWriter:
                             count = staged = frame_start = self._count
                             tick_seq = self._seq
                         continue
-                for trade in trades:
-                    symbol, price, size, side, ts_ns, trade_id, flags, seq, span = trade
-                    try:
-                        known = known_symbols[symbol]  # [symbol id, last venue seq, last exchange time]
-                    except (KeyError, TypeError):  # TypeError: a symbol that is not text (unhashable)
-                        known = self._register(symbol)
-                        if known is None:
-                            self.metrics.error("unknown_symbol")
+                try:
+                    for trade in trades:
+                        symbol, price, size, side, ts_ns, trade_id, flags, seq, span = trade
+                        try:
+                            known = known_symbols[symbol]  # [symbol id, last venue seq, last exchange time]
+                        except (KeyError, TypeError):  # TypeError: a symbol that is not text (unhashable)
+                            known = self._register(symbol)
+                            if known is None:
+                                continue  # counted and logged by _register
+                        if not (oldest <= ts_ns <= newest and min_price <= price <= max_price
+                                and min_size <= size <= max_size):
+                            self._implausible(bounds, trade, recv_ns)
                             continue
-                    if extra_flags and seq < 0 and ts_ns <= known[2]:
-                        values["duplicates"] += 1  # a replay of what we already have (or cannot tell)
-                        continue
-                    if overlap is not None and seq < 0:
-                        key = (symbol, trade_id)
-                        if key in overlap:
-                            values["duplicates"] += 1
+                        if extra_flags and seq < 0 and ts_ns <= known[2]:
+                            values["duplicates"] += 1  # a replay of what we already have (or cannot tell)
                             continue
-                        overlap.add(key)
-                    known[2] = ts_ns
-                    if seq >= 0:
-                        last = known[1]
-                        if last >= 0:
-                            if seq <= last:
+                        if overlap is not None and seq < 0:
+                            key = (symbol, trade_id)
+                            if key in overlap:
                                 values["duplicates"] += 1
                                 continue
-                            if seq - last > span:
-                                missing = seq - span - last
-                                flags |= FLAG_GAP
-                                values["gaps"] += 1
-                                values["gap_trades"] += missing
-                                if self._on_gap is not None:
-                                    self._on_gap(symbol, known[0], missing)
-                        known[1] = seq
-                    if ids_from_seq and 0 <= seq <= _U64_MAX:
-                        ident, ident_lo, id_flag = seq, 0, 0
-                    else:
-                        ident, ident_lo, id_flag = trade_id_words(trade_id)
-                    pack(staging, count * 64, ts_ns, recv_ns, price, size, ident, tick_seq, known[0], exchange_id,
-                         side, flags | extra_flags | id_flag, ident_lo)
-                    count += 1
-                    tick_seq += 1
-        except BaseException:  # as if added frame by frame: the failed frame is not staged
+                            overlap.add(key)
+                        known[2] = ts_ns
+                        if seq >= 0:
+                            last = known[1]
+                            if last >= 0:
+                                if seq <= last:
+                                    values["duplicates"] += 1
+                                    continue
+                                if seq - last > span:
+                                    missing = seq - span - last
+                                    flags |= FLAG_GAP
+                                    values["gaps"] += 1
+                                    values["gap_trades"] += missing
+                                    if self._on_gap is not None:
+                                        self._on_gap(symbol, known[0], missing)
+                            known[1] = seq
+                        if ids_from_seq and 0 <= seq <= _U64_MAX:
+                            ident, ident_lo, id_flag = seq, 0, 0
+                        else:
+                            ident, ident_lo, id_flag = trade_id_words(trade_id)
+                        pack(staging, count * 64, ts_ns, recv_ns, price, size, ident, tick_seq, known[0], exchange_id,
+                             side, flags | extra_flags | id_flag, ident_lo)
+                        count += 1
+                        tick_seq += 1
+                except Exception as exc:  # anything else wrong with this frame's data: drop the frame, go on
+                    count, tick_seq = frame_start, frame_seq
+                    self._reject("tick_writer", f"{self.exchange}: dropped a frame of {len(trades)} trade(s): "
+                                                f"{type(exc).__name__}: {shown(exc)} (first trade {shown(trades[:1])})")
+        except BaseException:  # interrupted: as if added frame by frame, the frame in progress is not staged
             self._count = frame_start
+            self._seq = frame_seq
             values["ticks"] += frame_start - staged
             raise
-        finally:
-            self._seq = tick_seq
+        self._seq = tick_seq
         self._count = count
         values["ticks"] += count - staged
+
+    def _implausible(self, bounds: tuple, trade: Trade, recv_ns: int) -> None:
+        kind = broken_rule(bounds, trade[1], trade[2], trade[4])
+        self._reject(kind, f"{self.exchange}: dropped {shown(trade[0])} trade {shown(trade[5])}: {kind} (price "
+                           f"{shown(trade[1])}, size {shown(trade[2])}, exchange time {shown(trade[4])} ns, "
+                           f"received {recv_ns} ns)")
+
+    def _reject(self, kind: str, message: str, count: bool = True) -> None:
+        """Count one dropped trade or frame of ``kind`` and log it (rate-limited per kind)."""
+        if count:
+            self.metrics.error(kind)
+        if self.warnings is not None:
+            self.warnings.warning(kind, message)
 
     def flush(self) -> None:
         """Push the staged ticks as one batch; what the ring cannot take is counted as dropped."""
@@ -193,10 +247,33 @@ class TickWriter:
             self._count = 0
 
     def _register(self, symbol: str) -> list | None:
-        """First tick of ``symbol``: its id from the directory; None if we did not subscribe to it."""
-        if type(symbol) is not str or symbol.upper() not in self._allowed:
+        """A symbol spelled as never before: its entry (by its canonical form; the id from the directory when
+        that form is new); None, counted and logged, if it is not subscribed or cannot get an id."""
+        if type(symbol) is not str:
+            self._reject("unknown_symbol", f"{self.exchange}: a trade whose symbol is not text: {shown(symbol)}")
             return None
-        known = [self.directory.id_of(self.exchange, symbol), -1, _NO_TIME]
-        self._symbols[symbol] = known
-        self._columns.known(symbol, known)
+        canonical = canonical_symbol(self.symbol_case, symbol)
+        known = self._canonical.get(canonical)
+        if known is None:
+            if canonical not in self._allowed:
+                self._reject("unknown_symbol", f"{self.exchange}: a trade for {shown(symbol)}, not subscribed")
+                return None
+            if len(f"{self.exchange}:{canonical}".encode()) > _MAX_KEY_BYTES:
+                self._reject("bad_symbol", f"{self.exchange}: symbol {shown(canonical)} does not fit the symbol "
+                                           f"directory's {_MAX_KEY_BYTES}-byte key")
+                return None
+            if time.monotonic() < self._full_until.get(canonical, 0.0):  # asked the directory a moment ago
+                self._reject("directory_full", f"{self.exchange}: no id for {canonical!r}: the directory is full")
+                return None
+            try:
+                symbol_id = self.directory.id_of(self.exchange, canonical)
+            except SymbolDirectoryFull as exc:  # ids are never reused: known symbols go on, new ones wait
+                self._full_until[canonical] = time.monotonic() + _FULL_RETRY_S  # not a flock per trade
+                self._reject("directory_full", f"{self.exchange}: no id for {canonical!r}, trade dropped: {exc}")
+                return None
+            known = [symbol_id, -1, _NO_TIME]
+            self._canonical[canonical] = known
+            self._columns.known(canonical, known)
+        if symbol == canonical or len(self._symbols) < self._variants_max:
+            self._symbols[symbol] = known
         return known

@@ -8,6 +8,7 @@ FLAG_TRADE_UUID when a UUID, else a hash).
 """
 from __future__ import annotations
 
+import reprlib
 from typing import NamedTuple
 
 BUY = 1  # taker bought (aggressor was the buyer)
@@ -36,3 +37,18 @@ class FrameError(ValueError):
     def __init__(self, kind: str, message: str):
         super().__init__(message)
         self.kind = kind
+
+
+_SHOWN = reprlib.Repr()
+_SHOWN.maxlevel, _SHOWN.maxstring, _SHOWN.maxother, _SHOWN.maxlist, _SHOWN.maxdict = 3, 80, 80, 6, 6
+_SHOWN.maxtuple = _SHOWN.maxset = _SHOWN.maxfrozenset = _SHOWN.maxdeque = _SHOWN.maxarray = 6
+_SHOWN.maxlong = 40
+
+
+def shown(value: object) -> str:
+    """A short repr of a value from a frame, for messages: bounded in length and depth (a frame nested
+    1,000 deep makes ``repr`` raise RecursionError; a 5,000-digit number makes ``str`` raise ValueError)."""
+    try:
+        return _SHOWN.repr(value)
+    except Exception:  # noqa: BLE001 - a message must never fail
+        return f"<{type(value).__name__}>"

@@ -10,6 +10,8 @@ Every venue module is the same form, so the feed loop treats them alike:
   server keeps the socket alive) and ``STALE_AFTER_S`` (silence => dead socket),
 - ``SEQ_IS_TRADE_ID``: True when ``Trade.seq`` is the numeric trade id itself (the tick's
   u64 trade id is then taken from it instead of parsing the text again),
+- ``SYMBOL_CASE``: the venue's canonical symbol form, ``upper``, ``lower`` or ``prefix``
+  (feeds/canonical.py): case and Unicode variants of a subscribed symbol become that symbol,
 - ``Parser()``: per-connection state; ``parse(frame) -> list[Trade]`` returns the
   LIVE trades of one frame and raises ``FrameError`` for bad frames. Two outboxes
   the caller drains after each call: ``replies`` (text frames to send back, e.g.

@@ -8,6 +8,7 @@ from types import ModuleType
 
 from simulator.clock import Clock
 from simulator.connection import Connection
+from feeds.wsframe import encode
 from simulator.faults import KINDS, MALFORMED_VARIANTS, malformed_frame
 from simulator.market import Market, MarketSymbol
 from simulator.pacing import TokenBucket
@@ -168,7 +169,7 @@ class Endpoint:
         self.bucket.set_rate(rate, time.monotonic())
 
     def fault(self, kind: str, seconds: float = 0.0, count: int = 0, symbol: str | None = None,
-              variants: list[str] | None = None) -> dict:
+              variants: list[str] | None = None, frames: list[str] | None = None) -> dict:
         """Apply one fault now (see faults.py); returns what it touched."""
         now = time.monotonic()
         if kind not in KINDS:
@@ -194,6 +195,12 @@ class Endpoint:
                 for index in range(count):
                     frame = malformed_frame(variants[index % len(variants)], conn.session, values)
                     conn.send_frame(frame, self.stats.add_malformed)
+                conn.flush()
+        elif kind == "inject":  # hostile frames of a test's making (counted as malformed)
+            self._require(bool(frames) and all(type(text) is str for text in frames), "inject needs frames: [text]")
+            for conn in [conn for conn in self.connections if conn.is_open]:
+                for text in frames:
+                    conn.send_frame(encode(text.encode("utf-8", "surrogatepass")), self.stats.add_malformed)
                 conn.flush()
         elif kind == "skip":
             self._require(count > 0, "skip needs count > 0")

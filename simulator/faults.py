@@ -7,6 +7,7 @@
 | malformed   | count [, variants] | ``count`` bad frames on each connection, cycling variants    |
 | skip        | count [, symbol]   | the next trade id of each symbol (or ``symbol``) jumps by count+1 |
 | refuse      | seconds            | new connections are refused (the listening socket is closed) |
+| inject      | frames             | these text frames (a list of strings), once on each connection, among the live ones |
 
 Malformed variants, each rejected by the venue's unchanged parser (``FrameError``):
 bad JSON, a trade with a NaN price, a trade without its id field, an unknown
@@ -17,7 +18,7 @@ from __future__ import annotations
 from feeds.wsframe import BINARY, TEXT, encode
 from simulator.session import Session
 
-KINDS = ("drop", "stall", "malformed", "skip", "refuse")
+KINDS = ("drop", "stall", "malformed", "skip", "refuse", "inject")
 MALFORMED_VARIANTS = ("json", "nan_price", "missing_field", "unknown_message", "oversized", "binary")
 OVERSIZED_BYTES = (1 << 20) + 1
 

@@ -37,7 +37,7 @@ def test_cli_reports_bad_lines_and_goes_on() -> None:
     error = '{"event":"error","code":"60018","msg":"nope"}'
     stdin = "\n".join([good["raw"], "", "{not json", "pong", good["raw"] + "\r", error])
     result = run_cli("okx", stdin)  # no trailing newline on the last line
-    assert result.returncode == 0
+    assert result.returncode == 1  # a line was bad
     assert len(result.stdout.decode().splitlines()) == 2
     errors = result.stderr.decode().splitlines()
     assert [line.split(":")[:2] for line in errors] == [["line 3", " json"], ["line 6", " venue_error"]]
