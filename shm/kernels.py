@@ -111,6 +111,14 @@ def pop_spin(data: np.ndarray, header: np.ndarray, position: int, out: np.ndarra
 
 
 @numba.njit(cache=True, nogil=True)
+def sync_and_pop(data: np.ndarray, header: np.ndarray, position: int, out: np.ndarray, spin_ns: int) -> tuple:
+    """``sync`` then ``pop_spin`` in one call from Python (one dispatch per batch): ``(position, count)``,
+    the position the records in ``out[:count]`` start at."""
+    position = sync(data, header, position)
+    return position, pop_spin(data, header, position, out, spin_ns)
+
+
+@numba.njit(cache=True, nogil=True)
 def commit(header: np.ndarray, position: int, now_ns: int) -> None:
     """Publish ``position`` as the tail: records before it may be overwritten."""
     store_release(header, W_TAIL, position)
@@ -136,6 +144,7 @@ def warm_up(dtype: np.dtype) -> None:
     pop(data, header, 0, records)
     pop_spin(data, header, 0, records, 1)
     sync(data, header, 0)
+    sync_and_pop(data, header, 0, records, 0)
     commit(header, 1, 0)
     head_of(header)
     _warm.add(dtype)

@@ -114,20 +114,24 @@ class Ring:
         (layout words, impossible positions, resyncs) are logged once per
         incident and ignored: the kernels use what was validated at attach.
         """
-        return self._watch.look()
+        problem = self._watch.look()
+        if problem:
+            self._next_check_ns = 0  # push and pop raise from now on
+        return problem
 
     def _check_now_and_then(self) -> None:
-        if self._watch.damaged:
-            raise RingDamagedError(self._watch.damaged)
+        """``check`` every CHECK_EVERY_NS (one clock read per batch); raise once the ring is damaged."""
         now = time.monotonic_ns()
         if now >= self._next_check_ns:
-            self._next_check_ns = now + CHECK_EVERY_NS
             problem = self._watch.look()
             if problem:
+                self._next_check_ns = 0  # every later call raises too
                 raise RingDamagedError(problem)
+            self._next_check_ns = now + CHECK_EVERY_NS
 
     def _damage(self, problem: str) -> None:
         self._watch.mark_damaged(problem)
+        self._next_check_ns = 0
         raise RingDamagedError(problem)
 
     # -- attach ---------------------------------------------------------------
@@ -260,12 +264,10 @@ class Ring:
         self._check_now_and_then()
         if self._kernels is None:
             self._position = plain.sync(self._header, self._position, self.capacity)
-        else:
-            self._position = self._kernels.sync(self._data, self._header, self._position)
-        if spin_us > 0 and self._kernels is not None:
-            count = self._kernels.pop_spin(self._data, self._header, self._position, out, int(spin_us * 1000))
-        else:
             count = self._pop(out)
+        else:
+            self._position, count = self._kernels.sync_and_pop(self._data, self._header, self._position, out,
+                                                               int(spin_us * 1000) if spin_us > 0 else 0)
         self._position += count
         return count
 

@@ -28,9 +28,13 @@ def push_all(ring: Ring, ticks: np.ndarray, timeout_s: float = 60) -> None:
         time.sleep(0.001)
 
 
-def published_seqs(group: str, exchange: str) -> np.ndarray:
-    stored = read_all(group, "out.ticks", STAMPED_TICK)
-    return stored["seq"][stored["exchange_id"] == EXCHANGE_IDS[exchange]].astype(np.int64), stored
+def published(group: str) -> np.ndarray:
+    """Everything in out.ticks (consumed: call once)."""
+    return read_all(group, "out.ticks", STAMPED_TICK)
+
+
+def seqs_of(stored: np.ndarray, exchange: str) -> np.ndarray:
+    return stored["seq"][stored["exchange_id"] == EXCHANGE_IDS[exchange]].astype(np.int64)
 
 
 def stop(process) -> str:
@@ -55,8 +59,8 @@ def test_a_feed_head_moved_by_ten_million_publishes_no_stale_slot_and_nothing_tw
     finally:
         stderr = stop(process)
         ring.close()
-    seqs, stored = published_seqs(group, "binance")
-    np.testing.assert_array_equal(seqs, np.arange(6_000))  # every real tick once, no slot it never had
+    stored = published(group)
+    np.testing.assert_array_equal(seqs_of(stored, "binance"), np.arange(6_000))  # every real tick once, no slot it never had
     assert np.all(stored["exchange_id"] > 0) and np.all(stored["ts_exchange_ns"] >= start)
     assert status["consumer_resyncs"] == 1 and status["skipped"] == 10**7
     assert "impossible positions" in stderr and "skipped unread 10000000" in stderr
@@ -90,10 +94,9 @@ def test_a_truncated_feed_ring_is_let_go_the_others_go_on_and_its_replacement_is
         stderr = stop(process)
         binance.close()
         okx.close()
-    binance_seqs, _ = published_seqs(group, "binance")
-    okx_seqs, _ = published_seqs(group, "okx")
-    np.testing.assert_array_equal(binance_seqs, np.arange(4_000))
-    np.testing.assert_array_equal(okx_seqs, np.arange(2_000))
+    stored = published(group)
+    np.testing.assert_array_equal(seqs_of(stored, "binance"), np.arange(4_000))
+    np.testing.assert_array_equal(seqs_of(stored, "okx"), np.arange(2_000))
     assert f"{segment.path_of(okx.name)} is now {H.HEADER_BYTES + CAPACITY // 2 * 64} bytes" in stderr
     assert stderr.count("no longer used by this consumer") == 1
 
@@ -122,5 +125,5 @@ def test_a_truncated_output_ring_stops_the_aggregator_with_the_reason_and_a_rest
         stderr = stop(process)
         ring.close()
     assert "replaced a damaged or foreign ring" in stderr
-    seqs, _ = published_seqs(group, "binance")
+    seqs = seqs_of(published(group), "binance")
     assert np.all(np.diff(seqs) > 0) and seqs[-1] == 3_999
