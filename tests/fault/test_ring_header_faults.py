@@ -52,7 +52,9 @@ def test_head_moved_by_ten_million_is_skipped_not_read(group, spawn, tmp_path, n
     assert np.all(np.diff(seqs) > 0)  # nothing twice, no stale slot read as a record (it would repeat a seq)
     assert seqs[0] == 0 and seqs[-1] == TOTAL - 1
     assert TOTAL - len(seqs) <= CAPACITY  # at most what was in the ring when the head jumped
-    assert status["consumer_resyncs"] >= 1 and status["skipped"] >= 10**7
+    # skipped: the positions from the consumer's to the bumped head (the pair may have moved on by a few batches
+    # between our read of the head and our write of it + 10^7)
+    assert status["consumer_resyncs"] >= 1 and 10**7 - CAPACITY < status["skipped"] <= 10**7 + CAPACITY
     assert status["problem"] is None and status["head"] == status["tail"]
 
 
