@@ -99,19 +99,22 @@ class Aggregator:
                 self._attach_errors.pop(name, None)
 
     def check_rings(self) -> None:
-        """Between slices: an input ring whose file changed size is let go (its producer replaces it on restart,
-        we attach the new one); a damaged output ring stops the aggregator with the reason (a restart replaces it)."""
+        """Between slices: an input ring whose file changed size, or whose layout words were overwritten and
+        whose producer is gone, is let go (its producer's restart replaces it, we attach the new one); a damaged
+        output ring stops the aggregator with the reason (a restart replaces it)."""
         for ring in self.output_rings:
             problem = ring.check()
             if problem:
                 raise RingDamagedError(f"output ring {problem}; stopping (a restart replaces it once no process holds it)")
-        damaged = [exchange for exchange, ring in self.inputs.items() if ring.check()]
+        damaged = [exchange for exchange, ring in self.inputs.items()
+                   if ring.check() or (ring.overwritten() and not ring.status()["producer_alive"])]
         if not damaged:
             return
         count = len(self.inputs)
         kept = [(exchange, ring, int(self._positions[i])) for i, (exchange, ring) in enumerate(self.inputs.items())
                 if exchange not in damaged]
         for exchange in damaged:
+            log.error("letting %s go (damaged): its producer's restart replaces it", self.inputs[exchange].name)
             self.inputs[exchange].close()
         self.inputs = {exchange: ring for exchange, ring, _ in kept}
         self._positions[:count] = 0

@@ -119,6 +119,11 @@ class Ring:
             self._next_check_ns = 0  # push and pop raise from now on
         return problem
 
+    def overwritten(self) -> bool:
+        """Whether layout words were written over since attach (still used as checked; a restart of either side
+        would find the ring damaged)."""
+        return bool(self._watch.overwritten())
+
     def _check_now_and_then(self) -> None:
         """``check`` every CHECK_EVERY_NS (one clock read per batch); raise once the ring is damaged."""
         now = time.monotonic_ns()
@@ -407,10 +412,11 @@ class Ring:
         """Give up the role (the ring stays in shared memory)."""
         if self._memory is None:
             return
-        if self.role == PRODUCER:
-            self._header[H.W_PRODUCER_PID] = 0
-        elif self.role == CONSUMER:
-            self._header[H.W_CONSUMER_PID] = 0
+        if self._watch.damaged is None:  # a file cut short may end before the header
+            if self.role == PRODUCER:
+                self._header[H.W_PRODUCER_PID] = 0
+            elif self.role == CONSUMER:
+                self._header[H.W_CONSUMER_PID] = 0
         self._release_memory()
 
     def _release_memory(self) -> None:

@@ -64,11 +64,17 @@ class RingWatch:
             return None
         return f"{self._path()} is now {size} bytes, it was {self.expected_size} at attach (truncated?)"
 
+    def overwritten(self) -> list[str]:
+        """The layout words that changed since attach ("capacity 1099511627776 (was 4096)"); a restart would
+        find the ring damaged."""
+        words = self._ring._header
+        return [f"{name} {int(words[word])} (was {self._layout[name]})" for name, word in LAYOUT_WORDS
+                if int(words[word]) != self._layout[name]]
+
     def header_problem(self) -> str | None:
         """Layout words changed since attach, or positions that cannot be (seen twice: not a race), else None."""
         words = self._ring._header
-        changed = [f"{name} {int(words[word])} (was {self._layout[name]})" for name, word in LAYOUT_WORDS
-                   if int(words[word]) != self._layout[name]]
+        changed = self.overwritten()
         if changed:
             return "header words overwritten: " + ", ".join(changed) + "; ignored (the values checked at attach are used)"
         capacity = self._ring.capacity

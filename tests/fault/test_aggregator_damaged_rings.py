@@ -15,7 +15,7 @@ from shm import header as H
 from shm import segment
 from shm.pipeline_records import STAMPED_TICK
 from shm.records import EXCHANGE_IDS, TICK
-from shm.ring import MONITOR, PRODUCER, Ring, ring_name
+from shm.ring import MONITOR, PRODUCER, Ring, RingDamagedError, ring_name
 
 CAPACITY = 1 << 12
 
@@ -127,3 +127,37 @@ def test_a_truncated_output_ring_stops_the_aggregator_with_the_reason_and_a_rest
     assert "replaced a damaged or foreign ring" in stderr
     seqs = seqs_of(published(group), "binance")
     assert np.all(np.diff(seqs) > 0) and seqs[-1] == 3_999
+
+
+def test_a_feed_ring_magic_overwritten_is_read_on_and_replaced_once_its_producer_restarts(group):
+    start = (time.time_ns() // MINUTE - 5) * MINUTE
+    ticks = feed_ticks(group, "binance", 3_000, start, 13)
+    ring = Ring(ring_name(group, "binance"), PRODUCER, TICK, CAPACITY)
+    push_all(ring, ticks[:1_000])
+    process = start_aggregator(group)
+    try:
+        wait_until(lambda: out_ticks_published(group) >= 1_000, 300, "aggregator to publish")
+        hw.write_word(ring.name, H.W_MAGIC, 0x41414141, low_bytes=4)
+        push_all(ring, ticks[1_000:2_000])  # both sides go on with the words they checked at attach
+        wait_until(lambda: out_ticks_published(group) >= 2_000, 60, "ticks after the damage")
+        ring.close()  # the feed stops; its restart must not loop on "damaged, held by a live consumer"
+        deadline, refusals = time.monotonic() + 10, 0
+        while True:
+            try:
+                ring = Ring(ring.name, PRODUCER, TICK, CAPACITY)
+                break
+            except RingDamagedError as exc:  # until the aggregator's next slice lets the ring go
+                assert "bad magic" in str(exc) and "live consumer" in str(exc)
+                refusals += 1
+                assert time.monotonic() < deadline, "the damaged ring was never let go"
+                time.sleep(0.02)
+        assert ring.head == 0
+        push_all(ring, ticks[2_000:])
+        wait_until(lambda: out_ticks_published(group) >= 3_000, 60, "ticks in the replaced ring")
+        time.sleep(0.3)
+        assert process.poll() is None
+    finally:
+        stderr = stop(process)
+        ring.close()
+    np.testing.assert_array_equal(seqs_of(published(group), "binance"), np.arange(3_000))
+    assert "header words overwritten: magic" in stderr and "letting" in stderr
