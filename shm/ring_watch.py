@@ -50,10 +50,13 @@ class RingWatch:
             log.info("%s: header consistent again", self._ring.name)
         self._incident = incident
         counters = self._read_counters()
-        if counters != self._counters and self._ring.role in ROLE_COUNTERS:
-            log.warning("%s: impossible positions in the header: %s resynchronised (resyncs %s; records skipped "
-                        "unread %s)", self._ring.name, self._ring.role, counters[0] if self._ring.role == "producer"
-                        else counters[1], counters[2])
+        if counters != self._counters:
+            if self._ring.role == "producer":
+                log.warning("%s: the tail was ahead of the head: the producer went on from the tail (resyncs %d)",
+                            self._ring.name, *counters)
+            else:
+                log.warning("%s: impossible positions in the header: the consumer resynchronised (resyncs %d; "
+                            "records skipped unread %d)", self._ring.name, *counters)
         self._counters = counters
         return None
 
@@ -87,9 +90,10 @@ class RingWatch:
             log.error("%s: %s; no longer used by this %s", self._ring.name, problem, self._ring.role)
         self.damaged = problem
 
-    def _read_counters(self) -> tuple[int, int, int]:
+    def _read_counters(self) -> tuple[int, ...]:
+        """This role's resync counters (a monitor has none)."""
         words = self._ring._header
-        return int(words[H.W_PRODUCER_RESYNCS]), int(words[H.W_CONSUMER_RESYNCS]), int(words[H.W_SKIPPED])
+        return tuple(int(words[word]) for word in ROLE_COUNTERS.get(self._ring.role, ()))
 
     def _path(self) -> str:
         from shm import segment

@@ -120,10 +120,10 @@ def test_a_head_moved_out_of_reach_is_skipped_never_read(group, numba, caplog):
         assert status["skipped"] == 10 + 10**7 and status["consumer_resyncs"] == 1
         assert status["head"] == status["tail"] + 10 and status["problem"] is None
         consumer.check()
-    assert "consumer resynchronised" in caplog.text
+    assert "the consumer resynchronised (resyncs 1; records skipped unread 10000010)" in caplog.text
 
 
-def test_a_producer_that_finds_the_tail_ahead_goes_on_from_it(group):
+def test_a_producer_that_finds_the_tail_ahead_goes_on_from_it(group, caplog):
     name = ring_name(group, "tail")
     records = np.zeros(4, TICK)
     out = np.zeros(CAPACITY, TICK)
@@ -133,8 +133,10 @@ def test_a_producer_that_finds_the_tail_ahead_goes_on_from_it(group):
         assert producer.push_batch(records) == 4
         assert producer.status()["producer_resyncs"] == 1
         assert (producer.head, producer.tail) == (1004, 1000)
+        producer.check()
     with Ring(name, CONSUMER, TICK) as consumer:
         assert consumer.pop_batch(out) == 4
+    assert "the producer went on from the tail (resyncs 1)" in caplog.text
 
 
 def test_a_capacity_word_overwritten_after_attach_is_ignored_and_reported(group):
