@@ -45,6 +45,9 @@ def run(args: argparse.Namespace) -> int:
     aggregator.attach_new_rings()
     try:
         aggregator.run(args.seconds)
+    except RingError as exc:  # a damaged output ring
+        print(f"tickagg aggregate: {exc}", file=sys.stderr)
+        return 1
     finally:
         aggregator.close()
     return 0

@@ -33,7 +33,7 @@ from aggregator.outputs import TICKS, flush_all, open_outputs
 from aggregator.poll import MAX_INPUTS, dummy_ring, serve
 from shm import segment
 from shm.records import EXCHANGE_IDS, TICK
-from shm.ring import CONSUMER, Ring, RingError, ring_name
+from shm.ring import CONSUMER, Ring, RingDamagedError, RingError, ring_name
 from shm.topology import tick_ring
 
 log = logging.getLogger("tickagg.aggregate")
@@ -60,7 +60,7 @@ class Aggregator:
         self._positions = np.zeros(MAX_INPUTS, np.int64)
         self._dummy = dummy_ring()
         self._stopping = False
-        self._unreadable: dict[str, str] = {}  # ring -> why it could not be read, last time
+        self._attach_errors: dict[str, str] = {}  # ring -> the last error logged (each logged once)
         self.warm_up()
 
     def warm_up(self) -> None:
@@ -92,9 +92,33 @@ class Aggregator:
                 self.inputs[exchange] = ring
                 log.info("reading %s from tail %d", name, ring.tail)
             except RingError as exc:
-                if self._unreadable.get(name) != str(exc):  # once per reason, not once per slice
-                    self._unreadable[name] = str(exc)
+                if self._attach_errors.get(name) != str(exc):
                     log.warning("cannot read %s: %s", name, exc)
+                self._attach_errors[name] = str(exc)
+            else:
+                self._attach_errors.pop(name, None)
+
+    def check_rings(self) -> None:
+        """Between slices: an input ring whose file changed size, or whose layout words were overwritten and
+        whose producer is gone, is let go (its producer's restart replaces it, we attach the new one); a damaged
+        output ring stops the aggregator with the reason (a restart replaces it)."""
+        for ring in self.output_rings:
+            problem = ring.check()
+            if problem:
+                raise RingDamagedError(f"output ring {problem}; stopping (a restart replaces it once no process holds it)")
+        damaged = [exchange for exchange, ring in self.inputs.items()
+                   if ring.check() or (ring.overwritten() and not ring.status()["producer_alive"])]
+        if not damaged:
+            return
+        count = len(self.inputs)
+        kept = [(exchange, ring, int(self._positions[i])) for i, (exchange, ring) in enumerate(self.inputs.items())
+                if exchange not in damaged]
+        for exchange in damaged:
+            log.error("letting %s go (damaged): its producer's restart replaces it", self.inputs[exchange].name)
+            self.inputs[exchange].close()
+        self.inputs = {exchange: ring for exchange, ring, _ in kept}
+        self._positions[:count] = 0
+        self._positions[: len(kept)] = [position for _, _, position in kept]
 
     def stop(self, *_signal) -> None:
         self._stopping = True
@@ -113,6 +137,7 @@ class Aggregator:
                   int(SLICE_S * 1e9), 0 if self.busy_poll else self.spin_ns,
                   0 if self.busy_poll else max(1, int(self.idle_sleep_s * 1e6)), self.feature_budget)
             slices += 1
+            self.check_rings()
             self.attach_new_rings()
             self._publish_counters(slices)
             if deadline and time.monotonic() >= deadline:

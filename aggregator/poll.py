@@ -16,7 +16,7 @@ from aggregator.fold import fold_batch, housekeeping
 from aggregator.outputs import flush_all
 from shm import header as H
 from shm.clock import monotonic_ns, now_ns, sleep_us
-from shm.kernels import commit, pop
+from shm.kernels import commit, pop, sync
 from shm.records import TICK
 
 MAX_INPUTS = 16
@@ -46,6 +46,7 @@ def serve(in_data, in_header, n_inputs, positions, scratch, state, outputs, slic
     while True:
         worked = False
         for r in range(n_inputs):
+            positions[r] = sync(in_data[r], in_header[r], positions[r])  # impossible head: skip to it, counted
             count = pop(in_data[r], in_header[r], positions[r], scratch)
             if count:
                 fold_batch(scratch[:count], state, outputs, now_ns(), positions[r])

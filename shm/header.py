@@ -12,8 +12,8 @@
        +--------+--------+--------+--------------------------------------+
   L3   | tail   |                 (alone: written by the consumer only)  |  192
        +--------+--------+--------------------------------------------- -+
-  L4   |cons pid|cons hb |                  (consumer bookkeeping)       |  256
-       +--------+--------+-----------------------------------------------+
+  L4   |cons pid|cons hb |c resync|skipped |     (consumer bookkeeping)   |  256
+       +--------+--------+--------+--------+------------------------------+
   512  | metrics: 64 int64 counters written by the producer (feed stats)  |
   1024 | record dtype description, UTF-8, NUL padded (for error messages) |
   2048 | metric names, UTF-8, comma separated, NUL padded                 |
@@ -27,6 +27,13 @@
 - The producer holds an OFD lock on byte 64 and the consumer on byte 192
   (shm/segment.py): the kernel drops a lock when its holder dies.
 - ``hb`` = heartbeat, ``time.time_ns()`` of the role's last call.
+- Positions read from shared memory are never trusted (another process, or a
+  bug, may have written them): every batch checks ``tail <= head <= tail +
+  capacity`` with the capacity validated at attach (shm/ring_check.py), never
+  the word. ``p resync``: times the producer found the tail ahead of its head
+  and restarted from the tail. ``c resync``: times the consumer found the head
+  beyond reach (it jumps to the head) or its own tail overwritten (it restores
+  it); ``skipped``: records the consumer's jumps passed over unread.
 """
 from __future__ import annotations
 
@@ -37,9 +44,9 @@ HEADER_BYTES = 4096
 # int64 word indexes
 W_MAGIC, W_VERSION, W_RECORD_SIZE, W_CAPACITY, W_FINGERPRINT, W_CREATED_NS = range(6)
 W_HEAD = 8
-W_DROPPED, W_PRODUCER_PID, W_PRODUCER_HB = 16, 17, 18
+W_DROPPED, W_PRODUCER_PID, W_PRODUCER_HB, W_PRODUCER_RESYNCS = 16, 17, 18, 19
 W_TAIL = 24
-W_CONSUMER_PID, W_CONSUMER_HB = 32, 33
+W_CONSUMER_PID, W_CONSUMER_HB, W_CONSUMER_RESYNCS, W_SKIPPED = 32, 33, 34, 35
 W_METRICS, METRIC_SLOTS = 64, 64
 
 # byte ranges

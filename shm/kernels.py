@@ -11,6 +11,12 @@ Publish order, the part that makes the ring lock-free and correct:
   the producer ``load_acquire``s tail before reusing slots, so it never
   overwrites a slot the consumer is still reading.
 Each counter has one writer, so no read-modify-write atomics are needed.
+
+Nothing read from shared memory indexes the records unchecked: the capacity
+is the records array's length (validated against the file at attach, never
+the header word), and each batch checks the positions once (not per record):
+a producer that finds the tail ahead of its head restarts from the tail; a
+consumer whose head is out of reach calls ``sync`` (header.py: counters).
 """
 from __future__ import annotations
 
@@ -19,7 +25,8 @@ import numpy as np
 
 from shm.atomics import load_acquire, store_release
 from shm.clock import monotonic_ns
-from shm.header import W_CAPACITY, W_CONSUMER_HB, W_DROPPED, W_HEAD, W_PRODUCER_HB, W_TAIL
+from shm.header import (W_CAPACITY, W_CONSUMER_HB, W_CONSUMER_RESYNCS, W_DROPPED, W_HEAD, W_PRODUCER_HB,
+                        W_PRODUCER_RESYNCS, W_SKIPPED, W_TAIL)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -27,12 +34,19 @@ def push(data: np.ndarray, header: np.ndarray, records: np.ndarray, now_ns: int)
     """Copy ``records`` into the ring's free slots; return how many fit.
 
     Records that do not fit are dropped and counted (the producer never waits).
+    A tail ahead of the head is impossible (a damaged header): the producer
+    goes on from the tail and counts the resync. A head more than a capacity
+    ahead of the tail leaves no room: records are dropped until the consumer's
+    ``sync`` moves the tail.
     """
-    capacity = header[W_CAPACITY]
+    capacity = data.size  # validated at attach: never the header word
     mask = capacity - 1
     head = header[W_HEAD]  # only this producer writes head
     tail = load_acquire(header, W_TAIL)
-    accepted = min(records.size, capacity - (head - tail))
+    if tail > head:
+        header[W_PRODUCER_RESYNCS] += 1
+        head = tail
+    accepted = max(0, min(records.size, capacity - (head - tail)))
     for i in range(accepted):
         data[(head + i) & mask] = records[i]
     store_release(header, W_HEAD, head + accepted)
@@ -46,14 +60,44 @@ def push(data: np.ndarray, header: np.ndarray, records: np.ndarray, now_ns: int)
 def pop(data: np.ndarray, header: np.ndarray, position: int, out: np.ndarray) -> int:
     """Copy records from ``position`` on into ``out``; return how many.
 
-    Does not move the committed tail: see ``commit``.
+    Does not move the committed tail: see ``commit``. Returns 0 while the
+    head is impossible from ``position`` (call ``sync`` first).
     """
-    mask = header[W_CAPACITY] - 1
+    capacity = data.size  # validated at attach: never the header word
+    mask = capacity - 1
     head = load_acquire(header, W_HEAD)
-    count = min(head - position, out.size)
+    available = head - position
+    if available < 0 or available > capacity:
+        return 0
+    count = min(available, out.size)
     for i in range(count):
         out[i] = data[(position + i) & mask]
     return count
+
+
+@numba.njit(cache=True, nogil=True)
+def sync(data: np.ndarray, header: np.ndarray, position: int) -> int:
+    """The consumer's position to read from: ``position``, unless the header says that is impossible.
+
+    A head more than a capacity ahead cannot be the producer's (it never
+    overwrites unread slots): jump to it, commit, and count the skipped
+    positions, so no stale slot is read as a record. A tail not at or before
+    ``position`` (or out of the head's reach) was overwritten: restore it.
+    A head behind ``position`` is waited out (``pop`` returns 0): the
+    producer restarts from the tail.
+    """
+    capacity = data.size
+    head = load_acquire(header, W_HEAD)
+    if head - position > capacity:
+        header[W_SKIPPED] += head - position
+        header[W_CONSUMER_RESYNCS] += 1
+        store_release(header, W_TAIL, head)
+        return head
+    tail = header[W_TAIL]
+    if tail > position or head - tail > capacity:
+        header[W_CONSUMER_RESYNCS] += 1
+        store_release(header, W_TAIL, position)
+    return position
 
 
 @numba.njit(cache=True, nogil=True)
@@ -64,6 +108,14 @@ def pop_spin(data: np.ndarray, header: np.ndarray, position: int, out: np.ndarra
         while load_acquire(header, W_HEAD) == position and monotonic_ns() < deadline:
             pass
     return pop(data, header, position, out)
+
+
+@numba.njit(cache=True, nogil=True)
+def sync_and_pop(data: np.ndarray, header: np.ndarray, position: int, out: np.ndarray, spin_ns: int) -> tuple:
+    """``sync`` then ``pop_spin`` in one call from Python (one dispatch per batch): ``(position, count)``,
+    the position the records in ``out[:count]`` start at."""
+    position = sync(data, header, position)
+    return position, pop_spin(data, header, position, out, spin_ns)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -91,6 +143,8 @@ def warm_up(dtype: np.dtype) -> None:
     push(data, header, records, 0)
     pop(data, header, 0, records)
     pop_spin(data, header, 0, records, 1)
+    sync(data, header, 0)
+    sync_and_pop(data, header, 0, records, 0)
     commit(header, 1, 0)
     head_of(header)
     _warm.add(dtype)

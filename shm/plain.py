@@ -14,6 +14,9 @@ compiler can reorder them either. On other CPUs (aarch64: weak ordering) that
 argument fails, so ``AVAILABLE`` is False there and rings keep their Numba
 kernels (``load acquire`` / ``store release``).
 
+Positions are checked once per batch exactly as the kernels do (``sync``,
+``pop``), against the capacity validated at attach, never the header word.
+
 Records are copied with ``pread`` from the ring's file rather than through
 the mapping: the ring's pages (88 MiB for out.ticks) stay tmpfs pages of the
 process group and never count in the reader's resident memory.
@@ -25,7 +28,7 @@ import platform
 
 import numpy as np
 
-from shm.header import HEADER_BYTES, W_CAPACITY, W_CONSUMER_HB, W_HEAD, W_TAIL
+from shm.header import HEADER_BYTES, W_CONSUMER_HB, W_CONSUMER_RESYNCS, W_HEAD, W_SKIPPED, W_TAIL
 
 AVAILABLE = platform.machine().lower() in ("x86_64", "amd64")
 
@@ -34,12 +37,28 @@ def head_of(header: np.ndarray) -> int:
     return int(header[W_HEAD])
 
 
-def pop(fd: int, header: np.ndarray, position: int, out: np.ndarray) -> int:
-    """Copy records from ``position`` on into ``out`` (contiguous); return how many."""
-    capacity = int(header[W_CAPACITY])
-    count = min(int(header[W_HEAD]) - position, len(out))  # head first: the acquire load
-    if count <= 0:
+def sync(header: np.ndarray, position: int, capacity: int) -> int:
+    """``shm.kernels.sync`` with plain loads: the position to read from, repairing impossible positions."""
+    head = int(header[W_HEAD])
+    if head - position > capacity:
+        header[W_SKIPPED] += head - position
+        header[W_CONSUMER_RESYNCS] += 1
+        header[W_TAIL] = head
+        return head
+    tail = int(header[W_TAIL])
+    if tail > position or head - tail > capacity:
+        header[W_CONSUMER_RESYNCS] += 1
+        header[W_TAIL] = position
+    return position
+
+
+def pop(fd: int, header: np.ndarray, position: int, out: np.ndarray, capacity: int) -> int:
+    """Copy records from ``position`` on into ``out`` (contiguous); return how many (0 while the head is
+    impossible from ``position``: ``sync`` first). ``capacity``: validated at attach."""
+    available = int(header[W_HEAD]) - position  # head first: the acquire load
+    if available <= 0 or available > capacity:
         return 0
+    count = min(available, len(out))
     size = out.dtype.itemsize
     start = position & (capacity - 1)
     first = min(count, capacity - start)

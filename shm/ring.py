@@ -21,13 +21,15 @@ import time
 import numpy as np
 
 from shm import header as H
-from shm import names, plain, segment
+from shm import names, plain, ring_check, segment
+from shm.ring_watch import RingWatch
 from shm.layouts import current_layout, describe, dtype_from_description, fingerprint, same_bytes
 
 log = logging.getLogger(__name__)
 
 PRODUCER, CONSUMER, MONITOR = "producer", "consumer", "monitor"
 PREFIX = names.PREFIX
+CHECK_EVERY_NS = 250_000_000  # push and pop fstat the ring's file this often
 
 
 class RingError(segment.SegmentError):
@@ -44,6 +46,10 @@ class RingOtherLayoutError(RingLayoutError):
 
 class RingRefusedError(RingError, segment.SegmentRefusedError):
     """The ring's file is not one tickagg will use: a symbolic link, another user's, open to others (shm/segment.py)."""
+
+
+class RingDamagedError(RingLayoutError):
+    """The file is not a sound tickagg ring: foreign, truncated, or with impossible header words."""
 
 
 class RingBusyError(RingError):
@@ -106,13 +112,50 @@ class Ring:
             self._release_memory()
             raise
         self._position = int(self._header[H.W_TAIL])  # consumer's read cursor
+        self._watch = RingWatch(self)
+        self._next_check_ns = time.monotonic_ns() + CHECK_EVERY_NS
+
+    # -- damage after attach --------------------------------------------------
+    def check(self) -> str | None:
+        """Look for damage since attach (call every few hundred ms; push and pop do it on their own).
+
+        Returns why the ring can no longer be used (its file changed size: a
+        read could SIGBUS), else None; header words written by someone else
+        (layout words, impossible positions, resyncs) are logged once per
+        incident and ignored: the kernels use what was validated at attach.
+        """
+        problem = self._watch.look()
+        if problem:
+            self._next_check_ns = 0  # push and pop raise from now on
+        return problem
+
+    def overwritten(self) -> bool:
+        """Whether layout words were written over since attach (still used as checked; a restart of either side
+        would find the ring damaged)."""
+        return bool(self._watch.overwritten())
+
+    def _check_now_and_then(self) -> None:
+        """``check`` every CHECK_EVERY_NS (one clock read per batch); raise once the ring is damaged."""
+        now = time.monotonic_ns()
+        if now >= self._next_check_ns:
+            problem = self._watch.look()
+            if problem:
+                self._next_check_ns = 0  # every later call raises too
+                raise RingDamagedError(problem)
+            self._next_check_ns = now + CHECK_EVERY_NS
+
+    def _damage(self, problem: str) -> None:
+        self._watch.mark_damaged(problem)
+        self._next_check_ns = 0
+        raise RingDamagedError(problem)
 
     # -- attach ---------------------------------------------------------------
     def _open_checked(self, dtype: np.dtype | None, capacity: int | None, may_replace: bool) -> np.dtype:
         """Map the ring (creating it if ``capacity`` is given and it is missing) and check its layout.
 
-        ``may_replace``: a ring of another layout (e.g. left by another tickagg release) that no live process
-        holds and that has nothing unread is unlinked and created anew; one that does is an error that says so.
+        ``may_replace``: a ring that no live process holds is unlinked and created anew if it is damaged or
+        foreign (shm/ring_check.py), or of another layout (e.g. left by another tickagg release) with nothing
+        unread; otherwise the error says what is wrong and who holds it.
         """
         for attempt in (1, 2):
             if capacity is not None and not segment.exists(self.name):
@@ -125,10 +168,16 @@ class Ring:
                 raise RingError(f"{exc}; is its producer running in this group?") from None
             except segment.SegmentRefusedError as exc:  # another user's file, a link ...
                 raise RingRefusedError(str(exc)) from None
+            except (ValueError, OSError) as exc:  # an empty file cannot be mapped
+                damaged = RingDamagedError(f"{segment.path_of(self.name)} cannot be mapped ({exc}): truncated?")
+                if not may_replace or attempt == 2:
+                    raise damaged from None
+                _replace_unmappable(self.name, damaged)
+                continue
+            self._header = None
             try:
-                self._header = np.frombuffer(self._memory, dtype=np.int64, count=H.HEADER_BYTES // 8)
                 return self._check_layout(dtype)
-            except RingOtherLayoutError as exc:
+            except (RingOtherLayoutError, RingDamagedError) as exc:
                 if not may_replace or attempt == 2:
                     self._release_memory()
                     raise
@@ -142,46 +191,54 @@ class Ring:
         raise AssertionError("unreachable")
 
     def _check_layout(self, dtype: np.dtype | None) -> np.dtype:
-        header = self._header
-        if len(self._memory) < H.HEADER_BYTES or header[H.W_MAGIC] != H.MAGIC:
-            raise RingLayoutError(f"{self.name} is not a tickagg ring (bad magic) or is not initialised")
+        """The ring's record dtype, once every layout word agrees with the others and with the file's real size."""
+        path = segment.path_of(self.name)
+        size = os.fstat(self._fd).st_size
+        problem = ring_check.file_problem(size) or (None if len(self._memory) == size else "changed size while attaching")
+        if problem:
+            raise RingDamagedError(f"{path} {problem}")
+        header = self._header = np.frombuffer(self._memory, dtype=np.int64, count=H.HEADER_BYTES // 8)
+        if header[H.W_MAGIC] != H.MAGIC:
+            raise RingDamagedError(f"{path} {ring_check.header_problem(header, size)}")
         if header[H.W_VERSION] != H.VERSION:
             raise RingOtherLayoutError(f"{self.name} has layout version {header[H.W_VERSION]}, this tickagg reads version {H.VERSION}")
         stored = H.read_text(self._memory, H.DTYPE_TEXT)
         if dtype is None:  # a monitor: the ring's own layout, under its current names if it is an alias
-            return current_layout(int(header[H.W_FINGERPRINT])) or dtype_from_description(stored)
-        dtype = np.dtype(dtype)
-        if not same_bytes(int(header[H.W_FINGERPRINT]), dtype):
-            raise RingOtherLayoutError(f"{self.name} holds other records: {_difference(stored, describe(dtype))}")
-        expected = H.HEADER_BYTES + int(header[H.W_CAPACITY]) * dtype.itemsize
-        if len(self._memory) != expected:
-            raise RingLayoutError(f"{self.name} is {len(self._memory)} bytes, its header implies {expected}")
+            try:
+                dtype = current_layout(int(header[H.W_FINGERPRINT])) or dtype_from_description(stored)
+            except (ValueError, TypeError, IndexError) as exc:
+                raise RingDamagedError(f"{path} has an unreadable record description {stored[:60]!r} ({exc})") from None
+        else:
+            dtype = np.dtype(dtype)
+            if not same_bytes(int(header[H.W_FINGERPRINT]), dtype):
+                raise RingOtherLayoutError(f"{self.name} holds other records: {_difference(stored, describe(dtype))}")
+        problem = ring_check.header_problem(header, size, dtype.itemsize)
+        if problem:
+            raise RingDamagedError(f"{path} {problem}")
         return dtype
 
-    def _remove_if_abandoned(self, exc: RingOtherLayoutError) -> None:
-        """Unlink this ring of another layout if no live producer or consumer holds it and nothing in it is unread
-        (both role locks are held meanwhile, so no one can claim it); else raise ``exc`` saying why it stays."""
-        header = self._header
-        if header[H.W_VERSION] != H.VERSION:  # head and tail may be elsewhere: leave it to the user
+    def _remove_if_abandoned(self, exc: RingLayoutError) -> None:
+        """Unlink this ring, damaged or of another layout, if no live producer or consumer holds it and (for
+        another layout) nothing in it is unread; both role locks are held meanwhile, so no one can claim it.
+        Else raise ``exc`` saying why it stays."""
+        damaged = isinstance(exc, RingDamagedError)
+        if not damaged and self._header[H.W_VERSION] != H.VERSION:  # head and tail may be elsewhere: leave it to the user
             raise RingOtherLayoutError(f"{exc}; remove it with `tickagg rings --remove GROUP` once drained")
         locked = [byte for byte in (H.PRODUCER_LOCK_BYTE, H.CONSUMER_LOCK_BYTE) if segment.try_lock(self._fd, byte)]
         try:
             if len(locked) < 2:
+                if damaged:
+                    raise RingDamagedError(f"{exc}; {_holders(self._fd, self._header)} still uses it: stop it, or "
+                                           "remove the ring with `tickagg rings --remove GROUP`")
                 raise RingOtherLayoutError(f"{exc}; a live process still uses it (another tickagg release?)")
-            unread = int(header[H.W_HEAD]) - int(header[H.W_TAIL])
+            unread = 0 if damaged else int(self._header[H.W_HEAD]) - int(self._header[H.W_TAIL])
             if unread > 0:
                 raise RingOtherLayoutError(
                     f"{exc}; it still holds {unread} records no consumer has read: drain them with the tickagg release "
                     "that wrote them, or drop them with `tickagg rings --remove GROUP`")
-            path = segment.path_of(self.name)
-            try:
-                named, ours = os.lstat(path), os.fstat(self._fd)
-                if (named.st_dev, named.st_ino) != (ours.st_dev, ours.st_ino):
-                    return  # someone replaced it already: open theirs
-                os.unlink(path)
-            except FileNotFoundError:
-                return
-            log.warning("%s: replaced a drained ring of another record layout, which no process used (%s)", self.name, exc)
+            if _unlink_if_same(self.name, self._fd):
+                log.warning("%s: replaced a %s, which no process used (%s)", self.name,
+                            "damaged or foreign ring" if damaged else "drained ring of another record layout", exc)
         finally:  # explicitly: an exception's traceback may keep the mapping (and so the locks) alive
             for byte in locked:
                 segment.unlock(self._fd, byte)
@@ -205,6 +262,7 @@ class Ring:
             raise RingError(f"push_batch needs the producer role on {self.name}")
         if records.dtype is not self.dtype and records.dtype != self.dtype:
             raise TypeError(f"{self.name} carries {describe(self.dtype)}, got {describe(records.dtype)}")
+        self._check_now_and_then()
         return self._kernels.push(self._data, self._header, records, time.time_ns())
 
     # -- consumer -------------------------------------------------------------
@@ -213,22 +271,29 @@ class Ring:
 
         ``spin_us`` > 0: while the ring is empty, busy-poll for up to that long
         inside the kernel (lowest latency, burns the core) before returning 0;
-        a ring opened with ``numba=False`` does not spin.
+        a ring opened with ``numba=False`` does not spin. Impossible positions
+        in the header are repaired first (``kernels.sync``: counted, logged once).
         """
         if self.role != CONSUMER:
             raise RingError(f"pop_batch needs the consumer role on {self.name}; monitors use peek_batch")
         if out.dtype is not self.dtype and out.dtype != self.dtype:
             raise TypeError(f"{self.name} carries {describe(self.dtype)}, got {describe(out.dtype)}")
-        if spin_us > 0 and self._kernels is not None:
-            count = self._kernels.pop_spin(self._data, self._header, self._position, out, int(spin_us * 1000))
-        else:
+        self._check_now_and_then()
+        if self._kernels is None:
+            self._position = plain.sync(self._header, self._position, self.capacity)
             count = self._pop(out)
+        else:
+            self._position, count = self._kernels.sync_and_pop(self._data, self._header, self._position, out,
+                                                               int(spin_us * 1000) if spin_us > 0 else 0)
         self._position += count
         return count
 
     def _pop(self, out: np.ndarray) -> int:
         if self._kernels is None:
-            return plain.pop(self._fd, self._header, self._position, out)
+            try:
+                return plain.pop(self._fd, self._header, self._position, out, self.capacity)
+            except OSError as exc:
+                self._damage(f"{segment.path_of(self.name)} cannot be read ({exc}): truncated?")
         return self._kernels.pop(self._data, self._header, self._position, out)
 
     def peek_batch(self, out: np.ndarray) -> int:
@@ -238,7 +303,10 @@ class Ring:
         is at or after the tail, so records the consumer released while they
         were being copied (and the producer may have overwritten) are skipped.
         """
-        self._position = max(self._position, self.tail)
+        self._check_now_and_then()
+        tail = self.tail
+        if self._position < tail or self.head - self._position > self.capacity:
+            self._position = max(tail, self.head - self.capacity)  # never older than the tail or out of reach
         count = self._pop(out)
         overwritten = min(count, max(0, self.tail - self._position))
         if overwritten:
@@ -318,8 +386,12 @@ class Ring:
 
     def status(self) -> dict:
         """Counters and liveness, as ``tickagg rings`` shows them."""
+        damaged = self._watch.damaged or self._watch.size_problem()
+        if damaged:  # its words may lie past the file's end now
+            return {"ring": self.name, "error": damaged, "damaged": True}
         header, now = self._header, time.time_ns()
         head, tail = self.head, self.tail
+        problem = self._watch.header_problem()
         return {
             "ring": self.name,
             "capacity": self.capacity,
@@ -334,6 +406,10 @@ class Ring:
             "consumer_pid": int(header[H.W_CONSUMER_PID]),
             "consumer_alive": self._role_alive(H.CONSUMER_LOCK_BYTE),
             "consumer_idle_s": _age_s(header[H.W_CONSUMER_HB], now),
+            "producer_resyncs": int(header[H.W_PRODUCER_RESYNCS]),
+            "consumer_resyncs": int(header[H.W_CONSUMER_RESYNCS]),
+            "skipped": int(header[H.W_SKIPPED]),
+            "problem": problem,
             "metrics": dict(zip(self.metric_names, (int(v) for v in self.metrics))),
         }
 
@@ -348,10 +424,11 @@ class Ring:
         """Give up the role (the ring stays in shared memory)."""
         if self._memory is None:
             return
-        if self.role == PRODUCER:
-            self._header[H.W_PRODUCER_PID] = 0
-        elif self.role == CONSUMER:
-            self._header[H.W_CONSUMER_PID] = 0
+        if self._watch.damaged is None:  # a file cut short may end before the header
+            if self.role == PRODUCER:
+                self._header[H.W_PRODUCER_PID] = 0
+            elif self.role == CONSUMER:
+                self._header[H.W_CONSUMER_PID] = 0
         self._release_memory()
 
     def _release_memory(self) -> None:
@@ -371,6 +448,45 @@ class Ring:
 
     def __repr__(self) -> str:
         return f"Ring({self.name!r}, role={self.role!r}, capacity={self.capacity})"
+
+
+def _holders(fd: int, header: np.ndarray | None) -> str:
+    """Who holds a ring's role locks, for error messages: "a live producer (pid 12) and consumer (pid 34)"."""
+    roles = []
+    for role, byte, word in (("producer", H.PRODUCER_LOCK_BYTE, H.W_PRODUCER_PID),
+                             ("consumer", H.CONSUMER_LOCK_BYTE, H.W_CONSUMER_PID)):
+        if segment.is_locked(fd, byte):
+            roles.append(role + ("" if header is None else f" (pid {int(header[word])})"))
+    return "a live " + (" and ".join(roles) or "process")
+
+
+def _unlink_if_same(name: str, fd: int) -> bool:
+    """Unlink ``name`` if it is still the file open as ``fd`` (someone may have replaced it already)."""
+    path = segment.path_of(name)
+    try:
+        named, ours = os.lstat(path), os.fstat(fd)  # lstat: never follow a link
+        if (named.st_dev, named.st_ino) != (ours.st_dev, ours.st_ino):
+            return False
+        os.unlink(path)
+        return True
+    except FileNotFoundError:
+        return False
+
+
+def _replace_unmappable(name: str, exc: RingDamagedError) -> None:
+    """Unlink ring file ``name`` that cannot even be mapped (empty) if no live process holds it; else raise ``exc``."""
+    try:
+        fd = os.open(segment.path_of(name), os.O_RDWR | os.O_NOFOLLOW)
+    except FileNotFoundError:
+        return
+    try:
+        locked = [byte for byte in (H.PRODUCER_LOCK_BYTE, H.CONSUMER_LOCK_BYTE) if segment.try_lock(fd, byte)]
+        if len(locked) < 2:
+            raise RingDamagedError(f"{exc}; {_holders(fd, None)} still uses it") from None
+        if _unlink_if_same(name, fd):
+            log.warning("%s: replaced a damaged ring file, which no process used (%s)", name, exc)
+    finally:
+        os.close(fd)  # drops our locks
 
 
 def _kernels():

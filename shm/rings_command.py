@@ -21,7 +21,7 @@ def run(args: argparse.Namespace) -> int:
 
     from shm import segment
     from shm.names import group_segments
-    from shm.ring import Ring, RingError, group_rings
+    from shm.ring import Ring, RingDamagedError, RingError, group_rings
 
     if args.remove:
         removed, failed = [], []
@@ -39,8 +39,8 @@ def run(args: argparse.Namespace) -> int:
         try:
             with Ring(name, numba=False) as ring:
                 rows.append(ring.status())
-        except RingError as exc:
-            rows.append({"ring": name, "error": str(exc)})
+        except (RingError, OSError, ValueError) as exc:  # one bad ring never hides the others
+            rows.append({"ring": name, "error": str(exc), "damaged": isinstance(exc, RingDamagedError)})
     if args.json:
         for row in rows:
             print(orjson.dumps(row).decode())
@@ -51,12 +51,17 @@ def run(args: argparse.Namespace) -> int:
     print(f"{'ring':36} {'capacity':>9} {'head':>12} {'tail':>12} {'lag':>9} {'dropped':>9}  producer        consumer")
     for row in rows:
         if "error" in row:
-            print(f"{row['ring']:36} error: {row['error']}")
+            print(f"{row['ring']:36} {'damaged' if row.get('damaged') else 'error'}: {row['error']}")
             continue
         print(
             f"{row['ring']:36} {row['capacity']:>9} {row['head']:>12} {row['tail']:>12} {row['lag']:>9} {row['dropped']:>9}"
             f"  {_liveness(row, 'producer'):15} {_liveness(row, 'consumer')}"
         )
+        if row["problem"]:
+            print(f"    damaged: {row['problem']}")
+        for counter in ("producer_resyncs", "consumer_resyncs", "skipped"):
+            if row[counter]:
+                print(f"    {counter} = {row[counter]}")
         for metric, value in row["metrics"].items():
             print(f"    {metric} = {value}")
     return 0

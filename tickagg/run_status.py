@@ -5,6 +5,9 @@ A feed counts as connected only while its process holds the ring's producer role
 killed feed stays 1 in the ring, so it is never trusted alone. Roles the supervisor
 sees crash-looping (exited, and not up again for supervisor.STABLE_S) are named
 at the end of the line with their restarts and last exit code.
+
+A ring that cannot be read (damaged, foreign, truncated, another user's) is named
+in the line, never fatal: the others are shown as usual.
 """
 from __future__ import annotations
 
@@ -24,18 +27,25 @@ class GroupStatus:
         self.group, self.exchanges, self.writer_report = group, exchanges, writer_report
         self.roles = {role.name: role for role in roles}
         self._last: tuple[float, int, int] | None = None
+        self._unreadable: list[str] = []
 
     def _ring(self, short: str) -> dict | None:
+        """The ring's status; None if it does not exist or cannot be read (then it is named in the line)."""
         name = ring_name(self.group, short)
         if not segment.exists(name):
             return None
         try:
             with Ring(name, MONITOR, numba=False) as ring:
-                return ring.status()
-        except RingError:  # refused or unreadable: its process says why (the supervisor shows it)
+                status = ring.status()
+        except (RingError, OSError, ValueError):  # its process says why (the supervisor shows it); `tickagg rings` too
+            self._unreadable.append(short)
             return None
+        if status.get("problem"):
+            self._unreadable.append(short)
+        return status
 
     def line(self, final: bool = False) -> str:
+        self._unreadable = []
         feeds = [self._ring(tick_ring(x)) for x in self.exchanges]
         received = sum(f["metrics"].get("ticks", 0) for f in feeds if f)
         connected = sum(1 for x, f in zip(self.exchanges, feeds) if self._connected(x, f))
@@ -51,8 +61,10 @@ class GroupStatus:
         self._last = (now, received, aggregated)
         head = "final:" if final else "status:"
         store = "" if stored is None else f", {stored:,} stored" + (f" ({spilled:,} rows spilled)" if spilled else "") + alert
+        unreadable = (f", damaged or refused rings: {' '.join(self._unreadable)} (see `tickagg rings`)"
+                      if self._unreadable else "")
         return (f"{head} feeds {connected}/{len(self.exchanges)} connected, {received:,} ticks received{rate}, "
-                f"{aggregated:,} aggregated{store}, {errors} bad frames{self._crash_looping(now)}")
+                f"{aggregated:,} aggregated{store}, {errors} bad frames{unreadable}{self._crash_looping(now)}")
 
     def _connected(self, exchange: str, feed: dict | None) -> bool:
         """The feed's process is alive (holds the producer role; and, when supervised, is running) and its connection is up."""
