@@ -43,7 +43,7 @@ test: setup system-packages
 
 # The unit tier (tests/unit): no processes, servers or sockets, so no system packages either.
 test-unit: setup
-	$(PY) -m pytest -q tests/unit
+	$(PY) -m pytest -q -m "not slow" tests/unit
 
 clean-rings:
 	$(VENV)/bin/tickagg rings --remove default

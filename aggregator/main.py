@@ -188,7 +188,10 @@ def pin_to_cpu(cpu: int | None) -> int:
 
 
 def compile_kernels() -> float:
-    """Compile (or load from the cache) the aggregator's kernels in a throw-away group; seconds taken."""
+    """Compile (or load from the cache) the aggregator's kernels in a throw-away group, and the offline feature
+    driver (`tickagg features`, bench, tests); seconds taken."""
+    from aggregator.features import batch, synthetic
+
     group = f"compile{os.getpid()}"
     started = time.monotonic()
     try:
@@ -196,6 +199,7 @@ def compile_kernels() -> float:
     finally:
         for name in segment.names(ring_name(group, "")):
             segment.remove(name)
+    batch.compute_records(synthetic.bars("normal", 2))
     return time.monotonic() - started
 
 

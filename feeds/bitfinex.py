@@ -104,7 +104,7 @@ class Parser(ParserOutboxes):
     def _subscribed(self, chan_id: object, symbol: object) -> None:
         """Map ``chan_id`` to ``symbol``: a symbol's new channel replaces its old one; a new one past the cap is refused."""
         if type(symbol) is not str or type(chan_id) is not int:
-            raise FrameError("missing_field", f"bitfinex subscribed chanId {str(chan_id)[:20]!r} symbol {str(symbol)[:40]!r}")
+            raise FrameError("missing_field", f"bitfinex subscribed chanId {shown(chan_id)} symbol {shown(symbol)}")
         for old, known in list(self.symbols.items()):
             if known == symbol:
                 del self.symbols[old]
