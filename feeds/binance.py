@@ -1,7 +1,9 @@
 """Binance spot trades: ``<symbol>@trade`` or ``@aggTrade``, raw or combined stream.
 
 The subscription travels in the URL (``/stream?streams=a@trade/b@trade``), so no
-subscribe frame is sent. Times are ms (the URL never asks for ``timeUnit``).
+subscribe frame is sent. Times are ms (our URL never asks for ``timeUnit``); a stream
+that did ask for ``timeUnit=MICROSECOND`` writes 16-digit times, which the general path
+reads as µs (no ms time reaches 10^14 before the year 5138).
 
 Hot path: ``parse`` decodes with orjson and, when every field has its usual
 type, builds the Trade inline (no helper calls); anything unusual goes through
@@ -12,7 +14,7 @@ from __future__ import annotations
 
 import orjson
 
-from feeds.normalize import (MAX_NS, SHAPE_ERRORS, sequence, missing, not_json_object, ns_from_ms, price,
+from feeds.normalize import (MAX_NS, SHAPE_ERRORS, sequence, missing, not_json_object, ns_from_ms, ns_from_us, price,
                              side_from_buyer_is_maker, size, trade_id)
 from feeds.trade import BUY, SELL, FrameError, Trade, shown
 from feeds.venue_form import ParserOutboxes
@@ -95,6 +97,16 @@ class Parser(ParserOutboxes):
                     return [_new_trade(Trade, (symbol, price_, size_, SELL if buyer_is_maker else BUY, ms * 1_000_000,
                                                str(tid), 0, tid, 1))]
             return [Trade(data["s"], price(data["p"]), size(data["q"]),
-                          side_from_buyer_is_maker(data["m"]), ns_from_ms(data["T"]), trade_id(tid), 0, sequence(tid))]
+                          side_from_buyer_is_maker(data["m"]), _time_ns(data["T"]), trade_id(tid), 0, sequence(tid))]
         except SHAPE_ERRORS as exc:
             raise missing(exc) from None
+
+
+def _time_ns(value: object) -> int:
+    """``T`` in ns: ms, or µs from a stream opened with ``timeUnit=MICROSECOND`` (16 digits)."""
+    if type(value) is int and value >= _MICROSECOND_TIMES:
+        return ns_from_us(value)
+    return ns_from_ms(value)
+
+
+_MICROSECOND_TIMES = 10**14  # ms times stay below this until the year 5138

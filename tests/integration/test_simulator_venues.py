@@ -3,6 +3,7 @@ on_connect_messages, subscribe_messages, Parser) against the simulator over loop
 What the parser yields as live must be exactly what the simulator counted as sent."""
 from __future__ import annotations
 
+import time
 from collections import Counter
 
 import pytest
@@ -113,3 +114,5 @@ def test_binance_raw_stream_path_subscribe_method_and_microseconds(sim):
     frame = next(text for text in client.texts if '"e":"trade"' in text)
     assert '"stream"' not in frame  # a raw stream: bare payloads
     assert len(frame.split('"T":')[1].split(",")[0]) == 16  # µs since the epoch
+    now = time.time_ns()
+    assert all(abs(trade.ts_ns - now) < 3600 * 10**9 for trade in client.live)  # read as µs, not as ms
