@@ -1,0 +1,40 @@
+"""Imports run one way (README, "Where the code lives"): the processes use shm/ (and the writer store/), never
+each other. tickagg/args.py (stdlib-only argument types) is shared by every command module."""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+FORBIDDEN = {
+    "aggregator": {"feeds", "writer", "store", "simulator"},
+    "feeds": {"aggregator", "writer", "store", "simulator"},
+    "writer": {"feeds", "simulator"},
+    "store": {"aggregator", "feeds", "writer", "simulator"},
+    "shm": {"aggregator", "feeds", "writer", "store", "simulator"},
+}
+# the writer names the feature columns it stores from the catalogue (names only: no Numba is imported)
+ALLOWED = {("writer", "aggregator.features.catalogue"), ("writer", "aggregator.features")}
+
+
+def imported(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return found
+
+
+@pytest.mark.parametrize("package", sorted(FORBIDDEN))
+def test_a_process_package_never_imports_another_process(package):
+    wrong = []
+    for path in sorted((ROOT / package).rglob("*.py")):
+        for module in imported(path):
+            top = module.split(".")[0]
+            if top in FORBIDDEN[package] and (package, module) not in ALLOWED:
+                wrong.append(f"{path.relative_to(ROOT)} imports {module}")
+    assert not wrong, wrong
