@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
-APT_PACKAGES := clickhouse-server
+APT_PACKAGES := clickhouse-server openssl
 
 .PHONY: setup kernels system-packages demo test test-unit clean-rings
 
@@ -25,7 +25,8 @@ $(INSTALLED): $(PY) setup.cfg pyproject.toml
 	$(PY) -m pip install -q -e '.[test]'
 	touch $@
 
-# System packages the tests need (a ClickHouse 18.16 server that the tests start themselves),
+# System packages the tests need (a ClickHouse 18.16 server that the tests start themselves; openssl makes
+# the certificates of the TLS test),
 # installed with apt-get when missing.
 system-packages:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
