@@ -26,6 +26,7 @@ COMMANDS = {
     "query": "store.query_command",
     "bench": "bench.command",
     "features": "aggregator.features_command",
+    "summary": "tickagg.summary_command",
 }
 
 
