@@ -17,6 +17,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("exchange", choices=sorted(VENUES), help="the venue")
     parser.add_argument("--symbols", type=name_list, help="comma-separated symbols as the venue writes them (default: the venue's defaults)")
     parser.add_argument("--url", type=ws_url, help="WebSocket base URL (default: the venue's production URL; the simulator prints its own)")
+    parser.add_argument("--protocol", choices=("exchange", "advanced"),
+                        help="coinbase only: exchange (ws-feed matches, the default) or advanced (Advanced Trade "
+                             "market_trades); default: advanced when the URL's host or path contains advanced-trade")
     parser.add_argument("--group", type=group_argument, default="default", help="process group: names the rings (default: default)")
     parser.add_argument("--stale-after", type=positive_float, help="seconds of silence before a connection counts as dead (default: per venue)")
     parser.add_argument("--max-lifetime", type=non_negative_float,
@@ -46,7 +49,10 @@ def run(args: argparse.Namespace) -> int:
     from feeds.venues import venue
     from shm.segment import EXIT_REFUSED, SegmentError, SegmentRefusedError
 
-    module = venue(args.exchange)
+    try:
+        module = venue(args.exchange, args.protocol, args.url)
+    except ValueError as exc:
+        raise UsageError(f"--protocol: {exc}") from None
     check_symbols(module, args.symbols or list(module.DEFAULT_SYMBOLS), args.url or module.URL)
     logging.basicConfig(level=args.log_level, stream=sys.stderr, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     symbols = args.symbols

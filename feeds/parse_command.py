@@ -28,6 +28,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("exchange", choices=sorted(VENUES), help="venue whose frames are on stdin")
     parser.add_argument("--replayed", action="store_true",
                         help='also print the trades a venue replays on subscribe, marked "replayed": true')
+    parser.add_argument("--protocol", choices=("exchange", "advanced"),
+                        help="coinbase only: exchange (ws-feed matches, the default) or advanced (Advanced Trade market_trades)")
 
 
 def _batches(stream: BinaryIO) -> Iterator[list[tuple[int, bytes]]]:
@@ -55,8 +57,13 @@ def run(args: argparse.Namespace) -> int:
     from feeds.plausible import Limits
     from feeds.trade import SIDE_NAMES, FrameError, shown
 
+    from tickagg.args import UsageError
+
     name = args.exchange
-    parser = venue(name).Parser()
+    try:
+        parser = venue(name, args.protocol).Parser()
+    except ValueError as exc:
+        raise UsageError(f"--protocol: {exc}") from None
     stdout, stderr = sys.stdout.buffer, sys.stderr
 
     def record(trade, **extra) -> bytes:

@@ -17,12 +17,18 @@ Every venue module is the same form, so the feed loop treats them alike:
   the caller drains after each call: ``replies`` (text frames to send back, e.g.
   Deribit ``public/test``) and ``replayed`` (trades the venue replays on subscribe,
   flagged ``FLAG_SNAPSHOT``, never returned by ``parse``).
+
+A venue with more than one protocol lists them in ``PROTOCOLS`` (the first is the default, the one
+in ``VENUES``); each alternative module has the same form, the same ``NAME`` and a ``URL_HINT``: a URL
+whose host or path contains it picks that module (Coinbase: ``exchange`` = the Exchange ws-feed
+``matches``, ``advanced`` = Advanced Trade ``market_trades``).
 """
 from __future__ import annotations
 
 from types import ModuleType
+from urllib.parse import urlsplit
 
-from feeds import binance, bitfinex, bitmex, bitstamp, bybit, coinbase, deribit, gemini, kraken, okx
+from feeds import binance, bitfinex, bitmex, bitstamp, bybit, coinbase, coinbase_advanced, deribit, gemini, kraken, okx
 
 VENUES: dict[str, ModuleType] = {
     module.NAME: module
@@ -30,9 +36,26 @@ VENUES: dict[str, ModuleType] = {
 }
 
 
-def venue(name: str) -> ModuleType:
-    """The module for ``name``; ``ValueError`` naming the known venues otherwise."""
+PROTOCOLS: dict[str, dict[str, ModuleType]] = {"coinbase": {"exchange": coinbase, "advanced": coinbase_advanced}}
+
+
+def venue(name: str, protocol: str | None = None, url: str | None = None) -> ModuleType:
+    """The module for ``name``: ``protocol`` if given, else the one ``url`` names (``URL_HINT`` in its host or
+    path), else the default. ``ValueError`` naming the known venues or protocols otherwise."""
     try:
-        return VENUES[name]
+        default = VENUES[name]
     except KeyError:
         raise ValueError(f"unknown exchange {name!r}; known: {', '.join(sorted(VENUES))}") from None
+    protocols = PROTOCOLS.get(name)
+    if protocols is None:
+        if protocol is not None:
+            raise ValueError(f"{name} has one protocol; --protocol is for {', '.join(PROTOCOLS)}")
+        return default
+    if protocol is None:
+        parts = urlsplit(url or "")
+        where = f"{parts.hostname or ''} {parts.path}"
+        return next((module for module in protocols.values() if getattr(module, "URL_HINT", None)
+                     and module.URL_HINT in where), default)
+    if protocol not in protocols:
+        raise ValueError(f"unknown {name} protocol {protocol!r}; known: {', '.join(protocols)}")
+    return protocols[protocol]
