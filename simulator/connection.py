@@ -108,7 +108,9 @@ class Connection:
         self.outbox.add_frame(upgrade_response(headers["sec-websocket-key"]), _uncounted)
         self.state = "open"
         self.endpoint.stats.handshakes += 1
-        self.session = self.endpoint.venue.Session(self.endpoint, self)
+        venue = self.endpoint.venue  # a venue serving two protocols picks one by path (simulator/venues/coinbase.py)
+        session_class = venue.session_class(path) if hasattr(venue, "session_class") else venue.Session
+        self.session = session_class(self.endpoint, self)
         self._call(self.session.opened, path)
         return rest
 

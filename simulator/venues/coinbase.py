@@ -5,6 +5,10 @@ subscription; each product then gets ``last_match`` (a replay of the previous
 trade) before live ``match`` frames. ``side`` is the MAKER's side. An unknown
 product fails the whole request with an ``error`` frame. The heartbeat channel
 sends one frame per product per second with ``last_trade_id``.
+
+The same endpoint serves Coinbase Advanced Trade ``market_trades`` (simulator/venues/coinbase_advanced.py)
+to a connection whose path contains ``advanced-trade`` (``ws://HOST:PORT/advanced-trade``): one market,
+one trade id sequence, counted together.
 """
 from __future__ import annotations
 
@@ -25,6 +29,15 @@ LAST_MATCH = TradeTemplate("$rows", _ROW.replace("$type", "last_match"), MAKER_S
 CHANNELS = ("matches", "heartbeat")
 SUBSCRIBE_WITHIN_S = 5.0
 HEARTBEAT_S = 1.0
+
+
+def session_class(path: str) -> type[BaseSession]:
+    """The protocol a connection speaks, by its request path."""
+    if "advanced-trade" in path:
+        from simulator.venues import coinbase_advanced
+
+        return coinbase_advanced.Session
+    return Session
 
 
 class Session(BaseSession):
