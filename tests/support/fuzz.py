@@ -25,6 +25,20 @@ from shm.symbols import SymbolDirectoryFull
 from simulator.clock import Clock
 from simulator.market import Market
 from simulator.venues import VENUES as SIMULATED
+from simulator.venues import coinbase_advanced as simulated_coinbase_advanced
+
+# a venue's other protocols (feeds/venues.py PROTOCOLS), fuzzed under a key of their own:
+# key -> (venue, protocol, simulated protocol module)
+VARIANTS = {"coinbase-advanced": ("coinbase", "advanced", simulated_coinbase_advanced)}
+
+
+def feed_module(key: str):
+    """The feed's venue module for a venue name or a ``VARIANTS`` key."""
+    return venue(*VARIANTS[key][:2]) if key in VARIANTS else venue(key)
+
+
+def exchange_of(key: str) -> str:
+    return VARIANTS[key][0] if key in VARIANTS else key
 
 # the $names a venue's simulator session binds when a client subscribes (as tests/unit/test_simulator_templates.py)
 BIND_NAMES = {"binance": {"stream": "btcusdt@trade", "unit": "ms"}, "bitfinex": {"chan": "17"},
@@ -170,8 +184,8 @@ def _get(tree: object, path: tuple) -> object:
 # -- good frames from the simulator's templates -------------------------------------------------------------
 def good_frames(name: str, count: int, now_ns: int | None = None) -> tuple[list[str], list[bytes], str, int]:
     """(setup frames, ``count`` one-trade-or-more live frames with consecutive ids, the symbol, trades in them)."""
-    module = SIMULATED[name]
-    symbol = next(iter(Market(name, list(module.SYMBOLS)).symbols.values()))
+    module = VARIANTS[name][2] if name in VARIANTS else SIMULATED[name]
+    symbol = next(iter(Market(exchange_of(name), list(module.SYMBOLS)).symbols.values()))
     template = module.COMBINED["trade"] if name == "binance" else module.LIVE
     bound = template.bind(symbol, **BIND_NAMES.get(name, {}))
     values = Clock().tick(now_ns or time.time_ns())
@@ -199,7 +213,7 @@ def _payloads(chunk: bytes) -> list[tuple[int, bytes]]:
 def poison_frames(name: str, good: bytes, symbol: str) -> list[bytes]:
     """The issue's killers, made from one good frame of ``name`` (for ``symbol``): every field that holds the
     trade id, the time, the price, the size or the symbol in turn takes a value the feed must refuse."""
-    parser = venue(name).Parser()
+    parser = feed_module(name).Parser()
     if name == "bitfinex":
         parser.parse(BITFINEX_SUBSCRIBED)
     trade = parser.parse(good)[0]
@@ -343,10 +357,10 @@ def offline_session(name: str, symbols: list[str], limits: Limits, directory=Non
     (``session.writer.ring``); ``session.recv_ns`` is the receive time the next ``texts`` call uses."""
     import logging
 
-    module = venue(name)
+    module = feed_module(name)
     metrics = FeedMetrics()
     warnings = RateLimitedLog(logging.getLogger("tickagg.fuzz"), every_s=3600.0)
-    writer = TickWriter(name, FakeRing(), directory or FakeDirectory(), metrics, symbols, None,
+    writer = TickWriter(exchange_of(name), FakeRing(), directory or FakeDirectory(), metrics, symbols, None,
                         seq_is_trade_id=module.SEQ_IS_TRADE_ID, limits=limits, symbol_case=module.SYMBOL_CASE,
                         warnings=warnings)
     return Session(module, "ws://offline", symbols, writer, metrics, _NoEvents(), warnings, 60.0, False,

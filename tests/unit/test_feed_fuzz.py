@@ -5,6 +5,8 @@ TickWriter, per-tick loop and column path), in-process: nothing escapes, nothing
 run, 10^5 per venue (about 30 s a venue), is marked ``slow`` and runs only with ``TICKAGG_FUZZ_LONG=1``
 (the unit tier stays under a minute). Sources: the recorded samples (tests/support/exchange_samples) and frames
 rendered by the simulator's own templates, every sample symbol subscribed so mutations reach the writer.
+A venue's other protocols (``fuzz.VARIANTS``: Coinbase Advanced Trade) run under their own key, from
+simulator frames only (live updates and snapshots).
 """
 from __future__ import annotations
 
@@ -13,23 +15,26 @@ import time
 
 import numpy as np
 import pytest
-from fuzz import Mutator, good_frames, offline_session, poison_frames
+from fuzz import VARIANTS, Mutator, exchange_of, feed_module, good_frames, offline_session, poison_frames
 from samples import frames_of, sample_lines
 
 from feeds.plausible import Limits
 from feeds.trade import FrameError
-from feeds.venues import VENUES, venue
+from feeds.venues import VENUES
 from shm.records import EXCHANGE_IDS
 
 FRAMES = int(os.environ.get("TICKAGG_FUZZ_FRAMES", "2000"))
 LONG = os.environ.get("TICKAGG_FUZZ_LONG") == "1"
+KEYS = sorted(VENUES) + list(VARIANTS)  # every venue, then its other protocols (Coinbase Advanced Trade)
 
 
 def _sources(name: str, now_ns: int) -> tuple[list[str], list[bytes], list[str], int]:
     """(setup frames, frames to mutate, symbols to subscribe, oldest exchange time among them)."""
     setup, good, symbol, _ = good_frames(name, 200, now_ns)
-    samples = sample_lines(name)
+    samples = sample_lines(name) if name in VENUES else []  # recorded samples exist for the default protocols
     frames = [frame.encode() for sample in samples for frame in frames_of(sample)]
+    if name not in VENUES:  # Coinbase Advanced Trade: snapshot events too (replays), made from live ones
+        frames += [frame.replace(b'"type":"update"', b'"type":"snapshot"') for frame in good[:50]]
     symbols = {symbol} | {tick["symbol"] for sample in samples for tick in sample["expected"]}
     oldest = min([tick["ts_ns"] for sample in samples for tick in sample["expected"]] + [now_ns])
     return setup, good + frames, sorted(symbols), oldest
@@ -43,7 +48,7 @@ def fuzz(name: str, count: int, seed: int) -> dict:
     setup, frames, symbols, oldest = _sources(name, now_ns)
     limits = Limits(behind_s=(now_ns - oldest) / 1e9 + 60.0)
     session = offline_session(name, symbols, limits)
-    parser = venue(name).Parser()
+    parser = feed_module(name).Parser()
     for frame in setup:
         session.texts([bytearray(frame.encode())])
         parser.parse(frame)
@@ -83,27 +88,27 @@ def _check(name: str, result: dict) -> None:
     assert (ticks["ts_exchange_ns"] >= oldest).all() and (ticks["ts_exchange_ns"] <= newest).all()
     assert ((ticks["price"] >= min_price) & (ticks["price"] <= max_price)).all()
     assert ((ticks["size"] >= min_size) & (ticks["size"] <= max_size)).all()
-    assert (ticks["exchange_id"] == EXCHANGE_IDS[name]).all() and (ticks["symbol_id"] > 0).all()
+    assert (ticks["exchange_id"] == EXCHANGE_IDS[exchange_of(name)]).all() and (ticks["symbol_id"] > 0).all()
     np.testing.assert_array_equal(ticks["seq"], np.arange(len(ticks)))  # the feed's counter: no hole, no repeat
 
 
-@pytest.mark.parametrize("name", sorted(VENUES))
+@pytest.mark.parametrize("name", KEYS)
 def test_mutated_frames_never_escape(name: str) -> None:
-    _check(name, fuzz(name, FRAMES, seed=sorted(VENUES).index(name)))
+    _check(name, fuzz(name, FRAMES, seed=KEYS.index(name)))
 
 
 @pytest.mark.slow
 @pytest.mark.skipif(not LONG, reason="the 10^5-frame run: set TICKAGG_FUZZ_LONG=1")
-@pytest.mark.parametrize("name", sorted(VENUES))
+@pytest.mark.parametrize("name", KEYS)
 def test_a_hundred_thousand_mutated_frames_per_venue(name: str) -> None:
-    result = fuzz(name, 100_000, seed=1000 + sorted(VENUES).index(name))
+    result = fuzz(name, 100_000, seed=1000 + KEYS.index(name))
     print(f"\n{name}: {result['sent']} mutated frames, {len(result['deaths'])} deaths, "
           f"{len(result['tracebacks'])} parse tracebacks, {len(result['ticks'])} ticks, "
           f"{result['values']['errors']} errors counted")
     _check(name, result)
 
 
-@pytest.mark.parametrize("name", sorted(VENUES))
+@pytest.mark.parametrize("name", KEYS)
 def test_poison_among_good_frames_costs_only_the_poison(name: str) -> None:
     """The issue's killers interleaved with 600 good frames, handed over as one run (so the column path
     is offered it first): every good trade is staged, in order, and nothing implausible is."""
@@ -121,7 +126,7 @@ def test_poison_among_good_frames_costs_only_the_poison(name: str) -> None:
     session.texts([bytearray(frame) for frame in stream])
     session.writer.flush()
     ticks, values = session.writer.ring.records(), session.metrics.values
-    parser = venue(name).Parser()
+    parser = feed_module(name).Parser()
     for frame in setup:
         parser.parse(frame)
     wanted = [trade for frame in good for trade in parser.parse(frame)]
