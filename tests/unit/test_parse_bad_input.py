@@ -40,9 +40,10 @@ class Case:
     setup: tuple[str, ...] = ()  # frames the parser must see first
     signed_size: bool = False  # size sign is the side (Bitfinex)
     missing: dict = field(default_factory=dict)  # role -> what a frame without it raises, if not missing_field
+    protocol: str | None = None  # a venue's other protocol (feeds/venues.py PROTOCOLS)
 
     def parser(self):
-        parser = venue(self.venue).Parser()
+        parser = venue(self.venue, self.protocol).Parser()
         for frame in self.setup:
             assert parser.parse(frame) == []
         return parser
@@ -117,6 +118,21 @@ CASES = [
          error='{"type":"error","message":"Failed to subscribe","reason":"XYZ-USD is not a valid product"}',
          quiet=('{"type":"subscriptions","channels":[{"name":"matches","product_ids":["BTC-USD"]}]}',
                 '{"type":"heartbeat","last_trade_id":1,"product_id":"BTC-USD","sequence":1,"time":"2021-04-17T16:43:37.089723Z"}')),
+    Case("coinbase-advanced", "coinbase",
+         {"channel": "market_trades", "client_id": "", "timestamp": "2023-02-09T20:19:35.39625135Z", "sequence_num": 0,
+          "events": [{"type": "update", "trades": [{"trade_id": "000000000", "product_id": "ETH-USD", "price": "1260.01",
+                                                   "size": "0.3", "side": "BUY", "time": "2019-08-14T20:42:27.265Z"}]}]},
+         _dict_fields(("events", 0, "trades", 0), price="price", size="size", ts="time", trade_id="trade_id", side="side",
+                      symbol="product_id"), absent=(),
+         unknown=('{"channel":"level2","events":[]}', '{"no_channel":1}',
+                  '{"channel":"market_trades","events":[{"type":"replay","trades":[]}]}'),
+         error='{"type":"error","message":"failure to subscribe"}',
+         quiet=('{"channel":"subscriptions","client_id":"","timestamp":"2023-02-09T20:19:35.39625135Z","sequence_num":1,'
+                '"events":[{"subscriptions":{"market_trades":["ETH-USD"],"heartbeats":["heartbeats"]}}]}',
+                '{"channel":"heartbeats","client_id":"","timestamp":"2023-06-23T20:31:26.122969572Z","sequence_num":0,'
+                '"events":[{"current_time":"2023-06-23 20:31:56.121961769 +0000 UTC m=+91717.525857105",'
+                '"heartbeat_counter":"3049"}]}'),
+         protocol="advanced"),
     Case("kraken-v2", "kraken",
          {"channel": "trade", "type": "update",
           "data": [{"symbol": "MATIC/USD", "side": "sell", "price": 0.5117, "qty": 40.0, "ord_type": "market",
@@ -352,7 +368,8 @@ def test_bad_trade_id(case: Case) -> None:
 
 @pytest.mark.parametrize("case", cases_with("side"))
 def test_bad_side(case: Case) -> None:
-    for fragment in ('"up"', "null", "7", '"BUY"', '"block"' if case.id != "gemini-v2" else '"Block"'):
+    for fragment in ('"up"', "null", "7", '"BUY"' if case.id != "coinbase-advanced" else '"buy"',
+                     '"block"' if case.id != "gemini-v2" else '"Block"'):
         expect_kind(case, case.with_raw(case.fields["side"], fragment), "bad_side")
 
 
@@ -376,11 +393,12 @@ def test_control_frames_give_nothing(case: Case) -> None:
     assert len(parser.parse(case.good())) == 1
 
 
-@pytest.mark.parametrize("name", ["okx", "bybit", "deribit", "bitmex", "kraken-v2"])
+@pytest.mark.parametrize("name", ["okx", "bybit", "deribit", "bitmex", "kraken-v2", "coinbase-advanced"])
 def test_one_bad_trade_fails_the_whole_frame(name: str) -> None:
     case = next(case for case in CASES if case.id == name)
     frame = copy.deepcopy(case.frame)
-    rows = frame["params"]["data"] if name == "deribit" else frame["data"]
+    rows = (frame["params"]["data"] if name == "deribit" else frame["events"][0]["trades"] if name == "coinbase-advanced"
+            else frame["data"])
     bad = copy.deepcopy(rows[0])
     bad[case.fields["price"][-1]] = "-1"
     rows.append(bad)
