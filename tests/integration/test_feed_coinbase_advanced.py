@@ -2,9 +2,6 @@
 simulator's Advanced Trade protocol over a loopback WebSocket, writes exactly the trades the simulator sent."""
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import numpy as np
 
 from feed_helpers import metrics, read_all, settle, start_feed, stop_feed, wait_until
@@ -43,9 +40,3 @@ def test_feed_by_url_writes_every_sent_trade_once(group):
         np.testing.assert_array_equal(np.diff(ids), 1)
     assert set(np.unique(ticks["side"])) == {-1, 1}  # BUY and SELL both read
 
-
-def test_protocol_is_refused_for_a_venue_with_one():
-    result = subprocess.run([sys.executable, "-m", "tickagg.cli", "feed", "okx", "--protocol", "advanced"],
-                            capture_output=True, text=True, timeout=60)
-    assert result.returncode == 2
-    assert "okx has one protocol" in result.stderr
