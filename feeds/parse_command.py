@@ -1,7 +1,7 @@
 """``tickagg parse EXCHANGE``: raw frames on stdin -> normalized live trades as JSON lines.
 
 One frame per input line, all through one Parser (state such as Bitfinex chanIds
-carries over). A bad frame prints ``line N: <kind>: <message>`` on stderr and the
+carries over); ``--protocol advanced`` reads Coinbase Advanced Trade frames. A bad frame prints ``line N: <kind>: <message>`` on stderr and the
 command goes on with the next line: ``kind`` is the feed's counter name
 (feeds/metrics.py), ``other`` for a parser failure that is not a ``FrameError``.
 A trade whose price or size breaks the feed's default plausibility rules
