@@ -75,7 +75,8 @@ class Parser(ParserOutboxes):
             if msg.get("type") == "error":
                 raise FrameError("venue_error", f"coinbase error: {shown(msg.get('message'))}")
             if channel is None:
-                raise FrameError("unknown_message", f"coinbase advanced message without a channel: type {shown(msg.get('type'))}")
+                raise FrameError("unknown_message",
+                                 f"coinbase advanced message without a channel: type {shown(msg.get('type'))}")
             raise FrameError("unknown_message", f"coinbase advanced channel {shown(channel)}")
         except SHAPE_ERRORS as exc:
             raise missing(exc) from None
