@@ -69,6 +69,8 @@ CASES = [
     (["simulate", "--seconds", "-2"], ["--seconds"]),
     (["tail", "out.ticks", "--count", "0"], ["--count"]),
     (["features", "--bogus"], ["--bogus"]),
+    (["summary", "--symbols", "0"], ["--symbols"]),
+    (["summary", "--group", "a b"], ["a b"]),
     (["rings", "--json", "extra", "more"], ["more"]),
     (["bench", "ring", "--seconds", "0"], ["--seconds"]),
     (["bench", "ring", "--repeats", "0"], ["--repeats"]),
