@@ -6,8 +6,8 @@ records out and ``commit`` publishes the new tail once they are handled, so a
 consumer killed between the two sees the batch again on restart — never skips
 it. The ring lives in /dev/shm under ``tickagg.<group>.<ring>`` until removed
 with ``remove`` (``tickagg rings --remove GROUP``). Header layout:
-shm/header.py; kernels and memory ordering: shm/kernels.py. A consumer or
-monitor opened with ``numba=False`` reads without Numba (shm/plain.py).
+shm/header.py; kernels and memory ordering: shm/kernels.py. A ring opened
+with ``numba=False`` pushes or reads without Numba (shm/plain.py).
 A producer that finds a ring of another record layout replaces it only if no
 live process holds it and nothing in it is unread (``_remove_if_abandoned``);
 which layouts count as the same bytes: shm/layouts.py.
@@ -91,9 +91,10 @@ class Ring:
 
         ``dtype`` must match the ring's record layout (None: take the ring's).
         An existing ring keeps the capacity it was created with.
-        ``numba=False``: a consumer or monitor pops, peeks and commits with
-        plain loads and ``pread`` (shm/plain.py) where the CPU allows, so the
-        process never imports Numba; producers always use the kernels.
+        ``numba=False``: a producer pushes with plain stores, a consumer or
+        monitor pops, peeks and commits with plain loads and ``pread``
+        (shm/plain.py) where the CPU allows (x86-64), so the process never
+        imports Numba (the feeds and the writer open their rings this way).
         """
         if role not in (PRODUCER, CONSUMER, MONITOR):
             raise ValueError(f"role must be producer, consumer or monitor, not {role!r}")
@@ -105,9 +106,11 @@ class Ring:
             self.capacity = int(self._header[H.W_CAPACITY])
             self._data = np.frombuffer(self._memory, dtype=self.dtype, offset=H.HEADER_BYTES)
             self._claim(role)
-            self._kernels = None if (not numba and role != PRODUCER and plain.AVAILABLE) else _kernels()
+            self._kernels = None if (not numba and plain.AVAILABLE) else _kernels()
             if self._kernels is not None:
                 self._kernels.warm_up(self.dtype)
+            elif role == PRODUCER:  # plain.push copies bytes into the mapping
+                self._data = np.frombuffer(self._memory, dtype=np.uint8, offset=H.HEADER_BYTES)
         except BaseException:
             self._release_memory()
             raise
@@ -263,7 +266,7 @@ class Ring:
         if records.dtype is not self.dtype and records.dtype != self.dtype:
             raise TypeError(f"{self.name} carries {describe(self.dtype)}, got {describe(records.dtype)}")
         self._check_now_and_then()
-        return self._kernels.push(self._data, self._header, records, time.time_ns())
+        return (self._kernels or plain).push(self._data, self._header, records, time.time_ns())
 
     # -- consumer -------------------------------------------------------------
     def pop_batch(self, out: np.ndarray, spin_us: float = 0.0) -> int:
