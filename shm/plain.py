@@ -13,10 +13,10 @@ semantics before reusing slots, and store ``head`` with release semantics
 after writing the records. On x86-64 the hardware gives every plain load
 acquire and every plain store release semantics (TSO: stores become visible
 in program order, loads are not reordered with later stores). The record
-copy in ``push`` is numpy's memcpy into the mapping; glibc ends a
-non-temporal copy with ``sfence`` and the stores of a ``rep movsb`` are not
-reordered with later stores, so the records are visible before the head
-store that follows. That head store is one aligned 8-byte numpy element
+copy in ``push`` is one memcpy into the mapping (mmap slice assignment);
+glibc ends a non-temporal copy with ``sfence`` and the stores of a ``rep
+movsb`` are not reordered with later stores, so the records are visible
+before the head store that follows. That head store is one aligned 8-byte numpy element
 store (a single ``mov``, never torn): a producer killed before it publishes
 nothing of the batch, one killed after it published all of it. Each numpy
 element access, copy and ``pread`` is a separate opaque C call, so no
@@ -49,28 +49,33 @@ def head_of(header: np.ndarray) -> int:
     return int(header[W_HEAD])
 
 
-def push(data: np.ndarray, header: np.ndarray, records: np.ndarray, now_ns: int) -> int:
+def push(memory, header: np.ndarray, records: np.ndarray, now_ns: int) -> int:
     """``shm.kernels.push`` with plain stores: copy ``records`` into free slots, then publish the head; return
-    how many fit (the rest are dropped and counted). ``data``: the ring's record bytes (uint8, capacity x
-    record size, the size validated at attach)."""
-    size = records.dtype.itemsize
-    capacity = len(data) // size
-    head = int(header[W_HEAD])  # only this producer writes head
-    tail = int(header[W_TAIL])  # the acquire load: before any slot is reused
+    how many fit (the rest are dropped and counted). ``memory``: the ring's mapping (its length validated
+    against the file at attach, so the capacity below is never the header word)."""
+    size = records.itemsize
+    capacity = (len(memory) - HEADER_BYTES) // size
+    head = header.item(W_HEAD)  # only this producer writes head
+    tail = header.item(W_TAIL)  # the acquire load: before any slot is reused
     if tail > head:  # impossible: a damaged header; go on from the tail
         header[W_PRODUCER_RESYNCS] += 1
         head = tail
-    accepted = max(0, min(len(records), capacity - (head - tail)))
+    count = len(records)
+    accepted = max(0, min(count, capacity - (head - tail)))
     if accepted:
-        raw = np.ascontiguousarray(records[:accepted]).view(np.uint8)
+        if not records.flags.c_contiguous:
+            records = np.ascontiguousarray(records)
         start = head & (capacity - 1)
-        first = min(accepted, capacity - start) * size
-        data[start * size : start * size + first] = raw[:first]
-        if first < len(raw):  # wrapped: the rest into the ring's first slots
-            data[: len(raw) - first] = raw[first:]
+        first = min(accepted, capacity - start)
+        offset = HEADER_BYTES + start * size
+        # mmap slice assignment: one memcpy from the records' buffer (a structured view or .view(np.uint8)
+        # costs more than the copy of a small batch)
+        memory[offset : offset + first * size] = records if first == count else records[:first]
+        if accepted > first:  # wrapped: the rest into the ring's first slots
+            memory[HEADER_BYTES : HEADER_BYTES + (accepted - first) * size] = records[first:accepted]
     header[W_HEAD] = head + accepted  # the release store: the records are visible first
-    if accepted < len(records):
-        header[W_DROPPED] += len(records) - accepted
+    if accepted < count:
+        header[W_DROPPED] += count - accepted
     header[W_PRODUCER_HB] = now_ns
     return accepted
 
