@@ -9,6 +9,12 @@ with the same two-process layout for comparison. Latency: the producer stamps
 single records with CLOCK_MONOTONIC (system-wide on Linux) at a modest pace,
 a busy-polling consumer stamps them on arrival. Each figure is the median of
 ``repeats`` runs.
+
+``ring_plain_producer``: the same throughput run with a producer that pushes
+without Numba (``Ring(..., numba=False)``, shm/plain.py, as the feeds do)
+into the Numba consumer. ``push_ns``: what one ``push_batch`` call costs the
+producer (process CPU time per call, median over blocks, a consumer draining
+between blocks), kernel vs plain, in one process.
 """
 from __future__ import annotations
 
@@ -31,18 +37,18 @@ def _records(batch: int) -> np.ndarray:
     return records
 
 
-def _attach_producer(name: str) -> Ring:
+def _attach_producer(name: str, numba: bool = True) -> Ring:
     """Attach as producer once the consumer is attached (so no run starts with a backlog)."""
-    ring = Ring(name, PRODUCER, TICK)
+    ring = Ring(name, PRODUCER, TICK, numba=numba)
     while not ring.status()["consumer_alive"]:
         time.sleep(0.001)
     return ring
 
 
-def _ring_producer(name: str, batch: int, seconds: float, total) -> None:
+def _ring_producer(name: str, batch: int, seconds: float, total, numba: bool = True) -> None:
     pin(0)
     records = _records(batch)
-    ring = _attach_producer(name)
+    ring = _attach_producer(name, numba)
     sent, deadline = 0, time.monotonic() + seconds
     while time.monotonic() < deadline:
         for _ in range(64):
@@ -72,7 +78,8 @@ def _ring_consumer(name: str, total, results) -> None:
     results.put({"received": received, "seconds": (last_ns - first_ns) / 1e9, "in_order": in_order})
 
 
-def ring_throughput(batch: int, seconds: float) -> float:
+def ring_throughput(batch: int, seconds: float, numba: bool = True) -> float:
+    """Records/s through the ring at ``batch``; ``numba=False``: the producer pushes without Numba."""
     from bench.processes import context
 
     name = ring_name(GROUP, f"tp{batch}")
@@ -80,7 +87,7 @@ def ring_throughput(batch: int, seconds: float) -> float:
     Ring(name, PRODUCER, TICK, CAPACITY).close()
     total = context().Value("q", -1)
     try:
-        result = run_pair(_ring_producer, _ring_consumer, (name, batch, seconds, total), (name, total))
+        result = run_pair(_ring_producer, _ring_consumer, (name, batch, seconds, total, numba), (name, total))
     finally:
         remove(name)
     if not result["in_order"]:
@@ -160,14 +167,40 @@ def latency(samples: int, gap_us: float) -> dict:
         remove(name)
 
 
+def push_ns(batch: int, numba: bool, blocks: int = 40) -> float:
+    """CPU ns one ``push_batch`` of ``batch`` records costs (median over blocks of calls), in this process."""
+    name = ring_name(GROUP, f"push{batch}")
+    remove(name)
+    calls = max(1, min(256, CAPACITY // batch))  # a block never fills the ring: no call drops
+    records, out = _records(batch), np.zeros(CAPACITY, dtype=TICK)
+    try:
+        with Ring(name, PRODUCER, TICK, CAPACITY, numba=numba) as producer, Ring(name, CONSUMER, TICK) as consumer:
+            costs = []
+            for _ in range(blocks + 2):
+                start = time.process_time_ns()
+                for _ in range(calls):
+                    producer.push_batch(records)
+                costs.append((time.process_time_ns() - start) / calls)
+                consumer.pop_batch(out)
+                consumer.commit()
+        return median(costs[2:])  # the first blocks fault the ring's pages in
+    finally:
+        remove(name)
+
+
 def run(seconds: float = 1.0, repeats: int = 3, latency_samples: int = 100_000, gap_us: float = 10.0) -> dict:
     """All figures of `tickagg bench ring`, medians over ``repeats`` runs."""
     ring = {str(b): median([ring_throughput(b, seconds) for _ in range(repeats)]) for b in (1, 64, 1024)}
+    plain = {str(b): median([ring_throughput(b, seconds, numba=False) for _ in range(repeats)]) for b in (64, 1024)}
+    push = {kind: {str(b): median([push_ns(b, kind == "kernel") for _ in range(repeats)]) for b in (1, 64, 1024)}
+            for kind in ("kernel", "plain")}
     queue = {str(b): median([queue_throughput(b, seconds) for _ in range(repeats)]) for b in (1, 64)}
     runs = [latency(latency_samples, gap_us) for _ in range(repeats)]
     latency_ns = {q: median([r[q] for r in runs]) for q in ("p50", "p99", "p999")}
     return {
         "ring": ring,
+        "ring_plain_producer": plain,
+        "push_ns": push,
         "mp_queue": queue,
         "latency_ns": latency_ns,
         "ring_vs_mp_queue_batch1": ring["1"] / queue["1"],

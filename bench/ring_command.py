@@ -5,7 +5,8 @@ import argparse
 
 from tickagg.args import non_negative_float, positive_float, positive_int
 
-HELP = "SPSC ring vs multiprocessing.Queue between two processes at batch 1/64/1024; one-way latency"
+HELP = ("SPSC ring vs multiprocessing.Queue between two processes at batch 1/64/1024, with a producer without "
+        "Numba too; push cost per call; one-way latency")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -31,6 +32,10 @@ def run(args: argparse.Namespace) -> int:
         queue = result["mp_queue"].get(batch)
         print(f"{batch:>6} {rate:>16,.0f} {queue:>16,.0f}" if queue else f"{batch:>6} {rate:>16,.0f} {'-':>16}")
     print(f"ring / mp.Queue at batch 1: {result['ring_vs_mp_queue_batch1']:.1f}x")
+    plain = result["ring_plain_producer"]
+    print("ring, producer without Numba: " + ", ".join(f"batch {b} {rate:,.0f}" for b, rate in plain.items()))
+    for kind, costs in result["push_ns"].items():
+        print(f"push_batch CPU, {kind:>6}: " + ", ".join(f"batch {b} {ns / 1000:.2f} µs" for b, ns in costs.items()))
     lat = result["latency_ns"]
     print(
         f"one-way latency, single records: p50 {lat['p50'] / 1000:.1f} µs, "

@@ -58,9 +58,11 @@ class Feed:
         self.stale_after_s = stale_after_s or venue.STALE_AFTER_S
         self.max_lifetime_s = max_lifetime_s if max_lifetime_s is not None else venue.MAX_LIFETIME_S
         self.backoff = backoff or Backoff()
-        self.ring = Ring(ring_name(group, tick_ring(self.name)), PRODUCER, TICK, ring_capacity)
+        # numba=False: plain stores (shm/plain.py), so a feed process never imports Numba (issue 12)
+        self.ring = Ring(ring_name(group, tick_ring(self.name)), PRODUCER, TICK, ring_capacity, numba=False)
         self.ring.metric_names = list(NAMES)
-        self.events_ring = Ring(ring_name(group, event_ring(self.name)), PRODUCER, EVENT, EVENT_RING_CAPACITY)
+        self.events_ring = Ring(ring_name(group, event_ring(self.name)), PRODUCER, EVENT, EVENT_RING_CAPACITY,
+                                numba=False)
         self.metrics = FeedMetrics(self.ring.metrics)
         self.events = FeedEvents(self.name, self.events_ring)
         self.warnings = RateLimitedLog(log)

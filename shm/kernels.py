@@ -130,6 +130,18 @@ def head_of(header: np.ndarray) -> int:
     return load_acquire(header, W_HEAD)
 
 
+@numba.njit(cache=True, nogil=True)
+def load_word(words: np.ndarray, index: int) -> int:
+    """``words[index]`` with acquire ordering (the symbol directory's count; ``plain.load_word`` on x86-64)."""
+    return load_acquire(words, index)
+
+
+@numba.njit(cache=True, nogil=True)
+def store_word(words: np.ndarray, index: int, value: int) -> None:
+    """``words[index] = value`` with release ordering (``plain.store_word`` on x86-64)."""
+    store_release(words, index, value)
+
+
 _warm: set = set()
 
 

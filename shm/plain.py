@@ -1,21 +1,32 @@
-"""Consumer reads without Numba: plain loads and ``pread``, for processes that must stay small.
+"""Ring pushes and reads without Numba: plain stores, loads and ``pread``, for processes that must stay small.
 
 Importing Numba and loading the cached ring kernels costs a process about
-100 MB; the writer needs neither, and its memory is bounded (issue: writer RSS
-<= 200 MB). A ring opened with ``Ring(..., numba=False)`` pops, peeks and
-commits through these functions instead.
+100 MB; the writer and the feeds need neither, and the group's memory is
+bounded (issue 12: ten feeds and the rest in 500 MB PSS). A ring opened with
+``Ring(..., numba=False)`` pushes, pops, peeks and commits through these
+functions instead.
 
 Memory ordering (the protocol of shm/kernels.py): the consumer must load
 ``head`` with acquire semantics before reading records, and store ``tail``
-with release semantics after it. On x86-64 the hardware gives every plain
-load acquire and every plain store release semantics (TSO); each numpy
-element access and the ``pread`` below is a separate opaque C call, so no
+with release semantics after it; the producer must load ``tail`` with acquire
+semantics before reusing slots, and store ``head`` with release semantics
+after writing the records. On x86-64 the hardware gives every plain load
+acquire and every plain store release semantics (TSO: stores become visible
+in program order, loads are not reordered with later stores). The record
+copy in ``push`` is one memcpy into the mapping (mmap slice assignment);
+glibc ends a non-temporal copy with ``sfence`` and the stores of a ``rep
+movsb`` are not reordered with later stores, so the records are visible
+before the head store that follows. That head store is one aligned 8-byte numpy element
+store (a single ``mov``, never torn): a producer killed before it publishes
+nothing of the batch, one killed after it published all of it. Each numpy
+element access, copy and ``pread`` is a separate opaque C call, so no
 compiler can reorder them either. On other CPUs (aarch64: weak ordering) that
 argument fails, so ``AVAILABLE`` is False there and rings keep their Numba
 kernels (``load acquire`` / ``store release``).
 
-Positions are checked once per batch exactly as the kernels do (``sync``,
-``pop``), against the capacity validated at attach, never the header word.
+Positions are checked once per batch exactly as the kernels do (``push``,
+``sync``, ``pop``), against the capacity validated at attach, never the
+header word.
 
 Records are copied with ``pread`` from the ring's file rather than through
 the mapping: the ring's pages (88 MiB for out.ticks) stay tmpfs pages of the
@@ -28,13 +39,55 @@ import platform
 
 import numpy as np
 
-from shm.header import HEADER_BYTES, W_CONSUMER_HB, W_CONSUMER_RESYNCS, W_HEAD, W_SKIPPED, W_TAIL
+from shm.header import (HEADER_BYTES, W_CONSUMER_HB, W_CONSUMER_RESYNCS, W_DROPPED, W_HEAD, W_PRODUCER_HB,
+                        W_PRODUCER_RESYNCS, W_SKIPPED, W_TAIL)
 
 AVAILABLE = platform.machine().lower() in ("x86_64", "amd64")
 
 
 def head_of(header: np.ndarray) -> int:
     return int(header[W_HEAD])
+
+
+def push(memory, header: np.ndarray, records: np.ndarray, now_ns: int) -> int:
+    """``shm.kernels.push`` with plain stores: copy ``records`` into free slots, then publish the head; return
+    how many fit (the rest are dropped and counted). ``memory``: the ring's mapping (its length validated
+    against the file at attach, so the capacity below is never the header word)."""
+    size = records.itemsize
+    capacity = (len(memory) - HEADER_BYTES) // size
+    head = header.item(W_HEAD)  # only this producer writes head
+    tail = header.item(W_TAIL)  # the acquire load: before any slot is reused
+    if tail > head:  # impossible: a damaged header; go on from the tail
+        header[W_PRODUCER_RESYNCS] += 1
+        head = tail
+    count = len(records)
+    accepted = max(0, min(count, capacity - (head - tail)))
+    if accepted:
+        if not records.flags.c_contiguous:
+            records = np.ascontiguousarray(records)
+        start = head & (capacity - 1)
+        first = min(accepted, capacity - start)
+        offset = HEADER_BYTES + start * size
+        # mmap slice assignment: one memcpy from the records' buffer (a structured view or .view(np.uint8)
+        # costs more than the copy of a small batch)
+        memory[offset : offset + first * size] = records if first == count else records[:first]
+        if accepted > first:  # wrapped: the rest into the ring's first slots
+            memory[HEADER_BYTES : HEADER_BYTES + (accepted - first) * size] = records[first:accepted]
+    header[W_HEAD] = head + accepted  # the release store: the records are visible first
+    if accepted < count:
+        header[W_DROPPED] += count - accepted
+    header[W_PRODUCER_HB] = now_ns
+    return accepted
+
+
+def load_word(words: np.ndarray, index: int) -> int:
+    """``words[index]`` as an acquire load (x86-64: any aligned plain load; ``kernels.load_word`` elsewhere)."""
+    return int(words[index])
+
+
+def store_word(words: np.ndarray, index: int, value: int) -> None:
+    """``words[index] = value`` as a release store (x86-64: any aligned plain store; ``kernels.store_word``)."""
+    words[index] = value
 
 
 def sync(header: np.ndarray, position: int, capacity: int) -> int:

@@ -6,8 +6,8 @@ records out and ``commit`` publishes the new tail once they are handled, so a
 consumer killed between the two sees the batch again on restart — never skips
 it. The ring lives in /dev/shm under ``tickagg.<group>.<ring>`` until removed
 with ``remove`` (``tickagg rings --remove GROUP``). Header layout:
-shm/header.py; kernels and memory ordering: shm/kernels.py. A consumer or
-monitor opened with ``numba=False`` reads without Numba (shm/plain.py).
+shm/header.py; kernels and memory ordering: shm/kernels.py. A ring opened
+with ``numba=False`` pushes or reads without Numba (shm/plain.py).
 A producer that finds a ring of another record layout replaces it only if no
 live process holds it and nothing in it is unread (``_remove_if_abandoned``);
 which layouts count as the same bytes: shm/layouts.py.
@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 PRODUCER, CONSUMER, MONITOR = "producer", "consumer", "monitor"
 PREFIX = names.PREFIX
-CHECK_EVERY_NS = 250_000_000  # push and pop fstat the ring's file this often
+CHECK_EVERY_NS = 250_000_000  # push and pop fstat the ring's file this often (time.time_ns(): one clock read a batch)
 
 
 class RingError(segment.SegmentError):
@@ -91,9 +91,10 @@ class Ring:
 
         ``dtype`` must match the ring's record layout (None: take the ring's).
         An existing ring keeps the capacity it was created with.
-        ``numba=False``: a consumer or monitor pops, peeks and commits with
-        plain loads and ``pread`` (shm/plain.py) where the CPU allows, so the
-        process never imports Numba; producers always use the kernels.
+        ``numba=False``: a producer pushes with plain stores, a consumer or
+        monitor pops, peeks and commits with plain loads and ``pread``
+        (shm/plain.py) where the CPU allows (x86-64), so the process never
+        imports Numba (the feeds and the writer open their rings this way).
         """
         if role not in (PRODUCER, CONSUMER, MONITOR):
             raise ValueError(f"role must be producer, consumer or monitor, not {role!r}")
@@ -105,15 +106,19 @@ class Ring:
             self.capacity = int(self._header[H.W_CAPACITY])
             self._data = np.frombuffer(self._memory, dtype=self.dtype, offset=H.HEADER_BYTES)
             self._claim(role)
-            self._kernels = None if (not numba and role != PRODUCER and plain.AVAILABLE) else _kernels()
+            self._kernels = None if (not numba and plain.AVAILABLE) else _kernels()
             if self._kernels is not None:
                 self._kernels.warm_up(self.dtype)
+            elif role == PRODUCER:  # plain.push copies into the mapping itself
+                self._data = self._memory
         except BaseException:
             self._release_memory()
             raise
         self._position = int(self._header[H.W_TAIL])  # consumer's read cursor
+        self._ops = self._kernels or plain  # push, pop, commit ...
         self._watch = RingWatch(self)
-        self._next_check_ns = time.monotonic_ns() + CHECK_EVERY_NS
+        self._checked_ns = time.time_ns()  # push and pop check again once the clock leaves [checked, next)
+        self._next_check_ns = self._checked_ns + CHECK_EVERY_NS
 
     # -- damage after attach --------------------------------------------------
     def check(self) -> str | None:
@@ -134,15 +139,17 @@ class Ring:
         would find the ring damaged)."""
         return bool(self._watch.overwritten())
 
-    def _check_now_and_then(self) -> None:
-        """``check`` every CHECK_EVERY_NS (one clock read per batch); raise once the ring is damaged."""
-        now = time.monotonic_ns()
-        if now >= self._next_check_ns:
-            problem = self._watch.look()
-            if problem:
-                self._next_check_ns = 0  # every later call raises too
-                raise RingDamagedError(problem)
-            self._next_check_ns = now + CHECK_EVERY_NS
+    def _check_now_and_then(self, now: int) -> None:
+        """``check`` once ``now`` (``time.time_ns()``, read once per batch) leaves the window since the last
+        check (CHECK_EVERY_NS long; a clock stepped back checks at once); raise once the ring is damaged.
+        Push and pop inline the window test: this call costs only when a check is due."""
+        if self._checked_ns <= now < self._next_check_ns:
+            return
+        problem = self._watch.look()
+        if problem:
+            self._next_check_ns = 0  # every later call raises too
+            raise RingDamagedError(problem)
+        self._checked_ns, self._next_check_ns = now, now + CHECK_EVERY_NS
 
     def _damage(self, problem: str) -> None:
         self._watch.mark_damaged(problem)
@@ -262,8 +269,10 @@ class Ring:
             raise RingError(f"push_batch needs the producer role on {self.name}")
         if records.dtype is not self.dtype and records.dtype != self.dtype:
             raise TypeError(f"{self.name} carries {describe(self.dtype)}, got {describe(records.dtype)}")
-        self._check_now_and_then()
-        return self._kernels.push(self._data, self._header, records, time.time_ns())
+        now = time.time_ns()  # the heartbeat, and the clock of the size check
+        if not self._checked_ns <= now < self._next_check_ns:
+            self._check_now_and_then(now)
+        return self._ops.push(self._data, self._header, records, now)
 
     # -- consumer -------------------------------------------------------------
     def pop_batch(self, out: np.ndarray, spin_us: float = 0.0) -> int:
@@ -278,7 +287,9 @@ class Ring:
             raise RingError(f"pop_batch needs the consumer role on {self.name}; monitors use peek_batch")
         if out.dtype is not self.dtype and out.dtype != self.dtype:
             raise TypeError(f"{self.name} carries {describe(self.dtype)}, got {describe(out.dtype)}")
-        self._check_now_and_then()
+        now = time.time_ns()
+        if not self._checked_ns <= now < self._next_check_ns:
+            self._check_now_and_then(now)
         if self._kernels is None:
             self._position = plain.sync(self._header, self._position, self.capacity)
             count = self._pop(out)
@@ -303,7 +314,7 @@ class Ring:
         is at or after the tail, so records the consumer released while they
         were being copied (and the producer may have overwritten) are skipped.
         """
-        self._check_now_and_then()
+        self._check_now_and_then(time.time_ns())
         tail = self.tail
         if self._position < tail or self.head - self._position > self.capacity:
             self._position = max(tail, self.head - self.capacity)  # never older than the tail or out of reach
@@ -318,7 +329,7 @@ class Ring:
         """Publish the tail: every record popped so far is handled and its slot may be reused."""
         if self.role != CONSUMER:
             raise RingError(f"only the consumer of {self.name} commits its tail (this is a {self.role})")
-        (self._kernels or plain).commit(self._header, self._position, time.time_ns())
+        self._ops.commit(self._header, self._position, time.time_ns())
 
     def advance(self, position: int) -> None:
         """Consumer: treat every record before ``position`` as handled without reading it, and commit."""
@@ -354,7 +365,7 @@ class Ring:
     # -- state ----------------------------------------------------------------
     @property
     def head(self) -> int:
-        return int((self._kernels or plain).head_of(self._header))
+        return int(self._ops.head_of(self._header))
 
     @property
     def tail(self) -> int:

@@ -13,7 +13,9 @@ the segment ``tickagg.<group>.symbols``, and never reused; id 0 means "none".
   | ...                                                             |  entry n
 
 Lookups are lock-free: entries below ``count`` never change, and ``count`` is
-published with a release store after the entry is written (read with acquire).
+published with a release store after the entry is written (read with acquire:
+plain loads and stores on x86-64, shm/plain.py; Numba's atomics elsewhere), so
+a feed registers symbols without importing Numba.
 Inserts are rare and serialised between processes by ``flock`` on the segment;
 the kernel drops that lock if the inserting process dies. An insert waits for
 that lock at most ``LOCK_WAIT_S`` (an insert holds it for microseconds), then
@@ -27,11 +29,9 @@ import fcntl
 import os
 import time
 
-import numba
 import numpy as np
 
-from shm import names, segment
-from shm.atomics import load_acquire, store_release
+from shm import names, plain, segment
 
 MAGIC = int.from_bytes(b"TICKSYM\x01", "little")
 VERSION = 1
@@ -49,14 +49,21 @@ class SymbolDirectoryBusy(segment.SegmentError):
     """The insert lock stayed taken for ``LOCK_WAIT_S``."""
 
 
-@numba.njit(cache=True)
+def _ordered():
+    """Acquire loads and release stores: plain ones where the CPU orders them (x86-64), else Numba's."""
+    if plain.AVAILABLE:
+        return plain
+    from shm import kernels  # imports Numba
+
+    return kernels
+
+
 def _published(header: np.ndarray) -> int:
-    return load_acquire(header, W_COUNT)
+    return int(_ordered().load_word(header, W_COUNT))
 
 
-@numba.njit(cache=True)
 def _publish(header: np.ndarray, count: int) -> None:
-    store_release(header, W_COUNT, count)
+    _ordered().store_word(header, W_COUNT, count)
 
 
 def directory_name(group: str) -> str:

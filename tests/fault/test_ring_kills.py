@@ -10,7 +10,7 @@ import pytest
 import ring_workers as w
 from feed_helpers import wait_until
 from shm.records import TICK
-from shm.ring import PRODUCER, Ring, ring_name
+from shm.ring import CONSUMER, PRODUCER, Ring, ring_name
 
 
 @pytest.mark.fault
@@ -58,3 +58,25 @@ def test_producer_killed_and_restarted_reattaches_without_gap(group, spawn, tmp_
         wait_until(lambda: ring.tail == pushed + more, 60, "consumer to drain", poll_s=0.005)
     consumer.kill()
     np.testing.assert_array_equal(w.read_log(log), np.arange(pushed + more))
+
+
+@pytest.mark.fault
+@pytest.mark.parametrize("numba", [True, False], ids=["kernels", "plain"])
+def test_a_producer_killed_mid_batch_publishes_nothing_half_written(group, spawn, numba):
+    name = ring_name(group, "killb")
+    capacity, batch = 1 << 20, 4096  # 256 KiB a batch: most of the producer's time is spent copying one
+    Ring(name, PRODUCER, TICK, capacity).close()
+    with Ring(name) as ring:
+        for kill in range(1, 4):
+            producer = spawn(w.produce_whole, name, batch, numba)
+            before = ring.head
+            wait_until(lambda: ring.head >= before + 20 * batch, 120, "producer progress", poll_s=0.001)
+            os.kill(producer.pid, signal.SIGKILL)
+            producer.join(10)
+            assert producer.exitcode == -signal.SIGKILL
+    with Ring(name, CONSUMER, TICK) as ring:
+        head = ring.head
+        assert head % batch == 0 and 0 < head <= capacity  # whole batches only
+        out = np.zeros(head, TICK)
+        assert ring.pop_batch(out) == head
+    assert out.tobytes() == w.whole_records(0, head).tobytes()  # every published record whole

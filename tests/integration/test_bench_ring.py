@@ -19,4 +19,7 @@ def test_bench_ring_json_has_every_figure():
     assert set(figures["ring"]) == {"1", "64", "1024"} and set(figures["mp_queue"]) == {"1", "64"}
     assert set(figures["latency_ns"]) == {"p50", "p99", "p999"}
     assert all(rate > 0 for rate in [*figures["ring"].values(), *figures["mp_queue"].values()])
+    assert set(figures["ring_plain_producer"]) == {"64", "1024"} and all(r > 0 for r in figures["ring_plain_producer"].values())
+    assert {kind: set(costs) for kind, costs in figures["push_ns"].items()} == {k: {"1", "64", "1024"} for k in ("kernel", "plain")}
+    assert all(ns > 0 for costs in figures["push_ns"].values() for ns in costs.values())
     assert 0 < figures["latency_ns"]["p50"] <= figures["latency_ns"]["p99"] <= figures["latency_ns"]["p999"]

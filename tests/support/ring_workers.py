@@ -16,12 +16,14 @@ def read_log(path) -> np.ndarray:
     return np.fromfile(path, dtype=np.int64) if os.path.exists(path) else np.zeros(0, np.int64)
 
 
-def produce(name: str, first: int, count: int, batch: int, retry: bool, pause_s: float = 0.0, log: str | None = None) -> None:
+def produce(name: str, first: int, count: int, batch: int, retry: bool, pause_s: float = 0.0, log: str | None = None,
+            numba: bool = True) -> None:
     """Push seq ``first .. first+count-1`` in batches; with ``retry`` re-push what did not fit.
 
     ``log`` (optional): write the seqs that were accepted, one int64 each.
+    ``numba=False``: the plain producer (shm/plain.py), which must not import Numba at all.
     """
-    ring = Ring(name, PRODUCER, TICK)
+    ring = Ring(name, PRODUCER, TICK, numba=numba)
     records = np.zeros(batch, dtype=TICK)
     accepted = []
     seq, end = first, first + count
@@ -37,7 +39,30 @@ def produce(name: str, first: int, count: int, batch: int, retry: bool, pause_s:
             time.sleep(pause_s)
     if log:
         np.concatenate(accepted or [np.zeros(0, np.uint64)]).astype(np.int64).tofile(log)
+    if not numba and "numba" in sys.modules:
+        raise AssertionError("the plain producer imported Numba")
     ring.close()
+
+
+def whole_records(first: int, count: int) -> np.ndarray:
+    """Records ``first .. first+count-1`` whose every byte follows from their position: one torn or stale
+    record, or one never written, does not match."""
+    words = np.arange(first * 8, (first + count) * 8, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    return words.view(TICK)
+
+
+def produce_whole(name: str, batch: int, numba: bool) -> None:
+    """Push ``whole_records`` from the ring's head on, in batches of ``batch``, retrying, until killed."""
+    ring = Ring(name, PRODUCER, TICK, numba=numba)
+    if not numba and "numba" in sys.modules:
+        raise AssertionError("the plain producer imported Numba")
+    position = ring.head
+    while True:
+        records = whole_records(position, batch)
+        done = 0
+        while done < batch:
+            done += ring.push_batch(records[done:])
+        position += batch
 
 
 def consume(name: str, until_seq: int, log: str, batch: int = 256, pause_s: float = 0.0, numba: bool = True) -> None:

@@ -100,13 +100,15 @@ def test_a_damaged_ring_a_live_process_holds_is_kept_and_the_holder_named(group)
         assert consumer.check() is None  # the running pair goes on: the words it uses were checked at attach
 
 
+@pytest.mark.parametrize("producer_numba", [True, False], ids=["kernel-producer", "plain-producer"])
 @pytest.mark.parametrize("numba", [True, False])
-def test_a_head_moved_out_of_reach_is_skipped_never_read(group, numba, caplog):
+def test_a_head_moved_out_of_reach_is_skipped_never_read(group, producer_numba, numba, caplog):
     name = ring_name(group, "head")
     records = np.zeros(10, TICK)
     records["seq"] = np.arange(1, 11)
     out = np.zeros(CAPACITY, TICK)
-    with Ring(name, PRODUCER, TICK, CAPACITY) as producer, Ring(name, CONSUMER, TICK, numba=numba) as consumer:
+    with (Ring(name, PRODUCER, TICK, CAPACITY, numba=producer_numba) as producer,
+          Ring(name, CONSUMER, TICK, numba=numba) as consumer):
         producer.push_batch(records)
         assert consumer.pop_batch(out) == 10
         consumer.commit()
@@ -123,11 +125,12 @@ def test_a_head_moved_out_of_reach_is_skipped_never_read(group, numba, caplog):
     assert "the consumer resynchronised (resyncs 1; records skipped unread 10000010)" in caplog.text
 
 
-def test_a_producer_that_finds_the_tail_ahead_goes_on_from_it(group, caplog):
+@pytest.mark.parametrize("producer_numba", [True, False], ids=["kernel-producer", "plain-producer"])
+def test_a_producer_that_finds_the_tail_ahead_goes_on_from_it(group, producer_numba, caplog):
     name = ring_name(group, "tail")
     records = np.zeros(4, TICK)
     out = np.zeros(CAPACITY, TICK)
-    with Ring(name, PRODUCER, TICK, CAPACITY) as producer:
+    with Ring(name, PRODUCER, TICK, CAPACITY, numba=producer_numba) as producer:
         producer.push_batch(records)
         corrupt(name, H.W_TAIL, 1000)
         assert producer.push_batch(records) == 4
@@ -139,12 +142,13 @@ def test_a_producer_that_finds_the_tail_ahead_goes_on_from_it(group, caplog):
     assert "the producer went on from the tail (resyncs 1)" in caplog.text
 
 
-def test_a_capacity_word_overwritten_after_attach_is_ignored_and_reported(group):
+@pytest.mark.parametrize("producer_numba", [True, False], ids=["kernel-producer", "plain-producer"])
+def test_a_capacity_word_overwritten_after_attach_is_ignored_and_reported(group, producer_numba):
     name = ring_name(group, "capword")
     records = np.zeros(CAPACITY, TICK)
     records["seq"] = np.arange(CAPACITY)
     out = np.zeros(CAPACITY, TICK)
-    with Ring(name, PRODUCER, TICK, CAPACITY) as producer, Ring(name, CONSUMER, TICK) as consumer:
+    with Ring(name, PRODUCER, TICK, CAPACITY, numba=producer_numba) as producer, Ring(name, CONSUMER, TICK) as consumer:
         corrupt(name, H.W_CAPACITY, 1 << 40)
         for _ in range(3):  # wraps: indexes with the capacity checked at attach
             assert producer.push_batch(records) == CAPACITY
@@ -154,10 +158,12 @@ def test_a_capacity_word_overwritten_after_attach_is_ignored_and_reported(group)
         assert "capacity 1099511627776 (was 64)" in consumer.status()["problem"]
 
 
+@pytest.mark.parametrize("producer_numba", [True, False], ids=["kernel-producer", "plain-producer"])
 @pytest.mark.parametrize("numba", [True, False])
-def test_a_file_truncated_after_attach_stops_its_use_with_the_reason(group, numba):
+def test_a_file_truncated_after_attach_stops_its_use_with_the_reason(group, producer_numba, numba):
     name = ring_name(group, "cut")
-    with Ring(name, PRODUCER, TICK, CAPACITY) as producer, Ring(name, CONSUMER, TICK, numba=numba) as consumer:
+    with (Ring(name, PRODUCER, TICK, CAPACITY, numba=producer_numba) as producer,
+          Ring(name, CONSUMER, TICK, numba=numba) as consumer):
         producer.push_batch(np.zeros(3, TICK))
         truncate(name, SIZE // 2)
         assert "is now" in consumer.check() and "truncated" in consumer.check()

@@ -24,13 +24,14 @@ operations = st.lists(
 )
 
 
-@pytest.mark.parametrize("numba", [True, False], ids=["kernels", "plain"])
+@pytest.mark.parametrize("producer_numba, numba", [(True, True), (True, False), (False, True), (False, False)],
+                         ids=["kernels", "plain-consumer", "plain-producer", "plain"])
 @settings(max_examples=300, deadline=None)
 @given(capacity_bits=st.integers(1, 5), ops=operations)
-def test_ring_matches_model(numba, capacity_bits, ops):
+def test_ring_matches_model(producer_numba, numba, capacity_bits, ops):
     capacity = 1 << capacity_bits
     name = ring_name(f"model{uuid.uuid4().hex[:8]}", "r")
-    producer = Ring(name, PRODUCER, TICK, capacity)
+    producer = Ring(name, PRODUCER, TICK, capacity, numba=producer_numba)
     consumer = Ring(name, CONSUMER, TICK, numba=numba)
     committed, uncommitted = deque(), deque()  # model: records after tail, split at the read cursor
     popped_not_committed = deque()

@@ -1,0 +1,62 @@
+"""A feed process never imports Numba (issue 12): a real `tickagg feed` against the simulator, looked at from
+outside while it runs (/proc/PID/maps) and from inside at its exit (sys.modules); what it wrote is read back
+by the Numba kernels."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import uuid
+
+import numpy as np
+
+from feed_helpers import metrics, read_all, wait_until
+from shm import segment
+from shm.records import EXCHANGE_IDS
+from shm.symbols import SymbolDirectory
+from simulator.handle import start_simulator
+
+HEAVY = ("numba", "llvmlite")
+ENTRY = f"""import atexit, sys
+atexit.register(lambda: print("imported:", *sorted(m for m in {HEAVY!r} if m in sys.modules), flush=True))
+from tickagg.cli import main
+sys.exit(main())
+"""
+
+
+def mapped_files(pid: int) -> set[str]:
+    """The files mapped into process ``pid`` (its shared objects among them)."""
+    with open(f"/proc/{pid}/maps") as maps:
+        return {fields[5] for fields in (line.split(maxsplit=5) for line in maps) if len(fields) == 6}
+
+
+def test_a_feed_process_never_imports_numba():
+    group = f"feedimp{os.getpid()}x{uuid.uuid4().hex[:6]}"
+    try:
+        with start_simulator(["binance"], rate=500) as sim:
+            symbols = list(sim.stats()["venues"]["binance"]["symbols"])
+            command = [sys.executable, "-c", ENTRY, "feed", "binance", "--url", sim.url("binance"),
+                       "--group", group, "--symbols", ",".join(symbols)]
+            feed = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            try:
+                wait_until(lambda: metrics(group, "binance")["ticks"] > 500 or feed.poll() is not None, 120,
+                           "the feed to write 500 ticks")
+                assert feed.poll() is None, feed.stderr.read()
+                files = mapped_files(feed.pid)
+            finally:
+                feed.send_signal(signal.SIGTERM)
+                out, err = feed.communicate(timeout=60)
+        assert feed.returncode == 0, err
+        assert any("_multiarray_umath" in path for path in files)  # the maps do show extension modules
+        assert [path for path in files if "numba" in path or "llvmlite" in path] == []
+        assert out.splitlines()[-1] == "imported:"
+        ticks = read_all(group, "binance")  # the Numba kernels read what the plain producer wrote
+        assert len(ticks) > 500
+        assert set(ticks["exchange_id"]) == {EXCHANGE_IDS["binance"]}
+        assert np.all(np.diff(ticks["seq"].astype(np.int64)) == 1)
+        names = {SymbolDirectory(group).name_of(int(i))[1] for i in set(ticks["symbol_id"])}
+        assert names <= {s.upper() for s in symbols} | set(symbols) and names
+    finally:
+        for name in segment.names(f"tickagg.{group}."):
+            segment.remove(name)
