@@ -58,7 +58,8 @@ class Feed:
         self.stale_after_s = stale_after_s or venue.STALE_AFTER_S
         self.max_lifetime_s = max_lifetime_s if max_lifetime_s is not None else venue.MAX_LIFETIME_S
         self.backoff = backoff or Backoff()
-        self.ring = Ring(ring_name(group, tick_ring(self.name)), PRODUCER, TICK, ring_capacity)
+        # numba=False: the producer pushes without a Numba dispatch where shm offers it (no compile, no JIT import)
+        self.ring = Ring(ring_name(group, tick_ring(self.name)), PRODUCER, TICK, ring_capacity, numba=False)
         self.ring.metric_names = list(NAMES)
         self.events_ring = Ring(ring_name(group, event_ring(self.name)), PRODUCER, EVENT, EVENT_RING_CAPACITY)
         self.metrics = FeedMetrics(self.ring.metrics)
