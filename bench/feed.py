@@ -6,8 +6,15 @@ feed: on a 2-vCPU VM an unpaced simulator competes with the feed for the
 physical core) from one process; one `tickagg feed` process reads it into its
 ring while this process drains the ring (so it never fills). Over the measured
 window: trade frames/s from the feed's own counter, and the feed process's CPU
-time (user + system, psutil) per frame. Then the simulator pauses and
+time (user + system, from /proc) per frame. Then the simulator pauses and
 ``lost`` = trades the simulator wrote - ticks the feed delivered.
+
+Paced (``rate``: one frame per socket write, evenly spaced, at a light rate
+such as 800/s): a bare Python recv loop subscribed to the same venue is woken
+by the same writes in the same window, and its CPU per frame is reported as
+``baseline_cpu_us_per_frame`` (bench/feed_wakeup.py); then, for
+``latency_s``, the drain busy-polls the ring for the feed's receive-to-ring
+latency (``recv_to_ring_us_p50`` / ``_p99``).
 
 Reconnect: the simulator drops the connection ``drops`` times; for each, the
 time from the feed's new connection being accepted (its connect event) ... and
@@ -22,8 +29,8 @@ import sys
 import time
 
 import numpy as np
-import psutil
 
+from bench.feed_wakeup import Baseline, cpu_seconds, recv_to_ring
 from simulator.handle import start_simulator
 from shm import segment
 from shm.pipeline_records import EVENT, EVENT_CONNECT
@@ -72,34 +79,41 @@ class _Drain:
         return first
 
 
-def run(venue: str = "binance", seconds: float = 5.0, drops: int = 20, rate: float | None = None) -> dict:
+def run(venue: str = "binance", seconds: float = 5.0, drops: int = 20, rate: float | None = None,
+        latency_s: float = 2.0) -> dict:
     group = f"benchfeed{os.getpid()}"
     try:
         with start_simulator([venue], rate=rate or "max") as sim:
             symbols = list(sim.venue_stats(venue)["symbols"])
             feed = _start_feed(venue, sim.url(venue), group, symbols)
+            baseline = None
             try:
                 _wait(lambda: segment.exists(ring_name(group, venue)) and _metrics(group, venue)["frames"] > 1000, 60, "first frames")
+                if rate:  # after the feed's subscription: every trade generated was written to the feed
+                    baseline = Baseline(venue, sim.url(venue), symbols)
                 drain = _Drain(group, venue)
-                process = psutil.Process(feed.pid)
                 warm_until = time.monotonic() + 1.0
                 while time.monotonic() < warm_until:
                     drain.drain()
-                before, cpu_before, t0 = _metrics(group, venue), sum(process.cpu_times()[:2]), time.monotonic()
+                base_before = baseline.cpu_seconds() if baseline else 0.0
+                before, cpu_before, t0 = _metrics(group, venue), cpu_seconds(feed.pid), time.monotonic()
                 end = t0 + seconds
                 while time.monotonic() < end:
                     drain.drain()
                     time.sleep(0.002)
-                after, cpu_after, t1 = _metrics(group, venue), sum(process.cpu_times()[:2]), time.monotonic()
+                after, cpu_after, t1 = _metrics(group, venue), cpu_seconds(feed.pid), time.monotonic()
+                base_cpu = baseline.cpu_seconds() - base_before if baseline else None
+                paced = _paced(drain, latency_s) if rate else {}
                 sim.pause(venue)
-                sent = sim.venue_stats(venue)["trades"]
+                counted = "generated" if rate else "trades"  # "trades" counts the baseline's copies too
+                sent = sim.venue_stats(venue)[counted]
                 deadline = time.monotonic() + 30
                 while _metrics(group, venue)["ticks"] < sent and time.monotonic() < deadline:
                     drain.drain()
                     time.sleep(0.01)
                 time.sleep(0.6)  # counters reach shared memory within a read timeout
                 drain.drain()
-                sent, delivered = sim.venue_stats(venue)["trades"], _metrics(group, venue)["ticks"]
+                sent, delivered = sim.venue_stats(venue)[counted], _metrics(group, venue)["ticks"]
                 frames = after["frames"] - before["frames"]
                 result = {
                     "exchange": venue,
@@ -115,17 +129,33 @@ def run(venue: str = "binance", seconds: float = 5.0, drops: int = 20, rate: flo
                     "seconds": seconds,
                     "simulator_rate": rate or "max",
                 }
+                if baseline:
+                    paced["baseline_cpu_us_per_frame"] = base_cpu / frames * 1e6 if frames else None
+                    paced["cpu_ratio_to_baseline"] = (cpu_after - cpu_before) / base_cpu if base_cpu else None
+                    paced["baseline_reads"] = baseline.stop()["reads"]
+                    baseline = None
+                result.update(paced)
                 if drops:
                     sim.rate(venue, 2000)
                     sim.resume(venue)
                     result.update(_reconnects(sim, group, venue, drain, drops))
             finally:
+                if baseline:
+                    baseline.stop()
                 feed.terminate()
                 feed.wait(15)
         return result
     finally:
         for name in segment.names(ring_name(group, "")):
             segment.remove(name)
+
+
+def _paced(drain: _Drain, latency_s: float) -> dict:
+    """Receive-to-ring latency, busy-polling the ring (after the CPU window: the poll takes a core)."""
+    drain.drain()
+    p50, p99, count = recv_to_ring(drain.ring, latency_s)
+    drain.count += count
+    return {"recv_to_ring_us_p50": p50, "recv_to_ring_us_p99": p99, "latency_records": count}
 
 
 def _reconnects(sim, group: str, venue: str, drain: _Drain, drops: int) -> dict:

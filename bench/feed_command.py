@@ -5,7 +5,8 @@ import argparse
 
 from tickagg.args import non_negative_int, positive_float
 
-HELP = "one feed process against the simulator: frames/s, CPU µs per frame, lost trades; reconnect timing"
+HELP = ("one feed process against the simulator: frames/s, CPU µs per frame, lost trades; reconnect timing; "
+        "with --rate, against a bare Python recv loop, and receive-to-ring latency")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -15,6 +16,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--exchange", default="binance", choices=sorted(VENUES), help="venue (default binance)")
     parser.add_argument("--seconds", type=positive_float, default=5.0, help="measured seconds (default 5)")
     parser.add_argument("--rate", type=positive_float, default=None, help="simulator trades/s (default: unpaced)")
+    parser.add_argument("--latency-seconds", type=positive_float, default=2.0,
+                        help="with --rate: seconds of busy-polling the ring for receive-to-ring latency (default 2)")
     parser.add_argument("--drops", type=non_negative_int, default=20, help="connection drops for the reconnect figure (default 20; 0: skip)")
 
 
@@ -23,12 +26,16 @@ def run(args: argparse.Namespace) -> int:
 
     from bench import feed
 
-    result = feed.run(args.exchange, args.seconds, args.drops, args.rate)
+    result = feed.run(args.exchange, args.seconds, args.drops, args.rate, args.latency_seconds)
     if args.json:
         print(orjson.dumps(result).decode())
         return 0
     print(f"{result['exchange']}: {result['frames_per_s']:,.0f} frames/s, {result['cpu_us_per_frame']:.2f} CPU-µs per frame, "
           f"sent {result['sent']}, received {result['received']}, lost {result['lost']}")
+    if "baseline_cpu_us_per_frame" in result:
+        print(f"a bare Python recv loop on the same frames: {result['baseline_cpu_us_per_frame']:.2f} CPU-µs per frame "
+              f"(feed {result['cpu_ratio_to_baseline']:.2f}x); receive to ring p50 {result['recv_to_ring_us_p50']:.0f} µs, "
+              f"p99 {result['recv_to_ring_us_p99']:.0f} µs")
     if args.drops:
         print(f"first tick after a dropped connection: median {result['reconnect_first_tick_s_median'] * 1000:.0f} ms "
               f"(max {result['reconnect_first_tick_s_max'] * 1000:.0f} ms) over {result['drops']} drops")

@@ -7,6 +7,7 @@
      v                                                                 |
   read chunk -> frames -> parser -> TickWriter -> ring (one push/chunk)|
      |  every 50 ms: pings due? stale? lifetime near? metrics flush    |
+     |  nothing for 0.25 s: idle, read up to 1 s at a time            |
      +-- Disconnect (EOF, close frame, stale, error) ---> backoff -----+
      +-- lifetime near: open a second session, read both, drop
          duplicates, close the old one once the new one delivers.
@@ -40,6 +41,7 @@ from shm.topology import EVENT_RING_CAPACITY, TICK_RING_CAPACITY, event_ring, ti
 log = logging.getLogger("tickagg.feed")
 HOUSEKEEPING_S = 0.05
 READ_TIMEOUT_S = 0.25
+IDLE_READ_TIMEOUT_S = 1.0  # reads of a connection that has gone quiet (see Feed._serve)
 OVERLAP_MAX_S = 10.0  # a lifetime switch gives the new connection this long to deliver
 GC_YOUNG_OBJECTS = 200_000  # more than a full read buffer's trades: no collection in the middle of a chunk
 
@@ -128,12 +130,27 @@ class Feed:
         return session
 
     def _serve(self, session: Session) -> None:
-        """Read until the session ends; switch sessions before the venue's lifetime limit."""
+        """Read until the session ends; switch sessions before the venue's lifetime limit.
+
+        A read that times out with nothing (the counters are flushed then) makes the
+        connection idle: reads then wait up to ``IDLE_READ_TIMEOUT_S`` (a quarter of
+        the stale limit if that is shorter), so a silent feed wakes about once a
+        second, not four times; the first frame makes it busy again.
+        """
         next_housekeeping = 0.0
         writer, metrics = self.writer, self.metrics
+        idle = False
+        idle_timeout_s = min(IDLE_READ_TIMEOUT_S, max(READ_TIMEOUT_S, self.stale_after_s / 4))
         while not self._stopping:
             if session.read():
                 writer.flush()
+                if idle:
+                    idle = False
+                    session.connection.settimeout(READ_TIMEOUT_S)
+            elif not idle:
+                idle = True
+                next_housekeeping = 0.0  # flush the counters now: they stand still from here
+                session.connection.settimeout(idle_timeout_s)
             now = time.monotonic()
             if now >= next_housekeeping:
                 next_housekeeping = now + HOUSEKEEPING_S
@@ -142,6 +159,8 @@ class Feed:
                 session.housekeeping(now)
                 if self.max_lifetime_s and now - session.started > self._switch_at():
                     session = self._switch(session)
+                    idle = False  # a session starts busy (READ_TIMEOUT_S)
+                    session.connection.settimeout(READ_TIMEOUT_S)
 
     def _switch_at(self) -> float:
         """Age at which to open the next connection: 5% (at most 5 min) before the limit."""

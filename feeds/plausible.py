@@ -17,7 +17,7 @@ A trade that fails is dropped and counted per kind (``implausible_time``,
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 _NS_PER_S = 1_000_000_000
 
@@ -32,6 +32,8 @@ class Limits:
     max_price: float = 1e12
     min_size: float = 1e-12
     max_size: float = 1e15
+    _behind_ns: float = field(default=0, init=False, repr=False, compare=False)  # bounds' offsets, worked out once
+    _ahead_ns: float = field(default=0, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for name in ("behind_s", "ahead_s", "min_price", "max_price", "min_size", "max_size"):
@@ -40,12 +42,13 @@ class Limits:
                 raise ValueError(f"plausibility limit {name} must be a number >= 0, got {value!r}")
         if self.min_price > self.max_price or self.min_size > self.max_size:
             raise ValueError(f"plausibility limits: a minimum above its maximum in {self}")
+        object.__setattr__(self, "_behind_ns", int(self.behind_s * _NS_PER_S) if self.behind_s < math.inf else math.inf)
+        object.__setattr__(self, "_ahead_ns", int(self.ahead_s * _NS_PER_S) if self.ahead_s < math.inf else math.inf)
 
     def bounds(self, recv_ns: int) -> tuple:
         """(oldest ns, newest ns, min price, max price, min size, max size) for trades received at ``recv_ns``."""
-        oldest = recv_ns - int(self.behind_s * _NS_PER_S) if self.behind_s < math.inf else -math.inf
-        newest = recv_ns + int(self.ahead_s * _NS_PER_S) if self.ahead_s < math.inf else math.inf
-        return oldest, newest, self.min_price, self.max_price, self.min_size, self.max_size
+        return (recv_ns - self._behind_ns, recv_ns + self._ahead_ns,  # inf: -inf and inf, as no bound
+                self.min_price, self.max_price, self.min_size, self.max_size)
 
     def value_error(self, price: float, size: float) -> str | None:
         """The kind of the first rule that price and size break (no time rule), or None."""

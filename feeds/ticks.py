@@ -53,6 +53,7 @@ _RECORD = struct.Struct("<qqddQQIHbBQ")  # the TICK layout, see shm/records.py
 assert _RECORD.size == TICK.itemsize
 _U64_MAX = (1 << 64) - 1
 STAGING_TICKS = 1 << 14
+_VIEWS = 64  # a light feed pushes a tick or a few per wakeup: the batch's view is kept, not sliced each time
 _NO_TIME = 1 << 62  # "no live trade yet": every replay is older than it
 _MAX_ID_DIGITS = 20  # the longest u64 in decimal; longer digit text is hashed like any other text
 _FULL_RETRY_S = 1.0  # a full symbol directory is asked again for a new symbol at most this often
@@ -102,6 +103,7 @@ class TickWriter:
         self._staging = bytearray(STAGING_TICKS * TICK.itemsize)
         self._records = np.frombuffer(self._staging, dtype=TICK)
         self._count = 0
+        self._views = [self._records[:n] for n in range(_VIEWS)]  # records[:n] for small n, made once
         self._seq = ring.head  # the feed's tick counter continues across restarts
         self.limits, self.symbol_case, self.warnings = limits, symbol_case, warnings
         self._allowed = {canonical_symbol(symbol_case, s) for s in subscribed}
@@ -241,9 +243,11 @@ class TickWriter:
 
     def flush(self) -> None:
         """Push the staged ticks as one batch; what the ring cannot take is counted as dropped."""
-        if self._count:
-            accepted = self.ring.push_batch(self._records[: self._count])
-            self.metrics.values["ring_dropped"] += self._count - accepted
+        count = self._count
+        if count:
+            accepted = self.ring.push_batch(self._views[count] if count < _VIEWS else self._records[:count])
+            if accepted != count:
+                self.metrics.values["ring_dropped"] += count - accepted
             self._count = 0
 
     def _register(self, symbol: str) -> list | None:

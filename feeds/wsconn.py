@@ -21,6 +21,8 @@ masked frame unmasked, any other opcode handed to ``control``.
 from __future__ import annotations
 
 import socket
+import ssl
+import struct
 from typing import Protocol
 
 import websocket
@@ -59,6 +61,8 @@ class Connection:
         self._fragments: list[bytes] = []  # a fragmented text message in progress
         self._fragment_bytes = 0  # its size so far (at most max_frame_bytes are kept)
         self._discard = 0  # bytes still to skip of an oversized frame
+        self._timeout_s: float | None = timeout_s
+        self._blocking = False  # a blocking socket with SO_RCVTIMEO (``settimeout``)
 
     def read(self, handler: "FrameHandler") -> int:
         """Wait for data (up to the socket timeout), then dispatch every complete frame in it.
@@ -66,23 +70,31 @@ class Connection:
         Calls ``handler.received(nbytes)`` first (the moment to stamp receive
         time), then ``texts`` per run of text frames and ``control``/``binary``/
         ``oversized`` per other frame, in wire order.
-        Returns the bytes received; raises ``socket.timeout`` when nothing
-        came, ``ConnectionClosed`` at EOF.
+        Returns the bytes received; raises ``TimeoutError`` or
+        ``BlockingIOError`` (``settimeout``) when nothing came, ``ConnectionClosed`` at EOF.
         """
-        received = self.sock.recv_into(self._view[self._filled :])
+        filled, buffer = self._filled, self._buffer
+        received = self.sock.recv_into(self._view[filled:] if filled else self._view)
         if received == 0:
             raise ConnectionClosed("the server closed the connection (EOF)")
         handler.received(received)
+        if not filled and buffer[0] == 0x81 and not self._discard:  # light traffic: the read is one whole text frame?
+            second = buffer[1]
+            start = 2 if second < 126 else 4 if second == 126 else 0
+            if start and start + (second if start == 2 else buffer[2] << 8 | buffer[3]) == received \
+                    and received - start <= self.max_frame_bytes:
+                handler.texts([buffer[start:received]])
+                return received
         on_texts, on_control, on_binary, on_oversized = handler.texts, handler.control, handler.binary, handler.oversized
         texts: list = []  # the run of text frames not yet handed on
         keep = texts.append
-        end = self._filled + received
+        end = filled + received
         start = 0
         if self._discard:
             skipped = min(self._discard, end)
             self._discard -= skipped
             start = skipped
-        buffer, view, max_frame = self._buffer, self._view, self.max_frame_bytes
+        view, max_frame = self._view, self.max_frame_bytes
         while end - start >= 2:
             first, second = buffer[start], buffer[start + 1]
             if first == 0x81 and second < 127:  # fast path: a whole, unmasked text frame under 64 KiB
@@ -163,16 +175,42 @@ class Connection:
         return received
 
     def send_text(self, text: str) -> None:
-        self.ws.send(text)
+        self._send(self.ws.send, text)
 
     def pong(self, payload: bytes) -> None:
-        self.ws.pong(payload)
+        self._send(self.ws.pong, payload)
 
     def ping(self, payload: bytes = b"") -> None:
-        self.ws.ping(payload)
+        self._send(self.ws.ping, payload)
+
+    def _send(self, send, payload) -> None:
+        """Sends are rare: under a Python timeout, as websocket-client expects (a blocked send then
+        raises ``TimeoutError`` instead of waiting in its ``select`` for ever)."""
+        if not self._blocking:
+            send(payload)
+            return
+        self.sock.settimeout(self._timeout_s)
+        try:
+            send(payload)
+        finally:
+            self.sock.settimeout(None)  # SO_RCVTIMEO stays: the next read waits in the kernel again
 
     def settimeout(self, seconds: float) -> None:
-        self.sock.settimeout(seconds)
+        """Reads wait at most ``seconds``. A plain socket waits in the kernel (SO_RCVTIMEO on a blocking
+        socket: one ``recv`` per wakeup, where a Python timeout polls first: two); ``read`` then raises
+        ``BlockingIOError`` when nothing came. TLS sockets keep Python's timeout (``TimeoutError``)."""
+        self._timeout_s = seconds
+        sock = self.sock
+        if isinstance(sock, ssl.SSLSocket):
+            sock.settimeout(seconds)
+            return
+        whole = int(seconds)
+        micros = int((seconds - whole) * 1e6) or (0 if whole else 1)  # 0 s 0 µs would mean "no limit"
+        limit = struct.pack("ll", whole, micros)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, limit)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, limit)
+        sock.settimeout(None)
+        self._blocking = True
 
     def close(self) -> None:
         try:

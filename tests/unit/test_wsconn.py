@@ -81,3 +81,31 @@ def test_reader_with_headers_cut_by_reads(pair, cut):
     for entry in seen:
         runs += [("texts", [text]) for text in entry[1]] if entry[0] == "texts" else [entry]
     assert runs == [("texts", [text]) for text in EXPECTED[0][1]] + EXPECTED[1:]
+
+
+def test_reader_one_frame_per_read(pair):
+    """Light traffic: each read holds one whole frame (the reader's shortcut), and then a frame split in two."""
+    connection, server = pair
+    handler = Recorder()
+    payloads = [b"a", b"b" * 125, b"c" * 126, b"d" * 300, b"e" * 60_000]
+    for payload in payloads:
+        frame = encode(payload)
+        server.sendall(frame)
+        while len(handler.seen) < payloads.index(payload) + 1:
+            connection.read(handler)
+    head, tail = encode(b"split"), encode(b"whole")
+    for piece in (head[:3], head[3:] + tail):
+        server.sendall(piece)
+        connection.read(handler)
+    server.sendall(encode(b"bye", PING))
+    connection.read(handler)
+    assert handler.seen == [("texts", [payload]) for payload in payloads] + [
+        ("texts", [b"split", b"whole"]), ("control", PING, b"bye")]
+
+
+def test_reader_read_timeout_raises(pair):
+    """Nothing within the read timeout: an error the session takes for "nothing yet", not a disconnect."""
+    connection, _server = pair
+    connection.settimeout(0.05)
+    with pytest.raises((TimeoutError, BlockingIOError)):
+        connection.read(Recorder())
