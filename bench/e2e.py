@@ -184,7 +184,7 @@ def e2e(rate: float = 80_000, seconds: float = 30.0, store_kind: str = "clickhou
             counts = e2e_store.accounting(store, {venue: v["trades"] for venue, v in final.items()})
             stored = e2e_store.stored_in(store, start_ns, end_ns)
             ticks = e2e_store.tick_latencies(store, start_ns, end_ns)
-            store_p99 = e2e_store.store_latency_p99_ms(store, start_ns, end_ns)
+            store_p99, widened = e2e_store.store_latency_p99_ms(store, start_ns, end_ns)
         finally:
             store.close()
         pss = {role: max(sample[role] for sample in pss_samples) for role in ROLES}
@@ -207,8 +207,9 @@ def e2e(rate: float = 80_000, seconds: float = 30.0, store_kind: str = "clickhou
             "_detail": {"store": store_kind, "rate": rate, "seconds": round(t1 - t0, 2), "idle_seconds": round(t3 - t2, 2),
                         "idle_cpu_pct": {role: round(idle[role], 2) for role in ROLES},
                         "exchange_to_recv_p99_ms": round(ticks["recv_p99"], 3),
-                        "recv_to_store_p99_ms_estimated": round(store_p99, 3),
+                        "recv_to_store_p99_ms_estimated": round(store_p99, 3), "store_latency_window_widened": widened,
                         "processes_gone_in_window": len(gone), "drained": drained,
+                        "loadavg_1min_at_end": round(os.getloadavg()[0], 2), "cpus": os.cpu_count(),
                         "per_venue_sent_rows_distinct": counts["per_venue"], "pss_samples": len(pss_samples)},
         }
     finally:

@@ -33,6 +33,10 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps({**result, **({"_detail": detail} if args.detail else {})}))
         return 0
     cpu, pss = result["cpu_pct"], result["pss_mb"]
+    if result["offered_per_s"] < 0.9 * args.rate:
+        print(f"NOTE: {result['offered_per_s']:,.0f} trades/s offered, not {args.rate:,.0f}: the simulator waits for the "
+              f"slowest reader (and was itself short of CPU?); load average {detail['loadavg_1min_at_end']} on "
+              f"{detail['cpus']} CPUs. The figures below are for the rate offered.")
     print(f"{result['symbols']} symbols, {result['offered_per_s']:,.0f} trades/s offered, {result['stored_per_s']:,.0f}/s "
           f"stored ({detail['store']}); lost {result['lost']}, duplicated {result['duplicated']}")
     print(f"CPU over {detail['seconds']} s, % of one core: {result['cpu_pct_total']} (feeds {cpu['feeds']}, aggregator "

@@ -9,7 +9,8 @@ over-stated, never under-stated), so on the stored ticks:
 - tick-to-storage: no stamp per tick says when the store acknowledged it. The writer
   measures ts_recv_ns -> store acknowledgement per venue and second (latency stage 4,
   shm/pipeline_records.py); its p99 over the window is estimated from those rows (each
-  row's quantiles as a piecewise-linear distribution, weighted by its count), and
+  row's quantiles as a piecewise-linear distribution, weighted by its count; the rows are
+  keyed by the second of the acknowledgement: those acknowledged in the window), and
   the exact p99 of exchange -> receive from the ticks is added to it. A sum of p99s
   is at least the p99 of the sum for these latencies in practice: an upper estimate.
 """
@@ -89,9 +90,15 @@ def mixture_quantile(rows: list[tuple[int, float, float, float, float, float]], 
     return high
 
 
-def store_latency_p99_ms(store, start_ns: int, end_ns: int) -> float:
-    """Estimated p99 (ms) of receive -> store acknowledgement over the window (latency stage 4)."""
+def store_latency_p99_ms(store, start_ns: int, end_ns: int) -> tuple[float, bool]:
+    """Estimated p99 (ms) of receive -> store acknowledgement for ticks acknowledged in the window (latency
+    stage 4, keyed by the second of the acknowledgement), and whether it had to take every later second
+    too (a short window whose ticks were all acknowledged after it ended)."""
     second = _ns(store, "latency", "second_ns")
-    rows = store.execute(f"SELECT count, p50, p90, p99, p999, max FROM {store.database}.latency "
-                         f"WHERE stage = {STAGE_TICK_TO_STORE} AND {second} >= {start_ns} AND {second} < {end_ns}")
-    return mixture_quantile([tuple(row) for row in rows], 0.99) / 1e6
+    query = (f"SELECT count, p50, p90, p99, p999, max FROM {store.database}.latency "
+             f"WHERE stage = {STAGE_TICK_TO_STORE} AND {second} >= {start_ns}")
+    rows = [tuple(row) for row in store.execute(f"{query} AND {second} < {end_ns}")]
+    widened = not any(row[0] for row in rows)
+    if widened:
+        rows = [tuple(row) for row in store.execute(query)]
+    return mixture_quantile(rows, 0.99) / 1e6, widened

@@ -21,7 +21,7 @@ def test_a_short_run_stores_every_trade_once_and_reports_every_figure(store_kind
         need_chdb()
     elif server_binary() is None:  # the bench starts its own server
         missing("clickhouse-server is not installed (make test installs Debian's clickhouse-server)")
-    result = e2e(rate=600, seconds=2.0, store_kind=store_kind, symbols=40, idle_seconds=1.0, warmup=0.5)
+    result = e2e(rate=600, seconds=1.5, store_kind=store_kind, symbols=40, idle_seconds=1.0, warmup=0.0)
     detail = result.pop("_detail")
     assert set(result) == KEYS
     assert set(result["cpu_pct"]) == set(result["pss_mb"]) == ROLES
