@@ -138,12 +138,16 @@ def e2e(rate: float = 80_000, seconds: float = 30.0, store_kind: str = "clickhou
                 "--simulator-control-port", str(control_port), "--store", url, "--data-dir", data_dir,
                 "--status-every", "3600"]
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
+        phases = {}
+        mark = time.monotonic()
         subprocess.run([sys.executable, "-m", "aggregator.main"], env=env, cwd=workdir, check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=1800)
         with open(log, "wb") as out:
             run = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, cwd=workdir)
+        phases["warm_kernels"], mark = time.monotonic() - mark, time.monotonic()
         control = Control(control_port)
         _wait_for_trades(control, run, 180.0, log)
+        phases["start_to_trades"] = time.monotonic() - mark
         time.sleep(warmup)
         processes = Group(run.pid)
 
@@ -170,12 +174,14 @@ def e2e(rate: float = 80_000, seconds: float = 30.0, store_kind: str = "clickhou
         idle = cpu_pct(cpu2, cpu3, t3 - t2)
 
         control.command(cmd="pause")
+        mark = time.monotonic()
         drained = _wait_drained(os.path.join(data_dir, "writer", f"{group}.status.json"))
         final = control.sent()
         control.close()
         control = None
         run.send_signal(signal.SIGINT)
         run.wait(120)
+        phases["drain_and_stop"] = time.monotonic() - mark
         store = open_store(url)
         store.connect()
         try:
@@ -209,6 +215,7 @@ def e2e(rate: float = 80_000, seconds: float = 30.0, store_kind: str = "clickhou
                         "exchange_to_recv_p99_ms": round(ticks["recv_p99"], 3),
                         "recv_to_store_p99_ms_estimated": round(store_p99, 3), "store_latency_window_widened": widened,
                         "processes_gone_in_window": len(gone), "drained": drained,
+                        "phases_s": {name: round(value, 1) for name, value in phases.items()},
                         "loadavg_1min_at_end": round(os.getloadavg()[0], 2), "cpus": os.cpu_count(),
                         "per_venue_sent_rows_distinct": counts["per_venue"], "pss_samples": len(pss_samples)},
         }
