@@ -71,7 +71,8 @@ class Control:
     def sent(self) -> dict[str, dict]:
         """venue -> {"trades": live trades written, "open_connections": ...} (without per-symbol detail)."""
         venues = self.command(cmd="stats")["stats"]["venues"]
-        return {venue: {"trades": report["trades"], "open": report["open_connections"]} for venue, report in venues.items()}
+        return {venue: {"trades": report["trades"], "open": report["open_connections"], "blocked_s": report["blocked_s"],
+                        "skipped": report["arrivals_skipped"]} for venue, report in venues.items()}
 
     def close(self) -> None:
         self.sock.close()
@@ -214,6 +215,8 @@ def e2e(rate: float = 80_000, seconds: float = 30.0, store_kind: str = "clickhou
                         "idle_cpu_pct": {role: round(idle[role], 2) for role in ROLES},
                         "exchange_to_recv_p99_ms": round(ticks["recv_p99"], 3),
                         "recv_to_store_p99_ms_estimated": round(store_p99, 3), "store_latency_window_widened": widened,
+                        "simulator_blocked_s": {v: round(sent1[v]["blocked_s"] - sent0[v]["blocked_s"], 2) for v in sent1},
+                        "arrivals_not_offered": sum(sent1[v]["skipped"] - sent0[v]["skipped"] for v in sent1),
                         "processes_gone_in_window": len(gone), "drained": drained,
                         "phases_s": {name: round(value, 1) for name, value in phases.items()},
                         "loadavg_1min_at_end": round(os.getloadavg()[0], 2), "cpus": os.cpu_count(),

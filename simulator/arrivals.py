@@ -28,6 +28,7 @@ class Arrivals:
         self.population = range(symbols)
         self.cum_weights = list(itertools.accumulate(1.0 / (rank + 1) ** zipf for rank in range(symbols)))
         self.burst = False
+        self.skipped = 0.0  # events not made up after a block (about: the calm rate times the time skipped)
         self.set_rate(rate, now)
 
     def set_rate(self, rate: float, now: float) -> None:
@@ -54,6 +55,7 @@ class Arrivals:
         """Events due by ``now`` since the last call."""
         floor = now - MAX_BACKLOG_S
         if self.next_at < floor:  # the market was blocked (or the loop late): skip to the backlog's start
+            self.skipped += (floor - self.next_at) * self.rate
             while self.next_switch < floor:
                 self.burst = not self.burst
                 self.next_switch += self._stay()

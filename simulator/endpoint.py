@@ -40,6 +40,7 @@ class Endpoint:
         self._turn = 0  # which active symbol gets the first of a tick's trades
         self.arrivals: Arrivals | None = None
         self._tick_s, self._last_tick = 0.0, 0.0
+        self.blocked_s, self._blocked_since = 0.0, 0.0  # time trades waited for a slow reader
         if arrivals is not None:
             seed, zipf, self._tick_s = arrivals
             self.arrivals = Arrivals(self._event_rate(rate), len(self.market.symbols), seed, time.monotonic(), zipf)
@@ -117,8 +118,14 @@ class Endpoint:
         if self.paused or self.stalled_until:
             return
         active = self.market.active()
-        if not active or self._blocked(active):
+        if not active:
             return
+        if self._blocked(active):
+            self._blocked_since = self._blocked_since or now
+            return
+        if self._blocked_since:
+            self.blocked_s += now - self._blocked_since
+            self._blocked_since = 0.0
         if self.arrivals is not None:
             if now >= self._last_tick + self._tick_s:
                 self._last_tick = now
@@ -285,7 +292,8 @@ class Endpoint:
         now = time.monotonic()
         return venue_report(
             self.stats, {name: symbol.stats for name, symbol in self.market.symbols.items()},
-            url=self.url, rate=self.bucket.describe(), paused=self.paused,
+            url=self.url, rate=self.bucket.describe(), paused=self.paused, blocked_s=round(self.blocked_s + (now - self._blocked_since if self._blocked_since else 0.0), 3),
+            arrivals_skipped=round(self.arrivals.skipped) if self.arrivals is not None else 0,
             stalled=bool(self.stalled_until), refusing=bool(self.refused_until),
             open_connections=sum(conn.is_open for conn in self.connections),
             pending_bytes=sum(conn.outbox.pending for conn in self.connections),
