@@ -96,10 +96,9 @@ class Endpoint:
     # -- trades --------------------------------------------------------------------------------
     def _blocked(self, active: list[MarketSymbol]) -> bool:
         """A subscriber still has queued bytes: the market waits for the slowest reader."""
-        for symbol in active:
-            for sub in symbol.subscriptions:
-                if sub.conn.outbox.added != sub.conn.outbox.sent:
-                    return True
+        for conn in self.market.readers():
+            if conn.outbox.added != conn.outbox.sent:
+                return True
         return False
 
     def wait(self, now: float) -> float | None:
