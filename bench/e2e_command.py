@@ -20,6 +20,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="a private clickhouse-server (default) or embedded chDB")
     parser.add_argument("--symbols", type=int, default=2378, help="symbols over the ten venues (default 2378)")
     parser.add_argument("--seed", type=int, default=1, help="the simulator's random seed (default 1)")
+    parser.add_argument("--simulator-nice", type=int, default=-5,
+                        help="the simulator's nice value (default -5: the exchanges keep their rate on a busy machine; 0 = as is)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--detail", action="store_true", help="with --json: add a _detail object")
 
@@ -27,7 +29,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from bench.e2e import e2e
 
-    result = e2e(args.rate, args.seconds, args.store, args.symbols, args.idle_seconds, args.warmup, args.seed)
+    result = e2e(args.rate, args.seconds, args.store, args.symbols, args.idle_seconds, args.warmup, args.seed,
+                 args.simulator_nice)
     detail = result.pop("_detail")
     if args.json:
         print(json.dumps({**result, **({"_detail": detail} if args.detail else {})}))
