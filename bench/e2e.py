@@ -252,6 +252,12 @@ def e2e(rate: float = 80_000, seconds: float = 30.0, store_kind: str = "clickhou
                 run.kill()
         if server is not None:
             server.stop()
+        if run is not None and run.poll() is not None:  # the group is down: its rings go too
+            from shm import segment
+            from shm.names import group_segments
+
+            for name in group_segments(group):
+                segment.remove(name)
         if os.environ.get("TICKAGG_E2E_KEEP"):
             print(f"bench e2e: kept {workdir}", file=sys.stderr)
         else:
