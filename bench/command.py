@@ -20,6 +20,7 @@ TARGETS = {
     "features": "bench.features_command",
     "writer": "bench.writer_command",
     "outage": "bench.outage_command",
+    "e2e": "bench.e2e_command",
 }
 
 

@@ -15,7 +15,9 @@ each on its own port (endpoint.py). Modules, one idea each:
 | templates     | trade frames pre-rendered per quote, filled with bytes %-formatting         |
 | market        | symbols, consecutive trade ids, quote tables                                |
 | clock         | the wall clock in every unit venues write                                   |
-| pacing        | the token bucket per venue                                                  |
+| pacing        | the token bucket per venue (``--arrivals paced``)                           |
+| arrivals      | Poisson events with bursts, Zipf-skewed symbols (``--arrivals poisson``)    |
+| universe      | N symbols over the venues, within one connection's limits (``--universe``)  |
 | faults        | drop, stall, malformed, skip, refuse                                        |
 | stats         | per venue / per symbol counters                                             |
 | config        | settings and their command-line spellings                                   |

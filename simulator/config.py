@@ -6,6 +6,9 @@ from dataclasses import dataclass, field
 from simulator.venues import VENUES
 
 
+ARRIVALS = ("paced", "poisson")
+
+
 @dataclass(frozen=True)
 class SimulatorConfig:
     venues: tuple[str, ...]  # in port order
@@ -16,6 +19,10 @@ class SimulatorConfig:
     port: int = 0  # first venue's port, the others follow; 0 = any free port for each
     control_port: int = 0
     heartbeat_scale: float = 1.0  # multiplies every keepalive period (tests make them short)
+    arrivals: str = "paced"  # "paced": a token bucket, shared evenly; "poisson": arrivals.py (bursts, Zipf skew)
+    zipf: float = 1.2  # poisson: symbol rank k weighs 1 / k**zipf
+    seed: int = 0  # poisson: venue i draws from random.Random(seed * 1000 + i)
+    tick_us: float = 250.0  # poisson: at most one batch of trades per venue this often
 
     def __post_init__(self) -> None:
         for name in (*self.venues, *self.symbols, *self.rates):
@@ -23,6 +30,12 @@ class SimulatorConfig:
                 raise ValueError(f"unknown exchange {name!r}; known: {', '.join(VENUES)}")
         if not self.venues:
             raise ValueError("no exchange to simulate")
+        if self.arrivals not in ARRIVALS:
+            raise ValueError(f"unknown arrivals {self.arrivals!r}; known: {', '.join(ARRIVALS)}")
+        if self.arrivals == "poisson" and (self.rate is None or None in self.rates.values()):
+            raise ValueError("poisson arrivals need a finite rate for every venue")
+        if self.zipf < 0 or self.tick_us < 0:
+            raise ValueError("zipf and tick_us must be >= 0")
         if self.heartbeat_scale <= 0:
             raise ValueError("heartbeat scale must be positive")
 

@@ -11,6 +11,7 @@ from simulator.connection import Connection
 from feeds.wsframe import encode
 from simulator.faults import KINDS, MALFORMED_VARIANTS, malformed_frame
 from simulator.market import Market, MarketSymbol
+from simulator.arrivals import Arrivals
 from simulator.pacing import TokenBucket
 from simulator.stats import VenueStats, venue_report
 
@@ -19,7 +20,9 @@ class Endpoint:
     """``venue`` is a module of simulator/venues (NAME, SYMBOLS, BATCH, Session)."""
 
     def __init__(self, venue: ModuleType, symbols: list[str], rate: float | None, host: str, port: int,
-                 selector: selectors.BaseSelector, clock: Clock, heartbeat_scale: float = 1.0):
+                 selector: selectors.BaseSelector, clock: Clock, heartbeat_scale: float = 1.0,
+                 arrivals: tuple[int, float, float] | None = None):
+        """``arrivals``: (seed, zipf, tick seconds) for Poisson arrivals (arrivals.py), None for the token bucket."""
         self.venue = venue
         self.name: str = venue.NAME
         self.market = Market(self.name, symbols)
@@ -35,6 +38,13 @@ class Endpoint:
         self.stalled_until = 0.0
         self.refused_until = 0.0
         self._turn = 0  # which active symbol gets the first of a tick's trades
+        self.arrivals: Arrivals | None = None
+        self._tick_s, self._last_tick = 0.0, 0.0
+        self.blocked_s, self._blocked_since = 0.0, 0.0  # time trades waited for a slow reader
+        if arrivals is not None:
+            seed, zipf, self._tick_s = arrivals
+            self.arrivals = Arrivals(self._event_rate(rate), len(self.market.symbols), seed, time.monotonic(), zipf)
+            self._ranked = list(self.market.symbols.values())  # Zipf rank order: the venue's list order
 
     @property
     def url(self) -> str:
@@ -86,10 +96,9 @@ class Endpoint:
     # -- trades --------------------------------------------------------------------------------
     def _blocked(self, active: list[MarketSymbol]) -> bool:
         """A subscriber still has queued bytes: the market waits for the slowest reader."""
-        for symbol in active:
-            for sub in symbol.subscriptions:
-                if sub.conn.outbox.added != sub.conn.outbox.sent:
-                    return True
+        for conn in self.market.readers():
+            if conn.outbox.added != conn.outbox.sent:
+                return True
         return False
 
     def wait(self, now: float) -> float | None:
@@ -99,6 +108,8 @@ class Endpoint:
         active = self.market.active()
         if not active or self._blocked(active):
             return None
+        if self.arrivals is not None:
+            return max(self.arrivals.wait(now), self._last_tick + self._tick_s - now)
         return self.bucket.wait(now)
 
     def generate(self, now: float) -> None:
@@ -106,7 +117,18 @@ class Endpoint:
         if self.paused or self.stalled_until:
             return
         active = self.market.active()
-        if not active or self._blocked(active):
+        if not active:
+            return
+        if self._blocked(active):
+            self._blocked_since = self._blocked_since or now
+            return
+        if self._blocked_since:
+            self.blocked_s += now - self._blocked_since
+            self._blocked_since = 0.0
+        if self.arrivals is not None:
+            if now >= self._last_tick + self._tick_s:
+                self._last_tick = now
+                self._generate_arrivals(now)
             return
         allowed = self.bucket.take(now)
         if allowed <= 0:
@@ -133,6 +155,44 @@ class Endpoint:
         self.bucket.borrow(used - allowed)
         for conn in touched:
             conn.flush()
+
+    def _generate_arrivals(self, now: float) -> None:
+        """The events due now, each to its Zipf-picked symbol; on a venue that batches, an event is one
+        frame of the venue's next trades-per-frame (else one trade). Unsubscribed symbols' events are not made."""
+        events = self.arrivals.take(now)
+        if not events:
+            return
+        per_symbol: dict[int, int] = {}
+        for index in self.arrivals.pick(events):
+            per_symbol[index] = per_symbol.get(index, 0) + 1
+        values = self.clock.tick()
+        batch = self.batch
+        touched = set()
+        for index in sorted(per_symbol):
+            symbol = self._ranked[index]
+            if not symbol.subscriptions:
+                continue
+            events = per_symbol[index]
+            sizes = None
+            count = events
+            if len(batch) > 1 or batch[0] != 1:
+                sizes = [batch[(symbol.batch_index + i) % len(batch)] for i in range(events)]
+                symbol.batch_index += events
+                count = sum(sizes)
+            first = symbol.take_ids(count)
+            counter = symbol.stats.add_live
+            for sub in symbol.subscriptions:
+                chunk, ends, trades = sub.live.render(first, count, sizes, values)
+                sub.conn.outbox.add(chunk, ends, trades, counter)
+                touched.add(sub.conn)
+        for conn in touched:
+            conn.flush()
+
+    def _event_rate(self, rate: float | None) -> float:
+        """Events per second that make ``rate`` trades per second (a venue that batches sends fewer frames)."""
+        if not rate:
+            raise ValueError("Poisson arrivals need a finite rate")
+        return rate * len(self.batch) / sum(self.batch)
 
     def _frame_sizes(self, symbol: MarketSymbol, count: int) -> list[int] | None:
         """Trades per frame for ``count`` trades, from the venue's cycle (None: one each)."""
@@ -167,6 +227,8 @@ class Endpoint:
     # -- control -------------------------------------------------------------------------------
     def set_rate(self, rate: float | None) -> None:
         self.bucket.set_rate(rate, time.monotonic())
+        if self.arrivals is not None and rate:
+            self.arrivals.set_rate(self._event_rate(rate), time.monotonic())
 
     def fault(self, kind: str, seconds: float = 0.0, count: int = 0, symbol: str | None = None,
               variants: list[str] | None = None, frames: list[str] | None = None) -> dict:
@@ -229,7 +291,8 @@ class Endpoint:
         now = time.monotonic()
         return venue_report(
             self.stats, {name: symbol.stats for name, symbol in self.market.symbols.items()},
-            url=self.url, rate=self.bucket.describe(), paused=self.paused,
+            url=self.url, rate=self.bucket.describe(), paused=self.paused, blocked_s=round(self.blocked_s + (now - self._blocked_since if self._blocked_since else 0.0), 3),
+            arrivals_skipped=round(self.arrivals.skipped) if self.arrivals is not None else 0,
             stalled=bool(self.stalled_until), refusing=bool(self.refused_until),
             open_connections=sum(conn.is_open for conn in self.connections),
             pending_bytes=sum(conn.outbox.pending for conn in self.connections),

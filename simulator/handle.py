@@ -119,12 +119,15 @@ class SimulatorHandle:
 def start_simulator(exchanges: list[str] | str = "all", rate: float | str | dict | None = 100.0,
                     symbols: dict[str, list[str]] | None = None, *, heartbeat_scale: float = 1.0,
                     host: str = "127.0.0.1", port: int = 0, control_port: int = 0,
-                    timeout: float = 20.0) -> SimulatorHandle:
+                    timeout: float = 20.0, universe: int = 0, arrivals: str = "paced", seed: int = 0,
+                    zipf: float | None = None, tick_us: float | None = None) -> SimulatorHandle:
     """Start ``tickagg simulate`` in a child process and wait until every port listens.
 
     ``rate``: trades/s per venue (0, None or "max": as fast as sockets take them), or a dict
     {venue: rate} (key ``"*"``: the other venues; default 100);
-    ``symbols``: {venue: [symbol, ...]} as the venue writes them (default: each venue's own).
+    ``symbols``: {venue: [symbol, ...]} as the venue writes them (default: each venue's own);
+    ``universe``: that many symbols spread over the venues (simulator/universe.py);
+    ``arrivals``: "paced" or "poisson" (with ``seed``, ``zipf``, ``tick_us``: simulator/arrivals.py).
     """
     venues = exchanges if isinstance(exchanges, str) else ",".join(exchanges)
     spec = ";".join(f"{venue}={','.join(names)}" for venue, names in (symbols or {}).items())
@@ -138,6 +141,12 @@ def start_simulator(exchanges: list[str] | str = "all", rate: float | str | dict
                "--control-port", str(control_port), "--heartbeat-scale", str(heartbeat_scale), "--watch-stdin"]
     if spec:
         command += ["--symbols", spec]
+    if universe:
+        command += ["--universe", str(universe)]
+    if arrivals != "paced":
+        command += ["--arrivals", arrivals, "--seed", str(seed)]
+        command += ["--zipf", str(zipf)] if zipf is not None else []
+        command += ["--tick-us", str(tick_us)] if tick_us is not None else []
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
     process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd=REPO)
     try:

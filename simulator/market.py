@@ -95,6 +95,10 @@ class Market:
     def __init__(self, venue: str, symbols: list[str]):
         self.symbols = {name: MarketSymbol(venue, name, index) for index, name in enumerate(symbols)}
         self._folded = {name.lower(): symbol for name, symbol in self.symbols.items()}
+        self.version = 0  # bumped on every (un)subscribe (session.py): active() and readers() are cached by it
+        self._cached = -1
+        self._active: list[MarketSymbol] = []
+        self._readers: list = []
 
     def find(self, name: str, ignore_case: bool = False) -> MarketSymbol | None:
         if ignore_case:
@@ -102,5 +106,17 @@ class Market:
         return self.symbols.get(name)
 
     def active(self) -> list[MarketSymbol]:
-        """Symbols with at least one subscriber, in a fixed order."""
-        return [symbol for symbol in self.symbols.values() if symbol.subscriptions]
+        """Symbols with at least one subscriber, in a fixed order (do not change the list)."""
+        self._refresh()
+        return self._active
+
+    def readers(self) -> list:
+        """The connections subscribed to at least one symbol (do not change the list)."""
+        self._refresh()
+        return self._readers
+
+    def _refresh(self) -> None:
+        if self._cached != self.version:
+            self._active = [symbol for symbol in self.symbols.values() if symbol.subscriptions]
+            self._readers = list({sub.conn: None for symbol in self._active for sub in symbol.subscriptions})
+            self._cached = self.version

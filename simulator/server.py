@@ -34,8 +34,10 @@ class Simulator:
         """Bind every venue's port and the control port."""
         config = self.config
         for index, name in enumerate(config.venues):
+            arrivals = ((config.seed * 1000 + index, config.zipf, config.tick_us / 1e6)
+                        if config.arrivals == "poisson" else None)
             endpoint = Endpoint(VENUES[name], config.symbols_of(name), config.rate_of(name), config.host,
-                                config.port_of(index), self.selector, self.clock, config.heartbeat_scale)
+                                config.port_of(index), self.selector, self.clock, config.heartbeat_scale, arrivals)
             endpoint.listen()
             self.endpoints[name] = endpoint
         self.control = ControlServer(self.selector, self.command, config.host, config.control_port)

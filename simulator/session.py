@@ -99,12 +99,14 @@ class Session:
         sub = Subscription(symbol, self, template.bind(symbol, **names), key)
         self.subscriptions[key] = sub
         symbol.subscriptions.append(sub)
+        self.market.version += 1
         return sub
 
     def unsubscribe(self, key: str) -> Subscription | None:
         sub = self.subscriptions.pop(key, None)
         if sub is not None:
             sub.symbol.subscriptions.remove(sub)
+            self.market.version += 1
         return sub
 
     def replay(self, sub: Subscription, template: TradeTemplate, count: int, newest_first: bool = False) -> None:

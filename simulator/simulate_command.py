@@ -25,6 +25,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--control-port", type=port, default=0, help="control port (default 0: any free port)")
     parser.add_argument("--symbols", default="",
                         help="symbols per venue as the venue writes them: 'binance=BTCUSDT,ETHUSDT;okx=BTC-USDT'")
+    parser.add_argument("--universe", type=int, default=0, metavar="N",
+                        help="N symbols spread over the venues within their per-connection limits (simulator/universe.py; "
+                             "--symbols still sets a venue's own)")
+    parser.add_argument("--arrivals", choices=("paced", "poisson"), default="paced",
+                        help="paced: trades evenly spread (default); poisson: Poisson events with bursts, "
+                             "Zipf-skewed over symbols, multi-trade frames where the venue batches (simulator/arrivals.py)")
+    parser.add_argument("--zipf", type=float, default=1.2, help="poisson: symbol rank k weighs 1/k**ZIPF (default 1.2)")
+    parser.add_argument("--seed", type=int, default=0, help="poisson: random seed (default 0)")
+    parser.add_argument("--tick-us", type=float, default=250.0,
+                        help="poisson: at most one batch of trades per venue this often (default 250 µs)")
     parser.add_argument("--seconds", type=positive_float, default=None, help="stop after this many seconds")
     parser.add_argument("--heartbeat-scale", type=positive_float, default=1.0,
                         help="multiply every venue keepalive period by this (tests use 0.1)")
@@ -40,12 +50,15 @@ def run(args: argparse.Namespace) -> int:
 
     from simulator.config import SimulatorConfig, parse_rates, parse_symbols, parse_venues
     from simulator.server import Simulator
+    from simulator.universe import universe
 
     try:
         rate, rates = parse_rates(args.rate)
-        config = SimulatorConfig(venues=parse_venues(args.exchanges), rate=rate, rates=rates,
-                                 symbols=parse_symbols(args.symbols), host=args.host, port=args.port,
-                                 control_port=args.control_port, heartbeat_scale=args.heartbeat_scale)
+        venues = parse_venues(args.exchanges)
+        symbols = {**(universe(args.universe, venues) if args.universe else {}), **parse_symbols(args.symbols)}
+        config = SimulatorConfig(venues=venues, rate=rate, rates=rates, symbols=symbols, host=args.host,
+                                 port=args.port, control_port=args.control_port, heartbeat_scale=args.heartbeat_scale,
+                                 arrivals=args.arrivals, zipf=args.zipf, seed=args.seed, tick_us=args.tick_us)
     except ValueError as exc:
         print(f"tickagg simulate: {exc}", file=sys.stderr)
         return 2

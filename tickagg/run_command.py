@@ -22,6 +22,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--exchanges", default="all", help="comma-separated venues, or all (default)")
     parser.add_argument("--simulate", action="store_true", help="connect the feeds to a local exchange simulator")
     parser.add_argument("--rate", type=non_negative_float, default=1000.0, help="simulated trades/s per venue (default 1000)")
+    parser.add_argument("--universe", type=int, default=0, metavar="N",
+                        help="--simulate: N symbols spread over the venues (default: each venue's 2-3)")
+    parser.add_argument("--arrivals", choices=("paced", "poisson"), default="paced",
+                        help="--simulate: paced (even) or poisson (bursts, skewed symbols, multi-trade frames)")
+    parser.add_argument("--seed", type=int, default=0, help="--simulate --arrivals poisson: random seed")
+    parser.add_argument("--simulator-control-port", type=int, default=0, metavar="PORT",
+                        help="--simulate: the simulator's control port (default: any free one)")
     parser.add_argument("--store", default=None,
                         help="store URL for the writer (default: chdb://./data); its password reaches the writer "
                              "in its environment, never on its command line")
@@ -56,7 +63,8 @@ def run(args: argparse.Namespace) -> int:
     if args.simulate:
         from simulator.handle import start_simulator
 
-        simulator = start_simulator(exchanges, rate=args.rate)
+        simulator = start_simulator(exchanges, rate=args.rate, universe=args.universe, arrivals=args.arrivals,
+                                    seed=args.seed, control_port=args.simulator_control_port)
     roles = [Role("aggregate", ["aggregate", "--group", args.group], stop_order=1)]
     report = os.path.join(args.data_dir, "writer", f"{args.group}.status.json")
     if not args.no_writer:

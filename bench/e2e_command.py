@@ -1,0 +1,54 @@
+"""`tickagg bench e2e`: the whole group (simulator -> ten feeds -> aggregator -> writer -> store) at an
+operating point, CPU and memory per role from /proc, lost/doubled trades and latencies from the store
+(bench/e2e.py)."""
+from __future__ import annotations
+
+import argparse
+import json
+
+from tickagg.args import positive_float
+
+HELP = "the whole group at an operating point: CPU and PSS per role from outside, lost/doubled trades, latencies"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--rate", type=positive_float, default=80_000, help="trades/s over the ten venues (default 80000)")
+    parser.add_argument("--seconds", type=positive_float, default=30.0, help="loaded window (default 30)")
+    parser.add_argument("--idle-seconds", type=positive_float, default=10.0, help="idle window, 10 trades/s (default 10)")
+    parser.add_argument("--warmup", type=float, default=5.0, help="seconds after every venue sent before measuring (default 5)")
+    parser.add_argument("--store", choices=("clickhouse", "chdb"), default="clickhouse",
+                        help="a private clickhouse-server (default) or embedded chDB")
+    parser.add_argument("--symbols", type=int, default=2378, help="symbols over the ten venues (default 2378)")
+    parser.add_argument("--seed", type=int, default=1, help="the simulator's random seed (default 1)")
+    parser.add_argument("--simulator-nice", type=int, default=-5,
+                        help="the simulator's nice value (default -5: the exchanges keep their rate on a busy machine; 0 = as is)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--detail", action="store_true", help="with --json: add a _detail object")
+
+
+def run(args: argparse.Namespace) -> int:
+    from bench.e2e import e2e
+
+    result = e2e(args.rate, args.seconds, args.store, args.symbols, args.idle_seconds, args.warmup, args.seed,
+                 args.simulator_nice)
+    detail = result.pop("_detail")
+    if args.json:
+        print(json.dumps({**result, **({"_detail": detail} if args.detail else {})}))
+        return 0
+    cpu, pss = result["cpu_pct"], result["pss_mb"]
+    if result["offered_per_s"] < 0.9 * args.rate:
+        print(f"NOTE: {result['offered_per_s']:,.0f} trades/s offered, not {args.rate:,.0f}: the simulator waits for the "
+              f"slowest reader (and was itself short of CPU?); load average {detail['loadavg_1min_at_end']} on "
+              f"{detail['cpus']} CPUs. The figures below are for the rate offered.")
+    print(f"{result['symbols']} symbols, {result['offered_per_s']:,.0f} trades/s offered, {result['stored_per_s']:,.0f}/s "
+          f"stored ({detail['store']}); lost {result['lost']}, duplicated {result['duplicated']}")
+    print(f"CPU over {detail['seconds']} s, % of one core: {result['cpu_pct_total']} (feeds {cpu['feeds']}, aggregator "
+          f"{cpu['aggregator']}, writer {cpu['writer']}, supervisor {cpu['supervisor']}; simulator {cpu['simulator']} not counted)")
+    print(f"PSS max, MB: {result['pss_mb_total']} (feeds {pss['feeds']}, aggregator {pss['aggregator']}, writer "
+          f"{pss['writer']}, supervisor {pss['supervisor']}; simulator {pss['simulator']} not counted)")
+    print(f"idle (10 trades/s) CPU over {detail['idle_seconds']} s: {result['idle_cpu_pct_total']}% of one core")
+    print(f"from the simulator's send: tick-to-signal p50 {result['tick_to_signal_p50_ms']} ms, p99 "
+          f"{result['tick_to_signal_p99_ms']} ms; tick-to-storage p99 {result['tick_to_storage_p99_ms']} ms "
+          f"(send->receive p99 {detail['exchange_to_recv_p99_ms']} + receive->store p99 "
+          f"{detail['recv_to_store_p99_ms_estimated']}, estimated from the writer's latency rows)")
+    return 0

@@ -1,0 +1,38 @@
+"""`tickagg bench e2e`, short and slow: the whole group from the simulator to the store, every figure there,
+every trade the simulator wrote stored once."""
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from bench.clickhouse_server import server_binary
+from bench.e2e import e2e
+from stores import missing, need_chdb
+
+KEYS = {"offered_per_s", "stored_per_s", "lost", "duplicated", "symbols", "cpu_pct_total", "cpu_pct", "pss_mb_total",
+        "pss_mb", "idle_cpu_pct_total", "tick_to_signal_p50_ms", "tick_to_signal_p99_ms", "tick_to_storage_p99_ms"}
+ROLES = {"feeds", "aggregator", "writer", "supervisor", "simulator"}
+
+
+@pytest.mark.parametrize("store_kind", ["chdb", "clickhouse"])
+def test_a_short_run_stores_every_trade_once_and_reports_every_figure(store_kind):
+    if store_kind == "chdb":
+        need_chdb()
+    elif server_binary() is None:  # the bench starts its own server
+        missing("clickhouse-server is not installed (make test installs Debian's clickhouse-server)")
+    result = e2e(rate=600, seconds=1.5, store_kind=store_kind, symbols=40, idle_seconds=1.0, warmup=0.0)
+    detail = result.pop("_detail")
+    assert set(result) == KEYS
+    assert set(result["cpu_pct"]) == set(result["pss_mb"]) == ROLES
+    assert result["lost"] == 0 and result["duplicated"] == 0
+    for venue, (sent, rows, distinct) in detail["per_venue_sent_rows_distinct"].items():
+        assert sent == rows == distinct > 0, venue
+    assert result["offered_per_s"] > 0 and 0.5 * result["offered_per_s"] < result["stored_per_s"] < 2 * result["offered_per_s"]
+    assert result["symbols"] == 40
+    for role in ROLES - {"supervisor"}:
+        assert result["cpu_pct"][role] > 0 and result["pss_mb"][role] > 10
+    assert result["pss_mb_total"] == pytest.approx(sum(result["pss_mb"][r] for r in ROLES - {"simulator"}), rel=0.2)
+    assert 0 < result["tick_to_signal_p50_ms"] <= result["tick_to_signal_p99_ms"] < math.inf
+    assert result["tick_to_storage_p99_ms"] > result["tick_to_signal_p50_ms"]
+    assert result["idle_cpu_pct_total"] >= 0

@@ -1,0 +1,36 @@
+"""bench e2e's pieces that need no group: roles from command lines, quantiles of merged summaries."""
+from __future__ import annotations
+
+import math
+import os
+
+from bench.e2e_procs import Group, role_of
+from bench.e2e_store import mixture_quantile
+
+
+def test_command_lines_map_to_roles():
+    assert role_of(["python", "-m", "tickagg.cli", "feed", "okx", "--group", "g"]) == "feeds"
+    assert role_of(["python", "-m", "tickagg.cli", "aggregate", "--group", "g"]) == "aggregator"
+    assert role_of(["python", "-m", "tickagg.cli", "write", "--group", "g"]) == "writer"
+    assert role_of(["python", "-m", "simulator.simulate_command", "--rate", "1"]) == "simulator"
+    assert role_of(["python", "-m", "tickagg", "run", "--simulate"]) == "supervisor"
+    assert role_of(["sh", "-c", "true"]) is None
+
+
+def test_a_group_is_its_root_process_and_cpu_time_only_grows():
+    group = Group(os.getpid())
+    assert group.processes()[os.getpid()] == "supervisor"
+    before = group.cpu()
+    sum(range(2_000_000))
+    after = group.cpu()
+    assert after[os.getpid()][1] >= before[os.getpid()][1]
+    assert group.pss()["supervisor"] > 1
+
+
+def test_a_mixture_quantile_weighs_each_summary_by_its_count():
+    one = (100, 1.0, 2.0, 3.0, 4.0, 5.0)  # count, p50, p90, p99, p999, max
+    assert math.isclose(mixture_quantile([one], 0.99), 3.0, rel_tol=1e-6)
+    assert math.isclose(mixture_quantile([one, (100, 10.0, 20.0, 30.0, 40.0, 50.0)], 0.5), 2.0, rel_tol=1e-6)
+    heavy = mixture_quantile([one, (10_000, 10.0, 20.0, 30.0, 40.0, 50.0)], 0.5)
+    assert 9.0 < heavy < 10.5  # the busy second decides
+    assert math.isnan(mixture_quantile([(0, 1, 2, 3, 4, 5)], 0.99))
