@@ -38,3 +38,14 @@ def test_a_process_package_never_imports_another_process(package):
             if top in FORBIDDEN[package] and (package, module) not in ALLOWED:
                 wrong.append(f"{path.relative_to(ROOT)} imports {module}")
     assert not wrong, wrong
+
+
+def test_numba_kernels_live_where_the_cache_fingerprint_looks():
+    """shm/__init__.py names Numba's cache after the source of shm/ and aggregator/ only: a cached kernel
+    anywhere else would keep running old code after an edit."""
+    from shm import _FINGERPRINTED
+
+    outside = [str(path.relative_to(ROOT)) for package in ("feeds", "writer", "store", "simulator", "tickagg", "bench")
+               for path in sorted((ROOT / package).rglob("*.py")) if "njit" in path.read_text()]
+    assert set(_FINGERPRINTED) == {"shm", "aggregator"}
+    assert not outside, outside
