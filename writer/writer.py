@@ -294,9 +294,24 @@ class Writer:
         try:
             while not self._stop and (deadline is None or time.monotonic() < deadline):
                 if not self.step():
-                    time.sleep(self.config.poll_ms / 1000)
+                    time.sleep(self.idle_s(deadline))
         finally:
             self.shutdown()
+
+    def idle_s(self, deadline: float | None = None) -> float:
+        """How long the loop may sleep after a step with nothing to do: until the first batch may be due (at most
+        the batch age: records arriving meanwhile are flushed on the next look, within ``batch_ms`` of their
+        arrival), the next report, rescan, probe or spill sync; at least ``poll_ms``. An idle writer so wakes
+        about once per ``batch_ms`` (20 times a second by default), not every ``poll_ms``."""
+        now = time.monotonic()
+        rows, age = (self.config.batch_rows, self.config.batch_ms / 1000) if self.store_up else (self.config.spill_rows, self.config.spill_ms / 1000)
+        wake = [age, self._next_rescan - now, self._next_report - now, self.spill.sync_in(now)]
+        wake += [b.wake_in(now, rows, age) for b in self.batchers.values()]
+        if not self.store_up:
+            wake += [self._next_probe - now, self._next_down_report - now]
+        if deadline is not None:
+            wake.append(deadline - now)
+        return max(self.config.poll_ms / 1000, min(wake))
 
     def stop(self, *_args) -> None:
         self._stop = True
