@@ -4,7 +4,7 @@ A batch is everything popped from one ring since its last commit, so the ring's
 tail moves exactly to the end of the batch that became durable (Ring.commit
 publishes every record popped so far). Triggers, whichever comes first:
 
-- ``batch_rows`` rows (default 1,000) or ``batch_ms`` ms since the first record
+- ``batch_rows`` rows (default 1,000; none with chDB, writer.py) or ``batch_ms`` ms since the first record
   could have arrived (default 50) while the store is up: a batch's age counts
   from the last time its ring was seen drained (any record popped since came
   in after that), so a writer that sleeps between looks still flushes every
