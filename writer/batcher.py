@@ -60,6 +60,7 @@ class RingBatcher:
         self.count = 0
         self.first_s = 0.0  # when the oldest buffered record could have arrived at the earliest
         self.drained_s = time.monotonic()  # when a pop last found the ring empty (later records arrived after it)
+        self.rate = 0.0  # rows/s of the last batch, halved by each look that finds nothing (for wake_in)
         self.frozen: Batch | None = None
         self.retry_at = 0.0
 
@@ -82,6 +83,8 @@ class RingBatcher:
             if not self.count:
                 self.first_s = self.drained_s
             self.count += got
+        elif not self.count:
+            self.rate /= 2
         if got < room:  # the ring had no more: whatever comes next arrives after now
             self.drained_s = now
         return got
@@ -93,12 +96,13 @@ class RingBatcher:
 
     def wake_in(self, now_s: float, rows: int, age_s: float) -> float:
         """Seconds until this batch may be due: its age limit, or sooner when the rate since ``first_s`` would bring
-        it to ``rows`` first (an estimate: a look then finds it due, or sleeps again); ``age_s`` when it is empty
-        (a record arriving meanwhile counts its age from the last look, so it is flushed on the next one)."""
+        it to ``rows`` first (an estimate: a look then finds it due, or sleeps again); when it is empty, the time the
+        last batch's rate takes to bring ``rows``, at most ``age_s`` (a record arriving meanwhile counts its age from
+        the last look, so it is flushed on the next one at the latest)."""
         if self.frozen is not None:
             return self.retry_at - now_s
         if not self.count:
-            return age_s
+            return min(age_s, rows / self.rate) if self.rate > 0 else age_s
         elapsed = now_s - self.first_s
         by_age = self.first_s + age_s - now_s
         if self.count >= rows or elapsed <= 0:
@@ -119,6 +123,7 @@ class RingBatcher:
     def durable(self, batch: Batch) -> None:
         """``batch`` is in the store or the spill: publish the tail past it."""
         assert batch.start == self.start and batch.end == self.start + self.count, (batch, self.start, self.count)
+        self.rate = self.count / max(time.monotonic() - self.first_s, 1e-3)
         self.ring.commit()
         self.start, self.count, self.frozen = batch.end, 0, None
 
