@@ -96,18 +96,19 @@ class RingBatcher:
 
     def wake_in(self, now_s: float, rows: int, age_s: float) -> float:
         """Seconds until this batch may be due: its age limit, or sooner when the rate since ``first_s`` would bring
-        it to ``rows`` first (an estimate: a look then finds it due, or sleeps again); when it is empty, the time the
+        it to ``rows`` (or its buffer full, or the ring half full) first (an estimate: a look then finds it due, or sleeps again); when it is empty, the time the
         last batch's rate takes to bring ``rows``, at most ``age_s`` (a record arriving meanwhile counts its age from
         the last look, so it is flushed on the next one at the latest)."""
         if self.frozen is not None:
             return self.retry_at - now_s
         if not self.count:
-            return min(age_s, rows / self.rate) if self.rate > 0 else age_s
+            return min(age_s, min(rows, self.ring.capacity // 2) / self.rate) if self.rate > 0 else age_s
         elapsed = now_s - self.first_s
         by_age = self.first_s + age_s - now_s
-        if self.count >= rows or elapsed <= 0:
+        target = min(rows, len(self.buffer), self.count + self.ring.capacity // 2)  # due, or the ring half full
+        if self.count >= target or elapsed <= 0:
             return by_age
-        return min(by_age, (rows - self.count) * elapsed / self.count)
+        return min(by_age, (target - self.count) * elapsed / self.count)
 
     def batch(self) -> Batch:
         """The batch to make durable now (the frozen one, or everything popped)."""
