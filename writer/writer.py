@@ -3,6 +3,7 @@
 One thread, one loop::
 
   pop every ring (aggregator out.*, feed <exchange>.events) into its batcher
+  (nothing to do: sleep until a batch may be due, at most batch_ms — ``Writer.idle_s``)
   for each batch that is due (1,000 rows / 50 ms; chDB: 50 ms, writer/batcher.py):
       store up:   commit log INTENT -> insert -> ACK -> commit the ring tail
       store down: spill (fsync) -> commit log SPILLED -> commit the ring tail
@@ -80,7 +81,7 @@ class WriterConfig:
     commitlog_compact_mb: float | None = None  # compact the commit log past this size (None: CommitLog.COMPACT_BYTES)
     retry_min_s: float = 0.25
     retry_max_s: float = 2.0
-    poll_ms: float = 1.0
+    poll_ms: float = 1.0  # the shortest sleep between looks (the loop sleeps until a batch may be due: idle_s)
     rescan_s: float = 1.0
     retention_days: int = 0
     feature_names: tuple[str, ...] | None = None
