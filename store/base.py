@@ -96,6 +96,7 @@ def error_code(text: str) -> int | None:
 
 class Store:
     kind = "store"
+    batch_rows = 1000  # the writer's default row trigger for a batch (its age trigger, 50 ms, is the other)
 
     def __init__(self, url: StoreURL):
         self.url = url

@@ -4,8 +4,11 @@ A batch is everything popped from one ring since its last commit, so the ring's
 tail moves exactly to the end of the batch that became durable (Ring.commit
 publishes every record popped so far). Triggers, whichever comes first:
 
-- ``batch_rows`` rows (default 1,000) or ``batch_ms`` ms since the first record
-  (default 50) while the store is up;
+- ``batch_rows`` rows (default 1,000; none with chDB, writer.py) or ``batch_ms`` ms since the first record
+  could have arrived (default 50) while the store is up: a batch's age counts
+  from the last time its ring was seen drained (any record popped since came
+  in after that), so a writer that sleeps between looks still flushes every
+  record within ``batch_ms`` of its arrival;
 - ``spill_rows`` / ``spill_ms`` while it is down (bigger batches: fewer spill
   records and fewer checks on replay);
 - the buffer is full (``capacity`` rows: ``max_batch_rows`` capped by the ring
@@ -55,7 +58,9 @@ class RingBatcher:
         self.buffer = np.empty(capacity, ring.dtype)
         self.start = ring.tail  # ring position of buffer[0]
         self.count = 0
-        self.first_s = 0.0
+        self.first_s = 0.0  # when the oldest buffered record could have arrived at the earliest
+        self.drained_s = time.monotonic()  # when a pop last found the ring empty (later records arrived after it)
+        self.rate = 0.0  # rows/s of the last batch, halved by each look that finds nothing (for wake_in)
         self.frozen: Batch | None = None
         self.retry_at = 0.0
 
@@ -71,17 +76,39 @@ class RingBatcher:
         """Pop what fits into the buffer; 0 while a frozen batch waits."""
         if self.frozen is not None or self.count == len(self.buffer):
             return 0
+        room = len(self.buffer) - self.count
+        now = time.monotonic()
         got = self.ring.pop_batch(self.buffer[self.count :])
         if got:
             if not self.count:
-                self.first_s = time.monotonic()
+                self.first_s = self.drained_s
             self.count += got
+        elif not self.count:
+            self.rate /= 2
+        if got < room:  # the ring had no more: whatever comes next arrives after now
+            self.drained_s = now
         return got
 
     def due(self, now_s: float, rows: int, age_s: float) -> bool:
         if self.frozen is not None:
             return now_s >= self.retry_at
         return self.count > 0 and (self.count >= rows or self.count == len(self.buffer) or now_s - self.first_s >= age_s)
+
+    def wake_in(self, now_s: float, rows: int, age_s: float) -> float:
+        """Seconds until this batch may be due: its age limit, or sooner when the rate since ``first_s`` would bring
+        it to ``rows`` (or its buffer full, or the ring half full) first (an estimate: a look then finds it due, or sleeps again); when it is empty, the time the
+        last batch's rate takes to bring ``rows``, at most ``age_s`` (a record arriving meanwhile counts its age from
+        the last look, so it is flushed on the next one at the latest)."""
+        if self.frozen is not None:
+            return self.retry_at - now_s
+        if not self.count:
+            return min(age_s, min(rows, self.ring.capacity // 2) / self.rate) if self.rate > 0 else age_s
+        elapsed = now_s - self.first_s
+        by_age = self.first_s + age_s - now_s
+        target = min(rows, len(self.buffer), self.count + self.ring.capacity // 2)  # due, or the ring half full
+        if self.count >= target or elapsed <= 0:
+            return by_age
+        return min(by_age, (target - self.count) * elapsed / self.count)
 
     def batch(self) -> Batch:
         """The batch to make durable now (the frozen one, or everything popped)."""
@@ -97,6 +124,7 @@ class RingBatcher:
     def durable(self, batch: Batch) -> None:
         """``batch`` is in the store or the spill: publish the tail past it."""
         assert batch.start == self.start and batch.end == self.start + self.count, (batch, self.start, self.count)
+        self.rate = self.count / max(time.monotonic() - self.first_s, 1e-3)
         self.ring.commit()
         self.start, self.count, self.frozen = batch.end, 0, None
 

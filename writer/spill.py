@@ -302,6 +302,12 @@ class Spill:
         if self.fsync == "interval" and self._dirty_since and time.monotonic() - self._dirty_since >= self.fsync_interval:
             self._sync()
 
+    def sync_in(self, now_s: float) -> float:
+        """Seconds until ``tick`` has an ``interval`` fsync to do (infinite when none is pending)."""
+        if self.fsync == "interval" and self._dirty_since:
+            return self._dirty_since + self.fsync_interval - now_s
+        return float("inf")
+
     def _sync(self) -> None:
         if self._fd is not None and self._dirty_since and self.fsync != "never":
             os.fdatasync(self._fd)

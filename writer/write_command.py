@@ -19,7 +19,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "TICKAGG_STORE_PASSWORD or CLICKHOUSE_PASSWORD, never on the command line")
     parser.add_argument("--state-dir", default=os.environ.get("TICKAGG_STATE_DIR", "./data/writer"),
                         help="commit log and spill files, per group (default ./data/writer)")
-    parser.add_argument("--batch-rows", type=positive_int, default=1000, help="flush a ring's batch at this many rows (default 1000)")
+    parser.add_argument("--batch-rows", type=positive_int, default=None,
+                        help="flush a ring's batch at this many rows (default 1000; chDB: none, by --batch-ms only)")
     parser.add_argument("--batch-ms", type=positive_float, default=50.0, help="... or when its first record is this old (default 50)")
     parser.add_argument("--max-batch-rows", type=positive_int, default=100_000,
                         help="largest insert when the writer has fallen behind (default 100000)")

@@ -3,7 +3,8 @@
 One thread, one loop::
 
   pop every ring (aggregator out.*, feed <exchange>.events) into its batcher
-  for each batch that is due (1,000 rows / 50 ms, writer/batcher.py):
+  (nothing to do: sleep until a batch may be due, at most batch_ms — ``Writer.idle_s``)
+  for each batch that is due (1,000 rows / 50 ms; chDB: 50 ms, writer/batcher.py):
       store up:   commit log INTENT -> insert -> ACK -> commit the ring tail
       store down: spill (fsync) -> commit log SPILLED -> commit the ring tail
   store up and spill not empty: replay the oldest spilled batch (INTENT, insert, ACK, release)
@@ -67,7 +68,7 @@ TIMELINE_SECONDS = 600  # the status report's (time, ticks stored) samples, one 
 class WriterConfig:
     group: str = "default"
     state_dir: str = "./data/writer"
-    batch_rows: int = 1000
+    batch_rows: int | None = None  # None: the store's own default (Store.batch_rows: 1,000; chDB by batch_ms only)
     batch_ms: float = 50.0
     max_batch_rows: int = 100_000
     spill_rows: int = 100_000
@@ -80,7 +81,7 @@ class WriterConfig:
     commitlog_compact_mb: float | None = None  # compact the commit log past this size (None: CommitLog.COMPACT_BYTES)
     retry_min_s: float = 0.25
     retry_max_s: float = 2.0
-    poll_ms: float = 1.0
+    poll_ms: float = 1.0  # the shortest sleep between looks (the loop sleeps until a batch may be due: idle_s)
     rescan_s: float = 1.0
     retention_days: int = 0
     feature_names: tuple[str, ...] | None = None
@@ -264,7 +265,7 @@ class Writer:
 
     def _capacity(self, ring: Ring) -> int:
         share = int(self.config.memory_budget_mb * (1 << 20) / 4 / ring.dtype.itemsize)  # a quarter of the budget per busy ring
-        return max(1, min(self.config.max_batch_rows, ring.capacity, max(self.config.batch_rows, share)))
+        return max(1, min(self.config.max_batch_rows, ring.capacity, max(self.config.batch_rows or Store.batch_rows, share)))
 
     def _recover(self, batcher: RingBatcher) -> None:
         """Apply the commit log's (and the spill's) last word about this ring (after a restart)."""
@@ -294,9 +295,30 @@ class Writer:
         try:
             while not self._stop and (deadline is None or time.monotonic() < deadline):
                 if not self.step():
-                    time.sleep(self.config.poll_ms / 1000)
+                    time.sleep(self.idle_s(deadline))
         finally:
             self.shutdown()
+
+    def _triggers(self, store_up: bool) -> tuple[int, float]:
+        """A batch's (rows, age in s) triggers: the insert ones while the store is up, the spill ones while down."""
+        if store_up:
+            return self.config.batch_rows or self.store.batch_rows, self.config.batch_ms / 1000
+        return self.config.spill_rows, self.config.spill_ms / 1000
+
+    def idle_s(self, deadline: float | None = None) -> float:
+        """How long the loop may sleep after a step with nothing to do: until the first batch may be due (at most
+        the batch age: records arriving meanwhile are flushed on the next look, within ``batch_ms`` of their
+        arrival), the next report, rescan, probe or spill sync; at least ``poll_ms``. An idle writer so wakes
+        about once per ``batch_ms`` (20 times a second by default), not every ``poll_ms``."""
+        now = time.monotonic()
+        rows, age = self._triggers(self.store_up)
+        wake = [age, self._next_rescan - now, self._next_report - now, self.spill.sync_in(now)]
+        wake += [b.wake_in(now, rows, age) for b in self.batchers.values()]
+        if not self.store_up:
+            wake += [self._next_probe - now, self._next_down_report - now]
+        if deadline is not None:
+            wake.append(deadline - now)
+        return max(self.config.poll_ms / 1000, min(wake))
 
     def stop(self, *_args) -> None:
         self._stop = True
@@ -309,7 +331,7 @@ class Writer:
             self.rescan()
         for batcher in self.batchers.values():
             batcher.pop()
-        rows, age = (self.config.batch_rows, self.config.batch_ms / 1000) if self.store_up else (self.config.spill_rows, self.config.spill_ms / 1000)
+        rows, age = self._triggers(self.store_up)
         busy = False
         for batcher in self.batchers.values():
             if batcher.due(now, rows, age):

@@ -1,0 +1,94 @@
+"""The writer sleeps between looks without stretching the batch age: a record that arrives while it sleeps counts its
+age from the last look that found the ring drained, and the loop sleeps until a batch may be due (at most batch_ms),
+not every poll_ms."""
+from __future__ import annotations
+
+import pytest
+
+from bench.writer_command import make_ticks
+from shm.pipeline_records import STAMPED_TICK
+from shm.ring import CONSUMER, PRODUCER, Ring, ring_name
+from store import parse
+from store.chdb_store import ChdbStore
+from writer.batcher import RingBatcher
+from store.tables import TICKS
+from writer.writer import Writer, WriterConfig
+
+AGE = 0.05
+
+
+@pytest.fixture
+def rings(group):
+    name = ring_name(group, "out.ticks")
+    producer = Ring(name, PRODUCER, STAMPED_TICK, 4096)
+    consumer = Ring(name, CONSUMER, STAMPED_TICK, numba=False)
+    yield producer, consumer
+    consumer.close()
+    producer.close()
+
+
+def test_a_record_arriving_between_looks_is_due_batch_ms_after_the_look_that_found_the_ring_drained(rings):
+    producer, consumer = rings
+    batcher = RingBatcher(consumer, TICKS, 1000)
+    assert batcher.pop() == 0
+    looked = batcher.drained_s
+    assert producer.push_batch(make_ticks(0, 10, 10**18)) == 10
+    assert batcher.pop() == 10
+    assert batcher.first_s == looked  # not the later pop: the records may have arrived just after the look
+    assert not batcher.due(looked + AGE * 0.99, 1000, AGE)
+    assert batcher.due(looked + AGE * 1.01, 1000, AGE)
+
+
+def test_records_left_in_the_ring_after_a_full_buffer_count_from_the_last_drained_look(rings):
+    producer, consumer = rings
+    batcher = RingBatcher(consumer, TICKS, 100)
+    assert batcher.pop() == 0
+    looked = batcher.drained_s
+    assert producer.push_batch(make_ticks(0, 150, 10**18)) == 150
+    assert batcher.pop() == 100  # the buffer is full, the ring is not drained
+    assert batcher.drained_s == looked
+    batch = batcher.batch()
+    batcher.durable(batch)
+    assert batcher.pop() == 50
+    assert batcher.first_s == looked  # these 50 were waiting since before the first pop
+
+
+def test_wake_in_is_the_age_limit_or_the_estimated_time_to_the_row_trigger(rings):
+    producer, consumer = rings
+    batcher = RingBatcher(consumer, TICKS, 1000)
+    assert batcher.wake_in(123.0, 1000, AGE) == AGE  # empty: look again within the age limit
+    batcher.pop()
+    assert producer.push_batch(make_ticks(0, 100, 10**18)) == 100
+    batcher.pop()
+    first = batcher.first_s
+    # 100 rows in 10 ms: 900 more take ~90 ms, so the age limit (40 ms left) comes first
+    assert batcher.wake_in(first + 0.010, 1000, AGE) == pytest.approx(0.040)
+    # 100 rows in 1 ms: 900 more take ~9 ms, before the age limit
+    assert batcher.wake_in(first + 0.001, 1000, AGE) == pytest.approx(0.009)
+    assert batcher.wake_in(first + 0.060, 1000, AGE) < 0  # overdue
+
+
+def test_an_idle_writer_sleeps_a_batch_interval_not_a_poll(chdb_url, group, tmp_path):
+    producer = Ring(ring_name(group, "out.ticks"), PRODUCER, STAMPED_TICK, 4096)
+    writer = Writer(parse(chdb_url), WriterConfig(group=group, state_dir=str(tmp_path), feature_names=("a", "b"),
+                                                  catalogue_version=1, rings=("out.ticks",), batch_ms=AGE * 1000,
+                                                  poll_ms=1.0))
+    try:
+        writer.start()
+        assert writer.store_up, writer.store_error
+        assert not writer.step()
+        assert writer.idle_s() > 10 * writer.config.poll_ms / 1000  # not a 1 ms poll
+        assert writer.idle_s() <= AGE
+        assert producer.push_batch(make_ticks(0, 5, 10**18)) == 5
+        writer.step()
+        assert writer.idle_s() <= AGE  # a buffered batch is looked at again by its age limit at the latest
+    finally:
+        writer.shutdown()
+        producer.close()
+
+
+def test_chdb_batches_by_age_only_unless_a_row_trigger_is_given(chdb_url, tmp_path):
+    store = ChdbStore(parse(chdb_url))
+    assert Writer(parse(chdb_url), WriterConfig(state_dir=str(tmp_path)), store)._triggers(True)[0] >= 1 << 40
+    given = Writer(parse(chdb_url), WriterConfig(state_dir=str(tmp_path), batch_rows=500), store)
+    assert given._triggers(True)[0] == 500
