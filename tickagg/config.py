@@ -114,17 +114,20 @@ class Config(NamedTuple):
     """Settings given by the file or the environment: dotted key -> (value, where), and the venues in file order."""
 
     values: dict
-    venues: dict  # venue -> {key: (value, where)}
+    venues: dict  # venue -> {key: (value, where)}: the file's, in its order, then the environment's
     path: str | None
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return self.values[key][0] if key in self.values else default
+    listed: tuple  # the venues of the file's [venues]
 
     def enabled_venues(self) -> list[str] | None:
-        """The venues ``tickagg run`` starts: those in ``[venues]`` not disabled, or None (every venue) if none is."""
-        if not self.venues:
+        """The venues ``tickagg run`` starts: those the file lists (or, if none, every venue) that are not
+        disabled, and those the environment enables; None: every venue, as without a file."""
+        from feeds.venues import VENUES
+
+        if not self.listed and not any("enabled" in entry for entry in self.venues.values()):
             return None
-        return [name for name, entry in self.venues.items() if entry.get("enabled", (True,))[0]]
+        chosen = self.listed or tuple(VENUES)
+        chosen += tuple(name for name, entry in self.venues.items() if name not in chosen and entry.get("enabled"))
+        return [name for name in chosen if self.venues.get(name, {}).get("enabled", (True,))[0]]
 
     def venue_symbols(self, venue: str) -> list[str] | None:
         """A venue's symbols as listed, or None (its defaults); ``"all"`` and filters are refused for now."""
@@ -138,6 +141,13 @@ class Config(NamedTuple):
     def venue(self, venue: str, key: str) -> Any:
         return self.venues.get(venue, {}).get(key, (None,))[0]
 
+    def _url_hint(self, venue: str) -> str | None:
+        """The path the simulator serves a venue's configured protocol at (Coinbase advanced: advanced-trade)."""
+        from feeds.venues import venue as pick
+
+        protocol = self.venue(venue, "protocol")
+        return getattr(pick(venue, protocol), "URL_HINT", None) if protocol else None
+
     def defaults_for(self, command: str) -> dict:
         """argparse defaults for ``command`` from the file and the environment (its flags still win)."""
         defaults = {dest: self.values[s.key][0] for s in SETTINGS if s.key in self.values
@@ -148,9 +158,10 @@ class Config(NamedTuple):
             venues = self.enabled_venues()
             if venues is not None:
                 if not venues:
-                    raise ConfigError(f"{self.path}: venues: every venue is disabled")
+                    raise ConfigError(f"{self.path or 'environment'}: venues: every venue is disabled")
                 defaults["exchanges"] = ",".join(venues)
             defaults["venue_symbols"] = {v: self.venue_symbols(v) for v in venues or () if self.venue_symbols(v)}
+            defaults["simulated_paths"] = {v: f"/{hint}" for v in venues or () if (hint := self._url_hint(v))}
         if command == "feed":
             defaults["deployment"] = self  # the venue's part is picked once the venue is parsed
         return defaults
@@ -172,8 +183,9 @@ def load(path: str | None, environ: dict | None = None) -> Config:
             raise ConfigError(f"{path}: not valid TOML: {exc}") from None
         text = raw.decode("utf-8")
         _walk(table, "", path, text, values, venues)
+    listed = tuple(venues)
     _environment(environ, values, venues)
-    return Config(values, venues, path)
+    return Config(values, venues, path, listed)
 
 
 def _where(path: str, text: str, key: str) -> str:
@@ -193,6 +205,7 @@ def _walk(table: dict, prefix: str, path: str, text: str, values: dict, venues: 
                 if not isinstance(entry, dict):
                     raise ConfigError(f"{_where(path, text, f'venues.{venue}')}: venues.{venue}: wants a table")
                 _venue_name(venue, _where(path, text, f"venues.{venue}"))
+                venues.setdefault(venue, {})  # listed, even with nothing set
                 for field, item in entry.items():
                     spot = _where(path, text, f"venues.{venue}.{field}")
                     _set_venue(venues, venue, field, item, spot, from_text=False)

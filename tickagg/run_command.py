@@ -70,7 +70,8 @@ def run(args: argparse.Namespace) -> int:
         argv = ["feed", exchange, "--group", args.group, *deployment]
         if simulator is not None:
             symbols = list(simulator.venue_stats(exchange)["symbols"])
-            argv += ["--url", simulator.url(exchange), "--symbols", ",".join(symbols)]
+            url = simulator.url(exchange) + getattr(args, "simulated_paths", {}).get(exchange, "")  # --config's protocol
+            argv += ["--url", url, "--symbols", ",".join(symbols)]
         roles.append(Role(f"feed-{exchange}", argv, stop_order=0))
     supervisor = Supervisor(roles, os.path.join(args.data_dir, "logs"))
     stopping = []

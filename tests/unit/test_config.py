@@ -147,6 +147,20 @@ def test_each_command_takes_its_part(tmp_path):
     assert run.venue_symbols == {"okx": ["BTC-USDT"]}
 
 
+def test_environment_venue_settings_do_not_change_which_venues_run(tmp_path, monkeypatch):
+    monkeypatch.setenv("TICKAGG__VENUES__BINANCE__SYMBOLS", "BTCUSDT,SOLUSDT")
+    assert _parsed("run", []).exchanges == "all"
+    path = _file(tmp_path, "[venues.okx]\n[venues.kraken]\n")
+    assert _parsed("run", ["--config", path]).exchanges == "okx,kraken"
+    monkeypatch.setenv("TICKAGG__VENUES__KRAKEN__ENABLED", "false")
+    monkeypatch.setenv("TICKAGG__VENUES__BITMEX__ENABLED", "true")
+    assert _parsed("run", ["--config", path]).exchanges == "okx,bitmex"
+    monkeypatch.setenv("TICKAGG__VENUES__OKX__ENABLED", "0")
+    monkeypatch.delenv("TICKAGG__VENUES__BITMEX__ENABLED")
+    with pytest.raises(ConfigError, match="every venue is disabled"):
+        _configured("run", ["--config", path])
+
+
 def test_every_venue_disabled_is_refused(tmp_path):
     path = _file(tmp_path, "[venues.okx]\nenabled = false\n")
     with pytest.raises(ConfigError, match="every venue is disabled"):
