@@ -137,7 +137,8 @@ def test_each_command_takes_its_part(tmp_path):
     assert (aggregate.cpu, aggregate.busy_poll, aggregate.log_level) == (0, True, "DEBUG")
     feed = _parsed("feed", ["okx", "--config", path])
     assert (feed.ring_capacity, feed.max_clock_skew, feed.price_range) == (1024, "60.0", "0.5,900000.0")
-    assert feed.deployment.venue_symbols("okx") == ["BTC-USDT"] and feed.deployment.venue("binance", "url") == "ws://127.0.0.1:1"
+    assert feed.deployment.venue_symbols("okx") == ["BTC-USDT"]
+    assert feed.deployment.venue("binance", "url") == "ws://127.0.0.1:1"
     from feeds.feed_command import limits_from
     assert limits_from(feed).behind_s == 60.0 and limits_from(feed).max_price == 9e5
     write = _parsed("write", ["--config", path])
