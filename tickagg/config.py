@@ -22,7 +22,8 @@ import tomllib
 from typing import Any, NamedTuple
 
 from tickagg.config_schema import (BY_KEY, PROTOCOLS, SETTINGS, SPILL_FSYNC, SPILL_FULL, TYPE_WORDS,  # noqa: F401
-                                   VENUE_KEYS, ConfigError, Setting, boolean, shown, venue_value)
+                                   VENUE_KEYS, ConfigError, Setting, boolean, shown, venue_limits,
+                                   venue_value)
 
 class Config(NamedTuple):
     """Settings given by the file or the environment: dotted key -> (value, where), and the venues in file order."""
@@ -44,9 +45,16 @@ class Config(NamedTuple):
         return [name for name in chosen if self.venues.get(name, {}).get("enabled", (True,))[0]]
 
     def venue_symbols(self, venue: str) -> list[str] | None:
-        """A venue's symbols as listed, or None (its defaults); ``"all"`` and filters are refused for now."""
+        """A venue's symbols as listed, or None (its defaults), checked against the venue's limits (the feed, run
+        and config --check ask; the writer and the aggregator never do); ``"all"`` and filters are refused for now."""
         value, where = self.venues.get(venue, {}).get("symbols", (None, ""))
-        if value is None or isinstance(value, list):
+        if value is None:
+            return None
+        if isinstance(value, list):
+            try:
+                venue_limits(venue, value)
+            except ValueError as exc:
+                raise ConfigError(f"{where}: venues.{venue}.symbols: {exc}") from None
             return value
         what = '"all"' if value == "all" else "a filter"
         raise ConfigError(f"{where}: venues.{venue}.symbols: {what} is not yet supported (resolving a venue's "

@@ -147,6 +147,13 @@ def _symbols(venue: str, value: Any, from_text: bool) -> Any:
         raise ValueError(f"a symbol contains a comma: {next(i for i in value if ',' in i)!r}")
     if len(set(symbols)) != len(symbols):
         raise ValueError("a symbol is listed twice")
+    return symbols
+
+
+def venue_limits(venue: str, symbols: list[str]) -> None:
+    """ValueError unless the venue's feed takes ``symbols`` (its connection limits, the symbol directory's key
+    size): the check of feed --symbols. Apart from the shape checks because it imports the symbol directory (and
+    Numba with it), which the writer never loads."""
     from feeds.feed_command import check_symbols
     from feeds.venues import VENUES
 
@@ -154,7 +161,6 @@ def _symbols(venue: str, value: Any, from_text: bool) -> Any:
         check_symbols(VENUES[venue], symbols, VENUES[venue].URL)
     except UsageError as exc:
         raise ValueError(str(exc).removeprefix("--symbols: ")) from None
-    return symbols
 
 
 def boolean(text: str) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import orjson
 import pytest
@@ -66,3 +67,14 @@ def test_run_refuses_a_bad_file_before_starting_anything(group, tmp_path):
     assert result.returncode == 2 and result.stdout == "", result.stdout + result.stderr
     assert result.stderr.strip() == f"tickagg run: {deployment}:4: writer.batch_rows: '-5' must be positive"
     assert not (tmp_path / "data").exists()
+
+
+def test_the_writer_reads_its_part_without_loading_numba():
+    example = Path(__file__).resolve().parents[2] / "systemd" / "tickagg.toml.example"
+    code = ("import sys; from tickagg.cli import _configured, build_parser; "
+            f"argv = ['--config', {str(example)!r}]; "
+            "args = build_parser('write', _configured('write', argv)).parse_args(['write', *argv]); "
+            "print(args.spill_full, *[m for m in ('numba', 'llvmlite') if m in sys.modules])")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["drop-oldest"]  # the file was read, and no Numba came with it

@@ -54,8 +54,6 @@ BAD_FILES = [
     ("[venues.binance]\nsymbols = ['BTC USDT']\n", [":2:", "venues.binance.symbols", "whitespace"]),
     ("[venues.binance]\nsymbols = []\n", [":2:", "venues.binance.symbols", "a list of symbols"]),
     ("[venues.binance]\nsymbols = ['A', 'A']\n", [":2:", "venues.binance.symbols", "twice"]),
-    ("[venues.bitfinex]\nsymbols = [" + ",".join(f"'tS{i}USD'" for i in range(26)) + "]\n",
-     [":2:", "venues.bitfinex.symbols", "25"]),
     ("[venues.binance]\nsymbols = { quote = 'USDT', size = 'big' }\n", [":2:", "venues.binance.symbols", "size"]),
     ("[venues.binance]\nurl = 'http://x'\n", [":2:", "venues.binance.url", "WebSocket"]),
     ("[venues.okx]\nprotocol = 'advanced'\n", [":2:", "venues.okx.protocol", "one protocol"]),
@@ -91,6 +89,15 @@ def test_a_bad_environment_setting_names_the_variable(name, value, words):
         config.load(None, {name: value})
     for word in words:
         assert word in str(caught.value), str(caught.value)
+
+
+def test_a_venue_limit_is_checked_where_the_symbols_are_used(tmp_path):
+    path = _file(tmp_path, "[venues.bitfinex]\nsymbols = [" + ",".join(f"'tS{i}USD'" for i in range(26)) + "]\n")
+    deployment = config.load(path)  # the writer and the aggregator load it without the feeds' limits
+    with pytest.raises(ConfigError, match=rf"^{path}:2: venues.bitfinex.symbols: .*25"):
+        deployment.venue_symbols("bitfinex")  # as the feed, `tickagg run` and `tickagg config --check` do
+    with pytest.raises(ConfigError, match="25"):
+        _configured("run", ["--config", path])
 
 
 def test_all_and_filters_are_accepted_in_shape_and_refused_until_resolved(tmp_path):
