@@ -1,7 +1,9 @@
 """The `tickagg` console script: one subcommand per job.
 
 Each subcommand lives in its own module, which exposes ``HELP`` (one line),
-``add_arguments(parser)`` and ``run(args) -> int``. Command modules import
+``add_arguments(parser)`` and ``run(args) -> int``. Those in ``CONFIGURED`` also take
+``--config FILE``: ``main`` reads it (and the environment) before parsing, as the parser's
+defaults (tickagg/config.py). Command modules import
 their heavy dependencies (numba, numpy kernels) inside ``run`` so that
 ``tickagg --help`` stays instant.
 """
@@ -50,7 +52,7 @@ def build_parser(only: str | None = None, defaults: dict | None = None) -> argpa
         module = importlib.import_module(module_name)
         cmd = sub.add_parser(name, help=module.HELP, description=module.HELP)
         module.add_arguments(cmd)
-        cmd.set_defaults(run=module.run, **(defaults or {}))
+        cmd.set_defaults(run=module.run, **(defaults if only and defaults else {}))
     return parser
 
 
@@ -70,7 +72,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"tickagg {chosen}: {exc}", file=sys.stderr)
         return 2
     try:
-        args = build_parser(chosen, defaults).parse_args(argv)  # --group's type raises GroupNameError, argparse lets it through
+        # --group's type raises GroupNameError, argparse lets it through
+        args = build_parser(chosen, defaults).parse_args(argv)
     except GroupNameError as exc:
         print(f"tickagg{' ' + chosen if chosen else ''}: {exc}", file=sys.stderr)
         return 2
@@ -88,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _configured(command: str, argv: list[str]) -> dict:
+    """``command``'s defaults from its ``--config FILE`` (if any) and the environment; ConfigError if one is bad."""
     from tickagg import config
 
     return config.load(config.preparse(argv)).defaults_for(command)
