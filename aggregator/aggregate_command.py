@@ -6,6 +6,7 @@ import logging
 import sys
 
 from shm.names import group_argument
+from tickagg import config
 from tickagg.args import UsageError, bounded_float, log_level, non_negative_float, non_negative_int, positive_float, positive_int
 
 HELP = "run the aggregator: fan in the group's tick rings, build bars, features, signals and latency rows"
@@ -22,6 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fill-minutes", type=non_negative_int, default=60, help="empty 1 min bars emitted at most per gap (default 60)")
     parser.add_argument("--seconds", type=positive_float, help="stop after this many seconds (default: run until SIGTERM)")
     parser.add_argument("--log-level", type=log_level, default="INFO", help="logging level (default INFO)")
+    config.add_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -6,7 +6,8 @@ import logging
 import sys
 
 from shm.names import group_argument
-from tickagg.args import UsageError, log_level, name_list, non_negative_float, positive_float, ws_url
+from tickagg import config
+from tickagg.args import UsageError, log_level, name_list, non_negative_float, positive_float, power_of_two, ws_url
 
 HELP = "run one exchange's feed: WebSocket trades -> normalized ticks in the exchange's ring"
 
@@ -17,7 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("exchange", choices=sorted(VENUES), help="the venue")
     parser.add_argument("--symbols", type=name_list, help="comma-separated symbols as the venue writes them (default: the venue's defaults)")
     parser.add_argument("--url", type=ws_url, help="WebSocket base URL (default: the venue's production URL; the simulator prints its own)")
-    parser.add_argument("--protocol", choices=("exchange", "advanced"),
+    parser.add_argument("--protocol", choices=config.PROTOCOLS,
                         help="coinbase only: exchange (ws-feed matches, the default) or advanced (Advanced Trade "
                              "market_trades); default: advanced when the URL's host or path contains advanced-trade")
     parser.add_argument("--group", type=group_argument, default="default", help="process group: names the rings (default: default)")
@@ -25,6 +26,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-lifetime", type=non_negative_float,
                         help="switch connections before this age in seconds (default: per venue; 0: never)")
     parser.add_argument("--log-level", type=log_level, default="INFO", help="logging level (default INFO)")
+    parser.add_argument("--ring-capacity", type=power_of_two, default=None,
+                        help="records in the tick ring when it is created (a power of two; default 262144)")
+    config.add_argument(parser)
     parser.add_argument("--max-clock-skew", default="300,10", metavar="BEHIND,AHEAD",
                         help="seconds a trade's exchange time may lie before and after its receive time; "
                              "one number for both (default 300,10)")
@@ -48,7 +52,13 @@ def run(args: argparse.Namespace) -> int:
     from feeds.loop import Feed
     from feeds.venues import venue
     from shm.segment import EXIT_REFUSED, SegmentError, SegmentRefusedError
+    from shm.topology import TICK_RING_CAPACITY
 
+    deployment = getattr(args, "deployment", None)  # the venue's part of the file: under the venue's own flags
+    if deployment is not None:
+        args.symbols = args.symbols or deployment.venue_symbols(args.exchange)
+        args.url = args.url or deployment.venue(args.exchange, "url")
+        args.protocol = args.protocol or deployment.venue(args.exchange, "protocol")
     try:
         module = venue(args.exchange, args.protocol, args.url)
     except ValueError as exc:
@@ -62,7 +72,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"tickagg feed: {exc}", file=sys.stderr)
         return 2
     try:
-        feed = Feed(module, symbols, args.url, args.group, args.stale_after, args.max_lifetime, limits=limits)
+        feed = Feed(module, symbols, args.url, args.group, args.stale_after, args.max_lifetime, limits=limits,
+                    ring_capacity=args.ring_capacity or TICK_RING_CAPACITY)
     except SegmentError as exc:  # a ring or the symbol directory (RingError is one)
         print(f"tickagg feed: {exc}", file=sys.stderr)
         return EXIT_REFUSED if isinstance(exc, SegmentRefusedError) else 1

@@ -61,6 +61,14 @@ def bounded_float(low: float, high: float, low_open: bool = False, high_open: bo
     return _number(float, low, low_open, high, high_open)
 
 
+def power_of_two(text: str) -> int:
+    """A ring capacity: a power of two, at least 2."""
+    value = int(_number(int, 2, False)(text))
+    if value & (value - 1):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a power of two")
+    return value
+
+
 def port(text: str) -> int:
     """A TCP port, 0 (any free port) to 65535."""
     return int(_number(int, 0, False, 65535)(text))

@@ -1,7 +1,9 @@
 """The `tickagg` console script: one subcommand per job.
 
 Each subcommand lives in its own module, which exposes ``HELP`` (one line),
-``add_arguments(parser)`` and ``run(args) -> int``. Command modules import
+``add_arguments(parser)`` and ``run(args) -> int``. Those in ``CONFIGURED`` also take
+``--config FILE``: ``main`` reads it (and the environment) before parsing, as the parser's
+defaults (tickagg/config.py). Command modules import
 their heavy dependencies (numba, numpy kernels) inside ``run`` so that
 ``tickagg --help`` stays instant.
 """
@@ -27,11 +29,17 @@ COMMANDS = {
     "bench": "bench.command",
     "features": "aggregator.features_command",
     "summary": "tickagg.summary_command",
+    "config": "tickagg.config_command",
 }
 
 
-def build_parser(only: str | None = None) -> argparse.ArgumentParser:
-    """The argument parser; with ``only``, just that subcommand's module is imported."""
+# subcommands that take their part of the deployment file (--config) and of the environment (tickagg/config.py)
+CONFIGURED = ("feed", "aggregate", "write", "run")
+
+
+def build_parser(only: str | None = None, defaults: dict | None = None) -> argparse.ArgumentParser:
+    """The argument parser; with ``only``, just that subcommand's module is imported (and ``defaults`` replace
+    its own: the settings of the deployment file and the environment)."""
     parser = Parser(
         prog="tickagg",
         description="Market-data tick aggregator: feeds -> shared-memory rings -> aggregator -> store.",
@@ -44,7 +52,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         module = importlib.import_module(module_name)
         cmd = sub.add_parser(name, help=module.HELP, description=module.HELP)
         module.add_arguments(cmd)
-        cmd.set_defaults(run=module.run)
+        cmd.set_defaults(run=module.run, **(defaults if only and defaults else {}))
     return parser
 
 
@@ -58,8 +66,14 @@ def main(argv: list[str] | None = None) -> int:
     chosen = argv[0] if argv and argv[0] in COMMANDS else None
     from shm.names import GroupNameError  # light: no numpy
 
+    try:  # flag > environment > file > default: the file and the environment become the parser's defaults
+        defaults = _configured(chosen, argv[1:]) if chosen in CONFIGURED else None
+    except UsageError as exc:
+        print(f"tickagg {chosen}: {exc}", file=sys.stderr)
+        return 2
     try:
-        args = build_parser(chosen).parse_args(argv)  # --group's type raises GroupNameError, argparse lets it through
+        # --group's type raises GroupNameError, argparse lets it through
+        args = build_parser(chosen, defaults).parse_args(argv)
     except GroupNameError as exc:
         print(f"tickagg{' ' + chosen if chosen else ''}: {exc}", file=sys.stderr)
         return 2
@@ -74,6 +88,13 @@ def main(argv: list[str] | None = None) -> int:
         # `tickagg tail ... | head`: the reader went away; not an error.
         sys.stderr.close()
         return 0
+
+
+def _configured(command: str, argv: list[str]) -> dict:
+    """``command``'s defaults from its ``--config FILE`` (if any) and the environment; ConfigError if one is bad."""
+    from tickagg import config
+
+    return config.load(config.preparse(argv)).defaults_for(command)
 
 
 if __name__ == "__main__":

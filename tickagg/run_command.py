@@ -8,6 +8,7 @@ import sys
 import time
 
 from shm.names import group_argument
+from tickagg import config
 from tickagg.args import UsageError, non_negative_float, positive_float
 from tickagg.supervisor import STABLE_S
 
@@ -36,6 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", default="./data", help="writer state and process logs (default ./data)")
     parser.add_argument("--seconds", type=positive_float, help="stop after this long (default: until Ctrl-C / SIGTERM)")
     parser.add_argument("--status-every", type=positive_float, default=5.0, help="seconds between status lines (default 5)")
+    config.add_argument(parser)  # its children read their part of the same file
 
 
 def run(args: argparse.Namespace) -> int:
@@ -63,18 +65,22 @@ def run(args: argparse.Namespace) -> int:
     if args.simulate:
         from simulator.handle import start_simulator
 
-        simulator = start_simulator(exchanges, rate=args.rate, universe=args.universe, arrivals=args.arrivals,
-                                    seed=args.seed, control_port=args.simulator_control_port)
-    roles = [Role("aggregate", ["aggregate", "--group", args.group], stop_order=1)]
+        simulator = start_simulator(exchanges, rate=args.rate, symbols=getattr(args, "venue_symbols", None),
+                                    universe=args.universe, arrivals=args.arrivals, seed=args.seed,
+                                    control_port=args.simulator_control_port)
+    deployment = ["--config", os.path.abspath(args.config)] if args.config else []
+    roles = [Role("aggregate", ["aggregate", "--group", args.group, *deployment], stop_order=1)]
     report = os.path.join(args.data_dir, "writer", f"{args.group}.status.json")
     if not args.no_writer:
-        argv = ["write", "--group", args.group, "--state-dir", os.path.join(args.data_dir, "writer"), "--report", report]
+        argv = ["write", "--group", args.group, *deployment, "--state-dir", os.path.join(args.data_dir, "writer"),
+                "--report", report]
         roles.append(Role("write", argv + (["--store", store] if store else []), stop_order=2, env=secret))
     for exchange in exchanges:
-        argv = ["feed", exchange, "--group", args.group]
+        argv = ["feed", exchange, "--group", args.group, *deployment]
         if simulator is not None:
             symbols = list(simulator.venue_stats(exchange)["symbols"])
-            argv += ["--url", simulator.url(exchange), "--symbols", ",".join(symbols)]
+            url = simulator.url(exchange) + getattr(args, "simulated_paths", {}).get(exchange, "")  # --config's protocol
+            argv += ["--url", url, "--symbols", ",".join(symbols)]
         roles.append(Role(f"feed-{exchange}", argv, stop_order=0))
     supervisor = Supervisor(roles, os.path.join(args.data_dir, "logs"))
     stopping = []

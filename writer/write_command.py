@@ -6,7 +6,8 @@ import os
 import sys
 
 from shm.names import group_argument
-from tickagg.args import non_negative_float, non_negative_int, positive_float, positive_int
+from tickagg import config
+from tickagg.args import log_level, non_negative_float, non_negative_int, positive_float, positive_int
 
 HELP = "the writer process: aggregator output and feed event rings -> ClickHouse or chDB (default ./data), spilling while the store is down"
 
@@ -25,11 +26,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-batch-rows", type=positive_int, default=100_000,
                         help="largest insert when the writer has fallen behind (default 100000)")
     parser.add_argument("--memory-mb", type=positive_float, default=200.0, help="budget for batches held in memory (default 200)")
-    parser.add_argument("--spill-fsync", choices=("always", "interval", "never"), default="always",
+    parser.add_argument("--spill-fsync", choices=config.SPILL_FSYNC, default="always",
                         help="fsync the spill after every batch (default), every second, or never")
     parser.add_argument("--spill-max-mb", type=non_negative_float, default=10240.0,
                         help="cap on the spill's size on disk (default 10240 = 10 GiB; 0: only the disk bounds it)")
-    parser.add_argument("--spill-full", choices=("drop-oldest", "drop-newest"), default="drop-oldest",
+    parser.add_argument("--spill-full", choices=config.SPILL_FULL, default="drop-oldest",
                         help="at the cap, drop the oldest spilled batches (default) or the newest; dropped rows are counted")
     parser.add_argument("--commit-log-compact-mb", type=positive_float, default=16.0, help=argparse.SUPPRESS)  # tests: compact often
     parser.add_argument("--retention-days", type=non_negative_int, default=0, help="TTL for ticks where the server has TTL (0: keep)")
@@ -40,6 +41,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="insert the batches the store refused before (after fixing the cause; the writer must not be "
                              "running), keep those it refuses again, and exit")
     parser.add_argument("--verbose", "-v", action="store_true", help="log at INFO level (default: warnings)")
+    parser.add_argument("--log-level", type=log_level, default=None, help="logging level (default WARNING; INFO with -v)")
+    config.add_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -48,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     from store import StoreError, configured, redact
     from store.url import StoreURLError
 
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+    logging.basicConfig(level=args.log_level or ("INFO" if args.verbose else "WARNING"),
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     try:
         url = configured(args.store)

@@ -88,6 +88,13 @@ CASES = [
     (["bench", "outage", "--rate", "0"], ["--rate"]),
     (["bench", "nosuch"], ["nosuch"]),
     (["nosuch"], ["nosuch"]),
+    (["config"], ["--example", "--check"]),
+    (["config", "--check", "/no/such.toml"], ["/no/such.toml", "cannot read"]),
+    (["config", "--example", "--check", "x.toml"], ["--check", "--example"]),
+    (["run", "--config", "/no/such.toml"], ["/no/such.toml"]),
+    (["feed", "binance", "--config", "/no/such.toml"], ["/no/such.toml"]),
+    (["feed", "binance", "--ring-capacity", "1000"], ["--ring-capacity", "power of two"]),
+    (["write", "--log-level", "loud"], ["--log-level", "loud"]),
 ]
 
 

@@ -3,7 +3,8 @@
 systemd is not running here (no PID 1 systemd in a container), so the checks use what works offline:
 ``systemd-analyze verify`` and ``systemd-analyze security --offline=true`` on copies of the unit files, and each
 ``ExecStart`` run through the real ``/bin/sh`` with the example environment file, where ``TICKAGG_BIN`` is a shim
-that hands its arguments to the real ``tickagg`` argument parser (and so fails on any argument it rejects).
+that hands its arguments to the real ``tickagg`` argument parser (and so fails on any argument it rejects), with
+the example deployment file (systemd/tickagg.toml.example) in place of /etc/tickagg/tickagg.toml.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ import pytest
 UNITS = Path(__file__).resolve().parents[2] / "systemd"
 SERVICES = ["tickagg-aggregate.service", "tickagg-write.service", "tickagg-feed@binance.service"]
 MAX_EXPOSURE = 4.0
+DEPLOYMENT = "/etc/tickagg/tickagg.toml"
 
 needs_analyze = pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze not installed")
 
@@ -64,17 +66,33 @@ def _shell_command(service: str, instance: str) -> str:
     text = (UNITS / service).read_text()
     line = re.search(r"^ExecStart=/bin/sh -c '(.*)'$", text, re.M)
     assert line, f"{service}: ExecStart is not /bin/sh -c '...'"
-    command = line.group(1).replace("%i", instance)
+    command = line.group(1).replace("%i", instance).replace(DEPLOYMENT, str(UNITS / "tickagg.toml.example"))
     assert re.search(r"(?<!\$)\$(?!\$)", command) is None, f"{service}: a single $ would be expanded by systemd"
     return command.replace("$$", "$")
 
 
 SHIM = """\
 import json, sys
-from tickagg.cli import build_parser
-args = build_parser(sys.argv[1]).parse_args(sys.argv[1:])
-print(json.dumps({k: v for k, v in vars(args).items() if k != "run"}, default=str))
+from tickagg.cli import _configured, build_parser
+args = build_parser(sys.argv[1], _configured(sys.argv[1], sys.argv[2:])).parse_args(sys.argv[1:])
+print(json.dumps({k: v for k, v in vars(args).items() if k not in ("run", "deployment")}, default=str))
+if getattr(args, "deployment", None):  # the feed's venue part, as feed_command.run picks it
+    print(json.dumps(args.deployment.venue_symbols(args.exchange)))
 """
+
+
+def test_exec_start_takes_the_environment_over_the_file(tmp_path):
+    shim = tmp_path / "tickagg"
+    shim.write_text(f"#!{sys.executable}\n{SHIM}")
+    shim.chmod(0o755)
+    root = Path(__file__).resolve().parents[2]
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(root), **_environment_file(), "TICKAGG_BIN": str(shim),
+           "TICKAGG_GROUP": "fromenv", "TICKAGG__WRITER__BATCH_ROWS": "77"}
+    done = subprocess.run(["/bin/sh", "-c", _shell_command("tickagg-write.service", "")], env=env,
+                          capture_output=True, text=True, timeout=60, cwd=root)
+    assert done.returncode == 0, done.stderr
+    parsed = json.loads(done.stdout.splitlines()[0])
+    assert (parsed["group"], parsed["batch_rows"]) == ("fromenv", 77)
 
 
 @pytest.mark.parametrize("service,instance", [("tickagg-aggregate.service", ""), ("tickagg-write.service", ""),
@@ -89,14 +107,14 @@ def test_exec_start_is_accepted_by_the_cli(tmp_path, service, instance):
     done = subprocess.run(["/bin/sh", "-c", _shell_command(service, instance)], env=env,
                           capture_output=True, text=True, timeout=60, cwd=root)
     assert done.returncode == 0, done.stderr
-    parsed = json.loads(done.stdout)
-    assert parsed["group"] == env["TICKAGG_GROUP"]
-    if instance == "binance":  # the example file names Binance's symbols: they reach --symbols
-        assert "BTCUSDT" in str(parsed["symbols"])
-    if instance == "kraken":  # none named: the feed's default symbols, not an empty --symbols
-        from tickagg.cli import build_parser
-        default = build_parser("feed").parse_args(["feed", "kraken"]).symbols
-        assert parsed["symbols"] == json.loads(json.dumps(default, default=str))
+    parsed, *venue = [json.loads(line) for line in done.stdout.splitlines()]
+    assert parsed["config"] == str(UNITS / "tickagg.toml.example"), f"{service} does not read {DEPLOYMENT}"
+    assert parsed["group"] == "default"  # from the file
+    if service == "tickagg-write.service":  # the example file sets the writer's spill policy
+        assert parsed["spill_full"] == "drop-oldest" and parsed["batch_rows"] == 1000
+    if instance:  # the example file names each venue's symbols: the feed reads them from it
+        from feeds.venues import VENUES
+        assert venue == [list(VENUES[instance].DEFAULT_SYMBOLS)]
 
 
 def test_units_run_as_a_dedicated_user_without_privileges():
