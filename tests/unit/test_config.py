@@ -116,7 +116,7 @@ def _parsed(command: str, argv: list[str]) -> argparse.Namespace:
 
 def test_precedence_flag_over_environment_over_file_over_default(tmp_path, monkeypatch):
     path = _file(tmp_path, "group = 'fromfile'\n[writer]\nbatch_rows = 2000\nspill_full = 'drop-newest'\n")
-    assert _parsed("write", []).batch_rows == 1000  # default
+    assert _parsed("write", []).batch_rows is None  # default: chosen by the store (1,000 on a server, none on chDB)
     assert _parsed("write", ["--config", path]).batch_rows == 2000  # file
     monkeypatch.setenv("TICKAGG__WRITER__BATCH_ROWS", "3000")
     monkeypatch.setenv("TICKAGG_GROUP", "fromenv")
