@@ -2,7 +2,7 @@
 
 Calling a kernel from Python unboxes every array it takes (~0.4 µs each; the
 aggregator's state and outputs are ~75 arrays), so the loop runs in Numba
-for a whole time slice and returns to Python only between slices (signals,
+for a whole time slice (main.SLICE_S) and returns to Python only between slices (signals,
 new rings, counters). Input rings travel as fixed-length tuples (MAX_INPUTS,
 unused places hold an empty dummy ring) so one compiled version serves any
 number of feeds.
@@ -30,18 +30,22 @@ def dummy_ring() -> tuple[np.ndarray, np.ndarray]:
 
 
 @numba.njit(cache=True, nogil=True)
-def serve(in_data, in_header, n_inputs, positions, scratch, state, outputs, slice_ns, spin_ns, idle_sleep_us,
-          feature_budget) -> int:
+def serve(in_data, in_header, n_inputs, positions, scratch, state, outputs, slice_ns, spin_ns, min_sleep_us,
+          max_sleep_us, feature_budget) -> int:
     """Serve for ``slice_ns``: returns the ticks processed.
 
     One turn: pop a batch from each input ring -> ``fold_batch`` -> publish the
     outputs -> commit each input's tail (a crash before the commit replays
-    the turn; it never loses it) -> ``housekeeping``. With nothing to read
-    for ``spin_ns`` it sleeps ``idle_sleep_us`` per turn (0: busy-poll).
+    the turn; it never loses it) -> ``housekeeping``. A turn that finds
+    nothing, ``spin_ns`` after the last tick, sleeps: ``min_sleep_us`` first,
+    doubling with each empty turn up to ``max_sleep_us`` (0: busy-poll). So a
+    tick waits at most ``max_sleep_us`` (plus the kernel's timer slack) before
+    it is popped, and an idle aggregator wakes ~1e6 / ``max_sleep_us`` times a second.
     """
     started = monotonic_ns()
     last_work = started
     total = 0
+    nap = min_sleep_us
     popped = np.zeros(n_inputs, np.bool_)
     while True:
         worked = False
@@ -66,7 +70,9 @@ def serve(in_data, in_header, n_inputs, positions, scratch, state, outputs, slic
         clock = monotonic_ns()
         if worked:
             last_work = clock
-        elif queued == 0 and idle_sleep_us > 0 and clock - last_work > spin_ns:
-            sleep_us(idle_sleep_us)
+            nap = min_sleep_us
+        elif queued == 0 and max_sleep_us > 0 and clock - last_work >= spin_ns:
+            sleep_us(nap)
+            nap = min(2 * nap, max_sleep_us)
         if clock - started >= slice_ns:
             return total

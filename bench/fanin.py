@@ -8,7 +8,8 @@ producers push as fast as the rings take ticks and the figure is the
 aggregator's own tick counter over the measured window. Rate mode: producers
 offer ``rate`` ticks/s in total, and this process reads every stamped tick
 from ``out.ticks`` to compute exact tick-to-signal percentiles
-(publish time - receive time).
+(publish time - receive time). Both modes report the aggregator's CPU over
+the measured window (``aggregator_cpu_pct``, % of one core, read from /proc).
 """
 from __future__ import annotations
 
@@ -89,7 +90,7 @@ def run(rate: float = 0.0, seconds: float = 10.0, symbols_per_exchange: int = 10
                      for n, x in enumerate(EXCHANGES)]
         for proc in producers:
             proc.start()
-        result = _measure(group, rate, seconds, warm_s)
+        result = _measure(group, rate, seconds, warm_s, aggregator.pid)
         for proc in producers:
             proc.join(60)
         aggregator.join(60)
@@ -99,29 +100,42 @@ def run(rate: float = 0.0, seconds: float = 10.0, symbols_per_exchange: int = 10
             segment.remove(name)
 
 
-def _measure(group: str, rate: float, seconds: float, warm_s: float) -> dict:
+def _cpu_s(pid: int) -> float:
+    """CPU time (user + system) of process ``pid`` so far, from /proc: measured from outside the process."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _measure(group: str, rate: float, seconds: float, warm_s: float, aggregator_pid: int) -> dict:
     status = Ring(ring_name(group, "out.ticks"), MONITOR)
     pin(0)
     if rate <= 0:
         time.sleep(warm_s)
         first_ticks, first_t = int(status.metrics[0]), time.monotonic()
+        first_cpu = _cpu_s(aggregator_pid)
         time.sleep(seconds)
         ticks, elapsed = int(status.metrics[0]) - first_ticks, time.monotonic() - first_t
-        return {"ticks_per_s": ticks / elapsed, "ticks": ticks, "dropped_in_tick_rings": _dropped(group)}
+        return {"ticks_per_s": ticks / elapsed, "ticks": ticks, "dropped_in_tick_rings": _dropped(group),
+                "aggregator_cpu_pct": 100 * (_cpu_s(aggregator_pid) - first_cpu) / elapsed}
     status.close()
     out = Ring(ring_name(group, "out.ticks"), CONSUMER, STAMPED_TICK)
     batch = np.zeros(1 << 14, STAMPED_TICK)
     latencies = []
     started = time.monotonic()
     measured_from = started + warm_s
+    first_cpu = None
     while time.monotonic() < measured_from + seconds:
         count = out.pop_batch(batch)
+        if first_cpu is None and time.monotonic() >= measured_from:
+            first_cpu = _cpu_s(aggregator_pid)
         if count:
             if time.monotonic() >= measured_from:
                 latencies.append(batch["ts_signal_ns"][:count] - batch["ts_recv_ns"][:count])
             out.commit()
         else:
             time.sleep(0.001)
+    cpu_pct = 100 * (_cpu_s(aggregator_pid) - first_cpu) / seconds if first_cpu is not None else 0.0
     out.close()
     values = np.concatenate(latencies) if latencies else np.zeros(0, np.int64)
     if values.size == 0:
@@ -134,6 +148,7 @@ def _measure(group: str, rate: float, seconds: float, warm_s: float) -> dict:
         "tick_to_signal_p99_ms": float(p99),
         "tick_to_signal_p999_ms": float(p999),
         "tick_to_signal_max_ms": float(values.max() / 1e6),
+        "aggregator_cpu_pct": cpu_pct,
         "dropped_in_tick_rings": _dropped(group),
     }
 

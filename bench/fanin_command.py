@@ -28,5 +28,6 @@ def run(args: argparse.Namespace) -> int:
     if "tick_to_signal_p99_ms" in result:
         print(f"tick-to-signal at {args.rate:,.0f} ticks/s offered: p50 {result['tick_to_signal_p50_ms']:.3f} ms, "
               f"p99 {result['tick_to_signal_p99_ms']:.3f} ms, p99.9 {result['tick_to_signal_p999_ms']:.3f} ms")
+    print(f"aggregator CPU: {result['aggregator_cpu_pct']:.1f}% of one core")
     print(f"ticks dropped in full tick rings: {result['dropped_in_tick_rings']}")
     return 0

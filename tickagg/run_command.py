@@ -100,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
             if time.monotonic() >= next_status:
                 next_status += args.status_every
                 print(status.line(), flush=True)
-            time.sleep(0.2)
+            supervisor.wait(min(next_status, deadline or next_status))
     finally:
         # failing: down at the end (exited, waiting to restart), or restarted and not up for the last STABLE_S;
         # judged for a timed run that ran its time (a stop by signal is a normal end, whatever happened before)

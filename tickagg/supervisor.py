@@ -8,11 +8,15 @@ its operator) is logged with its reason and retried every 30 s. Stopping
 sends SIGTERM to the feeds first, then the aggregator, then the writer, so
 each stage can hand its last records on; whatever is still alive after the
 grace period gets SIGKILL (the rings keep what was in flight).
+
+Between checks the supervisor sleeps until a child exits (SIGCHLD), a signal
+arrives or a restart is due (``wait``), so an idle supervisor hardly wakes.
 """
 from __future__ import annotations
 
 import logging
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -55,11 +59,30 @@ class Supervisor:
     def __init__(self, roles: list[Role], log_dir: str):
         self.roles = roles
         self.log_dir = log_dir
+        self._wake_reader: int | None = None
         os.makedirs(log_dir, exist_ok=True)
 
     def start(self) -> None:
         for role in self.roles:
             self._spawn(role)
+
+    def wait(self, until: float) -> None:
+        """Sleep until monotonic time ``until``, a due restart, or a signal (a child exiting sends SIGCHLD).
+
+        Call it from the main thread, between ``check`` calls; the first call only sets up the wakeups (and
+        returns at once, so an exit before that is seen by the next ``check``)."""
+        if self._wake_reader is None:
+            self._wake_reader = _signal_wakeups()
+            return
+        due = [role.restart_at for role in self.roles if role.restart_at is not None]
+        timeout = min([until, *due]) - time.monotonic()
+        if timeout > 0:
+            select.select([self._wake_reader], [], [], timeout)
+        try:
+            while os.read(self._wake_reader, 512):
+                pass
+        except BlockingIOError:
+            pass
 
     def _spawn(self, role: Role) -> None:
         role.log_path = os.path.join(self.log_dir, f"{role.name}.log")
@@ -108,6 +131,16 @@ class Supervisor:
                     log.warning("%s did not stop within %.0f s: SIGKILL", role.name, grace_s)
                     role.process.kill()
                     role.process.wait()
+
+
+def _signal_wakeups() -> int:
+    """The read end of a pipe that every signal this process handles writes a byte to (SIGCHLD included)."""
+    reader, writer = os.pipe()
+    os.set_blocking(reader, False)
+    os.set_blocking(writer, False)
+    signal.set_wakeup_fd(writer, warn_on_full_buffer=False)
+    signal.signal(signal.SIGCHLD, lambda *_: None)  # a handler, so the child's exit reaches the pipe
+    return reader
 
 
 def _last_line(path: str) -> str:
