@@ -111,7 +111,7 @@ def test_exec_start_is_accepted_by_the_cli(tmp_path, service, instance):
     assert parsed["config"] == str(UNITS / "tickagg.toml.example"), f"{service} does not read {DEPLOYMENT}"
     assert parsed["group"] == "default"  # from the file
     if service == "tickagg-write.service":  # the example file sets the writer's spill policy
-        assert parsed["spill_full"] == "drop-oldest" and parsed["batch_rows"] == 1000
+        assert parsed["spill_full"] == "drop-oldest" and parsed["batch_ms"] == 50.0
     if instance:  # the example file names each venue's symbols: the feed reads them from it
         from feeds.venues import VENUES
         assert venue == [list(VENUES[instance].DEFAULT_SYMBOLS)]
