@@ -80,6 +80,28 @@ def push(memory, header: np.ndarray, records: np.ndarray, now_ns: int) -> int:
     return accepted
 
 
+def push_one(memory, words: memoryview, slots: int, record, fields: tuple, now_ns: int) -> int:
+    """``push`` of one record packed straight into its slot: ``record.pack_into(memory, offset, *fields)``
+    (``record``: a ``struct.Struct`` of the ring's record size), no staging copy, no numpy call; 1 if it fit,
+    0 if the ring was full (dropped and counted). ``words``: the header as a memoryview of int64 (an element
+    store is one aligned 8-byte ``mov``, as numpy's); ``slots``: the capacity validated at attach. A field
+    ``pack_into`` refuses raises before the head moves: a half-written free slot is never published."""
+    head = words[W_HEAD]
+    tail = words[W_TAIL]  # the acquire load: before the slot is reused
+    if tail > head:  # impossible: a damaged header; go on from the tail
+        words[W_PRODUCER_RESYNCS] += 1
+        head = tail
+    accepted = 0
+    if head - tail < slots:
+        record.pack_into(memory, HEADER_BYTES + (head & (slots - 1)) * record.size, *fields)
+        accepted = 1
+    words[W_HEAD] = head + accepted  # the release store: the record is visible first
+    if not accepted:
+        words[W_DROPPED] += 1
+    words[W_PRODUCER_HB] = now_ns
+    return accepted
+
+
 def load_word(words: np.ndarray, index: int) -> int:
     """``words[index]`` as an acquire load (x86-64: any aligned plain load; ``kernels.load_word`` elsewhere)."""
     return int(words[index])

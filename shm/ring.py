@@ -101,6 +101,7 @@ class Ring:
         if capacity is not None and dtype is None:
             raise ValueError("creating a ring needs its record dtype")
         self.name, self.role = name, role
+        self._words = None  # the header as int64 words: plain producers only (push_record)
         self.dtype = self._open_checked(dtype, capacity, may_replace=role == PRODUCER and capacity is not None)
         try:
             self.capacity = int(self._header[H.W_CAPACITY])
@@ -111,6 +112,8 @@ class Ring:
                 self._kernels.warm_up(self.dtype)
             elif role == PRODUCER:  # plain.push copies into the mapping itself
                 self._data = self._memory
+                self._words = memoryview(self._memory)[: H.HEADER_BYTES].cast("q")  # push_record's header
+                self._slots = (len(self._memory) - H.HEADER_BYTES) // self.dtype.itemsize
         except BaseException:
             self._release_memory()
             raise
@@ -274,6 +277,19 @@ class Ring:
             self._check_now_and_then(now)
         return self._ops.push(self._data, self._header, records, now)
 
+    def push_record(self, record, fields: tuple) -> int:
+        """Push one record, packed by ``record`` (a ``struct.Struct`` of the ring's record size) from ``fields``
+        straight into its slot: ``push_batch`` of one record without numpy (a light feed's tick per wakeup).
+        Producers opened with ``numba=False`` only; returns 1, or 0 if the ring was full (dropped, counted)."""
+        if self._words is None:
+            raise RingError(f"push_record needs the producer role on {self.name}, opened with numba=False")
+        if record.size != self.dtype.itemsize:
+            raise TypeError(f"{self.name} carries {self.dtype.itemsize}-byte records, got a {record.size}-byte struct")
+        now = time.time_ns()
+        if not self._checked_ns <= now < self._next_check_ns:
+            self._check_now_and_then(now)
+        return plain.push_one(self._memory, self._words, self._slots, record, fields, now)
+
     # -- consumer -------------------------------------------------------------
     def pop_batch(self, out: np.ndarray, spin_us: float = 0.0) -> int:
         """Copy up to ``len(out)`` records into ``out``; return how many. Call ``commit`` once handled.
@@ -368,6 +384,11 @@ class Ring:
         return int(self._ops.head_of(self._header))
 
     @property
+    def pushes_records(self) -> bool:
+        """Whether ``push_record`` works here: a producer opened with ``numba=False`` (on x86-64)."""
+        return self._words is not None
+
+    @property
     def tail(self) -> int:
         return int(self._header[H.W_TAIL])
 
@@ -444,6 +465,9 @@ class Ring:
 
     def _release_memory(self) -> None:
         self._header = self._data = None
+        if self._words is not None:
+            self._words.release()
+            self._words = None
         try:
             self._memory.close()
         except BufferError:
