@@ -113,7 +113,8 @@ class Ring:
             elif role == PRODUCER:  # plain.push copies into the mapping itself
                 self._data = self._memory
                 self._words = memoryview(self._memory)[: H.HEADER_BYTES].cast("q")  # push_record's header
-                self._slots = (len(self._memory) - H.HEADER_BYTES) // self.dtype.itemsize
+                self._record_bytes = self.dtype.itemsize
+                self._slots = (len(self._memory) - H.HEADER_BYTES) // self._record_bytes
         except BaseException:
             self._release_memory()
             raise
@@ -283,8 +284,8 @@ class Ring:
         Producers opened with ``numba=False`` only; returns 1, or 0 if the ring was full (dropped, counted)."""
         if self._words is None:
             raise RingError(f"push_record needs the producer role on {self.name}, opened with numba=False")
-        if record.size != self.dtype.itemsize:
-            raise TypeError(f"{self.name} carries {self.dtype.itemsize}-byte records, got a {record.size}-byte struct")
+        if record.size != self._record_bytes:
+            raise TypeError(f"{self.name} carries {self._record_bytes}-byte records, got a {record.size}-byte struct")
         now = time.time_ns()
         if not self._checked_ns <= now < self._next_check_ns:
             self._check_now_and_then(now)
