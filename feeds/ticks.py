@@ -109,7 +109,8 @@ class TickWriter:
         # add_one's plausibility bounds as scalars (Limits.bounds without the call and the tuple)
         oldest, newest, self._min_price, self._max_price, self._min_size, self._max_size = limits.bounds(0)
         self._behind_ns, self._ahead_ns = -oldest, newest
-        self._direct = getattr(ring, "pushes_records", False)  # add_one packs straight into the ring
+        # add_one packs straight into the ring's slots
+        self._push = ring.record_pusher(_RECORD) if getattr(ring, "pushes_records", False) else None
         self._allowed = {canonical_symbol(symbol_case, s) for s in subscribed}
         self._symbols: dict[str, list] = {}  # symbol as written -> [id, last venue seq (-1: none), last exchange time]
         self._canonical: dict[str, list] = {}  # canonical symbol -> the same lists
@@ -129,9 +130,10 @@ class TickWriter:
         """A frame of one live trade (light traffic: a wakeup each): ``add([trade], recv_ns)`` then ``flush``,
         in fewer steps. When nothing needs a decision (nothing staged, no overlap, the symbol known, the
         trade plausible, its seq following on) the record is packed straight into the ring
-        (``Ring.push_record``): the same bytes, counters and state; anything else, and any error, goes
+        (``Ring.record_pusher``): the same bytes, counters and state; anything else, and any error, goes
         the general way (staged, written at the loop's ``flush``) with nothing changed."""
-        if self._direct and not self._count and self.overlap is None:
+        push = self._push
+        if push is not None and not self._count and self.overlap is None:
             try:
                 symbol, price, size, side, ts_ns, trade_id, flags, seq, span = trade
                 known = self._symbols[symbol]
@@ -144,8 +146,8 @@ class TickWriter:
                         else:
                             ident, ident_lo, id_flag = trade_id_words(trade_id)
                         values = self.metrics.values
-                        if not self.ring.push_record(_RECORD, (ts_ns, recv_ns, price, size, ident, self._seq, known[0],
-                                                               self.exchange_id, side, flags | id_flag, ident_lo)):
+                        if not push((ts_ns, recv_ns, price, size, ident, self._seq, known[0], self.exchange_id, side,
+                                     flags | id_flag, ident_lo)):
                             values["ring_dropped"] += 1
                         known[2] = ts_ns
                         if seq >= 0:

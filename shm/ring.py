@@ -101,7 +101,7 @@ class Ring:
         if capacity is not None and dtype is None:
             raise ValueError("creating a ring needs its record dtype")
         self.name, self.role = name, role
-        self._words = None  # the header as int64 words: plain producers only (push_record)
+        self._words = None  # the header as int64 words: plain producers only (record_pusher)
         self.dtype = self._open_checked(dtype, capacity, may_replace=role == PRODUCER and capacity is not None)
         try:
             self.capacity = int(self._header[H.W_CAPACITY])
@@ -112,9 +112,8 @@ class Ring:
                 self._kernels.warm_up(self.dtype)
             elif role == PRODUCER:  # plain.push copies into the mapping itself
                 self._data = self._memory
-                self._words = memoryview(self._memory)[: H.HEADER_BYTES].cast("q")  # push_record's header
-                self._record_bytes = self.dtype.itemsize
-                self._slots = (len(self._memory) - H.HEADER_BYTES) // self._record_bytes
+                self._words = memoryview(self._memory)[: H.HEADER_BYTES].cast("q")  # record_pusher's header
+                self._slots = (len(self._memory) - H.HEADER_BYTES) // self.dtype.itemsize
         except BaseException:
             self._release_memory()
             raise
@@ -278,18 +277,15 @@ class Ring:
             self._check_now_and_then(now)
         return self._ops.push(self._data, self._header, records, now)
 
-    def push_record(self, record, fields: tuple) -> int:
-        """Push one record, packed by ``record`` (a ``struct.Struct`` of the ring's record size) from ``fields``
-        straight into its slot: ``push_batch`` of one record without numpy (a light feed's tick per wakeup).
-        Producers opened with ``numba=False`` only; returns 1, or 0 if the ring was full (dropped, counted)."""
+    def record_pusher(self, record):
+        """A function ``push(fields) -> 1 or 0`` that packs one record with ``record`` (a ``struct.Struct`` of the
+        ring's record size) straight into its slot: ``push_batch`` of one record without numpy
+        (shm/plain.py ``record_pusher``). Producers opened with ``numba=False`` only (``pushes_records``)."""
         if self._words is None:
-            raise RingError(f"push_record needs the producer role on {self.name}, opened with numba=False")
-        if record.size != self._record_bytes:
-            raise TypeError(f"{self.name} carries {self._record_bytes}-byte records, got a {record.size}-byte struct")
-        now = time.time_ns()
-        if not self._checked_ns <= now < self._next_check_ns:
-            self._check_now_and_then(now)
-        return plain.push_one(self._memory, self._words, self._slots, record, fields, now)
+            raise RingError(f"record_pusher needs the producer role on {self.name}, opened with numba=False")
+        if record.size != self.dtype.itemsize:
+            raise TypeError(f"{self.name} carries {self.dtype.itemsize}-byte records, got a {record.size}-byte struct")
+        return plain.record_pusher(self._memory, self._words, self._slots, record, self)
 
     # -- consumer -------------------------------------------------------------
     def pop_batch(self, out: np.ndarray, spin_us: float = 0.0) -> int:
@@ -386,7 +382,7 @@ class Ring:
 
     @property
     def pushes_records(self) -> bool:
-        """Whether ``push_record`` works here: a producer opened with ``numba=False`` (on x86-64)."""
+        """Whether ``record_pusher`` works here: a producer opened with ``numba=False`` (on x86-64)."""
         return self._words is not None
 
     @property

@@ -85,11 +85,11 @@ def _trades(rng: random.Random, count: int, with_seq: bool, ids: str) -> list[Tr
 ])
 def test_add_one_writes_what_add_writes(group, exchange, with_seq, seq_is_trade_id, ids) -> None:
     trades = _trades(random.Random(exchange), 1500, with_seq, ids)
-    fast, fast_ring, fast_gaps = _writer(group, exchange, "fast", SYMBOLS, Limits(), seq_is_trade_id=seq_is_trade_id)
+    fast, _, fast_gaps = _writer(group, exchange, "fast", SYMBOLS, Limits(), seq_is_trade_id=seq_is_trade_id)
     slow, _, slow_gaps = _writer(group, exchange, "slow", SYMBOLS, Limits(), seq_is_trade_id=seq_is_trade_id)
     pushed = []
-    push_record = fast_ring.push_record
-    fast_ring.push_record = lambda *args: pushed.append(push_record(*args)) or pushed[-1]  # count direct pushes
+    push = fast._push
+    fast._push = lambda fields: pushed.append(push(fields)) or pushed[-1]  # count the direct pushes
     for trade in trades:
         fast.add_one(trade, NOW_NS)
         fast.flush()  # the feed loop flushes after every read (a no-op after a direct push)
@@ -103,14 +103,15 @@ def test_add_one_writes_what_add_writes(group, exchange, with_seq, seq_is_trade_
 
 def test_add_one_counts_a_full_ring_as_add_does(group) -> None:
     trades = [Trade("AAA", 10.0, 1.0, 1, NOW_NS, str(n), 0, n) for n in range(1, 5000)]  # more than the ring holds
-    fast, _, fast_gaps = _writer(group, "binance", "fast", SYMBOLS, Limits(), seq_is_trade_id=True)
-    slow, _, slow_gaps = _writer(group, "binance", "slow", SYMBOLS, Limits(), seq_is_trade_id=True)
+    fast, fast_ring, fast_gaps = _writer(group, "binance", "fast", SYMBOLS, Limits(), seq_is_trade_id=True)
+    slow, slow_ring, slow_gaps = _writer(group, "binance", "slow", SYMBOLS, Limits(), seq_is_trade_id=True)
     for trade in trades:
         fast.add_one(trade, NOW_NS)
         fast.flush()
         slow.add([trade], NOW_NS)
         slow.flush()
     assert fast.metrics.values["ring_dropped"] == len(trades) - (1 << 12)
+    assert (fast_ring.head, fast_ring.dropped) == (slow_ring.head, slow_ring.dropped) == (1 << 12, len(trades) - (1 << 12))
     assert _state(group, "fast", fast, fast_gaps) == _state(group, "slow", slow, slow_gaps)
 
 
@@ -147,7 +148,8 @@ def test_session_text_writes_what_the_general_path_writes(group, name) -> None:
         # the recorded times are old: no plausibility rules in this comparison
         writer, _, gaps = _writer(group, name, path, sorted(symbols), UNCHECKED, module.SYMBOL_CASE,
                                   module.SEQ_IS_TRADE_ID)
-        writer._direct = path == "fast"
+        if path == "slow":
+            writer._push = None  # the direct path off
         session = Session(module, "ws://test", sorted(symbols), writer, writer.metrics, _Quiet(), _Quiet(), 60.0,
                           True, connection=_Connection())
         for number, frame in enumerate(frames * 3):  # again and again: repeats of the same sequence numbers
