@@ -8,7 +8,9 @@ connections before a venue's lifetime limit.
 Hot path: the connection hands over each socket read's run of text frames as
 one list (``texts``); their trades go to the writer in one ``add_frames`` call,
 earlier only where order demands it (a bad frame's counters and events, the
-parser's outboxes).
+parser's outboxes). A read that held exactly one whole text frame (light
+traffic: a wakeup per frame) comes as ``text``, and a frame of one trade goes
+straight into the ring (``TickWriter.add_one``).
 """
 from __future__ import annotations
 

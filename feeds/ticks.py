@@ -18,9 +18,11 @@ per symbol and repeats are dropped.
 Hot path: the session hands over a whole socket read's frames at once
 (``add_frames``). A long run of live frames in which nothing needs a decision
 is staged as numpy columns (feeds/tick_columns.py); otherwise, and for short
-runs, the per-tick loop packs one record at a time. Venues whose ``seq`` is the
-numeric trade id (``seq_is_trade_id``) skip turning the id's text back into
-an int.
+runs, the per-tick loop packs one record at a time. A frame of one trade (light
+traffic, a read per frame: ``add_one``) is packed straight into its ring slot
+when nothing needs a decision, without staging (Ring.record_pusher). Venues
+whose ``seq`` is the numeric trade id (``seq_is_trade_id``) skip turning the
+id's text back into an int.
 
 Bad input never escapes: a trade that breaks a plausibility rule
 (feeds/plausible.py), names a symbol not subscribed, too long for the symbol
