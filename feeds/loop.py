@@ -6,6 +6,7 @@
      |                                                                 |
      v                                                                 |
   read chunk -> frames -> parser -> TickWriter -> ring (one push/chunk)|
+     |  a read of one single-trade frame: packed straight into a slot  |
      |  every 50 ms: pings due? stale? lifetime near? metrics flush    |
      |  nothing for 0.25 s: idle, read up to 1 s at a time            |
      +-- Disconnect (EOF, close frame, stale, error) ---> backoff -----+

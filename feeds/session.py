@@ -8,7 +8,9 @@ connections before a venue's lifetime limit.
 Hot path: the connection hands over each socket read's run of text frames as
 one list (``texts``); their trades go to the writer in one ``add_frames`` call,
 earlier only where order demands it (a bad frame's counters and events, the
-parser's outboxes).
+parser's outboxes). A read that held exactly one whole text frame (light
+traffic: a wakeup per frame) comes as ``text``, and a frame of one trade goes
+straight into the ring (``TickWriter.add_one``).
 """
 from __future__ import annotations
 
@@ -42,7 +44,7 @@ class Session:
         self.venue, self.writer, self.metrics, self.events, self.warnings = venue, writer, metrics, events, warnings
         self.values = metrics.values
         self.parser = venue.Parser()
-        self._parse, self._add_frames = self.parser.parse, writer.add_frames  # bound once for the hot path
+        self._parse, self._add_frames, self._add_one = self.parser.parse, writer.add_frames, writer.add_one  # bound once
         self.frames = 0  # text frames, folded into the metrics once per read
         self.stale_after_s = stale_after_s
         self.fill_from_replays = fill_from_replays
@@ -70,8 +72,8 @@ class Session:
         written early whenever something else must follow them in order (a
         bad frame's counters and events, the parser's outboxes).
         """
-        if len(payloads) == 1:  # light traffic: one frame per wakeup, without the run's bookkeeping
-            self._text(payloads[0])
+        if len(payloads) == 1:  # one frame (the reader's single-frame reads call ``text`` directly)
+            self.text(payloads[0])
             return
         self.frames += len(payloads)
         parse, parser = self._parse, self.parser
@@ -100,10 +102,10 @@ class Session:
         if batch:
             self._write(batch)
 
-    def _text(self, payload) -> None:
-        """One text frame: ``texts`` of a run of one, in fewer steps."""
+    def text(self, payload) -> None:
+        """A read that held one whole text frame (light traffic: a wakeup per frame): ``texts([payload])`` in
+        fewer steps; a frame of one trade goes straight into the ring (``TickWriter.add_one``)."""
         self.frames += 1
-        parser = self.parser
         try:
             trades = self._parse(payload)
         except Exception as exc:
@@ -111,7 +113,11 @@ class Session:
             return
         if trades:
             self.live_trades += len(trades)
-            self._add_frames((trades,), self.recv_ns)
+            if len(trades) == 1:
+                self._add_one(trades[0], self.recv_ns)
+            else:
+                self._add_frames((trades,), self.recv_ns)
+        parser = self.parser
         if parser.replayed or parser.replies:
             self._drain_outboxes(parser)
 

@@ -18,9 +18,11 @@ per symbol and repeats are dropped.
 Hot path: the session hands over a whole socket read's frames at once
 (``add_frames``). A long run of live frames in which nothing needs a decision
 is staged as numpy columns (feeds/tick_columns.py); otherwise, and for short
-runs, the per-tick loop packs one record at a time. Venues whose ``seq`` is the
-numeric trade id (``seq_is_trade_id``) skip turning the id's text back into
-an int.
+runs, the per-tick loop packs one record at a time. A frame of one trade (light
+traffic, a read per frame: ``add_one``) is packed straight into its ring slot
+when nothing needs a decision, without staging (Ring.record_pusher). Venues
+whose ``seq`` is the numeric trade id (``seq_is_trade_id``) skip turning the
+id's text back into an int.
 
 Bad input never escapes: a trade that breaks a plausibility rule
 (feeds/plausible.py), names a symbol not subscribed, too long for the symbol
@@ -106,6 +108,11 @@ class TickWriter:
         self._views = [self._records[:n] for n in range(_VIEWS)]  # records[:n] for small n, made once
         self._seq = ring.head  # the feed's tick counter continues across restarts
         self.limits, self.symbol_case, self.warnings = limits, symbol_case, warnings
+        # add_one's plausibility bounds as scalars (Limits.bounds without the call and the tuple)
+        oldest, newest, self._min_price, self._max_price, self._min_size, self._max_size = limits.bounds(0)
+        self._behind_ns, self._ahead_ns = -oldest, newest
+        # add_one packs straight into the ring's slots
+        self._push = ring.record_pusher(_RECORD) if getattr(ring, "pushes_records", False) else None
         self._allowed = {canonical_symbol(symbol_case, s) for s in subscribed}
         self._symbols: dict[str, list] = {}  # symbol as written -> [id, last venue seq (-1: none), last exchange time]
         self._canonical: dict[str, list] = {}  # canonical symbol -> the same lists
@@ -120,6 +127,39 @@ class TickWriter:
                 self._reject("bad_symbol", f"{exchange}: subscribed symbol {symbol!r} does not fit the symbol "
                                            f"directory's {_MAX_KEY_BYTES}-byte key: its trades will be dropped",
                              count=False)
+
+    def add_one(self, trade: Trade, recv_ns: int) -> None:
+        """A frame of one live trade (light traffic: a wakeup each): ``add([trade], recv_ns)`` then ``flush``,
+        in fewer steps. When nothing needs a decision (nothing staged, no overlap, the symbol known, the
+        trade plausible, its seq following on) the record is packed straight into the ring
+        (``Ring.record_pusher``): the same bytes, counters and state; anything else, and any error, goes
+        the general way (staged, written at the loop's ``flush``) with nothing changed."""
+        push = self._push
+        if push is not None and not self._count and self.overlap is None:
+            try:
+                symbol, price, size, side, ts_ns, trade_id, flags, seq, span = trade
+                known = self._symbols[symbol]
+                if (recv_ns - self._behind_ns <= ts_ns <= recv_ns + self._ahead_ns
+                        and self._min_price <= price <= self._max_price and self._min_size <= size <= self._max_size):
+                    last = known[1]
+                    if seq < 0 or last < 0 or 0 < seq - last <= span:  # no sequence, or no gap and no repeat
+                        if self.seq_is_trade_id and 0 <= seq <= _U64_MAX:
+                            ident, ident_lo, id_flag = seq, 0, 0
+                        else:
+                            ident, ident_lo, id_flag = trade_id_words(trade_id)
+                        values = self.metrics.values
+                        if not push((ts_ns, recv_ns, price, size, ident, self._seq, known[0], self.exchange_id, side,
+                                     flags | id_flag, ident_lo)):
+                            values["ring_dropped"] += 1
+                        known[2] = ts_ns
+                        if seq >= 0:
+                            known[1] = seq
+                        self._seq += 1
+                        values["ticks"] += 1
+                        return
+            except Exception:  # an unknown or unhashable symbol, a field of another type or range: the general way
+                pass
+        self._stage_each(((trade,),), recv_ns, 0)
 
     def add(self, trades: list[Trade], recv_ns: int, extra_flags: int = 0) -> None:
         """Stage the ticks of one frame (all or none of them, so a frame is never split)."""

@@ -36,6 +36,7 @@ BUFFER_BYTES = 1 << 20
 class FrameHandler(Protocol):
     def received(self, nbytes: int) -> None: ...
     def texts(self, payloads: list) -> None: ...
+    def text(self, payload) -> None: ...  # a read that held exactly one whole text frame: ``texts([payload])``
     def control(self, opcode: int, payload: bytes) -> None: ...
     def binary(self, length: int) -> None: ...
     def oversized(self, length: int) -> None: ...
@@ -83,7 +84,7 @@ class Connection:
             start = 2 if second < 126 else 4 if second == 126 else 0
             if start and start + (second if start == 2 else buffer[2] << 8 | buffer[3]) == received \
                     and received - start <= self.max_frame_bytes:
-                handler.texts([buffer[start:received]])
+                handler.text(buffer[start:received])
                 return received
         on_texts, on_control, on_binary, on_oversized = handler.texts, handler.control, handler.binary, handler.oversized
         texts: list = []  # the run of text frames not yet handed on

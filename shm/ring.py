@@ -101,6 +101,7 @@ class Ring:
         if capacity is not None and dtype is None:
             raise ValueError("creating a ring needs its record dtype")
         self.name, self.role = name, role
+        self._words = None  # the header as int64 words: plain producers only (record_pusher)
         self.dtype = self._open_checked(dtype, capacity, may_replace=role == PRODUCER and capacity is not None)
         try:
             self.capacity = int(self._header[H.W_CAPACITY])
@@ -111,6 +112,8 @@ class Ring:
                 self._kernels.warm_up(self.dtype)
             elif role == PRODUCER:  # plain.push copies into the mapping itself
                 self._data = self._memory
+                self._words = memoryview(self._memory)[: H.HEADER_BYTES].cast("q")  # record_pusher's header
+                self._slots = (len(self._memory) - H.HEADER_BYTES) // self.dtype.itemsize
         except BaseException:
             self._release_memory()
             raise
@@ -274,6 +277,16 @@ class Ring:
             self._check_now_and_then(now)
         return self._ops.push(self._data, self._header, records, now)
 
+    def record_pusher(self, record):
+        """A function ``push(fields) -> 1 or 0`` that packs one record with ``record`` (a ``struct.Struct`` of the
+        ring's record size) straight into its slot: ``push_batch`` of one record without numpy
+        (shm/plain.py ``record_pusher``). Producers opened with ``numba=False`` only (``pushes_records``)."""
+        if self._words is None:
+            raise RingError(f"record_pusher needs the producer role on {self.name}, opened with numba=False")
+        if record.size != self.dtype.itemsize:
+            raise TypeError(f"{self.name} carries {self.dtype.itemsize}-byte records, got a {record.size}-byte struct")
+        return plain.record_pusher(self._memory, self._words, self._slots, record, self)
+
     # -- consumer -------------------------------------------------------------
     def pop_batch(self, out: np.ndarray, spin_us: float = 0.0) -> int:
         """Copy up to ``len(out)`` records into ``out``; return how many. Call ``commit`` once handled.
@@ -368,6 +381,11 @@ class Ring:
         return int(self._ops.head_of(self._header))
 
     @property
+    def pushes_records(self) -> bool:
+        """Whether ``record_pusher`` works here: a producer opened with ``numba=False`` (on x86-64)."""
+        return self._words is not None
+
+    @property
     def tail(self) -> int:
         return int(self._header[H.W_TAIL])
 
@@ -444,6 +462,9 @@ class Ring:
 
     def _release_memory(self) -> None:
         self._header = self._data = None
+        if self._words is not None:
+            self._words.release()
+            self._words = None
         try:
             self._memory.close()
         except BufferError:

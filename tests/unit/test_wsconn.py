@@ -23,6 +23,9 @@ class Recorder:
     def texts(self, payloads: list) -> None:
         self.seen.append(("texts", [bytes(payload) for payload in payloads]))
 
+    def text(self, payload) -> None:  # a read of one whole text frame: the same as a run of one
+        self.texts([payload])
+
     def control(self, opcode: int, payload: bytes) -> None:
         self.seen.append(("control", opcode, payload))
 
