@@ -4,7 +4,8 @@ One thread, one loop::
 
   pop every ring (aggregator out.*, feed <exchange>.events) into its batcher
   for each batch that is due (1,000 rows / 50 ms, writer/batcher.py):
-      store up:   commit log INTENT -> insert -> ACK -> commit the ring tail
+      symbol ids: the group directory's run ids -> the store's stable ids (writer/symbol_ids.py), once
+      store up:   new symbol ids to the store -> commit log INTENT -> insert -> ACK -> commit the ring tail
       store down: spill (fsync) -> commit log SPILLED -> commit the ring tail
   store up and spill not empty: replay the oldest spilled batch (INTENT, insert, ACK, release)
   store down: probe it now and then (reconnect, re-check the schema); say so at once and every
