@@ -31,12 +31,9 @@ import time
 
 import numpy as np
 
-from shm import names, plain, segment
+from shm import plain, segment
+from shm.symbols_plain import ENTRY_BYTES, MAGIC, VERSION, W_CAPACITY, W_COUNT, W_MAGIC, W_VERSION, directory_name
 
-MAGIC = int.from_bytes(b"TICKSYM\x01", "little")
-VERSION = 1
-ENTRY_BYTES = 64
-W_MAGIC, W_VERSION, W_CAPACITY, W_COUNT = range(4)
 DEFAULT_CAPACITY = 65536
 LOCK_WAIT_S = 2.0  # longest wait for the insert lock
 
@@ -64,10 +61,6 @@ def _published(header: np.ndarray) -> int:
 
 def _publish(header: np.ndarray, count: int) -> None:
     _ordered().store_word(header, W_COUNT, count)
-
-
-def directory_name(group: str) -> str:
-    return f"{names.PREFIX}{names.check_group(group)}.symbols"
 
 
 class SymbolDirectory:

@@ -21,7 +21,7 @@ import time
 import numpy as np
 
 from store.batch import Batch
-from store.schema import MIGRATIONS, Capabilities, migrate, quote
+from store.schema import MIGRATIONS, Capabilities, migrate, quote, seed_names
 from store.url import StoreURL, redact
 
 log = logging.getLogger(__name__)
@@ -136,6 +136,7 @@ class Store:
     def setup(self, feature_names: list[str], catalogue_version: int = 0, retention_days: int = 0) -> list[int]:
         """Create or migrate the schema, write the feature catalogue; return the migrations applied."""
         applied = migrate(self.execute, self.insert_rows, self.database, self.caps, retention_days, MIGRATIONS)
+        seed_names(self.execute, self.insert_rows, self.database)  # exchanges, latency_stages: the rows they lack
         self._write_catalogue(feature_names, catalogue_version)
         rows = self.execute(f"SELECT table, name, type FROM system.columns WHERE database = '{quote(self.database)}'")
         self.column_types = {}

@@ -36,6 +36,7 @@ class Batch:
     records: np.ndarray
     in_doubt: bool = False  # an insert may have reached the store without its answer reaching us
     from_spill: bool = False
+    store_ids: bool = True  # symbol ids are the store's (writer/symbol_ids.py); False: fresh from a ring, run ids
 
     @property
     def id(self) -> int:

@@ -20,8 +20,26 @@ re-run after a crash half-way: tables are created with IF NOT EXISTS, and a
 column is added only if ``system.columns`` does not list it yet (18.16 has no
 ADD COLUMN IF NOT EXISTS).
 
-Migrations: 1 creates the tables as first released; 2 adds ``ticks.trade_uuid``.
-A column's ``since`` (tables.py) names the migration that adds it.
+Migrations: 1 creates the tables as first released; 2 adds ``ticks.trade_uuid``;
+3 adds the tables that name the ids (``symbols``, ``exchanges``, ``latency_stages``)
+and the ``*_named`` views. A column's ``since`` (tables.py) names the migration that adds it.
+
+Names (migration 3), the same DDL on 18.16 and current servers:
+
+- ``symbols (symbol_id UInt32, exchange String, symbol String, first_seen_ns Int64)``:
+  written by the writer (writer/symbol_ids.py), one row per (exchange, symbol), whose id
+  never changes for the life of the store; every ``symbol_id`` the writer stores is in it.
+- ``exchanges (exchange_id UInt16, exchange String)``: shm/records.py ``EXCHANGE_IDS``;
+  ``latency_stages (stage UInt16, name String)``: shm/pipeline_records.py ``STAGE_NAMES``.
+  Both are filled in at every setup with the rows they lack (``seed_names``).
+- Views ``ticks_named``, ``bars_1s_named``, ``bars_1m_named``, ``features_named``,
+  ``regime_named``, ``events_named``: the table's columns plus ``exchange`` and ``symbol``
+  (``ANY LEFT JOIN symbols USING symbol_id``; 18.16 has no ``SELECT *`` with ``USING``, so
+  the columns are listed: a later migration that adds a column recreates the view);
+  ``latency_named``: ``latency`` plus ``stage_name``.
+
+A feature by its catalogue name: ``FEATURE_BY_NAME`` (arrays count from 1; current
+servers want the subquery's alias).
 """
 from __future__ import annotations
 
@@ -30,7 +48,9 @@ import logging
 import time
 from typing import Callable
 
-from store.tables import ALL, NS, Table
+from shm.pipeline_records import STAGE_NAMES
+from shm.records import EXCHANGE_IDS
+from store.tables import ALL, BY_NAME, LATENCIES, NS, Table
 
 log = logging.getLogger(__name__)
 
@@ -179,9 +199,56 @@ def _columns_since(version: int) -> Callable[[str, Capabilities, int], list[AddC
     return statements
 
 
+def create_names(database: str) -> list[str]:
+    """The tables that name ids: symbols (the writer's), exchanges and latency stages (fixed numbers)."""
+    tables = {
+        "symbols": ("`symbol_id` UInt32", "`exchange` String", "`symbol` String", "`first_seen_ns` Int64"),
+        "exchanges": ("`exchange_id` UInt16", "`exchange` String"),
+        "latency_stages": ("`stage` UInt16", "`name` String"),
+    }
+    return [f"CREATE TABLE IF NOT EXISTS {database}.{name} (\n    " + ",\n    ".join(columns) + "\n)"
+            f"\nENGINE = MergeTree()\nORDER BY {columns[0].split()[0]}" for name, columns in tables.items()]
+
+
+FEATURE_BY_NAME = ("SELECT start_ns, exchange, symbol, values[i] AS {name} FROM {db}.features_named "
+                   "ALL INNER JOIN (SELECT version AS catalogue_version, toUInt32(index + 1) AS i "
+                   "FROM {db}.feature_catalogue WHERE name = '{name}') AS catalogue USING catalogue_version")
+
+NAMED_TABLES = ("ticks", "bars_1s", "bars_1m", "features", "regime", "events")
+
+
+def create_named_view(database: str, table: Table) -> str:
+    """``<table>_named``: the table's columns (and ``time``) plus the names its ids stand for."""
+    columns = ", ".join(f"`{c.name}`" for c in table.columns) + ", `batch_id`, `time`"
+    if table is LATENCIES:
+        join, names = (f"(SELECT `stage`, `name` AS `stage_name` FROM {database}.latency_stages) AS `names` USING `stage`",
+                       "`stage_name`")
+    else:
+        join, names = (f"(SELECT `symbol_id`, `exchange`, `symbol` FROM {database}.symbols) AS `names` USING `symbol_id`",
+                       "`exchange`, `symbol`")
+    return (f"CREATE VIEW IF NOT EXISTS {database}.{table.name}_named AS SELECT {columns}, {names} "
+            f"FROM {database}.{table.name} ANY LEFT JOIN {join}")
+
+
+def _names(database: str, caps: Capabilities, retention_days: int) -> list[str]:
+    views = [create_named_view(database, BY_NAME[name]) for name in NAMED_TABLES + ("latency",)]
+    return create_names(database) + views
+
+
+def seed_names(execute: Callable[[str], list], insert_rows: Callable, database: str) -> None:
+    """Give ``exchanges`` and ``latency_stages`` the rows they lack (their numbers are fixed in shm/); at every setup."""
+    for table, key, rows in (("exchanges", "exchange_id", sorted((n, e) for e, n in EXCHANGE_IDS.items())),
+                             ("latency_stages", "stage", list(enumerate(STAGE_NAMES)))):
+        have = {int(row[0]) for row in execute(f"SELECT {key} FROM {database}.{table}")}
+        missing = [row for row in rows if row[0] not in have]
+        if missing:
+            insert_rows(f"{database}.{table}", [key, "exchange" if table == "exchanges" else "name"], missing)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "ticks, bars, features, regime, latency, events, feature catalogue", _initial),
     Migration(2, "ticks.trade_uuid: UUID trade ids kept exactly", _columns_since(2)),
+    Migration(3, "symbols, exchanges, latency_stages and the *_named views: stored ids name what they stand for", _names),
 )
 
 

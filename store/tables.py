@@ -48,6 +48,11 @@ class Table:
     order_by: tuple[str, ...]  # sorting key; its first column narrows an in-doubt batch check
 
     @property
+    def symbol_ids(self) -> bool:
+        """Whether its rows carry a ``symbol_id`` (the writer stores the store's ids: writer/symbol_ids.py)."""
+        return any(c.name == "symbol_id" for c in self.columns)
+
+    @property
     def column_names(self) -> list[str]:
         return [c.name for c in self.columns] + ["batch_id"]
 

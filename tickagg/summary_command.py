@@ -2,8 +2,9 @@
 
 Totals per table; per venue and symbol the ticks, minute bars, feature rows and regime rows; latency per stage
 (the median over the stored seconds of each second's p50 and p99, and the worst second's p99); and one feature
-read by their catalogue names, with the SQL that did it. Symbols are named from the group's symbol directory while
-it exists (/dev/shm); otherwise by id. Every query also runs on ClickHouse 18.16.
+read by their catalogue names, with the SQL that did it. Symbols are named by the store's ``symbols`` table (the
+writer's stable ids); a store without names yet falls back to the group's symbol directory while it exists
+(/dev/shm), else to ids. Every query also runs on ClickHouse 18.16.
 """
 from __future__ import annotations
 
@@ -38,6 +39,15 @@ def symbol_names(group: str) -> dict[int, str]:
         return dict(directory.items())
     finally:
         directory.close()
+
+
+def stored_symbol_names(store, db: str) -> dict[int, str]:
+    """id -> ``exchange:symbol`` from the store's ``symbols`` (writer/symbol_ids.py), or {} on a store without it."""
+    from store.schema import quote
+
+    if not int(store.execute(f"SELECT count() FROM system.tables WHERE database = '{quote(db)}' AND name = 'symbols'")[0][0]):
+        return {}
+    return {int(i): f"{e}:{s}" for i, e, s in store.execute(f"SELECT symbol_id, exchange, symbol FROM {db}.symbols")}
 
 
 def per_symbol_sql(db: str, limit: int) -> str:
@@ -82,6 +92,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         store.connect()
         db = store.database
+        names = stored_symbol_names(store, db) or names
         totals = [(t, store.query(f"SELECT count() FROM {db}.{t}")[1][0][0]) for t in TABLES]
         _, per_symbol = store.query(per_symbol_sql(db, args.symbols))
         _, latency = store.query(LATENCY_SQL.format(db=db))

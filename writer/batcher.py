@@ -114,7 +114,8 @@ class RingBatcher:
         """The batch to make durable now (the frozen one, or everything popped)."""
         if self.frozen is None:
             records = upgrade(self.buffer[: self.count], self.table.dtype)  # a ring of an earlier layout: current records
-            return Batch(self.name, self.incarnation, self.start, self.start + self.count, self.table, records)
+            return Batch(self.name, self.incarnation, self.start, self.start + self.count, self.table, records,
+                         store_ids=False)
         return self.frozen
 
     def freeze(self, batch: Batch, retry_at: float) -> None:
@@ -156,7 +157,8 @@ class RingBatcher:
                 return None
             got += n
         self.count = want
-        batch = Batch(self.name, self.incarnation, start, end, self.table, self.buffer[:want], in_doubt=True)
+        batch = Batch(self.name, self.incarnation, start, end, self.table, self.buffer[:want], in_doubt=True,
+                      store_ids=False)
         self.frozen, self.retry_at = batch, 0.0
         return batch
 

@@ -80,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
         retention_days=args.retention_days, report_path=args.report, rings=tuple(args.ring) if args.ring else None,
     )
     from writer.deadletter import DeadLetterError
+    from writer.symbol_ids import SymbolConflict
 
     if args.replay_dead_letters:
         return replay_dead_letters(url, config)
@@ -88,6 +89,9 @@ def run(args: argparse.Namespace) -> int:
         install_signal_handlers(writer)
         writer.start()
         writer.run(args.seconds)
+    except SymbolConflict as exc:
+        print(f"tickagg write: symbol id conflict: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
     except (StoreError, RingError, SpillLayoutError, DeadLetterError, OSError) as exc:
         print(f"tickagg write: {redact(str(exc), url.password)}", file=sys.stderr)
         return EXIT_REFUSED if isinstance(exc, SegmentRefusedError) else 1

@@ -5,7 +5,8 @@ One thread, one loop::
   pop every ring (aggregator out.*, feed <exchange>.events) into its batcher
   (nothing to do: sleep until a batch may be due, at most batch_ms — ``Writer.idle_s``)
   for each batch that is due (1,000 rows / 50 ms; chDB: 50 ms, writer/batcher.py):
-      store up:   commit log INTENT -> insert -> ACK -> commit the ring tail
+      symbol ids: the group directory's run ids -> the store's stable ids (writer/symbol_ids.py), once
+      store up:   new symbol ids to the store -> commit log INTENT -> insert -> ACK -> commit the ring tail
       store down: spill (fsync) -> commit log SPILLED -> commit the ring tail
   store up and spill not empty: replay the oldest spilled batch (INTENT, insert, ACK, release)
   store down: probe it now and then (reconnect, re-check the schema); say so at once and every
@@ -53,6 +54,7 @@ from writer.commitlog import (ACK, FROM_SPILL, INTENT, QUARANTINED, SPILLED, Com
                               replay_position, replayed_ids)
 from writer.deadletter import DeadLetterError, DeadLetters
 from writer.spill import Spill, SpillError
+from writer.symbol_ids import StoreSymbolIds, SymbolConflict
 from store.tables import LATENCIES, table_of_ring
 from store.url import StoreURL, redact
 from shm import histogram
@@ -140,6 +142,8 @@ class Writer:
                            replayed_to=replay_position(records), max_bytes=int(config.spill_max_mb * (1 << 20)),
                            full=config.spill_full)
         self._last = last_per_ring(records)
+        self.symbols = StoreSymbolIds(self.state_dir, config.group)  # run ids -> store ids (writer/symbol_ids.py)
+        self.refused = False  # a symbol id conflict: nothing more is written
         if len(replayed_ids(records)):  # the spill knows where its replay stands now: record it, drop the ids
             self.commitlog.compact(self.spill.position() if len(self.spill) else None)
         self._spilled_end = self.spill.spilled_ends()  # (ring, incarnation) -> end of its last spilled batch
@@ -178,6 +182,7 @@ class Writer:
         try:
             self.store.connect()
             applied = self.store.setup(self.features.names, self.features.version, self.config.retention_days)
+            self._reconcile_symbols()
         except StoreUnavailable as exc:
             self._store_down(f"store not reachable: {exc}")
             return False
@@ -198,6 +203,15 @@ class Writer:
                  self.features.source)
         self.store_up, self._retry_s = True, self.config.retry_min_s
         return True
+
+    def _reconcile_symbols(self) -> None:
+        """Take the store's symbol ids and give it ours; a conflict stops the writer (exit 78) before any row."""
+        try:
+            self.symbols.reconcile(self.store)
+        except SymbolConflict as exc:
+            self.refused, self.store_up, self.store_error = True, False, f"symbol id conflict: {exc}"
+            self._report()
+            raise
 
     def rescan(self) -> None:
         """Attach to rings of the group that appeared since the last look (and let go of drained old ones)."""
@@ -355,6 +369,10 @@ class Writer:
 
     def _flush(self, batcher: RingBatcher) -> None:
         batch = batcher.batch()
+        if not batch.store_ids:  # fresh from the ring: run ids -> store ids, before it goes anywhere
+            if batch.table.symbol_ids:
+                self.symbols.translate(batch.records)
+            batch.store_ids = True
         try:
             if self.store_up and self._insert(batch) is not Outcome.FAILED:
                 batcher.durable(batch)
@@ -378,6 +396,13 @@ class Writer:
         """Insert ``batch`` exactly once. FAILED: the batch is now in doubt and the store marked down;
         QUARANTINED: the store refused its content, it is in the dead letters (durable, not stored)."""
         key = ring_key(batch.ring_name)
+        try:
+            self.symbols.publish(self.store)  # the ids before the rows that use them
+        except StoreError as exc:
+            self.stats["store_failures"] += 1
+            log.warning("symbol ids not written (%s); %r waits", redact(str(exc), self.url.password), batch)
+            self._store_down(str(exc))
+            return Outcome.FAILED
         self.commitlog.append(INTENT, batch.id, key, batch.incarnation, batch.start, batch.end, flags)
         was_in_doubt = batch.in_doubt
         try:
@@ -537,6 +562,7 @@ class Writer:
             "pending_rows": sum(b.count for b in self.batchers.values()),
             "pending_bytes": sum(b.pending_bytes for b in self.batchers.values()),
             "rings": self._ring_status,
+            "symbols": self.symbols.status(),
             "tick_to_store_ns": latency_summary(self.latency),
             "maxrss_mb": usage.ru_maxrss / 1024,
             "timeline": list(self.timeline),
@@ -552,9 +578,10 @@ class Writer:
             os.replace(temporary, self.config.report_path)
 
     def shutdown(self) -> None:
-        """Make every popped record durable (store or spill), then close."""
+        """Make every popped record durable (store or spill), then close. After a symbol id conflict nothing is
+        written: popped records stay in their rings (tails not committed)."""
         for batcher in self.batchers.values():
-            if batcher.frozen is not None or batcher.count:
+            if not self.refused and (batcher.frozen is not None or batcher.count):
                 self._flush(batcher)
         self._flush_latency(everything=True)
         self._report()
@@ -563,6 +590,7 @@ class Writer:
         self.spill.close()
         self.commitlog.close()
         self.dead_letters.close()
+        self.symbols.close()
         self.store.close()
 
 
