@@ -106,7 +106,7 @@ def replay_dead_letters(url, config) -> int:
     """`tickagg write --replay-dead-letters`: 0 when every dead letter is now stored, 1 otherwise."""
     from store import StoreError, open_store, redact
     from writer.deadletter import DeadLetterError, DeadLetters, replay
-    from writer.writer import feature_catalogue
+    from writer.catalogue import feature_catalogue
 
     try:
         dead_letters = DeadLetters(os.path.join(config.state_dir, config.group, "deadletter"), exclusive=True)

@@ -50,6 +50,7 @@ from store import Store, StoreError, StoreUnavailable, open_store
 from store.base import StoreAuthError, StoreRejected
 from store.batch import Batch, ring_key
 from writer.batcher import RingBatcher
+from writer.catalogue import feature_catalogue
 from writer.commitlog import (ACK, FROM_SPILL, INTENT, QUARANTINED, SPILLED, CommitLog, CommitLogError, last_per_ring,
                               replay_position, replayed_ids)
 from writer.deadletter import DeadLetterError, DeadLetters
@@ -100,31 +101,6 @@ class Outcome(enum.Enum):
     STORED = "stored"
     QUARANTINED = "quarantined"  # refused for its content: in the dead letters
     FAILED = "failed"  # the store did not take it (down, or refusing us): in doubt, retried
-
-
-@dataclasses.dataclass(frozen=True)
-class FeatureCatalogue:
-    """The feature column names the store records, their catalogue version, and where they came from."""
-
-    names: list[str]
-    version: int
-    source: str  # "given", "aggregator.features" or "placeholder"
-
-
-def feature_catalogue(names: tuple[str, ...] | None, version: int | None) -> FeatureCatalogue:
-    """Names and version of the feature catalogue, and where they came from."""
-    if names is not None:
-        return FeatureCatalogue(list(names), int(version or 0), "given")
-    try:
-        from aggregator.features import catalogue
-
-        return FeatureCatalogue(list(catalogue.names()), int(catalogue.CATALOGUE_VERSION if version is None else version),
-                                "aggregator.features")
-    except Exception as exc:  # noqa: BLE001 — the catalogue module is optional for the writer
-        from shm.pipeline_records import FEATURE_COUNT
-
-        log.warning("feature catalogue not importable (%s); storing placeholder names f0..f%d", exc, FEATURE_COUNT - 1)
-        return FeatureCatalogue([f"f{i}" for i in range(FEATURE_COUNT)], int(version or 0), "placeholder")
 
 
 class Writer:

@@ -11,6 +11,7 @@ import uuid
 
 import numpy as np
 
+from import_probe import entry, mapped_files
 from feed_helpers import metrics, read_all, wait_until
 from shm import segment
 from shm.records import EXCHANGE_IDS
@@ -18,17 +19,7 @@ from shm.symbols import SymbolDirectory
 from simulator.handle import start_simulator
 
 HEAVY = ("numba", "llvmlite")
-ENTRY = f"""import atexit, sys
-atexit.register(lambda: print("imported:", *sorted(m for m in {HEAVY!r} if m in sys.modules), flush=True))
-from tickagg.cli import main
-sys.exit(main())
-"""
-
-
-def mapped_files(pid: int) -> set[str]:
-    """The files mapped into process ``pid`` (its shared objects among them)."""
-    with open(f"/proc/{pid}/maps") as maps:
-        return {fields[5] for fields in (line.split(maxsplit=5) for line in maps) if len(fields) == 6}
+ENTRY = entry(HEAVY)
 
 
 def test_a_feed_process_never_imports_numba():

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 
+from import_probe import entry, mapped_files
 from feed_helpers import wait_until
 from bench.writer_command import make_ticks
 from shm.pipeline_records import STAMPED_TICK
@@ -15,18 +16,7 @@ from shm.ring import MONITOR, PRODUCER, Ring, ring_name
 from store import open_store, parse
 
 HEAVY = ("numba", "llvmlite", "pandas", "pyarrow")
-# `tickagg write` as the console script runs it, printing at exit which HEAVY modules it imported
-ENTRY = f"""import atexit, sys
-atexit.register(lambda: print("imported:", *sorted(m for m in {HEAVY!r} if m in sys.modules), flush=True))
-from tickagg.cli import main
-sys.exit(main())
-"""
-
-
-def mapped_files(pid: int) -> set[str]:
-    """The files mapped into process ``pid`` (its shared objects among them)."""
-    with open(f"/proc/{pid}/maps") as maps:
-        return {fields[5] for fields in (line.split(maxsplit=5) for line in maps) if len(fields) == 6}
+ENTRY = entry(HEAVY)
 
 
 def test_the_writer_process_never_imports_numba(store_url, group, tmp_path):

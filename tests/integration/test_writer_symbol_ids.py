@@ -108,7 +108,7 @@ def test_a_local_copy_that_contradicts_the_store_stops_the_writer_before_any_row
 def test_a_feature_is_read_by_its_catalogue_name_with_its_symbol(store_url, group, tmp_path):
     from shm.pipeline_records import FEATURE_ROW
     from store.schema import FEATURE_BY_NAME
-    from writer.writer import feature_catalogue
+    from writer.catalogue import feature_catalogue
 
     catalogue = feature_catalogue(None, None)
     names = catalogue.names
