@@ -2,7 +2,8 @@
 
 Each target lives in its own module (``bench/<target>_command.py``) exposing
 ``HELP``, ``add_arguments(parser)`` and ``run(args) -> int``, like the
-top-level commands. Figures come from here, never from timed tests.
+top-level commands (``all`` runs every bench, ``compare`` sets two results
+side by side: bench/compare.py). Figures come from here, never from timed tests.
 """
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ TARGETS = {
     "writer": "bench.writer_command",
     "outage": "bench.outage_command",
     "e2e": "bench.e2e_command",
+    "all": "bench.all_command",  # every target above in turn, one JSON (+ PNG)
+    "compare": "bench.compare",  # two results side by side
 }
 
 
