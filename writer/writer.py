@@ -53,6 +53,7 @@ from writer.batcher import RingBatcher
 from writer.catalogue import feature_catalogue
 from writer.commitlog import (ACK, FROM_SPILL, INTENT, QUARANTINED, SPILLED, CommitLog, CommitLogError, last_per_ring,
                               replay_position, replayed_ids)
+from writer.dashboard_socket import DashboardSocket
 from writer.deadletter import DeadLetterError, DeadLetters
 from writer.spill import Spill, SpillError
 from writer.status_file import StatusFile
@@ -148,6 +149,7 @@ class Writer:
         self._next_down_report = 0.0
         self.timeline: collections.deque[tuple[float, int]] = collections.deque(maxlen=TIMELINE_SECONDS)  # (time, ticks stored)
         self._ring_status: dict = {}
+        self.dashboard: DashboardSocket | None = None  # opened by start()
         self._released: dict[str, int] = {}  # drained rings of an earlier layout let go: name -> their created_ns
         # <state-dir>/<group>/status.json always (`tickagg status` reads it), --report's path too (writer/status_file.py)
         self._status_files = [StatusFile(path) for path in
@@ -156,6 +158,8 @@ class Writer:
     # -- start ------------------------------------------------------------------
     def start(self) -> None:
         self._connect()
+        # the dashboard's panel queries (chDB lets only this process open the store): writer/dashboard_socket.py
+        self.dashboard = DashboardSocket.open(os.path.join(self.state_dir, "dashboard.sock"))
         self.rescan()
 
     def _connect(self) -> bool:
@@ -339,6 +343,8 @@ class Writer:
         if self.store_up and len(self.spill):
             self._replay_one()
             busy = True
+        if self.dashboard is not None and not busy:  # a dashboard query only when no batch was due
+            busy = self.dashboard.serve(self.store, self.store_up)
         if now >= self._next_report:
             self._next_report = now + self.config.report_every_s
             self._flush_latency()
@@ -569,6 +575,8 @@ class Writer:
         self.commitlog.close()
         self.dead_letters.close()
         self.symbols.close()
+        if self.dashboard is not None:
+            self.dashboard.close()
         self.store.close()
 
 
