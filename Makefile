@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
-APT_PACKAGES := clickhouse-server openssl
+APT_PACKAGES := clickhouse-server openssl chromium
 
 .PHONY: setup kernels system-packages demo test test-unit clean-rings
 
@@ -26,7 +26,7 @@ $(INSTALLED): $(PY) setup.cfg pyproject.toml
 	touch $@
 
 # System packages the tests need (a ClickHouse 18.16 server that the tests start themselves; openssl makes
-# the certificates of the TLS test),
+# the certificates of the TLS test; chromium, headless, opens the dashboard page),
 # installed with apt-get when missing.
 system-packages:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \

@@ -1,0 +1,80 @@
+"""Every dashboard panel's SQL runs on ClickHouse 18.16 (the session's server) and on chDB, and reads back the
+rows put in (tickagg/dashboard/queries.py)."""
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+
+from dashboard_rows import EXCHANGE_ID, SYMBOL_ID, insert_sample
+from store import open_store
+from stores import need_chdb
+from tickagg.dashboard.queries import PANELS, Params, render
+from tickagg.dashboard.series import aligned
+
+NOW_S = int(time.time())
+
+
+@pytest.fixture(scope="module", params=["clickhouse", "chdb"])
+def sample_store(request, tmp_path_factory):
+    if request.param == "chdb":
+        need_chdb()
+        url = f"chdb://{tmp_path_factory.mktemp('dashchdb') / 'db'}"
+    else:
+        url = request.getfixturevalue("clickhouse_server").url(database=f"t{uuid.uuid4().hex[:10]}")
+    store = open_store(url)
+    store.connect()
+    store.setup(["f0"], 0)
+    insert_sample(store, NOW_S)
+    yield store
+    store.close()
+
+
+def run_panel(store, name: str, **params) -> dict:
+    panel = PANELS[name]
+    values = {"range": "300", "symbol_id": str(SYMBOL_ID), **params}
+    if not panel.needs_symbol:
+        values.pop("symbol_id")
+    statements = render(panel, Params.parse(values, NOW_S + 1), store.database)
+    return aligned(panel, [store.execute(sql) for sql in statements])
+
+
+@pytest.mark.parametrize("name", sorted(PANELS))
+def test_every_panel_reads_the_sample_rows(sample_store, name):
+    drawn = run_panel(sample_store, name)
+    assert drawn["points"] > 0, drawn
+    assert all(len(s["values"]) == len(drawn["x"]) for s in drawn["series"])
+
+
+def test_latency_panel_gives_each_quantile_per_venue_in_ms(sample_store):
+    drawn = {s["label"]: s["values"] for s in run_panel(sample_store, "tick_to_signal")["series"]}
+    assert set(drawn) == {"binance p50", "binance p99", "binance p999", "binance max"}
+    assert set(drawn["binance p50"]) == {1.0} and set(drawn["binance p99"]) == {3.0} and set(drawn["binance max"]) == {5.0}
+
+
+def test_ticks_per_second_and_stages_and_events(sample_store):
+    ticks = run_panel(sample_store, "ticks_per_second")
+    assert ticks["series"][0]["label"] == "binance ticks_per_s" and set(ticks["series"][0]["values"]) == {100.0}
+    stages = {s["label"] for s in run_panel(sample_store, "stages")["series"]}
+    assert {"tick_to_store p99", "recv_to_pop p50"} <= stages
+    events = {s["label"]: [v for v in s["values"] if v is not None] for s in run_panel(sample_store, "feed_events")["series"]}
+    assert sum(events["connects"]) == 1 and sum(events["gap_trades"]) == 3
+
+
+def test_regime_panel_has_price_and_regime_of_the_symbol_only(sample_store):
+    drawn = {s["label"]: [v for v in s["values"] if v is not None] for s in run_panel(sample_store, "regime")["series"]}
+    assert drawn["regime"] == [2.0] and set(drawn["price"]) == {100.0}
+    other = run_panel(sample_store, "regime", symbol_id=str(SYMBOL_ID + 1))
+    assert other["points"] == 0
+
+
+def test_a_venue_filter_keeps_only_that_venue(sample_store):
+    assert run_panel(sample_store, "tick_to_store", exchange="binance")["points"] > 0
+    assert run_panel(sample_store, "tick_to_store", exchange="okx")["points"] == 0
+
+
+def test_a_range_before_the_rows_is_empty_and_a_day_is_bucketed_by_minutes(sample_store):
+    assert run_panel(sample_store, "tick_to_store", to=str(NOW_S - 3600))["points"] == 0
+    day = run_panel(sample_store, "ticks_per_second", range=str(24 * 3600))
+    assert len(day["x"]) >= 1 and all(t % 60 == 0 for t in day["x"])
