@@ -36,7 +36,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--retention-days", type=non_negative_int, default=0, help="TTL for ticks where the server has TTL (0: keep)")
     parser.add_argument("--seconds", type=positive_float, default=None, help="stop after this long (default: until SIGTERM)")
     parser.add_argument("--ring", action="append", default=None, help="read only this ring (short name; repeatable)")
-    parser.add_argument("--report", default=None, help="write a JSON status file here every second and at exit")
+    parser.add_argument("--report", default=None,
+                        help="also write the JSON status here (every second and at exit, it is always written to "
+                             "<state-dir>/<group>/status.json, which `tickagg status` reads)")
     parser.add_argument("--replay-dead-letters", action="store_true",
                         help="insert the batches the store refused before (after fixing the cause; the writer must not be "
                              "running), keep those it refuses again, and exit")

@@ -55,6 +55,7 @@ from writer.commitlog import (ACK, FROM_SPILL, INTENT, QUARANTINED, SPILLED, Com
                               replay_position, replayed_ids)
 from writer.deadletter import DeadLetterError, DeadLetters
 from writer.spill import Spill, SpillError
+from writer.status_file import StatusFile
 from writer.symbol_ids import StoreSymbolIds, SymbolConflict
 from store.tables import LATENCIES, table_of_ring
 from store.url import StoreURL, redact
@@ -90,7 +91,7 @@ class WriterConfig:
     retention_days: int = 0
     feature_names: tuple[str, ...] | None = None
     catalogue_version: int | None = None
-    report_path: str | None = None
+    report_path: str | None = None  # the status is always at <state_dir>/<group>/status.json; also here
     report_every_s: float = 1.0
     rings: tuple[str, ...] | None = None  # short ring names to read (None: every ring the writer knows)
     down_report_s: float = 10.0  # while the store does not answer, say so this often (and once at once)
@@ -151,6 +152,9 @@ class Writer:
         self.timeline: collections.deque[tuple[float, int]] = collections.deque(maxlen=TIMELINE_SECONDS)  # (time, ticks stored)
         self._ring_status: dict = {}
         self._released: dict[str, int] = {}  # drained rings of an earlier layout let go: name -> their created_ns
+        # <state-dir>/<group>/status.json always (`tickagg status` reads it), --report's path too (writer/status_file.py)
+        self._status_files = [StatusFile(path) for path in
+                              dict.fromkeys([os.path.join(self.state_dir, "status.json"), *filter(None, [config.report_path])])]
 
     # -- start ------------------------------------------------------------------
     def start(self) -> None:
@@ -554,11 +558,9 @@ class Writer:
     def _report(self) -> None:
         self._ring_status = {b.name: {"lag": b.ring.head - b.ring.tail, "dropped": b.ring.dropped} for b in self.batchers.values()}
         self.timeline.append((time.time(), self.stats["rows_stored"].get("ticks", 0)))
-        if self.config.report_path:
-            temporary = self.config.report_path + ".tmp"
-            with open(temporary, "wb") as f:
-                f.write(orjson.dumps(self.status()))
-            os.replace(temporary, self.config.report_path)
+        data = orjson.dumps(self.status())
+        for status_file in self._status_files:
+            status_file.publish(data)
 
     def shutdown(self) -> None:
         """Make every popped record durable (store or spill), then close. After a symbol id conflict nothing is
