@@ -79,6 +79,9 @@ class HistogramPublisher:
                 fd, memory = segment.open_segment(self.name)
             except segment.SegmentMissingError:
                 continue  # removed between the two: create it again
+            except ValueError:  # an empty file (mmap refuses it): no producer's, which are created whole
+                segment.remove(self.name)
+                continue
             if not segment.try_lock(fd, LOCK_BYTE):
                 memory.close()
                 os.close(fd)
