@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
-APT_PACKAGES := clickhouse-server openssl chromium
+APT_PACKAGES := clickhouse-server openssl chromium prometheus
 
 .PHONY: setup kernels system-packages demo test test-unit clean-rings
 

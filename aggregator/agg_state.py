@@ -45,7 +45,8 @@ class AggState(NamedTuple):
     regime: np.ndarray  # aggregator/regime.py state
     pending: FeatureQueue
     feature_row: np.ndarray  # float64 (FEATURE_COUNT,)
-    histograms: np.ndarray  # int64 latency histograms (aggregator/latency.py)
+    histograms: np.ndarray  # int64 latency histograms (aggregator/latency.py), this second's
+    latency_totals: np.ndarray  # the same, every second summarised since start (published by aggregator/main.py)
     late: np.ndarray  # int64 (EXCHANGE_IDS,): late ticks per exchange id, cumulative
     late_reported: np.ndarray  # int64 (EXCHANGE_IDS,): late[] as of the last late-tick events
     clock: np.ndarray  # int64 (2,): C_*
@@ -74,6 +75,7 @@ def new_agg_state(max_symbols: int = 4096, lateness_ms: float = 250.0, fill_minu
         pending=FeatureQueue(np.zeros(PENDING_CAPACITY, BAR), np.zeros(2, np.int64)),
         feature_row=np.zeros(FEATURE_COUNT),
         histograms=latency.new_histograms(),
+        latency_totals=latency.new_histograms(),
         late=np.zeros(EXCHANGE_IDS, np.int64),
         late_reported=np.zeros(EXCHANGE_IDS, np.int64),
         clock=np.zeros(2, np.int64),

@@ -195,8 +195,8 @@ def housekeeping(state, outputs, now, feature_budget) -> int:
         if clock[C_SECOND] > 0:
             if nearly_full(outputs, FILL_ROOM):
                 flush_all(outputs, state.histograms)
-            counts[LATENCY] += latency.summarise(state.histograms, clock[C_SECOND], outputs.latency.staging,
-                                             counts[LATENCY])
+            counts[LATENCY] += latency.summarise(state.histograms, state.latency_totals, clock[C_SECOND],
+                                                 outputs.latency.staging, counts[LATENCY])
             for exchange in range(state.late.size):
                 fresh = state.late[exchange] - state.late_reported[exchange]
                 if fresh > 0:

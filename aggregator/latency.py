@@ -1,9 +1,10 @@
-"""Latency histograms in Numba, summarised once a second into LATENCY rows.
+"""Latency histograms in Numba, summarised once a second into LATENCY rows and added to running totals.
 
 The buckets and the quantile rule are shm/histogram.py's, compiled here, so the
 aggregator's rows and the writer's follow one definition. Histograms are
 indexed ``[stage, exchange_id, bucket]``; stages are the STAGE_* constants of
-shm/pipeline_records.py.
+shm/pipeline_records.py. The totals (same shape, counts since start) are what
+aggregator/main.py publishes for other processes (shm/histogram_segment.py).
 """
 from __future__ import annotations
 
@@ -29,8 +30,8 @@ def record(histograms: np.ndarray, stage: int, exchange_id: int, value: int) -> 
 
 
 @numba.njit(cache=True)
-def summarise(histograms: np.ndarray, second_ns: int, out: np.ndarray, start: int) -> int:
-    """Write one LATENCY row per (stage, exchange) with data into ``out[start:]``, then reset.
+def summarise(histograms: np.ndarray, totals: np.ndarray, second_ns: int, out: np.ndarray, start: int) -> int:
+    """Write one LATENCY row per (stage, exchange) with data into ``out[start:]``, add it to ``totals``, reset.
 
     Returns the number of rows written.
     """
@@ -52,6 +53,7 @@ def summarise(histograms: np.ndarray, second_ns: int, out: np.ndarray, start: in
             row.p99 = p99
             row.p999 = p999
             row.max = highest
+            totals[stage, exchange] += counts
             counts[:] = 0
             rows += 1
     return rows - start

@@ -3,7 +3,8 @@
 The loop itself runs in Numba (aggregator/poll.py) in 50 ms slices; between
 slices Python handles signals, checks the rings (a file cut short must be let
 go before the kernel touches it), publishes counters and, once a second, looks
-for new rings. Those chores and the call into Numba cost ~0.5 ms (~1 % of a
+for new rings and publishes the cumulative latency histograms
+(``tickagg.<group>.latency_hist``, shm/histogram_segment.py). Those chores and the call into Numba cost ~0.5 ms (~1 % of a
 core at 20 slices a second, whatever the traffic).
 With nothing to read (after ``spin_us``, default 0) the loop sleeps between
 looks, ``min_sleep_us`` (100) first and twice as long after each empty look,
@@ -35,10 +36,11 @@ import numpy as np
 import psutil
 
 from aggregator import fold
-from aggregator.agg_state import K_BARS1M, K_BARS1S, K_FEATURE_ROWS, K_LATE, K_NO_SLOT, K_PENDING_MAX, K_TICKS, new_agg_state
+from aggregator.agg_state import C_SECOND, K_BARS1M, K_BARS1S, K_FEATURE_ROWS, K_LATE, K_NO_SLOT, K_PENDING_MAX, K_TICKS, new_agg_state
 from aggregator.outputs import TICKS, flush_all, open_outputs
 from aggregator.poll import MAX_INPUTS, dummy_ring, serve
 from shm import segment
+from shm.histogram_segment import open_publisher
 from shm.records import EXCHANGE_IDS, TICK
 from shm.ring import CONSUMER, Ring, RingDamagedError, RingError, ring_name
 from shm.topology import tick_ring
@@ -73,6 +75,8 @@ class Aggregator:
         self._stopping = False
         self._attach_errors: dict[str, str] = {}  # ring -> the last error logged (each logged once)
         self.warm_up()
+        self.histograms = open_publisher(group, "aggregator")  # None: not published (logged)
+        self._histograms_second = 0  # state.clock[C_SECOND] when last published
 
     def warm_up(self) -> None:
         """Compile (or load from the cache) every kernel before serving, so no tick waits for it."""
@@ -153,10 +157,12 @@ class Aggregator:
                 next_attach = time.monotonic() + ATTACH_EVERY_S
                 self.attach_new_rings()
             self._publish_counters(slices)
+            self._publish_histograms()
             if deadline and time.monotonic() >= deadline:
                 break
         flush_all(self.outputs, self.state.histograms)
         self._publish_counters(slices)
+        self._publish_histograms()
 
     def _input_tuples(self) -> tuple[tuple, tuple, int]:
         """(records of each input, header of each input, inputs in use), MAX_INPUTS long, dummies at the end."""
@@ -170,7 +176,17 @@ class Aggregator:
                   len(self.inputs), slices]
         self.status.metrics[: len(values)] = values
 
+    def _publish_histograms(self) -> None:
+        """After the kernel summarised a second (added it to state.latency_totals): publish the totals."""
+        second = int(self.state.clock[C_SECOND])
+        if self.histograms is not None and second != self._histograms_second:
+            self._histograms_second = second
+            self.histograms.publish(self.state.latency_totals)
+
     def close(self) -> None:
+        if self.histograms is not None:
+            self.histograms.close()
+            self.histograms = None
         for ring in [*self.inputs.values(), *self.output_rings]:
             ring.close()
 

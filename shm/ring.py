@@ -22,6 +22,7 @@ import numpy as np
 
 from shm import header as H
 from shm import names, plain, ring_check, segment
+from shm.histogram_segment import SEGMENTS
 from shm.ring_watch import RingWatch
 from shm.layouts import current_layout, describe, dtype_from_description, fingerprint, same_bytes
 
@@ -557,7 +558,8 @@ def _age_s(stamp_ns, now_ns: int) -> float | None:
 def group_rings(group: str | None = None) -> list[str]:
     """Ring names in shared memory, for one group (exactly that group's: shm/names.py) or all."""
     found = names.group_segments(group) if group else segment.names(PREFIX)
-    return [n for n in found if not n.endswith(".symbols")]
+    others = (".symbols", *(f".{short}" for short in SEGMENTS.values()))  # the directory, latency histograms
+    return [n for n in found if not n.endswith(others)]
 
 
 def remove(name: str) -> bool:

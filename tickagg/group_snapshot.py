@@ -24,10 +24,9 @@ import time
 import numpy as np
 
 from shm import segment
-from shm.names import group_segments
 from shm.pipeline_records import STAGE_TICK_TO_SIGNAL
 from shm.records import EXCHANGE_IDS
-from shm.ring import MONITOR, Ring, ring_name
+from shm.ring import MONITOR, Ring, group_rings, ring_name
 from shm.topology import event_ring, stored_ring, tick_ring
 from tickagg.writer_report import read_report, report_path, writer_fields
 
@@ -199,6 +198,6 @@ def _age_s(stamp_ns: int | None, now_ns: int) -> float | None:
 
 
 def _ring_shorts(group: str) -> list[str]:
-    """The short names of the group's rings (its symbol directory left out)."""
+    """The short names of the group's rings (its symbol directory and latency histograms left out)."""
     prefix = ring_name(group, "")
-    return [name[len(prefix):] for name in group_segments(group) if not name.endswith(".symbols")]
+    return [name[len(prefix):] for name in group_rings(group)]

@@ -36,8 +36,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-writer", action="store_true", help="do not store anything")
     parser.add_argument("--data-dir", default="./data", help="writer state and process logs (default ./data)")
     parser.add_argument("--seconds", type=positive_float, help="stop after this long (default: until Ctrl-C / SIGTERM)")
+    parser.add_argument("--metrics-addr", type=_address, default=None, metavar="[ADDR:]PORT",
+                        help="serve Prometheus /metrics of the group there (address default 127.0.0.1; port 0: any "
+                             "free one, printed)")
     parser.add_argument("--status-every", type=positive_float, default=5.0, help="seconds between status lines (default 5)")
     config.add_argument(parser)  # its children read their part of the same file
+
+
+def _address(text: str) -> tuple[str, int]:
+    from tickagg.metrics_exporter import address_argument
+
+    return address_argument(text)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -83,6 +92,13 @@ def run(args: argparse.Namespace) -> int:
             argv += ["--url", url, "--symbols", ",".join(symbols)]
         roles.append(Role(f"feed-{exchange}", argv, stop_order=0))
     supervisor = Supervisor(roles, os.path.join(args.data_dir, "logs"))
+    try:
+        metrics = _serve_metrics(args, exchanges, report, roles) if args.metrics_addr else None
+    except OSError as exc:  # the address is taken or not ours: nothing started yet but the simulator
+        if simulator is not None:
+            simulator.stop()
+        raise UsageError(f"--metrics-addr: cannot listen on {args.metrics_addr[0]}:{args.metrics_addr[1]}: "
+                         f"{exc.strerror or exc}") from None
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(1))
     signal.signal(signal.SIGINT, lambda *_: stopping.append(1))
@@ -114,6 +130,9 @@ def run(args: argparse.Namespace) -> int:
         supervisor.stop()
         if simulator is not None:
             simulator.stop()
+        if metrics is not None:
+            metrics.shutdown()
+            metrics.server_close()
     print(status.line(final=True), flush=True)
     restarts = {role.name: role.restarts for role in supervisor.roles if role.restarts}
     if restarts:
@@ -125,3 +144,17 @@ def run(args: argparse.Namespace) -> int:
                   file=sys.stderr, flush=True)
         return 1
     return 0
+
+
+def _serve_metrics(args: argparse.Namespace, exchanges: list[str], report: str, roles):
+    """Start the Prometheus endpoint (tickagg/metrics_exporter.py) over the supervised group; its server."""
+    from tickagg.group_snapshot import read_group
+    from tickagg.metrics_exporter import GroupCollector, start_server
+
+    collector = GroupCollector(args.group, snapshot=lambda: read_group(
+        args.group, roles=roles, exchanges=exchanges, report=None if args.no_writer else report))
+    server = start_server(collector, args.metrics_addr)
+    host, port = server.server_address[:2]
+    print(f"tickagg run: Prometheus metrics on http://{host if ':' not in host else f'[{host}]'}:{port}/metrics",
+          flush=True)
+    return server

@@ -61,6 +61,7 @@ from writer.symbol_ids import StoreSymbolIds, SymbolConflict
 from store.tables import LATENCIES, table_of_ring
 from store.url import StoreURL, redact
 from shm import histogram
+from shm.histogram_segment import SHAPE, open_publisher
 from shm.layouts import fingerprint, readable
 from shm.pipeline_records import LATENCY, STAGE_TICK_TO_STORE
 from shm.ring import CONSUMER, MONITOR, PREFIX, Ring, RingBusyError, RingError, RingOtherLayoutError, group_rings
@@ -137,6 +138,8 @@ class Writer:
         self.features = feature_catalogue(config.feature_names, config.catalogue_version)
         self.latency = np.zeros(histogram.BUCKETS, dtype=np.int64)  # tick (feed receive) -> store ack, whole run
         self._latency_second: dict[tuple[int, int], np.ndarray] = {}  # (second, exchange) -> its histogram
+        self.latency_totals = np.zeros(SHAPE, dtype=np.int64)  # [stage, exchange, bucket], whole run: published
+        self.histograms = open_publisher(config.group, "writer")  # once a second (None: not published, logged)
         self.stats = {
             "rows_stored": {}, "batches_stored": 0, "rows_spilled": 0, "batches_spilled": 0, "rows_replayed": 0,
             "batches_replayed": 0, "in_doubt_resolved": 0, "rows_already_stored": 0, "recovered_skipped_rows": 0,
@@ -348,6 +351,8 @@ class Writer:
         if now >= self._next_report:
             self._next_report = now + self.config.report_every_s
             self._flush_latency()
+            if self.histograms is not None:
+                self.histograms.publish(self.latency_totals)
             self._report()
             self._log_dropped()
             self._compact()
@@ -504,7 +509,9 @@ class Writer:
         exchanges = ticks["exchange_id"][valid]
         for exchange in np.unique(exchanges):
             counts = self._latency_second.setdefault((second, int(exchange)), np.zeros(histogram.BUCKETS, dtype=np.int64))
-            histogram.add(counts, delays[exchanges == exchange])
+            mine = delays[exchanges == exchange]
+            histogram.add(counts, mine)
+            histogram.add(self.latency_totals[STAGE_TICK_TO_STORE, int(exchange) & (SHAPE[1] - 1)], mine)
 
     def _flush_latency(self, everything: bool = False) -> None:
         """Write finished seconds' tick->store latency summaries to the latency table (best effort)."""
@@ -569,6 +576,9 @@ class Writer:
                 self._flush(batcher)
         self._flush_latency(everything=True)
         self._report()
+        if self.histograms is not None:
+            self.histograms.publish(self.latency_totals)
+            self.histograms.close()
         for batcher in self.batchers.values():
             batcher.close()
         self.spill.close()

@@ -132,13 +132,17 @@ def test_summarise_writes_the_shared_quantiles():
     values = np.arange(-5, 100_000, 7, dtype=np.int64)
     histograms = latency.new_histograms()
     _record_all(histograms, 1, 3, values)
+    expected_totals = histograms.copy()
+    expected_totals[1, 3] *= 2
+    totals = histograms.copy()  # an earlier second's counts, the same
     out = np.zeros(4, LATENCY)
-    assert latency.summarise(histograms, 7_000_000_000, out, 1) == 1
+    assert latency.summarise(histograms, totals, 7_000_000_000, out, 1) == 1
     row = out[1]
     assert (row["second_ns"], row["stage"], row["exchange_id"], row["count"]) == (7_000_000_000, 1, 3, values.size)
     quantiles = [row[name] for name in ("p50", "p90", "p99", "p999", "max")]
     assert quantiles == histogram.quantiles(_plain_counts(values)).tolist()
     assert not histograms.any()  # reset for the next second
+    assert np.array_equal(totals, expected_totals)  # added to the running totals first
 
 
 def test_the_writer_imports_no_numba():
