@@ -2,7 +2,7 @@
 
 Each bench runs as its own ``tickagg bench NAME --json`` subprocess (so one
 that crashes or hangs costs only its own figures: it is recorded as
-``{"error": ...}`` and the rest go on). The document::
+``{"error": ...}``, the rest go on, and the exit status is 1). The document::
 
   {"machine": {"cpu_model", "cores", "memory_gb", "kernel"}, "python", "numba", "numpy",
    "git_revision" (null outside a git tree), "git_dirty", "started_at", "settings": {bench: [args]},
@@ -35,7 +35,7 @@ QUICK = {  # short settings per bench: seconds, not minutes
     "feed": ["--seconds", "0.5", "--drops", "2"],
     "fanin": ["--seconds", "2", "--symbols-per-exchange", "10"],
     "features": ["--symbols", "200", "--warmup-bars", "5", "--repeats", "3"],
-    "writer": ["--seconds", "1", "--latency-seconds", "1", "--rate", "20000"],
+    "writer": ["--seconds", "3", "--latency-seconds", "1", "--rate", "20000"],
     "outage": ["--seconds", "2", "--warmup", "1", "--after", "1", "--rate", "20000"],
     "e2e": ["--rate", "2000", "--seconds", "3", "--idle-seconds", "1", "--warmup", "1", "--symbols", "100"],
 }

@@ -37,10 +37,11 @@ def write_png(doc: dict, path: str) -> None:
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
 
-    panels = [("latencies and times (ms)", latencies_ms(doc)), ("throughput (per second)", throughputs(doc))]
-    rows = max([min(len(values), MAX_BARS) for _, values in panels] + [1])
+    panels = [("latencies and times (ms)", latencies_ms(doc), "tab:blue"),
+              ("throughput (per second)", throughputs(doc), "tab:green")]
+    rows = max([min(len(values), MAX_BARS) for _, values, _ in panels] + [1])
     fig, axes = plt.subplots(1, 2, figsize=(15, 1.5 + 0.28 * rows))
-    for ax, (title, values) in zip(axes, panels):
+    for ax, (title, values, color) in zip(axes, panels):
         items = sorted(values.items())[:MAX_BARS]
         ax.set_title(title)
         if not items:
@@ -48,13 +49,14 @@ def write_png(doc: dict, path: str) -> None:
             ax.set_axis_off()
             continue
         names, numbers = zip(*items)
-        ax.barh(range(len(items)), numbers, color="tab:blue" if "latency" in title else "tab:green")
+        ax.barh(range(len(items)), numbers, color=color)
         ax.set_yticks(range(len(items)), names, fontsize=8)
         ax.invert_yaxis()
         ax.set_xscale("log")
         for y, number in enumerate(numbers):
             ax.text(number, y, f" {number:,.3g}", va="center", fontsize=7)
-        ax.grid(axis="x", which="both", alpha=0.3)
+        ax.set_axisbelow(True)
+        ax.grid(axis="x", which="major", alpha=0.3)
     revision = (doc.get("git_revision") or "no git revision")[:12]
     machine = doc.get("machine") if isinstance(doc.get("machine"), dict) else {}
     fig.suptitle(f"tickagg bench all, {revision}, {doc.get('started_at', '')}: "
