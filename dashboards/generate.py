@@ -115,7 +115,7 @@ def clickhouse_dashboard(database: str = "tickagg") -> dict:
     inputs = [{"name": "DS_CLICKHOUSE", "label": "ClickHouse", "type": "datasource",
                "pluginId": "grafana-clickhouse-datasource", "pluginName": "ClickHouse"}]
     symbol = {"name": "symbol_id", "label": "symbol", "type": "query", "datasource": datasource, "refresh": 1,
-              "query": f"SELECT symbol_id AS __value, concat(exchange, ':', symbol) AS __text FROM {database}.symbols "
+              "query": f"SELECT symbol_id, concat(exchange, ':', symbol) AS label FROM {database}.symbols "  # value, text
                        "ORDER BY exchange, symbol LIMIT 100000",
               "definition": f"symbols of {database}", "includeAll": False, "multi": False}
     panels = []

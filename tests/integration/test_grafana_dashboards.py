@@ -91,6 +91,12 @@ def test_the_venue_variable_filters_and_hostile_values_are_numbers_not_sql(sampl
     assert [rows for _, rows in panel_rows(sample_store, "regime", symbol_id=HOSTILE)] == [[], []]  # symbol 0
 
 
+def test_the_symbol_variable_lists_the_stores_symbols(sample_store):
+    variable = next(v for v in generate.clickhouse_dashboard(sample_store.database)["templating"]["list"]
+                    if v["name"] == "symbol_id")
+    assert [tuple(row) for row in sample_store.execute(variable["query"])] == [(SYMBOL_ID, "binance:BTCUSDT")]
+
+
 def test_a_minute_panel_buckets_by_a_minute_at_least(sample_store):
     for columns, rows in panel_rows(sample_store, "rows_per_minute", interval_s=1):
         assert rows and all(str(row[0]).endswith(":00") for row in rows), rows  # a DateTime, or its text from chDB
