@@ -5,7 +5,8 @@
   GET /                     the page (static/index.html; its script and uPlot from /static/)
   GET /api/panels           the panels (stored and live), the range choices, the group and the store
   GET /api/panel/NAME?range=SECONDS[&to=UNIX_S][&exchange=VENUE][&symbol_id=ID]
-                            one panel: {"x": [...], "series": [{"label", "values"}], "points", "step"}
+                            one panel: {"x": [...], "series": [{"label", "values"}], "points", "step",
+                            "from_s", "to_s"}
   GET /api/symbols          the store's symbols (for the regime panel's chooser)
   GET /api/live             the group's live counters now (shared memory, the writer's status file)
 
@@ -72,7 +73,8 @@ class Dashboard:
     def panel(self, name: str, query: dict[str, str]) -> dict:
         params = Params.parse(query, int(time.time()))
         if name in LIVE_PANELS:
-            return {**self.live.panel(name, params.from_s, params.to_s), "step": 1, "error": self.live.error}
+            return {**self.live.panel(name, params.from_s, params.to_s), "step": 1, "error": self.live.error,
+                    "from_s": params.from_s, "to_s": params.to_s}
         panel = PANELS.get(name)
         if panel is None:
             raise LookupError(name)
@@ -83,7 +85,8 @@ class Dashboard:
             cached = self._cache.get(key)
         if cached and time.monotonic() - cached[0] < CACHE_S:
             return cached[1]
-        drawn = {**aligned(panel, self.source.panel(panel, params)), "step": step_for(params.range_s, panel.min_step)}
+        drawn = {**aligned(panel, self.source.panel(panel, params)), "step": step_for(params.range_s, panel.min_step),
+                 "from_s": params.from_s, "to_s": params.to_s}
         with self._lock:
             self._cache = {k: v for k, v in self._cache.items() if time.monotonic() - v[0] < CACHE_S}
             self._cache[key] = (time.monotonic(), drawn)
