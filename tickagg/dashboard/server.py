@@ -129,6 +129,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self._json(404, {"error": f"no panel {parts.path[len('/api/panel/'):][:60]!r}: see /api/panels"})
         except SourceError as exc:
             return self._json(503, {"error": str(exc)})
+        except Exception as exc:  # noqa: BLE001 — a bug or a malformed answer: one failed request, the server goes on
+            log.exception("%s failed", parts.path)
+            return self._json(500, {"error": f"{type(exc).__name__} (see the dashboard's log)"})
         return self._json(404, {"error": "not here: the page is at /, the panels at /api/panels"})
 
     def _headers(self, status: int, content_type: str, length: int) -> None:
