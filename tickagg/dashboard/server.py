@@ -55,9 +55,9 @@ class Dashboard:
         self._lock = threading.Lock()
 
     def panels(self) -> dict:
-        stored = [{"name": p.name, "title": p.title, "unit": p.unit, "needs_symbol": p.needs_symbol, "live": False}
-                  for p in PANELS.values()]
-        live = [{"name": name, "title": title, "unit": unit, "needs_symbol": False, "live": True}
+        stored = [{"name": p.name, "title": p.title, "unit": p.unit, "needs_symbol": p.needs_symbol, "live": False,
+                   "venue_filter": p.venue_filter} for p in PANELS.values()]
+        live = [{"name": name, "title": title, "unit": unit, "needs_symbol": False, "live": True, "venue_filter": False}
                 for name, (title, unit) in LIVE_PANELS.items()]
         return {"panels": stored + live, "ranges": list(RANGES), "group": self.group, "store": self.source.describe()}
 

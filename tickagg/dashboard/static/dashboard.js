@@ -111,7 +111,7 @@ async function refresh() {
   await Promise.all(Object.values(charts).map(async ({ panel }) => {
     const query = new URLSearchParams({ range });
     if (panel.needs_symbol) { if (!symbol) return fail(panel.name, "no symbol stored yet"); query.set("symbol_id", symbol); }
-    if (venue && !panel.live && !panel.needs_symbol) query.set("exchange", venue);
+    if (venue && panel.venue_filter) query.set("exchange", venue);
     try { draw(panel.name, await getJSON(`/api/panel/${panel.name}?${query}`)); } catch (error) { fail(panel.name, error); }
   }));
   state.refreshes += 1;
