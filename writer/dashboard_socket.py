@@ -13,7 +13,8 @@ line and gets one JSON line back::
 Only the panels of tickagg/dashboard/queries.py run, rendered here from checked ints (``Params.from_json``): no
 SQL crosses the socket. Off the hot path: a thread accepts and reads requests (one connection at a time, 2 s to
 send a line of at most 4 KiB) and waits for the answer; the writer's loop runs at most one query a step and
-``MAX_PER_S`` a second (``serve``), each with ``max_execution_time``; what is over that waits in a short queue,
+``MAX_PER_S`` a second, none once ``BUDGET_S`` of the last second went to them (``serve``), each with
+``max_execution_time``; what is over that waits in a short queue,
 and a full queue answers "busy".
 """
 from __future__ import annotations
@@ -30,6 +31,7 @@ import orjson
 
 log = logging.getLogger("tickagg.writer")
 MAX_PER_S = 10
+BUDGET_S = 0.2  # the writer's time spent on dashboard queries in any second, at most (then they wait)
 REQUEST_BYTES = 4096
 QUEUE = 8
 ANSWER_WAIT_S = 10.0
@@ -46,7 +48,7 @@ class DashboardSocket:
     def __init__(self, listener: socket.socket, path: str):
         self.path, self._listener = path, listener
         self._requests: queue.Queue[_Request] = queue.Queue(QUEUE)
-        self._served: list[float] = []  # monotonic times of the answers of the last second
+        self._served: list[tuple[float, float]] = []  # (monotonic end, seconds spent) of the last second's answers
         self._closed = False
         self._thread = threading.Thread(target=self._accept, name="dashboard-socket", daemon=True)
         self._thread.start()
@@ -114,18 +116,19 @@ class DashboardSocket:
     def serve(self, store, store_up: bool) -> bool:
         """Answer one waiting request if this second's budget allows (from the writer's loop); True if it did."""
         now = time.monotonic()
-        self._served = [t for t in self._served if now - t < 1.0]
-        if len(self._served) >= MAX_PER_S:
+        self._served = [(end, spent) for end, spent in self._served if now - end < 1.0]
+        if len(self._served) >= MAX_PER_S or sum(spent for _, spent in self._served) >= BUDGET_S:
             return False
         try:
             request = self._requests.get_nowait()
         except queue.Empty:
             return False
-        self._served.append(now)
         try:
             request.answer = answer(request.document, store, store_up)
         except Exception as exc:  # noqa: BLE001 — a failed query is the dashboard's problem, never the writer's
             request.answer = {"error": str(exc)[:500]}
+        end = time.monotonic()
+        self._served.append((end, end - now))
         request.done.set()
         return True
 

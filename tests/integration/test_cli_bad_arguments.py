@@ -95,6 +95,9 @@ CASES = [
     (["feed", "binance", "--config", "/no/such.toml"], ["/no/such.toml"]),
     (["feed", "binance", "--ring-capacity", "1000"], ["--ring-capacity", "power of two"]),
     (["write", "--log-level", "loud"], ["--log-level", "loud"]),
+    (["dashboard", "--port", "70000"], ["--port", "70000"]),
+    (["dashboard", "--store", "mysql://u:hunter2@h/db"], ["--store", "mysql"]),
+    (["dashboard", "--group", "a.b"], ["a.b"]),
 ]
 
 

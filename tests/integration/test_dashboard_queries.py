@@ -69,6 +69,11 @@ def test_regime_panel_has_price_and_regime_of_the_symbol_only(sample_store):
     assert other["points"] == 0
 
 
+@pytest.mark.parametrize("name", sorted(PANELS))
+def test_every_panel_takes_a_venue(sample_store, name):
+    assert run_panel(sample_store, name, exchange="binance")["points"] > 0
+
+
 def test_a_venue_filter_keeps_only_that_venue(sample_store):
     assert run_panel(sample_store, "tick_to_store", exchange="binance")["points"] > 0
     assert run_panel(sample_store, "tick_to_store", exchange="okx")["points"] == 0

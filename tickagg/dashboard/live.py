@@ -1,5 +1,6 @@
 """Live counters of the group, sampled once a second from shared memory and the writer's status file
-(tickagg/group_snapshot.py), kept for the dashboard's range (at most 24 h of samples, about 10 MB).
+(tickagg/group_snapshot.py), kept since the dashboard started: every second of the last hour, one a minute
+before that, up to 24 h (5,040 samples, a few MB with ten venues).
 
 Two live panels, in the same layout as the stored ones (tickagg/dashboard/series.py): ``writer`` (records not yet
 read by the writer and by the aggregator, the writer's spill in rows and MB) and ``feed_counters`` (per venue
@@ -13,7 +14,8 @@ import threading
 import time
 
 log = logging.getLogger("tickagg.dashboard")
-KEEP_S = 24 * 3600
+RECENT_S = 3600  # every sample of the last hour
+COARSE_EVERY_S, KEEP_S = 60, 24 * 3600  # then one a minute, for a day
 
 LIVE_PANELS = {
     "writer": ("Writer lag and spill (live)", "records"),
@@ -42,7 +44,8 @@ class LiveHistory:
 
     def __init__(self, group: str, state_dir: str):
         self.group, self.state_dir = group, state_dir
-        self._samples: collections.deque[tuple[int, dict]] = collections.deque(maxlen=KEEP_S)
+        self._recent: collections.deque[tuple[int, dict]] = collections.deque(maxlen=RECENT_S)
+        self._coarse: collections.deque[tuple[int, dict]] = collections.deque(maxlen=KEEP_S // COARSE_EVERY_S)
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self.error = ""
@@ -57,8 +60,11 @@ class LiveHistory:
             self.error = f"{type(exc).__name__}: {str(exc)[:200]}"
             log.warning("live counters of group %s: %s", self.group, self.error)
             return
+        now = int(time.time())
         with self._lock:
-            self._samples.append((int(time.time()), values))
+            self._recent.append((now, values))
+            if not self._coarse or now - self._coarse[-1][0] >= COARSE_EVERY_S:
+                self._coarse.append((now, values))
 
     def start(self) -> None:
         def loop():
@@ -73,7 +79,9 @@ class LiveHistory:
     def panel(self, name: str, from_s: int, to_s: int) -> dict:
         """Panel ``name``'s samples within [from_s, to_s) in the series layout."""
         with self._lock:
-            samples = [(t, values[name]) for t, values in self._samples if from_s <= t < to_s]
+            first_recent = self._recent[0][0] if self._recent else to_s
+            kept = [*(c for c in self._coarse if c[0] < first_recent), *self._recent]
+        samples = [(t, values[name]) for t, values in kept if from_s <= t < to_s]
         labels = sorted({label for _, values in samples for label in values})
         series = [{"label": label, "values": [values.get(label) for _, values in samples]} for label in labels]
         points = sum(v is not None for s in series for v in s["values"])

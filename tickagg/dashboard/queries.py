@@ -49,7 +49,7 @@ class Panel:
     queries: tuple[Query, ...]
     min_step: int = 1  # per-minute panels bucket by 60 s at least
     needs_symbol: bool = False
-    venue_filter: bool = True  # the queries take ?exchange= (WHERE exchange_id = id)
+    venue_filter: bool = True  # the queries take ?exchange= (WHERE exchange_id = id); else it is ignored
 
 
 @dataclasses.dataclass(frozen=True)
@@ -157,7 +157,8 @@ PANELS: dict[str, Panel] = {panel.name: panel for panel in (
                  "FROM {db}.events WHERE {where} GROUP BY t ORDER BY t", None,
                  ("connects", "disconnects", "reconnect_waits", "gap_trades", "ring_drops", "parse_errors"), "events"),)),
     Panel("rows_per_minute", "Bars and feature rows stored per minute", "rows/min",
-          tuple(_rows_per_minute(t) for t in ("bars_1s", "bars_1m", "features", "regime")), min_step=60),
+          tuple(_rows_per_minute(t) for t in ("bars_1s", "bars_1m", "features", "regime")), min_step=60,
+          venue_filter=False),  # bars and features name a symbol, not a venue
     Panel("regime", "Regime of a symbol (0 calm, 1 normal, 2 turbulent) and its price", "price", (
         Query("SELECT {bucket} AS t, argMax(close, start_ns) AS price FROM {db}.bars_1s "
               "WHERE symbol_id = {symbol_id} AND {where} GROUP BY t ORDER BY t", None, ("price",), "bars_1s"),

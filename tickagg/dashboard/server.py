@@ -5,7 +5,8 @@
   GET /                     the page (static/index.html; its script and uPlot from /static/)
   GET /api/panels           the panels (stored and live), the range choices, the group and the store
   GET /api/panel/NAME?range=SECONDS[&to=UNIX_S][&exchange=VENUE][&symbol_id=ID]
-                            one panel: {"x": [...], "series": [{"label", "values"}], "points", "step"}
+                            one panel: {"x": [...], "series": [{"label", "values"}], "points", "step",
+                            "from_s", "to_s"}
   GET /api/symbols          the store's symbols (for the regime panel's chooser)
   GET /api/live             the group's live counters now (shared memory, the writer's status file)
 
@@ -54,9 +55,9 @@ class Dashboard:
         self._lock = threading.Lock()
 
     def panels(self) -> dict:
-        stored = [{"name": p.name, "title": p.title, "unit": p.unit, "needs_symbol": p.needs_symbol, "live": False}
-                  for p in PANELS.values()]
-        live = [{"name": name, "title": title, "unit": unit, "needs_symbol": False, "live": True}
+        stored = [{"name": p.name, "title": p.title, "unit": p.unit, "needs_symbol": p.needs_symbol, "live": False,
+                   "venue_filter": p.venue_filter} for p in PANELS.values()]
+        live = [{"name": name, "title": title, "unit": unit, "needs_symbol": False, "live": True, "venue_filter": False}
                 for name, (title, unit) in LIVE_PANELS.items()]
         return {"panels": stored + live, "ranges": list(RANGES), "group": self.group, "store": self.source.describe()}
 
@@ -72,7 +73,8 @@ class Dashboard:
     def panel(self, name: str, query: dict[str, str]) -> dict:
         params = Params.parse(query, int(time.time()))
         if name in LIVE_PANELS:
-            return {**self.live.panel(name, params.from_s, params.to_s), "step": 1, "error": self.live.error}
+            return {**self.live.panel(name, params.from_s, params.to_s), "step": 1, "error": self.live.error,
+                    "from_s": params.from_s, "to_s": params.to_s}
         panel = PANELS.get(name)
         if panel is None:
             raise LookupError(name)
@@ -83,7 +85,8 @@ class Dashboard:
             cached = self._cache.get(key)
         if cached and time.monotonic() - cached[0] < CACHE_S:
             return cached[1]
-        drawn = {**aligned(panel, self.source.panel(panel, params)), "step": step_for(params.range_s, panel.min_step)}
+        drawn = {**aligned(panel, self.source.panel(panel, params)), "step": step_for(params.range_s, panel.min_step),
+                 "from_s": params.from_s, "to_s": params.to_s}
         with self._lock:
             self._cache = {k: v for k, v in self._cache.items() if time.monotonic() - v[0] < CACHE_S}
             self._cache[key] = (time.monotonic(), drawn)
@@ -126,6 +129,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self._json(404, {"error": f"no panel {parts.path[len('/api/panel/'):][:60]!r}: see /api/panels"})
         except SourceError as exc:
             return self._json(503, {"error": str(exc)})
+        except Exception as exc:  # noqa: BLE001 — a bug or a malformed answer: one failed request, the server goes on
+            log.exception("%s failed", parts.path)
+            return self._json(500, {"error": f"{type(exc).__name__} (see the dashboard's log)"})
         return self._json(404, {"error": "not here: the page is at /, the panels at /api/panels"})
 
     def _headers(self, status: int, content_type: str, length: int) -> None:

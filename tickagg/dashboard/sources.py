@@ -42,7 +42,8 @@ class ClickHouseSource:
                 return self._client.execute(sql)
             except (errors.Error, OSError, EOFError) as exc:
                 self._client.disconnect()
-                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                text = f"Code: {exc.code}. {exc.message or ''}" if isinstance(exc, errors.ServerException) else str(exc)
+                first = (text.strip().splitlines() or [type(exc).__name__])[0].split(" Stack trace:")[0]
                 raise SourceError(f"{self.url}: {redact(first, self.url.password)[:300]}") from None
 
     def panel(self, panel: Panel, params: Params) -> list[list[tuple]]:

@@ -43,10 +43,11 @@ function chartOptions(panel, labels, width) {
   const series = [{ label: "time" }];
   labels.forEach((label, i) => series.push({
     label, stroke: PALETTE[i % PALETTE.length], width: 1.5, spanGaps: !regime,
-    scale: regime && label === "regime" ? "regime" : "y", points: { show: false },
+    scale: regime && label === "regime" ? "regime" : "y",
   }));
   const axes = [{}, { scale: "y", label: panel.unit, size: 60 }];
-  const scales = { x: { time: true }, y: {} };
+  // the x axis is the chosen range (from the last answer), wherever the points are in it
+  const scales = { x: { time: true, range: () => charts[panel.name].window }, y: {} };
   if (regime) {
     axes.push({ scale: "regime", side: 1, label: "regime", grid: { show: false }, size: 40 });
     scales.regime = { range: [-0.2, 2.2] };
@@ -60,6 +61,7 @@ function draw(name, drawn) {
   const data = [drawn.x, ...drawn.series.map(s => s.values)];
   const key = labels.join("\u0000");
   const holder = chart.element.querySelector(".chart");
+  chart.window = [drawn.from_s, drawn.to_s];
   if (!chart.plot || chart.labels !== key) {
     if (chart.plot) chart.plot.destroy();
     holder.textContent = "";
@@ -109,7 +111,7 @@ async function refresh() {
   await Promise.all(Object.values(charts).map(async ({ panel }) => {
     const query = new URLSearchParams({ range });
     if (panel.needs_symbol) { if (!symbol) return fail(panel.name, "no symbol stored yet"); query.set("symbol_id", symbol); }
-    if (venue && !panel.live && !panel.needs_symbol) query.set("exchange", venue);
+    if (venue && panel.venue_filter) query.set("exchange", venue);
     try { draw(panel.name, await getJSON(`/api/panel/${panel.name}?${query}`)); } catch (error) { fail(panel.name, error); }
   }));
   state.refreshes += 1;
