@@ -1,4 +1,4 @@
-"""Writes the Grafana dashboards in this folder from the built-in page's panels (tickagg/dashboard/queries.py).
+"""Writes the Grafana dashboards in this folder from the built-in page's panels (store/panels.py).
 
   python -m dashboards.generate            # from the repository root: rewrites both JSON files
 
@@ -33,7 +33,7 @@ import os
 
 from shm.records import EXCHANGE_IDS
 from store.tables import BY_NAME
-from tickagg.dashboard.queries import PANELS, Panel, Query
+from store.panels import PANELS, Panel, Query
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CLICKHOUSE_FILE = os.path.join(HERE, "tickagg-clickhouse.json")
@@ -125,7 +125,7 @@ def clickhouse_dashboard(database: str = "tickagg") -> dict:
         title = panel.title + (" ($symbol_id)" if panel.needs_symbol else "")
         panels.append(_panel(index, title, panel.unit, targets, datasource))
     return _dashboard("tickagg (ClickHouse)", "tickagg-clickhouse", inputs, [_venue_variable("0"), symbol], panels,
-                      "The built-in dashboard's panels over the store (tickagg/dashboard/queries.py via "
+                      "The built-in dashboard's panels over the store (store/panels.py via "
                       "dashboards/generate.py); runs on ClickHouse 18.16 and current ClickHouse")
 
 

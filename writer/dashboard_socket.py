@@ -10,7 +10,7 @@ line and gets one JSON line back::
   {"symbols": true}  -> {"rows": [[symbol_id, exchange, symbol], ...]}
   anything else, or a refusal -> {"error": "..."}
 
-Only the panels of tickagg/dashboard/queries.py run, rendered here from checked ints (``Params.from_json``): no
+Only the panels of store/panels.py run, rendered here from checked ints (``Params.from_json``): no
 SQL crosses the socket. Off the hot path: a thread accepts and reads requests (one connection at a time, 2 s to
 send a line of at most 4 KiB) and waits for the answer; the writer's loop runs at most one query a step and
 ``MAX_PER_S`` a second, none once ``BUDGET_S`` of the last second went to them (``serve``), each with
@@ -149,7 +149,7 @@ class DashboardSocket:
 
 def answer(document, store, store_up: bool) -> dict:
     """The reply to one request (``store`` is the writer's open store)."""
-    from tickagg.dashboard.queries import PANELS, SYMBOLS_SQL, BadParameter, Params, render
+    from store.panels import PANELS, SYMBOLS_SQL, BadParameter, Params, render
 
     if not isinstance(document, dict):
         return {"error": "a request is a JSON object"}

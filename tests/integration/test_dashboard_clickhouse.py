@@ -11,7 +11,7 @@ from dashboard_process import get, start_dashboard, stop
 from dashboard_rows import SYMBOL_ID, insert_sample
 from store import open_store
 from store.url import PASSWORD_ENV, for_child, parse
-from tickagg.dashboard.queries import PANELS
+from store.panels import PANELS
 from tickagg.dashboard.sources import ClickHouseSource, SourceError
 
 

@@ -1,5 +1,5 @@
 """Every dashboard panel's SQL runs on ClickHouse 18.16 (the session's server) and on chDB, and reads back the
-rows put in (tickagg/dashboard/queries.py)."""
+rows put in (store/panels.py)."""
 from __future__ import annotations
 
 import time
@@ -10,7 +10,7 @@ import pytest
 from dashboard_rows import EXCHANGE_ID, SYMBOL_ID, insert_sample
 from store import open_store
 from stores import need_chdb
-from tickagg.dashboard.queries import PANELS, Params, render
+from store.panels import PANELS, Params, render
 from tickagg.dashboard.series import aligned
 
 NOW_S = int(time.time())

@@ -20,7 +20,7 @@ from dashboards import generate
 from store import open_store
 from stores import missing, need_chdb
 from tickagg import metrics_exporter
-from tickagg.dashboard.queries import PANELS
+from store.panels import PANELS
 
 NOW_S = int(time.time())
 FROM_S = NOW_S - 3600

@@ -1,10 +1,10 @@
 """The dashboard's parameters: untrusted query-string values become ints or are refused with a message, and a
-rendered statement carries no text from the request (tickagg/dashboard/queries.py)."""
+rendered statement carries no text from the request (store/panels.py)."""
 from __future__ import annotations
 
 import pytest
 
-from tickagg.dashboard.queries import MAX_POINTS, PANELS, BadParameter, Params, render, step_for
+from store.panels import MAX_POINTS, PANELS, BadParameter, Params, render, step_for
 
 NOW = 1_800_000_000
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from store.url import parse
-from tickagg.dashboard.queries import PANELS, Params
+from store.panels import PANELS, Params
 from tickagg.dashboard.sources import SourceError, WriterSource, open_source
 
 PARAMS = Params(1_800_000_000 - 300, 1_800_000_000)

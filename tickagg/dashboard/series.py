@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from tickagg.dashboard.queries import Panel
+from store.panels import Panel
 
 
 def aligned(panel: Panel, results: list[list[tuple]]) -> dict:

@@ -10,7 +10,7 @@
   GET /api/symbols          the store's symbols (for the regime panel's chooser)
   GET /api/live             the group's live counters now (shared memory, the writer's status file)
 
-Only the named panels run (tickagg/dashboard/queries.py), never SQL from a request; a bad parameter is a 400 with
+Only the named panels run (store/panels.py), never SQL from a request; a bad parameter is a 400 with
 the reason, a store or writer that cannot answer a 503. Requests must name this server in ``Host`` (127.0.0.1,
 localhost or the bound address), so a page elsewhere cannot read the dashboard through DNS rebinding. A panel's
 answer is kept for a second, so several open pages cost the store no more than one.
@@ -27,7 +27,7 @@ from urllib.parse import parse_qsl, urlsplit
 import orjson
 
 from tickagg.dashboard.live import LIVE_PANELS, LiveHistory, sample
-from tickagg.dashboard.queries import PANELS, RANGES, BadParameter, Params, step_for
+from store.panels import PANELS, RANGES, BadParameter, Params, step_for
 from tickagg.dashboard.series import aligned
 from tickagg.dashboard.sources import SourceError
 

@@ -2,7 +2,7 @@
 writer that owns it (writer/dashboard_socket.py: chDB lets one process open a directory).
 
 Both take a panel and checked ``Params`` and return one list of rows per query of the panel; neither ever runs
-SQL other than the named panels (tickagg/dashboard/queries.py).
+SQL other than the named panels (store/panels.py).
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import threading
 import orjson
 
 from store.url import StoreURL, redact
-from tickagg.dashboard.queries import SYMBOLS_SQL, Panel, Params, render
+from store.panels import SYMBOLS_SQL, Panel, Params, render
 
 
 class SourceError(RuntimeError):
