@@ -4,6 +4,7 @@ plain lines when piped, a SIGKILLed feed shown dead, and a group without rings r
 from __future__ import annotations
 
 import os
+import pty
 import signal
 import subprocess
 import sys
@@ -21,6 +22,7 @@ from shm.names import group_segments
 
 pytestmark = pytest.mark.simulator(["binance", "okx"], rate=200)
 VENUES = ("binance", "okx")
+HOME, CLEAR = b"\x1b[H", b"\x1b[2J"
 
 
 def status(group: str, *args: str, state_dir: str | None = None) -> subprocess.CompletedProcess:
@@ -99,6 +101,24 @@ def test_piped_views_are_plain_lines(running):
     rates = [line.split()[4] for line in lines if line.startswith("binance")]
     assert rates[0] == "-/s" and rates[-1] != "-/s"  # the second view has a rate
     assert any(line.startswith("aggregator yes") for line in lines) and any(line.startswith("writer     yes") for line in lines)
+
+
+def test_a_terminal_view_is_redrawn_in_place(running):
+    leader, follower = pty.openpty()
+    view = subprocess.Popen([sys.executable, "-m", "tickagg.cli", "status", running["group"], "--state-dir",
+                             running["state_dir"], "--interval", "0.2"], stdout=follower, stderr=subprocess.DEVNULL)
+    os.close(follower)
+    shown = b""
+    try:
+        while shown.count(HOME + CLEAR) < 2:
+            shown += os.read(leader, 65536)
+    finally:
+        view.send_signal(signal.SIGINT)
+        assert view.wait(30) == 0
+        os.close(leader)
+    assert shown.startswith(HOME + CLEAR)
+    second = shown.split(HOME + CLEAR)[2].decode()
+    assert "Ctrl-C quits" in second and "binance" in second and "/s" in second
 
 
 def test_a_killed_feed_is_shown_dead(running):
