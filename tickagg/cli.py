@@ -31,6 +31,7 @@ COMMANDS = {
     "summary": "tickagg.summary_command",
     "config": "tickagg.config_command",
     "dashboard": "tickagg.dashboard.command",
+    "status": "tickagg.status_command",
 }
 
 

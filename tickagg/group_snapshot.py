@@ -28,7 +28,7 @@ from shm.pipeline_records import STAGE_TICK_TO_SIGNAL
 from shm.records import EXCHANGE_IDS
 from shm.ring import MONITOR, Ring, group_rings, ring_name
 from shm.topology import event_ring, stored_ring, tick_ring
-from tickagg.writer_report import read_report, report_path, writer_fields
+from tickagg.writer_report import clean_text, read_report, report_path, writer_fields
 
 LATENCY_ROWS = 256  # out.latency records looked at for the latest tick-to-signal p99 (one row per stage and venue a second)
 LATENCY_RECENT_S = 10.0  # an older latest second (an idle aggregator): no p99
@@ -36,7 +36,15 @@ _ERROR_METRIC = re.compile(r"err_([a-z0-9_]{1,48})")
 
 
 def read_group(group: str, *, state_dir: str | None = None, roles=None, exchanges=(), report: str | None = None) -> dict:
-    """The snapshot of ``group`` (shape in this module's README section and below).
+    """The snapshot of ``group``::
+
+      {"group", "time_ns", "rings": int (the group's rings in shared memory), "unreadable": [ring short names],
+       "venues": {venue: {"alive", "connections", "ticks", "drops", "gaps", "reconnects", "errors",
+                          "errors_by_kind": {kind: int}, "last_tick_age_s": float|None, "lag_records"}},
+       "aggregator": {"alive", "ticks", "lag_records", "lag_s": float|None, "tick_to_signal_p99_ms": float|None},
+       "writer": {"alive", "lag_records", "rows_stored": {table: int}, "spill_rows", "spill_bytes",
+                  "dead_letter_rows" (int|None: from the writer's file), "store_up": bool|None,
+                  "store_error": str|None, "report_age_s": float|None, "report": path|None, "report_error": str|None}}
 
     ``state_dir``: the writer's ``--state-dir`` (its status file is ``<state_dir>/<group>/status.json``);
     ``report``: that file's path instead. ``roles``: supervisor roles (``name``, ``alive``) that must be running
@@ -145,7 +153,7 @@ def _writer(rings: _Rings, shorts: list[str], venues: list[str], path: str | Non
         "lag_records": sum(s["lag"] for s in statuses),
         **writer_fields(report),
         "report": path,
-        "report_error": problem,
+        "report_error": clean_text(problem),
     }
 
 
