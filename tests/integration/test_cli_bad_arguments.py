@@ -98,6 +98,8 @@ CASES = [
     (["dashboard", "--port", "70000"], ["--port", "70000"]),
     (["dashboard", "--store", "mysql://u:hunter2@h/db"], ["--store", "mysql"]),
     (["dashboard", "--group", "a.b"], ["a.b"]),
+    (["status", "a.b"], ["a.b"]),
+    (["status", "--interval", "0"], ["--interval"]),
 ]
 
 
