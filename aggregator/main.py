@@ -40,6 +40,7 @@ from aggregator.agg_state import C_SECOND, K_BARS1M, K_BARS1S, K_FEATURE_ROWS, K
 from aggregator.outputs import TICKS, flush_all, open_outputs
 from aggregator.poll import MAX_INPUTS, dummy_ring, serve
 from shm import segment
+from shm.compile_lock import compile_lock
 from shm.histogram_segment import open_publisher
 from shm.records import EXCHANGE_IDS, TICK
 from shm.ring import CONSUMER, Ring, RingDamagedError, RingError, ring_name
@@ -81,11 +82,12 @@ class Aggregator:
     def warm_up(self) -> None:
         """Compile (or load from the cache) every kernel before serving, so no tick waits for it."""
         started = time.monotonic()
-        fold.fold_batch(self._scratch[:0], self.state, self.outputs, time.time_ns(), 0)
-        fold.housekeeping(self.state, self.outputs, 0, 0)
-        flush_all(self.outputs, self.state.histograms)
-        data, headers, _ = self._input_tuples()
-        serve(data, headers, 0, self._positions, self._scratch, self.state, self.outputs, 0, 0, 0, 0, 0)
+        with compile_lock():  # Numba's cache takes one compiler at a time (shm/compile_lock.py)
+            fold.fold_batch(self._scratch[:0], self.state, self.outputs, time.time_ns(), 0)
+            fold.housekeeping(self.state, self.outputs, 0, 0)
+            flush_all(self.outputs, self.state.histograms)
+            data, headers, _ = self._input_tuples()
+            serve(data, headers, 0, self._positions, self._scratch, self.state, self.outputs, 0, 0, 0, 0, 0)
         log.info("kernels ready in %.1f s", time.monotonic() - started)
 
     def attach_new_rings(self) -> None:
@@ -228,7 +230,8 @@ def compile_kernels() -> float:
     finally:
         for name in segment.names(ring_name(group, "")):
             segment.remove(name)
-    batch.compute_records(synthetic.bars("normal", 2))
+    with compile_lock():
+        batch.compute_records(synthetic.bars("normal", 2))
     return time.monotonic() - started
 
 
