@@ -30,6 +30,7 @@ COMMANDS = {
     "features": "aggregator.features_command",
     "summary": "tickagg.summary_command",
     "config": "tickagg.config_command",
+    "status": "tickagg.status_command",
 }
 
 
