@@ -26,7 +26,8 @@ $(INSTALLED): $(PY) setup.cfg pyproject.toml
 	touch $@
 
 # System packages the tests need (a ClickHouse 18.16 server that the tests start themselves; openssl makes
-# the certificates of the TLS test; chromium, headless, opens the dashboard page),
+# the certificates of the TLS test; chromium, headless, opens the dashboard page; prometheus scrapes a running
+# group in tests/integration/test_prometheus.py),
 # installed with apt-get when missing.
 system-packages:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \

@@ -4,8 +4,9 @@ The loop itself runs in Numba (aggregator/poll.py) in 50 ms slices; between
 slices Python handles signals, checks the rings (a file cut short must be let
 go before the kernel touches it), publishes counters and, once a second, looks
 for new rings and publishes the cumulative latency histograms
-(``tickagg.<group>.latency_hist``, shm/histogram_segment.py). Those chores and the call into Numba cost ~0.5 ms (~1 % of a
-core at 20 slices a second, whatever the traffic).
+(``tickagg.<group>.latency_hist``, shm/histogram_segment.py). Those chores
+and the call into Numba cost ~0.5 ms (~1 % of a core at 20 slices a second,
+whatever the traffic).
 With nothing to read (after ``spin_us``, default 0) the loop sleeps between
 looks, ``min_sleep_us`` (100) first and twice as long after each empty look,
 up to ``idle_sleep_us`` (1,000): the wake bound. A tick that arrives while the

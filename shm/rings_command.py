@@ -13,7 +13,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("group", nargs="?", type=group_argument, help="process group (default: all groups)")
     parser.add_argument("--json", action="store_true", help="one JSON object per ring")
     parser.add_argument("--remove", metavar="GROUP", type=group_argument,
-                        help="delete every ring and the symbol directory of GROUP (that group's only, never G.x's)")
+                        help="delete every ring, the symbol directory and the latency histograms of GROUP "
+                             "(that group's only, never G.x's)")
 
 
 def run(args: argparse.Namespace) -> int:

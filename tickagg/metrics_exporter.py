@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import logging
 import re
+import signal
+import sys
 import threading
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
@@ -160,12 +162,21 @@ def start_server(collector: Collector, address: tuple[str, int]):
     return server
 
 
-def serve_forever(group: str, state_dir: str | None, address: tuple[str, int], stop: threading.Event) -> int:
-    """`tickagg status --serve`: serve until ``stop`` is set (SIGTERM, SIGINT)."""
-    server = start_server(GroupCollector(group, state_dir), address)
+def serve_forever(group: str, state_dir: str | None, address: tuple[str, int]) -> int:
+    """`tickagg status --serve`: serve until SIGTERM or SIGINT; 0, or 1 if the address cannot be had."""
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    try:
+        server = start_server(GroupCollector(group, state_dir), address)
+    except OSError as exc:  # taken, not ours, no such host
+        print(f"tickagg status: cannot serve metrics on {address[0]}:{address[1]}: {exc.strerror or exc}",
+              file=sys.stderr)
+        return 1
     host, port = server.server_address[:2]
     print(f"serving Prometheus metrics of group {group} on http://{_host_text(host)}:{port}/metrics", flush=True)
-    stop.wait()
+    while not stop.wait(3600):
+        pass
     server.shutdown()
     server.server_close()
     return 0

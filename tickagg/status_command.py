@@ -3,7 +3,8 @@
 The same snapshot for a group started by `tickagg run` or by the systemd units (tickagg/group_snapshot.py). On a
 terminal the view is redrawn in place every ``--interval`` seconds; piped, each view is printed as plain lines
 after the last; ``--json`` prints one snapshot (two ``--interval`` apart, with their rates, when an interval is
-given) and exits; ``--once`` prints one view and exits. The group: GROUP, else ``TICKAGG_GROUP``, else the
+given) and exits; ``--once`` prints one view and exits; ``--serve [ADDR:]PORT`` serves it as Prometheus
+``/metrics`` instead (tickagg/metrics_exporter.py) until SIGTERM. The group: GROUP, else ``TICKAGG_GROUP``, else the
 deployment file's ``group`` (``--config``), else ``default``. The writer's status file:
 ``<state-dir>/<group>/status.json`` with ``--state-dir``, else ``TICKAGG_STATE_DIR``, else the file's
 ``data_dir``/writer, else ./data/writer, else the systemd units' /var/lib/tickagg/writer.
@@ -37,13 +38,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--state-dir", default=None,
                         help="the writer's --state-dir, where it publishes <group>/status.json "
                              "(default: TICKAGG_STATE_DIR, the file's data_dir/writer, ./data/writer, /var/lib/tickagg/writer)")
+    parser.add_argument("--serve", type=_address, default=None, metavar="[ADDR:]PORT",
+                        help="serve Prometheus /metrics of the group there until stopped, instead of showing it "
+                             "(address default 127.0.0.1; port 0: any free one, printed)")
     config.add_argument(parser)
+
+
+def _address(text: str) -> tuple[str, int]:
+    from tickagg.metrics_exporter import address_argument
+
+    return address_argument(text)
 
 
 def run(args: argparse.Namespace) -> int:
     from tickagg.group_snapshot import read_group
 
     group, state_dir = resolve(args)
+    if args.serve:  # before the group runs too (the systemd unit): every scrape reads it afresh
+        from tickagg.metrics_exporter import serve_forever
+
+        return serve_forever(group, state_dir, args.serve)
     snapshot = read_group(group, state_dir=state_dir)
     if not snapshot["rings"]:
         print(f"tickagg status: group {group} has no rings in shared memory: is it running? "

@@ -139,7 +139,7 @@ class Writer:
         self.latency = np.zeros(histogram.BUCKETS, dtype=np.int64)  # tick (feed receive) -> store ack, whole run
         self._latency_second: dict[tuple[int, int], np.ndarray] = {}  # (second, exchange) -> its histogram
         self.latency_totals = np.zeros(SHAPE, dtype=np.int64)  # [stage, exchange, bucket], whole run: published
-        self.histograms = open_publisher(config.group, "writer")  # once a second (None: not published, logged)
+        self.histograms = None  # the published latency_totals, from start(): once a second (None: not published)
         self.stats = {
             "rows_stored": {}, "batches_stored": 0, "rows_spilled": 0, "batches_spilled": 0, "rows_replayed": 0,
             "batches_replayed": 0, "in_doubt_resolved": 0, "rows_already_stored": 0, "recovered_skipped_rows": 0,
@@ -160,6 +160,7 @@ class Writer:
 
     # -- start ------------------------------------------------------------------
     def start(self) -> None:
+        self.histograms = open_publisher(self.config.group, "writer")  # None: cannot be used (logged)
         self._connect()
         # the dashboard's panel queries (chDB lets only this process open the store): writer/dashboard_socket.py
         self.dashboard = DashboardSocket.open(os.path.join(self.state_dir, "dashboard.sock"))

@@ -23,7 +23,7 @@ def test_the_bounds_resolve_microseconds_up_to_ten_seconds():
     assert BOUNDS_NS.tolist()[:3] == [1000, 2000, 5000] and BOUNDS_NS[-1] == 10_000_000_000
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(values_ns)
 def test_a_value_is_counted_under_its_bound_or_the_next_one_never_under_a_smaller(values):
     cumulative = _buckets(values)

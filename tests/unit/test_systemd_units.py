@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 
 UNITS = Path(__file__).resolve().parents[2] / "systemd"
-SERVICES = ["tickagg-aggregate.service", "tickagg-write.service", "tickagg-feed@binance.service"]
+SERVICES = ["tickagg-aggregate.service", "tickagg-write.service", "tickagg-feed@binance.service",
+            "tickagg-metrics.service"]
 MAX_EXPOSURE = 4.0
 DEPLOYMENT = "/etc/tickagg/tickagg.toml"
 
@@ -97,7 +98,8 @@ def test_exec_start_takes_the_environment_over_the_file(tmp_path):
 
 @pytest.mark.parametrize("service,instance", [("tickagg-aggregate.service", ""), ("tickagg-write.service", ""),
                                               ("tickagg-feed@.service", "binance"),
-                                              ("tickagg-feed@.service", "kraken")])
+                                              ("tickagg-feed@.service", "kraken"),
+                                              ("tickagg-metrics.service", "")])
 def test_exec_start_is_accepted_by_the_cli(tmp_path, service, instance):
     shim = tmp_path / "tickagg"
     shim.write_text(f"#!{sys.executable}\n{SHIM}")
@@ -109,6 +111,9 @@ def test_exec_start_is_accepted_by_the_cli(tmp_path, service, instance):
     assert done.returncode == 0, done.stderr
     parsed, *venue = [json.loads(line) for line in done.stdout.splitlines()]
     assert parsed["config"] == str(UNITS / "tickagg.toml.example"), f"{service} does not read {DEPLOYMENT}"
+    if service == "tickagg-metrics.service":  # `tickagg status --serve` takes its group from the file when it runs
+        assert parsed["serve"] == ["127.0.0.1", 9464] and parsed["state_dir"] == "/var/lib/tickagg/writer"
+        return
     assert parsed["group"] == "default"  # from the file
     if service == "tickagg-write.service":  # the example file sets the writer's spill policy
         assert parsed["spill_full"] == "drop-oldest" and parsed["batch_ms"] == 50.0
@@ -118,7 +123,8 @@ def test_exec_start_is_accepted_by_the_cli(tmp_path, service, instance):
 
 
 def test_units_run_as_a_dedicated_user_without_privileges():
-    for service in ["tickagg-aggregate.service", "tickagg-write.service", "tickagg-feed@.service"]:
+    for service in ["tickagg-aggregate.service", "tickagg-write.service", "tickagg-feed@.service",
+                    "tickagg-metrics.service"]:
         text = (UNITS / service).read_text()
         for setting in ["User=tickagg", "NoNewPrivileges=yes", "CapabilityBoundingSet=\n", "ProtectSystem=strict",
                         "UMask=0077"]:
