@@ -43,7 +43,6 @@ import resource
 import signal
 import time
 
-import numpy as np
 import orjson
 
 from store import Store, StoreError, StoreUnavailable, open_store
@@ -57,13 +56,11 @@ from writer.dashboard_socket import DashboardSocket
 from writer.deadletter import DeadLetterError, DeadLetters
 from writer.spill import Spill, SpillError
 from writer.status_file import StatusFile
+from writer.store_latency import StoreLatency
 from writer.symbol_ids import StoreSymbolIds, SymbolConflict
 from store.tables import LATENCIES, table_of_ring
 from store.url import StoreURL, redact
-from shm import histogram
-from shm.histogram_segment import SHAPE, open_publisher
 from shm.layouts import fingerprint, readable
-from shm.pipeline_records import LATENCY, STAGE_TICK_TO_STORE
 from shm.ring import CONSUMER, MONITOR, PREFIX, Ring, RingBusyError, RingError, RingOtherLayoutError, group_rings
 
 log = logging.getLogger("tickagg.writer")
@@ -136,10 +133,7 @@ class Writer:
         self._next_report = 0.0
         self._stop = False
         self.features = feature_catalogue(config.feature_names, config.catalogue_version)
-        self.latency = np.zeros(histogram.BUCKETS, dtype=np.int64)  # tick (feed receive) -> store ack, whole run
-        self._latency_second: dict[tuple[int, int], np.ndarray] = {}  # (second, exchange) -> its histogram
-        self.latency_totals = np.zeros(SHAPE, dtype=np.int64)  # [stage, exchange, bucket], whole run: published
-        self.histograms = None  # the published latency_totals, from start(): once a second (None: not published)
+        self.latency = StoreLatency()  # tick (feed receive) -> store ack (writer/store_latency.py)
         self.stats = {
             "rows_stored": {}, "batches_stored": 0, "rows_spilled": 0, "batches_spilled": 0, "rows_replayed": 0,
             "batches_replayed": 0, "in_doubt_resolved": 0, "rows_already_stored": 0, "recovered_skipped_rows": 0,
@@ -160,7 +154,7 @@ class Writer:
 
     # -- start ------------------------------------------------------------------
     def start(self) -> None:
-        self.histograms = open_publisher(self.config.group, "writer")  # None: cannot be used (logged)
+        self.latency.open(self.config.group)  # its histograms, published for the Prometheus exporter
         self._connect()
         # the dashboard's panel queries (chDB lets only this process open the store): writer/dashboard_socket.py
         self.dashboard = DashboardSocket.open(os.path.join(self.state_dir, "dashboard.sock"))
@@ -352,8 +346,7 @@ class Writer:
         if now >= self._next_report:
             self._next_report = now + self.config.report_every_s
             self._flush_latency()
-            if self.histograms is not None:
-                self.histograms.publish(self.latency_totals)
+            self.latency.publish()
             self._report()
             self._log_dropped()
             self._compact()
@@ -422,7 +415,7 @@ class Writer:
         stored[batch.table.name] = stored.get(batch.table.name, 0) + batch.rows
         self.stats["batches_stored"] += 1
         if batch.table.name == "ticks":
-            self._record_latency(batch.records, acked_ns)
+            self.latency.record(batch.records, acked_ns)
         return Outcome.STORED
 
     def _quarantine(self, batch: Batch, key: int, flags: int, reason: str) -> None:
@@ -498,32 +491,12 @@ class Writer:
                         self.config.spill_max_mb, self.config.spill_full, dropped, self.spill.dropped_rows)
 
     # -- latency ----------------------------------------------------------------
-    def _record_latency(self, ticks: np.ndarray, acked_ns: int) -> None:
-        """Count STAGE_TICK_TO_STORE: each tick's feed receive stamp -> the store acknowledged its batch."""
-        received = ticks["ts_recv_ns"]
-        valid = received > 0
-        if not valid.any():
-            return
-        delays = acked_ns - received[valid]
-        histogram.add(self.latency, delays)
-        second = acked_ns // 1_000_000_000 * 1_000_000_000
-        exchanges = ticks["exchange_id"][valid]
-        for exchange in np.unique(exchanges):
-            counts = self._latency_second.setdefault((second, int(exchange)), np.zeros(histogram.BUCKETS, dtype=np.int64))
-            mine = delays[exchanges == exchange]
-            histogram.add(counts, mine)
-            histogram.add(self.latency_totals[STAGE_TICK_TO_STORE, int(exchange) & (SHAPE[1] - 1)], mine)
-
     def _flush_latency(self, everything: bool = False) -> None:
         """Write finished seconds' tick->store latency summaries to the latency table (best effort)."""
         current = time.time_ns() // 1_000_000_000 * 1_000_000_000
-        done = [key for key in self._latency_second if everything or key[0] < current]
-        if not done:
+        rows = self.latency.finished_rows(current, everything)
+        if not len(rows):
             return
-        rows = np.zeros(len(done), LATENCY)
-        for i, key in enumerate(done):
-            counts = self._latency_second.pop(key)
-            rows[i] = (key[0], STAGE_TICK_TO_STORE, key[1], 0, counts.sum(), *histogram.quantiles(counts))
         if not self.store_up:
             self.stats["latency_rows_lost"] += len(rows)
             return
@@ -557,7 +530,7 @@ class Writer:
             "pending_bytes": sum(b.pending_bytes for b in self.batchers.values()),
             "rings": self._ring_status,
             "symbols": self.symbols.status(),
-            "tick_to_store_ns": latency_summary(self.latency),
+            "tick_to_store_ns": self.latency.summary(),
             "maxrss_mb": usage.ru_maxrss / 1024,
             "timeline": list(self.timeline),
         }
@@ -577,9 +550,7 @@ class Writer:
                 self._flush(batcher)
         self._flush_latency(everything=True)
         self._report()
-        if self.histograms is not None:
-            self.histograms.publish(self.latency_totals)
-            self.histograms.close()
+        self.latency.close()
         for batcher in self.batchers.values():
             batcher.close()
         self.spill.close()
@@ -589,12 +560,6 @@ class Writer:
         if self.dashboard is not None:
             self.dashboard.close()
         self.store.close()
-
-
-def latency_summary(counts: np.ndarray) -> dict:
-    """Count and quantiles (ns) of a histogram, as the status report shows them; 0 before any tick is stored."""
-    p50, p90, p99, p999, highest = np.nan_to_num(histogram.quantiles(counts)).tolist()
-    return {"count": int(counts.sum()), "p50": p50, "p90": p90, "p99": p99, "p999": p999, "max": highest}
 
 
 def install_signal_handlers(writer: Writer) -> None:

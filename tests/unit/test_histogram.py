@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from aggregator import latency
 from shm import histogram
-from writer.writer import latency_summary
+from writer.store_latency import latency_summary
 
 INT64_MAX = 2**63 - 1
 EDGES = [-(2**40), -1, 0, 1, 15, 16, 31, 32, 33, 63, 64, 65, 1000, 2**45 - 1, 2**45, 2**53 - 1, 2**53 + 1,
