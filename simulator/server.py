@@ -24,7 +24,7 @@ class Simulator:
     def __init__(self, config: SimulatorConfig):
         self.config = config
         self.selector = selectors.DefaultSelector()
-        self.clock = Clock()
+        self.clock = Clock(round(config.clock_offset_s * 1e9))
         self.endpoints: dict[str, Endpoint] = {}
         self.control: ControlServer | None = None
         self.stopping = False  # set by stop(), even before serve() starts
