@@ -25,7 +25,9 @@ class Endpoint:
         """``arrivals``: (seed, zipf, tick seconds) for Poisson arrivals (arrivals.py), None for the token bucket."""
         self.venue = venue
         self.name: str = venue.NAME
-        self.market = Market(self.name, symbols)
+        from simulator.instruments import listed_extras
+
+        self.market = Market(self.name, symbols, listed_extras(self.name))
         self.stats = VenueStats()
         self.host, self.port = host, port
         self.selector, self.clock = selector, clock
@@ -290,7 +292,7 @@ class Endpoint:
     def report(self) -> dict:
         now = time.monotonic()
         return venue_report(
-            self.stats, {name: symbol.stats for name, symbol in self.market.symbols.items()},
+            self.stats, {name: symbol.stats for name, symbol in self.market.reported().items()},
             url=self.url, rate=self.bucket.describe(), paused=self.paused, blocked_s=round(self.blocked_s + (now - self._blocked_since if self._blocked_since else 0.0), 3),
             arrivals_skipped=round(self.arrivals.skipped) if self.arrivals is not None else 0,
             stalled=bool(self.stalled_until), refusing=bool(self.refused_until),

@@ -3,7 +3,8 @@
 ``answer(venue, path, symbols)`` is the JSON body for a GET of ``path`` (None: not an instrument-list path of
 that venue): the venue's documented shape (feeds/instruments.py reads it) listing the served ``symbols`` as
 trading, then ``EXTRAS``: a few instruments a filter must leave out (another quote currency, a derivative, a
-halted one). The extras are listed only: the WebSocket side does not serve them.
+halted one). The WebSocket side serves the extras that trade to whoever subscribes them (simulator/market.py
+``listed``), as the venue would, so ``"all"`` works against the simulator too.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import orjson
 
 _QUOTES = ("USDT", "USDC", "USD", "EUR", "BTC")
 
-# symbol, quote, kind, trading: listed after the universe, never served
+# symbol, quote, kind, trading: listed after the universe (those that trade are served when subscribed)
 EXTRAS = {
     "binance": [("ETHBTC", "BTC", "spot", True), ("ZHALTUSDT", "USDT", "spot", False)],
     "okx": [("ETH-BTC", "BTC", "spot", True), ("BTC-USD-261225", "USD", "future", True),
@@ -29,6 +30,11 @@ EXTRAS = {
     "bitmex": [("XBTUSDT", "USDT", "perpetual", True), ("XBTZ26", "USD", "future", True),
                ("ZHALTUSD", "USD", "perpetual", False)],
 }
+
+
+def listed_extras(venue: str) -> list[str]:
+    """The extras that trade: listed, and served when subscribed."""
+    return [symbol for symbol, quote, kind, trading in EXTRAS[venue] if trading]
 
 
 def split(venue: str, symbol: str) -> tuple[str, str, str]:

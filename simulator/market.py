@@ -90,11 +90,16 @@ class MarketSymbol:
 
 
 class Market:
-    """A venue's symbols, by name (exact, as the venue writes them)."""
+    """A venue's symbols, by name (exact, as the venue writes them); ``listed``: more symbols the venue's
+    instrument list names as trading (simulator/instruments.py EXTRAS), served only to whoever subscribes them
+    (no Poisson arrivals; in the stats once they traded), never in ``symbols``."""
 
-    def __init__(self, venue: str, symbols: list[str]):
+    def __init__(self, venue: str, symbols: list[str], listed: list[str] | tuple = ()):
         self.symbols = {name: MarketSymbol(venue, name, index) for index, name in enumerate(symbols)}
-        self._folded = {name.lower(): symbol for name, symbol in self.symbols.items()}
+        self.listed = {name: MarketSymbol(venue, name, len(symbols) + index)
+                       for index, name in enumerate(listed) if name not in self.symbols}
+        self._all = {**self.symbols, **self.listed}
+        self._folded = {name.lower(): symbol for name, symbol in self._all.items()}
         self.version = 0  # bumped on every (un)subscribe (session.py): active() and readers() are cached by it
         self._cached = -1
         self._active: list[MarketSymbol] = []
@@ -103,7 +108,11 @@ class Market:
     def find(self, name: str, ignore_case: bool = False) -> MarketSymbol | None:
         if ignore_case:
             return self._folded.get(name.lower())
-        return self.symbols.get(name)
+        return self._all.get(name)
+
+    def reported(self) -> dict[str, MarketSymbol]:
+        """The symbols whose stats the venue reports: its own, and the listed ones that traded."""
+        return {**self.symbols, **{name: s for name, s in self.listed.items() if s.stats.generated}}
 
     def active(self) -> list[MarketSymbol]:
         """Symbols with at least one subscriber, in a fixed order (do not change the list)."""
@@ -117,6 +126,6 @@ class Market:
 
     def _refresh(self) -> None:
         if self._cached != self.version:
-            self._active = [symbol for symbol in self.symbols.values() if symbol.subscriptions]
+            self._active = [symbol for symbol in self._all.values() if symbol.subscriptions]
             self._readers = list({sub.conn: None for symbol in self._active for sub in symbol.subscriptions})
             self._cached = self.version
