@@ -8,6 +8,7 @@ symbol gives the same prices in every run.
 """
 from __future__ import annotations
 
+import functools
 import random
 import zlib
 from typing import TYPE_CHECKING, NamedTuple
@@ -52,11 +53,12 @@ def quote_table(venue: str, symbol: str) -> list[Quote]:
         price = max(price + step * rng.gauss(0.0, 1.0), step)
         path.append(price)
     quotes = []
+    uniform, below, draw = rng.random, rng._randbelow, rng.random  # what uniform() and randint() draw, inlined
     for price in path + path[::-1]:
-        size = max(round(rng.uniform(0.0001, 0.5), 8), 0.0001)
-        contracts = 10 * rng.randint(1, 200)
+        size = max(round(0.0001 + (0.5 - 0.0001) * uniform(), 8), 0.0001)
+        contracts = 10 * (1 + below(200))
         quotes.append(Quote(f"{price:.{decimals}f}", f"{size:.8f}", str(contracts),
-                            str(round(contracts * 100_000_000 / price)), rng.random() < 0.5))
+                            str(round(contracts * 100_000_000 / price)), draw() < 0.5))
     return quotes
 
 
@@ -65,11 +67,16 @@ class MarketSymbol:
 
     def __init__(self, venue: str, name: str, index: int):
         self.name = name  # as the venue writes it
-        self.quotes = quote_table(venue, name)
+        self.venue = venue
         self.next_id = (index + 1) * ID_SPACING + 1
         self.stats = SymbolStats()
         self.subscriptions: list[Subscription] = []
         self.batch_index = 0  # position in the venue's cycle of trades-per-frame
+
+    @functools.cached_property
+    def quotes(self) -> list[Quote]:
+        """The quote table, made when first used (a universe of thousands of symbols starts at once)."""
+        return quote_table(self.venue, self.name)
 
     def take_ids(self, count: int) -> int:
         """Reserve ``count`` consecutive ids; returns the first."""
