@@ -127,15 +127,24 @@ def _resolve(args: argparse.Namespace) -> list[str] | None:
 
 
 def check_symbols(module, symbols: list[str], url: str) -> None:
-    """``UsageError`` unless one connection of the venue takes ``symbols`` and each fits the symbol directory."""
+    """``UsageError`` unless each symbol fits the symbol directory and the connections the venue's limits
+    split ``symbols`` into (feeds/connection_limits.py) are each one the venue takes, and no more of them
+    than the venue allows at once."""
+    from feeds.connection_limits import limits_for, split
     from shm.symbols import ENTRY_BYTES
 
     for symbol in symbols:
         if len(f"{module.NAME}:{symbol}".encode()) > ENTRY_BYTES - 1:
             room = ENTRY_BYTES - 2 - len(module.NAME.encode())
             raise UsageError(f"--symbols: {symbol[:70]!r} is longer than the {room} bytes a {module.NAME} symbol may have")
+    limits = limits_for(module)
+    chunks = split(symbols, limits)
+    if limits.max_connections is not None and len(chunks) > limits.max_connections:
+        raise UsageError(f"--symbols: {len(symbols)} {module.NAME} symbols need {len(chunks)} connections of at most "
+                         f"{limits.per_connection}; the venue allows {limits.max_connections}")
     try:  # the venue's own limits (e.g. Binance 1,024 streams, Bitfinex 25 channels per connection)
-        module.url_for(url, symbols)
-        module.subscribe_messages(symbols)
+        for chunk in chunks:
+            module.url_for(url, chunk)
+            module.subscribe_messages(chunk)
     except ValueError as exc:
         raise UsageError(f"--symbols: {exc}") from None

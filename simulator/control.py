@@ -2,6 +2,7 @@
 
     {"cmd":"stats"}                                   -> {"ok":true,"stats":{...}}
     {"cmd":"fault","venue":"okx","kind":"drop"}       (kinds and parameters: faults.py)
+    {"cmd":"fault","venue":"okx","kind":"drop","connection":1}  (only the second open connection)
     {"cmd":"fault","venue":"okx","kind":"stall","seconds":2}
     {"cmd":"fault","venue":"okx","kind":"malformed","count":5}
     {"cmd":"fault","venue":"okx","kind":"skip","count":3}

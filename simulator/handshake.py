@@ -10,7 +10,7 @@ import hashlib
 
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # RFC 6455 section 1.3
 
-MAX_REQUEST_BYTES = 16 * 1024  # an HTTP upgrade request larger than this is refused
+MAX_REQUEST_BYTES = 64 * 1024  # an HTTP upgrade request larger than this is refused (Binance: 1,024 streams in the URL)
 
 
 def accept_key(key: str) -> str:

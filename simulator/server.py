@@ -110,7 +110,8 @@ class Simulator:
             endpoint = self._chosen(request)[0]
             return endpoint.fault(str(request.get("kind")), seconds=float(request.get("seconds", 0.0)),
                                   count=int(request.get("count", 0)), symbol=request.get("symbol"),
-                                  variants=request.get("variants"), frames=request.get("frames"))
+                                  variants=request.get("variants"), frames=request.get("frames"),
+                                  connection=request.get("connection"))
         if cmd == "rate":
             rate = request.get("rate")
             rate = None if rate in (None, "max", 0) else float(rate)

@@ -98,11 +98,11 @@ def test_a_bad_environment_setting_names_the_variable(name, value, words):
 
 
 def test_a_venue_limit_is_checked_where_the_symbols_are_used(tmp_path):
-    path = _file(tmp_path, "[venues.bitfinex]\nsymbols = [" + ",".join(f"'tS{i}USD'" for i in range(26)) + "]\n")
+    path = _file(tmp_path, "[venues.deribit]\nsymbols = [" + ",".join(f"'D{i}'" for i in range(32 * 500 + 1)) + "]\n")
     deployment = config.load(path)  # the writer and the aggregator load it without the feeds' limits
-    with pytest.raises(ConfigError, match=rf"^{path}:2: venues.bitfinex.symbols: .*25"):
-        deployment.venue_symbols("bitfinex")  # as the feed, `tickagg run` and `tickagg config --check` do
-    with pytest.raises(ConfigError, match="25"):
+    with pytest.raises(ConfigError, match=rf"^{path}:2: venues.deribit.symbols: .*33 connections.*32"):
+        deployment.venue_symbols("deribit")  # as the feed, `tickagg run` and `tickagg config --check` do
+    with pytest.raises(ConfigError, match="33 connections"):
         _configured("run", ["--config", path])
 
 
