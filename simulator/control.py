@@ -9,6 +9,7 @@
     {"cmd":"fault","venue":"okx","kind":"refuse","seconds":1.5}
     {"cmd":"rate","venue":"okx","rate":1000}          (rate 0 or "max": unpaced; no venue: all)
     {"cmd":"pause"} / {"cmd":"resume"}                (optional "venue")
+    {"cmd":"clock","offset_s":42.5}                   (the venues' clock runs this far ahead from now on)
     {"cmd":"stop"}
 
 Errors answer ``{"ok":false,"error":"..."}``. The server runs inside the

@@ -126,8 +126,14 @@ class Simulator:
             return {}
         if cmd == "urls":
             return {"urls": {name: endpoint.url for name, endpoint in self.endpoints.items()}}
+        if cmd == "clock":  # the venues' clock this far ahead of the wall clock from now on
+            offset = request.get("offset_s")
+            if type(offset) not in (int, float) or not -86400 <= offset <= 86400:
+                raise ValueError("clock needs offset_s: seconds within a day either way")
+            self.clock.offset_ns = round(offset * 1e9)
+            return {"offset_s": offset}
         if cmd == "stop":
             self.stop()
             return {}
-        raise ValueError(f"unknown command {cmd!r}; known: stats fault rate pause resume urls stop")
+        raise ValueError(f"unknown command {cmd!r}; known: stats fault rate pause resume urls clock stop")
 
