@@ -48,7 +48,10 @@ def _good_symbol(symbol: str) -> bool:
         and " " not in symbol
 
 
-def _each(items: Any, what: str, make: Callable[[Any], Instrument | None]) -> list[Instrument | None]:
+NOT_WANTED = ()  # what ``make`` returns for an entry the feed does not subscribe (an index, a combo): left out
+
+
+def _each(items: Any, what: str, make: Callable[[Any], Instrument | tuple]) -> list[Instrument | None]:
     """``make`` over a list's entries; None for an entry that is not what the venue documents."""
     if type(items) is not list:
         raise ValueError(f"wants {what}, got {type(items).__name__}")
@@ -56,9 +59,10 @@ def _each(items: Any, what: str, make: Callable[[Any], Instrument | None]) -> li
     for entry in items:
         try:
             item = make(entry)
-        except (KeyError, TypeError, AttributeError, IndexError, ValueError):
+        except (KeyError, TypeError, AttributeError, IndexError, ValueError, StopIteration):
             item = None
-        result.append(item if item is None or _good_symbol(item.symbol) else None)
+        if item != NOT_WANTED:
+            result.append(item if item is None or _good_symbol(item.symbol) else None)
     return result
 
 
@@ -75,7 +79,7 @@ def _field(answer: Any, *keys: str) -> Any:
 def binance(answer: Any, path: str) -> list:
     def make(e):
         if e.get("isSpotTradingAllowed") is False:
-            return None
+            return NOT_WANTED
         return Instrument(_text(e, "symbol").upper(), _quote(_text(e, "quoteAsset")), "spot",
                           _text(e, "status") == "TRADING")
     return _each(_field(answer, "symbols"), "symbols: a list", make)
@@ -136,8 +140,6 @@ def bitfinex(answer: Any, path: str) -> list:
     kind = "perpetual" if path.endswith(":futures") else "spot"
 
     def make(pair):
-        if type(pair) is not str:
-            return None
         quote = pair.split(":")[1] if ":" in pair else pair[-3:]
         if kind == "perpetual":
             quote = quote.removesuffix("F0")
@@ -171,7 +173,7 @@ def deribit(answer: Any, path: str) -> list:
         if kind == "future":
             kind = "perpetual" if e.get("settlement_period") == "perpetual" else "future"
         if kind not in KINDS:
-            return None  # combos
+            return NOT_WANTED  # combos
         return Instrument(_text(e, "instrument_name").upper(), _quote(_text(e, "quote_currency")), kind,
                           e.get("is_active") is True)
     return _each(_field(answer, "result"), "result: a list", make)
@@ -184,7 +186,7 @@ def bitmex(answer: Any, path: str) -> list:
     def make(e):
         kind = _BITMEX_KINDS.get(_text(e, "typ"))
         if kind is None:
-            return None  # indices and other non-tradable series
+            return NOT_WANTED  # indices and other non-tradable series
         return Instrument(_text(e, "symbol").upper(), _quote(_text(e, "quoteCurrency")), kind,
                           _text(e, "state") == "Open")
     return _each(answer, "a list of instruments", make)

@@ -13,7 +13,9 @@ import json
 import logging
 import os
 import time
+import http.client
 import urllib.error
+import urllib.parse
 import urllib.request
 from typing import Any
 
@@ -57,18 +59,42 @@ def choose(instruments: list[Instrument], selection: Any) -> list[str]:
     return list(dict.fromkeys(chosen))
 
 
+class _HTTPOnly(urllib.request.HTTPRedirectHandler):
+    """Redirects are followed to http(s) only (never ftp: or file:)."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        if urllib.parse.urlsplit(newurl).scheme not in ("http", "https"):
+            raise urllib.error.URLError(f"redirected to {newurl[:120]!r}")
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+_OPENER = urllib.request.build_opener(_HTTPOnly)
+
+
 def fetch(venue: str, url: str, timeout: float = TIMEOUT_S) -> Any:
-    """The decoded JSON at ``url``; UniverseError naming the venue and URL on any failure."""
+    """The decoded JSON at ``url``, read within ``timeout`` in all; UniverseError naming the venue and URL."""
     request = urllib.request.Request(url, headers={"User-Agent": "tickagg", "Accept": "application/json"})
+    deadline = time.monotonic() + timeout
+    chunks, size = [], 0
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            body = response.read(MAX_RESPONSE_BYTES + 1)
+        with _OPENER.open(request, timeout=timeout) as response:
+            while size <= MAX_RESPONSE_BYTES:
+                if time.monotonic() > deadline:  # a server that drips its answer
+                    raise UniverseError(f"{venue}: {url}: no whole answer within {timeout:g} s")
+                chunk = response.read1(1 << 20)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+    except UniverseError:
+        raise
     except urllib.error.HTTPError as exc:
-        raise UniverseError(f"{venue}: {url}: HTTP {exc.code} {exc.reason}") from None
-    except (urllib.error.URLError, OSError, ValueError) as exc:  # refused, timeout, bad URL, cut short
-        raise UniverseError(f"{venue}: {url}: {getattr(exc, 'reason', None) or exc}") from None
-    if len(body) > MAX_RESPONSE_BYTES:
-        raise UniverseError(f"{venue}: {url}: the answer is larger than {MAX_RESPONSE_BYTES >> 20} MiB")
+        raise UniverseError(f"{venue}: {url}: HTTP {exc.code} {str(exc.reason)[:80]}") from None
+    except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as exc:  # refused, timeout, cut
+        raise UniverseError(f"{venue}: {url}: {str(getattr(exc, 'reason', None) or exc)[:160]}") from None
+    if size > MAX_RESPONSE_BYTES:
+        raise UniverseError(f"{venue}: {url}: the answer is larger than {MAX_RESPONSE_BYTES:,} bytes")
+    body = b"".join(chunks)
     try:
         return orjson.loads(body)
     except (ValueError, RecursionError) as exc:

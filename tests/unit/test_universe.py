@@ -7,6 +7,7 @@ import http.server
 import logging
 import os
 import threading
+import time
 
 import orjson
 import pytest
@@ -14,7 +15,7 @@ import pytest
 from feeds import instruments, universe
 from feeds.instruments import Instrument
 from feeds.universe import UniverseError, choose, resolve
-from simulator.instruments import answer
+from simulator import instruments as served
 from tests.support.instrument_samples import SAMPLES
 
 
@@ -32,7 +33,7 @@ def test_the_simulator_serves_what_the_parser_reads(venue):
     symbols = list(VENUES[venue].SYMBOLS)
     read = []
     for path in instruments.paths(venue, instruments.FEED_KINDS[venue]):
-        read += [item for item in instruments.PARSERS[venue](orjson.loads(answer(venue, path, symbols)), path) if item]
+        read += [item for item in instruments.PARSERS[venue](orjson.loads(served.answer(venue, path, symbols)), path) if item]
     assert set(symbols) <= set(choose(read, "all"))  # listed as trading, in the venue's symbol form
     halted = [item.symbol for item in read if not item.trading]
     assert not set(halted) & set(choose(read, "all"))
@@ -107,6 +108,36 @@ def test_hostile_answers_are_one_error(monkeypatch, body, status, words):
             resolve("binance", "all", url, None, timeout=5)
 
 
+def test_a_redirect_elsewhere_than_http_is_refused():
+    def moved(handler):
+        handler.send_response(302)
+        handler.send_header("Location", "file:///etc/passwd")
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+
+    with _serving(b"", answer=moved) as url:
+        with pytest.raises(UniverseError, match=f"^bitstamp: {url}/api/v2/trading-pairs-info/: .*file:///etc/passwd"):
+            resolve("bitstamp", "all", url, None, timeout=5)
+
+
+def test_an_answer_dripped_slower_than_the_timeout_is_one_error():
+    def drip(handler):
+        handler.send_response(200)
+        handler.send_header("Content-Length", "100000")
+        handler.end_headers()
+        try:
+            for _ in range(100):
+                handler.wfile.write(b" ")
+                handler.wfile.flush()
+                time.sleep(0.1)
+        except OSError:
+            pass  # the client gave up
+
+    with _serving(b"", answer=drip) as url:
+        with pytest.raises(UniverseError, match=f"^gemini: {url}/v1/symbols: no whole answer within 1 s"):
+            resolve("gemini", "all", url, None, timeout=1)
+
+
 def test_an_unreachable_venue_is_one_error():
     with pytest.raises(UniverseError, match=r"^gemini: http://127.0.0.1:1/v1/symbols: .*refused"):
         resolve("gemini", "all", "http://127.0.0.1:1", None, timeout=5)
@@ -144,13 +175,15 @@ def test_a_cache_that_is_a_symbolic_link_is_not_followed(tmp_path):
 
 
 class _serving:
-    """A one-answer HTTP server on loopback: every GET gets ``body`` with ``status``."""
+    """A one-answer HTTP server on loopback: every GET gets ``body`` with ``status`` (or what ``answer`` does)."""
 
-    def __init__(self, body: bytes, status: int = 200):
+    def __init__(self, body: bytes, status: int = 200, answer=None):
         body_, status_ = body, status
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self):
+                if answer is not None:
+                    return answer(self)
                 self.send_response(status_)
                 self.send_header("Content-Length", str(len(body_)))
                 self.end_headers()
