@@ -130,15 +130,16 @@ def venue_value(venue: str, field: str, value: Any, from_text: bool) -> Any:
 
 def rest_url(text: str) -> str:
     """An ``http://`` or ``https://`` URL with a host: a venue's REST base (feed --rest-url, venues.X.rest_url)."""
+    from argparse import ArgumentTypeError
     from urllib.parse import urlsplit
 
     try:
         parts = urlsplit(text.strip())
         parts.port  # noqa: B018 — ValueError for a bad port
     except ValueError as exc:
-        raise ValueError(f"{text[:120]!r} is not a URL: {exc}") from None
+        raise ArgumentTypeError(f"{text[:120]!r} is not a URL: {exc}") from None
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
-        raise ValueError(f"{text[:120]!r} is not an http:// or https:// base URL with a host")
+        raise ArgumentTypeError(f"{text[:120]!r} is not an http:// or https:// base URL with a host")
     return text.strip().rstrip("/")
 
 

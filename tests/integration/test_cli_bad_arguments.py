@@ -19,6 +19,8 @@ CASES = [
     (["feed", "binance", "--url", "notaurl"], ["--url", "notaurl"]),
     (["feed", "binance", "--url", "ws://"], ["--url", "no host"]),
     (["feed", "binance", "--url", "ws://h:99999"], ["--url"]),
+    (["feed", "binance", "--symbols", "all", "--rest-url", "file:///etc/passwd"], ["--rest-url", "http://"]),
+    (["feed", "binance", "--symbols", "all", "--rest-url", "http://h:99999"], ["--rest-url", "Port"]),
     (["feed", "binance", "--log-level", "nosuch"], ["--log-level", "nosuch"]),
     (["feed", "binance", "--symbols", ",,,"], ["--symbols", "empty"]),
     (["feed", "binance", "--symbols", "BTCUSDT,,ETHUSDT"], ["--symbols", "empty"]),
