@@ -27,5 +27,9 @@ class Backoff:
         if healthy_for_s >= self.healthy_s:
             self.reset()
 
+    def copy(self) -> "Backoff":
+        """A fresh sequence with the same settings (each of a feed's connections backs off alone)."""
+        return Backoff(self.first_s, self.cap_s, self.healthy_s)
+
     def reset(self) -> None:
         self._step = self.first_s

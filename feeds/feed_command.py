@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 
 from shm.names import group_argument
-from tickagg import config
+from tickagg import config, config_schema
 from tickagg.args import UsageError, log_level, name_list, non_negative_float, positive_float, power_of_two, ws_url
 
 HELP = "run one exchange's feed: WebSocket trades -> normalized ticks in the exchange's ring"
@@ -16,7 +17,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from feeds.venues import VENUES
 
     parser.add_argument("exchange", choices=sorted(VENUES), help="the venue")
-    parser.add_argument("--symbols", type=name_list, help="comma-separated symbols as the venue writes them (default: the venue's defaults)")
+    parser.add_argument("--symbols", type=_symbols,
+                        help="comma-separated symbols as the venue writes them, or all: every instrument the venue "
+                             "lists as trading (default: the venue's defaults, or the deployment file's symbols)")
+    parser.add_argument("--rest-url", type=config_schema.rest_url,
+                        help="the venue's REST base, for its instrument list when symbols are all or a filter "
+                             "(default: the file's rest_url, else the venue's public API)")
+    parser.add_argument("--state-dir", default=os.environ.get("TICKAGG_STATE_DIR", "./data/writer"),
+                        help="where the last good instrument-list resolution is kept, as "
+                             "STATE_DIR/GROUP/universe/VENUE.json (default $TICKAGG_STATE_DIR or ./data/writer)")
     parser.add_argument("--url", type=ws_url, help="WebSocket base URL (default: the venue's production URL; the simulator prints its own)")
     parser.add_argument("--protocol", choices=config.PROTOCOLS,
                         help="coinbase only: exchange (ws-feed matches, the default) or advanced (Advanced Trade "
@@ -59,12 +68,18 @@ def run(args: argparse.Namespace) -> int:
         args.symbols = args.symbols or deployment.venue_symbols(args.exchange)
         args.url = args.url or deployment.venue(args.exchange, "url")
         args.protocol = args.protocol or deployment.venue(args.exchange, "protocol")
+        args.rest_url = args.rest_url or deployment.venue(args.exchange, "rest_url")
     try:
         module = venue(args.exchange, args.protocol, args.url)
     except ValueError as exc:
         raise UsageError(f"--protocol: {exc}") from None
-    check_symbols(module, args.symbols or list(module.DEFAULT_SYMBOLS), args.url or module.URL)
     logging.basicConfig(level=args.log_level, stream=sys.stderr, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    if args.symbols is not None and not isinstance(args.symbols, list):  # "all" or a filter: the venue's list
+        resolved = _resolve(args)
+        if resolved is None:
+            return 1
+        args.symbols = resolved
+    check_symbols(module, args.symbols or list(module.DEFAULT_SYMBOLS), args.url or module.URL)
     symbols = args.symbols
     try:
         limits = limits_from(args)
@@ -85,16 +100,51 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _symbols(text: str) -> list[str] | str:
+    return "all" if text.strip() == "all" else name_list(text)
+
+
+def _resolve(args: argparse.Namespace) -> list[str] | None:
+    """The symbols ``"all"`` or the file's filter stands for now (feeds/universe.py); None (after saying why on
+    stderr) when neither the venue nor the last good resolution can tell."""
+    from feeds.instruments import REST_URLS
+    from feeds.universe import UniverseError, resolve
+
+    from shm.symbols import ENTRY_BYTES
+
+    cache = os.path.join(args.state_dir, args.group, "universe")
+    try:
+        symbols = resolve(args.exchange, args.symbols, args.rest_url or REST_URLS[args.exchange], cache)
+    except UniverseError as exc:
+        print(f"tickagg feed: {exc} (and no earlier resolution in {cache})", file=sys.stderr)
+        return None
+    fits = [s for s in symbols if len(f"{args.exchange}:{s}".encode()) <= ENTRY_BYTES - 1]
+    if len(fits) < len(symbols):
+        logging.getLogger("tickagg.universe").warning(
+            "%s: %d listed symbol(s) longer than the symbol directory takes: left out", args.exchange,
+            len(symbols) - len(fits))
+    return fits
+
+
 def check_symbols(module, symbols: list[str], url: str) -> None:
-    """``UsageError`` unless one connection of the venue takes ``symbols`` and each fits the symbol directory."""
+    """``UsageError`` unless each symbol fits the symbol directory and the connections the venue's limits
+    split ``symbols`` into (feeds/connection_limits.py) are each one the venue takes, and no more of them
+    than the venue allows at once."""
+    from feeds.connection_limits import limits_for, split
     from shm.symbols import ENTRY_BYTES
 
     for symbol in symbols:
         if len(f"{module.NAME}:{symbol}".encode()) > ENTRY_BYTES - 1:
             room = ENTRY_BYTES - 2 - len(module.NAME.encode())
             raise UsageError(f"--symbols: {symbol[:70]!r} is longer than the {room} bytes a {module.NAME} symbol may have")
+    limits = limits_for(module)
+    chunks = split(symbols, limits)
+    if limits.max_connections is not None and len(chunks) > limits.max_connections:
+        raise UsageError(f"--symbols: {len(symbols)} {module.NAME} symbols need {len(chunks)} connections of at most "
+                         f"{limits.per_connection}; the venue allows {limits.max_connections}")
     try:  # the venue's own limits (e.g. Binance 1,024 streams, Bitfinex 25 channels per connection)
-        module.url_for(url, symbols)
-        module.subscribe_messages(symbols)
+        for chunk in chunks:
+            module.url_for(url, chunk)
+            module.subscribe_messages(chunk)
     except ValueError as exc:
         raise UsageError(f"--symbols: {exc}") from None

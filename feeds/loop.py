@@ -13,6 +13,11 @@
      +-- lifetime near: open a second session, read both, drop
          duplicates, close the old one once the new one delivers.
 
+More symbols than one connection takes (feeds/connection_limits.py) are spread
+over several connections, all served by one thread (feeds/connections.py), so
+the ring keeps its one producer; one connection is served as above, by blocking
+reads of its socket (the cheapest wakeup).
+
 The tick ring and the symbol directory are created if missing; a second feed
 for the same exchange and group is refused by the ring (one producer).
 """
@@ -28,6 +33,7 @@ from types import ModuleType
 import websocket
 
 from feeds.backoff import Backoff
+from feeds.connection_limits import MessageBucket, OpenPacer, limits_for, split
 from feeds.events import FeedEvents, RateLimitedLog
 from feeds.metrics import NAMES, FeedMetrics
 from feeds.plausible import Limits
@@ -45,6 +51,18 @@ READ_TIMEOUT_S = 0.25
 IDLE_READ_TIMEOUT_S = 1.0  # reads of a connection that has gone quiet (see Feed._serve)
 OVERLAP_MAX_S = 10.0  # a lifetime switch gives the new connection this long to deliver
 GC_YOUNG_OBJECTS = 200_000  # more than a full read buffer's trades: no collection in the middle of a chunk
+
+
+class Link:
+    """One of a feed's connections: its share of the symbols, its backoff, its session while up."""
+
+    def __init__(self, index: int, symbols: list[str], backoff: Backoff):
+        self.index, self.symbols, self.backoff = index, symbols, backoff
+        self.session: Session | None = None
+        self.ever_connected = False  # a reconnect fills its gap from the venue's replays
+        self.next_open = 0.0  # time.monotonic() of the next connection attempt
+        self.switching: Session | None = None  # the new session of a lifetime switch, while it starts
+        self.switch_deadline = 0.0
 
 
 class Feed:
@@ -72,8 +90,12 @@ class Feed:
         self.writer = TickWriter(self.name, self.ring, SymbolDirectory(group), self.metrics, self.symbols, self._gap,
                                  seq_is_trade_id=venue.SEQ_IS_TRADE_ID, limits=limits or Limits(),
                                  symbol_case=venue.SYMBOL_CASE, warnings=self.warnings)
+        self.limits = limits_for(venue)
+        self.pacer = OpenPacer(self.limits)  # connection attempts, all connections together
+        self.bucket = MessageBucket(self.limits, time.monotonic())  # subscribe frames, likewise
+        self.links = [Link(index, chunk, self.backoff if index == 0 else self.backoff.copy())
+                      for index, chunk in enumerate(split(self.symbols, self.limits))]
         self._stopping = False
-        self._ever_connected = False
 
     def stop(self, *_signal) -> None:
         self._stopping = True
@@ -89,13 +111,24 @@ class Feed:
         # frames and full ones over the whole startup heap (numpy, numba): about 12% of the CPU.
         gc.freeze()  # startup objects: never walked again
         gc.set_threshold(GC_YOUNG_OBJECTS, *gc.get_threshold()[1:])
+        if len(self.links) > 1:
+            from feeds.connections import serve_connections
+
+            serve_connections(self)
+            self.metrics.flush()
+            return
         values = self.metrics.values
+        link = self.links[0]
         while not self._stopping:
-            session = self._open_session()
+            wait = self.pacer.wait(time.monotonic())
+            if wait:
+                self._wait(wait)
+                continue
+            session = self._open_session(link)
             if session is None:
                 self._wait(self.backoff.next_delay())
                 continue
-            values["connected"] = 1
+            values["connected"] = values["connections"] = 1
             reason = "stopped"
             try:
                 self._serve(session)
@@ -103,7 +136,7 @@ class Feed:
                 reason = str(exc)
             finally:
                 self.writer.flush()
-                values["connected"] = 0
+                values["connected"] = values["connections"] = 0
                 self.metrics.flush()
             session.close()
             if self._stopping:
@@ -115,19 +148,23 @@ class Feed:
             self._wait(self.backoff.next_delay())
         self.metrics.flush()
 
-    def _open_session(self) -> Session | None:
+    def _open_session(self, link: Link) -> Session | None:
+        """Open ``link``'s connection (counted against the venue's connection rate); None when it failed."""
+        self.pacer.opened(time.monotonic())
+        where = self.url if len(self.links) == 1 else f"{self.url} (connection {link.index + 1} of {len(self.links)})"
         try:
-            session = Session(self.venue, self.url, self.symbols, self.writer, self.metrics, self.events, self.warnings,
-                              self.stale_after_s, fill_from_replays=self._ever_connected)
+            session = Session(self.venue, self.url, link.symbols, self.writer, self.metrics, self.events,
+                              self.warnings, self.stale_after_s, fill_from_replays=link.ever_connected,
+                              bucket=self.bucket)
         except (OSError, websocket.WebSocketException) as exc:
-            self.warnings.warning("connect", f"{self.name}: cannot connect to {self.url}: {exc}")
+            self.warnings.warning("connect", f"{self.name}: cannot connect to {where}: {exc}")
             self.events.emit(EVENT_DISCONNECT, detail=f"connect failed: {exc}")
             return None
         session.connection.settimeout(READ_TIMEOUT_S)
-        self._ever_connected = True
+        link.ever_connected = True
         self.metrics.values["connects"] += 1
-        self.events.emit(EVENT_CONNECT, value=self.metrics.values["connects"], detail=self.url)
-        log.info("%s: connected to %s", self.name, self.url)
+        self.events.emit(EVENT_CONNECT, value=self.metrics.values["connects"], detail=where)
+        log.info("%s: connected to %s", self.name, where)
         return session
 
     def _serve(self, session: Session) -> None:
@@ -170,7 +207,9 @@ class Feed:
     def _switch(self, old: Session) -> Session:
         """Open a new session while the old one still delivers; read both (duplicates dropped
         by sequence) until the new one has delivered trades, then close the old one."""
-        new = self._open_session()
+        if self.pacer.wait(time.monotonic()):
+            return old  # the venue's connection rate: try again at a later housekeeping
+        new = self._open_session(self.links[0])
         if new is None:
             return old  # try again at the next housekeeping; the old one still works
         sessions = [old, new]

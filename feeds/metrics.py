@@ -19,7 +19,10 @@ NAMES = (
     "frames", "bytes", "reads", "ticks", "replayed", "duplicates", "gaps", "gap_trades", "ring_dropped",
     "connects", "reconnects", "stale_reconnects", "lifetime_reconnects", "pings_sent", "replies_sent",
     "connected", "last_frame_ns", "errors",
-) + tuple(f"err_{kind}" for kind in ERROR_KINDS)
+) + tuple(f"err_{kind}" for kind in ERROR_KINDS) + (
+    # appended (earlier counters keep their slots): connections up now ("connected": at least one)
+    "connections",
+)
 
 
 class FeedMetrics:
@@ -31,7 +34,8 @@ class FeedMetrics:
         if block is not None:  # resume the counts of an earlier run of this feed
             for index, name in enumerate(NAMES):
                 self.values[name] = int(block[index])
-            self.values["connected"] = block[NAMES.index("connected")] = 0  # a killed run's 1: not this process's
+            for name in ("connected", "connections"):  # a killed run's: not this process's
+                self.values[name] = block[NAMES.index(name)] = 0
 
     def error(self, kind: str) -> None:
         key = f"err_{kind}" if f"err_{kind}" in self.values else "err_other"

@@ -14,6 +14,7 @@ straight into the ring (``TickWriter.add_one``).
 """
 from __future__ import annotations
 
+import collections
 import logging
 import time
 from operator import length_hint
@@ -21,6 +22,7 @@ from types import ModuleType
 
 import websocket
 
+from feeds.connection_limits import MessageBucket
 from feeds.events import FeedEvents, RateLimitedLog
 from feeds.metrics import FeedMetrics
 from feeds.ticks import TickWriter
@@ -39,8 +41,11 @@ class Disconnect(Exception):
 class Session:
     def __init__(self, venue: ModuleType, url: str, symbols: list[str], writer: TickWriter, metrics: FeedMetrics,
                  events: FeedEvents, warnings: RateLimitedLog, stale_after_s: float, fill_from_replays: bool,
-                 connect_timeout_s: float = 10.0, connection: Connection | None = None):
-        """``connection``: an open connection to use instead of connecting (tests drive frames through it)."""
+                 connect_timeout_s: float = 10.0, connection: Connection | None = None,
+                 bucket: MessageBucket | None = None):
+        """``connection``: an open connection to use instead of connecting (tests drive frames through it);
+        ``bucket``: the venue's subscribe-frame rate (feeds/connection_limits.py), shared by a feed's
+        connections: frames beyond it wait for ``housekeeping`` (None: all sent at once)."""
         self.venue, self.writer, self.metrics, self.events, self.warnings = venue, writer, metrics, events, warnings
         self.values = metrics.values
         self.parser = venue.Parser()
@@ -54,8 +59,15 @@ class Session:
         self.last_ping = self.started - 1.0
         self.live_trades = 0
         self.recv_ns = 0
-        for message in [*venue.on_connect_messages(), *venue.subscribe_messages(symbols)]:
-            self.connection.send_text(message)
+        self.bucket = bucket
+        self.unsent = collections.deque([*venue.on_connect_messages(), *venue.subscribe_messages(symbols)])
+        self._send_subscriptions(self.started)
+
+    def _send_subscriptions(self, now: float) -> None:
+        """Send the subscribe frames the bucket allows now (all of them without a bucket)."""
+        unsent, bucket, send = self.unsent, self.bucket, self.connection.send_text
+        while unsent and (bucket is None or bucket.take(now)):
+            send(unsent.popleft())
 
     # -- frame handler (called by Connection.read) -----------------------------
     def received(self, nbytes: int) -> None:
@@ -185,12 +197,18 @@ class Session:
         return received
 
     def housekeeping(self, now: float) -> None:
-        """Heartbeats out, dead-connection detection in. Any frame at all counts as life.
+        """Subscribe frames the rate held back, heartbeats out, dead-connection detection in. Any
+        frame at all counts as life.
 
         A ping goes out on the venue's schedule (``PING_INTERVAL_S``), and also
         whenever the connection has been silent for half the stale limit, so a
         quiet but healthy connection answers before it would count as dead.
         """
+        if self.unsent:
+            try:
+                self._send_subscriptions(now)
+            except (OSError, websocket.WebSocketException) as exc:
+                raise Disconnect(f"sending a subscribe frame failed: {exc}") from None
         silent = now - self.last_rx
         if silent > self.stale_after_s:
             self.values["stale_reconnects"] += 1

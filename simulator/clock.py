@@ -13,16 +13,17 @@ ID = b"id"
 class Clock:
     """``values`` maps b"ms", b"us", b"ns", b"s", b"iso_ms", b"iso_us" to the time as bytes."""
 
-    def __init__(self) -> None:
+    def __init__(self, offset_ns: int = 0) -> None:
+        self.offset_ns = offset_ns
         self.values: dict[bytes, object] = {ID: 0}
         self._second = -1
         self._date = b""
         self.tick()
 
     def tick(self, ns: int | None = None) -> dict[bytes, object]:
-        """Read the clock (or take ``ns``); returns ``values``, refreshed."""
+        """Read the clock (or take ``ns``, the venue's time); returns ``values``, refreshed."""
         if ns is None:
-            ns = time.time_ns()
+            ns = time.time_ns() + self.offset_ns
         values = self.values
         us = ns // 1_000
         ms = ns // 1_000_000
@@ -39,8 +40,8 @@ class Clock:
         return values
 
     def at(self, ns: int) -> dict[bytes, object]:
-        """A separate values dict for another instant (replays: trades from the recent past)."""
-        return Clock().tick(ns)
+        """A separate values dict for another wall-clock instant (replays: trades from the recent past)."""
+        return Clock().tick(ns + self.offset_ns)
 
 
 def iso_now(digits: int = 6) -> str:

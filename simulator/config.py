@@ -23,6 +23,7 @@ class SimulatorConfig:
     zipf: float = 1.2  # poisson: symbol rank k weighs 1 / k**zipf
     seed: int = 0  # poisson: venue i draws from random.Random(seed * 1000 + i)
     tick_us: float = 250.0  # poisson: at most one batch of trades per venue this often
+    clock_offset_s: float = 0.0  # the venues' clock runs this far ahead of the wall clock (negative: behind)
 
     def __post_init__(self) -> None:
         for name in (*self.venues, *self.symbols, *self.rates):

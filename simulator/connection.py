@@ -1,4 +1,5 @@
-"""One client socket: HTTP upgrade, client frames in, queued frames out, closing.
+"""One client socket: HTTP upgrade, client frames in, queued frames out, closing (or one plain HTTP GET of the
+venue's instrument list, answered and closed).
 
 States::
 
@@ -20,7 +21,8 @@ from typing import TYPE_CHECKING
 
 from feeds.wsframe import (BINARY, CLOSE, PING, PONG, TEXT, FrameDecoder, ProtocolError, close_code_and_reason,
                            close_payload, encode)
-from simulator.handshake import MAX_REQUEST_BYTES, HandshakeError, parse_request, refusal_response, upgrade_response
+from simulator.handshake import (MAX_REQUEST_BYTES, HandshakeError, is_upgrade, parse_get, parse_request, plain_response,
+                                 refusal_response, upgrade_response)
 from simulator.outbox import Counter, Outbox
 
 if TYPE_CHECKING:
@@ -100,6 +102,8 @@ class Connection:
             if len(self.request) > MAX_REQUEST_BYTES:
                 self._refuse("request too large")
             return b""
+        if self._rest(head):
+            return b""
         try:
             path, headers = parse_request(head)
         except HandshakeError as exc:
@@ -113,6 +117,25 @@ class Connection:
         self.session = session_class(self.endpoint, self)
         self._call(self.session.opened, path)
         return rest
+
+    def _rest(self, head: bytes) -> bool:
+        """A plain GET (no upgrade): the venue's instrument list, or 404; True when answered."""
+        from simulator.instruments import answer
+
+        try:
+            path, headers = parse_get(head)
+        except HandshakeError:
+            return False
+        if is_upgrade(headers):
+            return False
+        body = answer(self.endpoint.name, path, list(self.endpoint.market.symbols))
+        if body is None:
+            response = plain_response("404 Not Found", f"no such path: {path[:200]}".encode(), "text/plain")
+        else:
+            response = plain_response("200 OK", body)
+        self.outbox.add_frame(response, _uncounted)
+        self._linger()
+        return True
 
     def _refuse(self, reason: str) -> None:
         self.outbox.add_frame(refusal_response(reason), _uncounted)

@@ -2,12 +2,14 @@
 
     {"cmd":"stats"}                                   -> {"ok":true,"stats":{...}}
     {"cmd":"fault","venue":"okx","kind":"drop"}       (kinds and parameters: faults.py)
+    {"cmd":"fault","venue":"okx","kind":"drop","connection":1}  (only the second open connection)
     {"cmd":"fault","venue":"okx","kind":"stall","seconds":2}
     {"cmd":"fault","venue":"okx","kind":"malformed","count":5}
     {"cmd":"fault","venue":"okx","kind":"skip","count":3}
     {"cmd":"fault","venue":"okx","kind":"refuse","seconds":1.5}
     {"cmd":"rate","venue":"okx","rate":1000}          (rate 0 or "max": unpaced; no venue: all)
     {"cmd":"pause"} / {"cmd":"resume"}                (optional "venue")
+    {"cmd":"clock","offset_s":42.5}                   (the venues' clock runs this far ahead from now on)
     {"cmd":"stop"}
 
 Errors answer ``{"ok":false,"error":"..."}``. The server runs inside the

@@ -25,7 +25,9 @@ class Endpoint:
         """``arrivals``: (seed, zipf, tick seconds) for Poisson arrivals (arrivals.py), None for the token bucket."""
         self.venue = venue
         self.name: str = venue.NAME
-        self.market = Market(self.name, symbols)
+        from simulator.instruments import listed_extras
+
+        self.market = Market(self.name, symbols, listed_extras(self.name))
         self.stats = VenueStats()
         self.host, self.port = host, port
         self.selector, self.clock = selector, clock
@@ -137,7 +139,11 @@ class Endpoint:
         share, extra = divmod(allowed, len(active))
         used = 0
         touched = set()
-        for index, symbol in enumerate(active):
+        chosen = enumerate(active)
+        if not share:  # fewer trades than symbols (a large universe): visit only the ``extra`` that get one
+            chosen = [(index, active[index]) for index in sorted((self._turn + offset) % len(active)
+                                                                 for offset in range(extra))]
+        for index, symbol in chosen:
             count = share + (1 if (index - self._turn) % len(active) < extra else 0)  # rotate the remainder
             if not count:
                 continue
@@ -231,12 +237,23 @@ class Endpoint:
             self.arrivals.set_rate(self._event_rate(rate), time.monotonic())
 
     def fault(self, kind: str, seconds: float = 0.0, count: int = 0, symbol: str | None = None,
-              variants: list[str] | None = None, frames: list[str] | None = None) -> dict:
-        """Apply one fault now (see faults.py); returns what it touched."""
+              variants: list[str] | None = None, frames: list[str] | None = None,
+              connection: int | None = None) -> dict:
+        """Apply one fault now (see faults.py); returns what it touched (a drop of one ``connection``:
+        also the symbols it carried)."""
         now = time.monotonic()
         if kind not in KINDS:
             raise ValueError(f"unknown fault {kind!r}; known: {', '.join(KINDS)}")
         touched = len([conn for conn in self.connections if conn.is_open])
+        if kind == "drop" and connection is not None:  # the n-th open connection, in the order they opened
+            open_ = [conn for conn in self.connections if conn.is_open]
+            self._require(type(connection) is int and 0 <= connection < len(open_),
+                          f"drop: connection must be 0 to {len(open_) - 1}")
+            conn = open_[connection]
+            symbols = sorted({sub.symbol.name for sub in conn.session.subscriptions.values()})
+            conn.drop()
+            self.stats.fault_applied(kind)
+            return {"venue": self.name, "kind": kind, "touched": 1, "symbols": symbols}
         if kind == "drop":
             for conn in list(self.connections):
                 conn.drop()
@@ -290,7 +307,7 @@ class Endpoint:
     def report(self) -> dict:
         now = time.monotonic()
         return venue_report(
-            self.stats, {name: symbol.stats for name, symbol in self.market.symbols.items()},
+            self.stats, {name: symbol.stats for name, symbol in self.market.reported().items()},
             url=self.url, rate=self.bucket.describe(), paused=self.paused, blocked_s=round(self.blocked_s + (now - self._blocked_since if self._blocked_since else 0.0), 3),
             arrivals_skipped=round(self.arrivals.skipped) if self.arrivals is not None else 0,
             stalled=bool(self.stalled_until), refusing=bool(self.refused_until),

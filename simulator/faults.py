@@ -2,7 +2,7 @@
 
 | kind        | parameters         | what the client sees                                        |
 | ----------- | ------------------ | ----------------------------------------------------------- |
-| drop        | -                  | every connection ends (TCP FIN, no close frame)             |
+| drop        | [connection]       | every connection (or the n-th open one) ends (TCP FIN, no close frame) |
 | stall       | seconds            | nothing at all (no trades, heartbeats or pongs), socket open |
 | malformed   | count [, variants] | ``count`` bad frames on each connection, cycling variants    |
 | skip        | count [, symbol]   | the next trade id of each symbol (or ``symbol``) jumps by count+1 |

@@ -8,6 +8,7 @@ symbol gives the same prices in every run.
 """
 from __future__ import annotations
 
+import functools
 import random
 import zlib
 from typing import TYPE_CHECKING, NamedTuple
@@ -52,11 +53,12 @@ def quote_table(venue: str, symbol: str) -> list[Quote]:
         price = max(price + step * rng.gauss(0.0, 1.0), step)
         path.append(price)
     quotes = []
+    uniform, below, draw = rng.random, rng._randbelow, rng.random  # what uniform() and randint() draw, inlined
     for price in path + path[::-1]:
-        size = max(round(rng.uniform(0.0001, 0.5), 8), 0.0001)
-        contracts = 10 * rng.randint(1, 200)
+        size = max(round(0.0001 + (0.5 - 0.0001) * uniform(), 8), 0.0001)
+        contracts = 10 * (1 + below(200))
         quotes.append(Quote(f"{price:.{decimals}f}", f"{size:.8f}", str(contracts),
-                            str(round(contracts * 100_000_000 / price)), rng.random() < 0.5))
+                            str(round(contracts * 100_000_000 / price)), draw() < 0.5))
     return quotes
 
 
@@ -65,11 +67,16 @@ class MarketSymbol:
 
     def __init__(self, venue: str, name: str, index: int):
         self.name = name  # as the venue writes it
-        self.quotes = quote_table(venue, name)
+        self.venue = venue
         self.next_id = (index + 1) * ID_SPACING + 1
         self.stats = SymbolStats()
         self.subscriptions: list[Subscription] = []
         self.batch_index = 0  # position in the venue's cycle of trades-per-frame
+
+    @functools.cached_property
+    def quotes(self) -> list[Quote]:
+        """The quote table, made when first used (a universe of thousands of symbols starts at once)."""
+        return quote_table(self.venue, self.name)
 
     def take_ids(self, count: int) -> int:
         """Reserve ``count`` consecutive ids; returns the first."""
@@ -90,11 +97,16 @@ class MarketSymbol:
 
 
 class Market:
-    """A venue's symbols, by name (exact, as the venue writes them)."""
+    """A venue's symbols, by name (exact, as the venue writes them); ``listed``: more symbols the venue's
+    instrument list names as trading (simulator/instruments.py EXTRAS), served only to whoever subscribes them
+    (no Poisson arrivals; in the stats once they traded), never in ``symbols``."""
 
-    def __init__(self, venue: str, symbols: list[str]):
+    def __init__(self, venue: str, symbols: list[str], listed: list[str] | tuple = ()):
         self.symbols = {name: MarketSymbol(venue, name, index) for index, name in enumerate(symbols)}
-        self._folded = {name.lower(): symbol for name, symbol in self.symbols.items()}
+        self.listed = {name: MarketSymbol(venue, name, len(symbols) + index)
+                       for index, name in enumerate(listed) if name not in self.symbols}
+        self._all = {**self.symbols, **self.listed}
+        self._folded = {name.lower(): symbol for name, symbol in self._all.items()}
         self.version = 0  # bumped on every (un)subscribe (session.py): active() and readers() are cached by it
         self._cached = -1
         self._active: list[MarketSymbol] = []
@@ -103,7 +115,11 @@ class Market:
     def find(self, name: str, ignore_case: bool = False) -> MarketSymbol | None:
         if ignore_case:
             return self._folded.get(name.lower())
-        return self.symbols.get(name)
+        return self._all.get(name)
+
+    def reported(self) -> dict[str, MarketSymbol]:
+        """The symbols whose stats the venue reports: its own, and the listed ones that traded."""
+        return {**self.symbols, **{name: s for name, s in self.listed.items() if s.stats.generated}}
 
     def active(self) -> list[MarketSymbol]:
         """Symbols with at least one subscriber, in a fixed order (do not change the list)."""
@@ -117,6 +133,6 @@ class Market:
 
     def _refresh(self) -> None:
         if self._cached != self.version:
-            self._active = [symbol for symbol in self.symbols.values() if symbol.subscriptions]
+            self._active = [symbol for symbol in self._all.values() if symbol.subscriptions]
             self._readers = list({sub.conn: None for symbol in self._active for sub in symbol.subscriptions})
             self._cached = self.version

@@ -24,7 +24,7 @@ class Simulator:
     def __init__(self, config: SimulatorConfig):
         self.config = config
         self.selector = selectors.DefaultSelector()
-        self.clock = Clock()
+        self.clock = Clock(round(config.clock_offset_s * 1e9))
         self.endpoints: dict[str, Endpoint] = {}
         self.control: ControlServer | None = None
         self.stopping = False  # set by stop(), even before serve() starts
@@ -110,7 +110,8 @@ class Simulator:
             endpoint = self._chosen(request)[0]
             return endpoint.fault(str(request.get("kind")), seconds=float(request.get("seconds", 0.0)),
                                   count=int(request.get("count", 0)), symbol=request.get("symbol"),
-                                  variants=request.get("variants"), frames=request.get("frames"))
+                                  variants=request.get("variants"), frames=request.get("frames"),
+                                  connection=request.get("connection"))
         if cmd == "rate":
             rate = request.get("rate")
             rate = None if rate in (None, "max", 0) else float(rate)
@@ -125,8 +126,14 @@ class Simulator:
             return {}
         if cmd == "urls":
             return {"urls": {name: endpoint.url for name, endpoint in self.endpoints.items()}}
+        if cmd == "clock":  # the venues' clock this far ahead of the wall clock from now on
+            offset = request.get("offset_s")
+            if type(offset) not in (int, float) or not -86400 <= offset <= 86400:
+                raise ValueError("clock needs offset_s: seconds within a day either way")
+            self.clock.offset_ns = round(offset * 1e9)
+            return {"offset_s": offset}
         if cmd == "stop":
             self.stop()
             return {}
-        raise ValueError(f"unknown command {cmd!r}; known: stats fault rate pause resume urls stop")
+        raise ValueError(f"unknown command {cmd!r}; known: stats fault rate pause resume urls clock stop")
 

@@ -8,9 +8,11 @@ and prints the final stats as one JSON line.
 from __future__ import annotations
 
 import argparse
+import os
 
 from tickagg.args import port, positive_float
 
+CLOCK_OFFSET_ENV = "TICKAGG_SIMULATOR_CLOCK_OFFSET"  # how `tickagg run --simulate` is given --clock-offset
 HELP = "local exchange WebSocket servers (every venue's protocol) with fault injection and exact accounting"
 
 
@@ -35,11 +37,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="poisson: random seed (default 0)")
     parser.add_argument("--tick-us", type=float, default=250.0,
                         help="poisson: at most one batch of trades per venue this often (default 250 µs)")
+    parser.add_argument("--clock-offset", type=_offset, default=os.environ.get(CLOCK_OFFSET_ENV) or "0",
+                        metavar="SECONDS", help="the venues' clock runs this far ahead of the wall clock (negative: "
+                        f"behind; default ${CLOCK_OFFSET_ENV} or 0): exchange times shift, bars close earlier")
     parser.add_argument("--seconds", type=positive_float, default=None, help="stop after this many seconds")
     parser.add_argument("--heartbeat-scale", type=positive_float, default=1.0,
                         help="multiply every venue keepalive period by this (tests use 0.1)")
     parser.add_argument("--watch-stdin", action="store_true",
                         help="stop when stdin closes (used by start_simulator: no orphan servers)")
+
+
+def _offset(text: str) -> float:
+    """Seconds, finite, within a day either way."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = float("nan")
+    if not -86400 <= seconds <= 86400:
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a number of seconds within a day")
+    return seconds
 
 
 def run(args: argparse.Namespace) -> int:
@@ -58,7 +74,8 @@ def run(args: argparse.Namespace) -> int:
         symbols = {**(universe(args.universe, venues) if args.universe else {}), **parse_symbols(args.symbols)}
         config = SimulatorConfig(venues=venues, rate=rate, rates=rates, symbols=symbols, host=args.host,
                                  port=args.port, control_port=args.control_port, heartbeat_scale=args.heartbeat_scale,
-                                 arrivals=args.arrivals, zipf=args.zipf, seed=args.seed, tick_us=args.tick_us)
+                                 arrivals=args.arrivals, zipf=args.zipf, seed=args.seed, tick_us=args.tick_us,
+                                 clock_offset_s=args.clock_offset)
     except ValueError as exc:
         print(f"tickagg simulate: {exc}", file=sys.stderr)
         return 2

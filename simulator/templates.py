@@ -64,6 +64,13 @@ class TradeTemplate:
         names.setdefault("symbol", symbol.name)
         return BoundTemplate(self, symbol.quotes, names)
 
+    def fill_rows(self, quotes: list[Quote], names: dict[str, str]) -> list[str]:
+        """``fill_row`` of each quote: the template filled once per side with markers, then the
+        markers replaced per quote (exactly ``fill_row``'s text, several times faster)."""
+        marked = {buy: self.fill_row(Quote("\x00P", "\x00S", "\x00C", "\x00G", buy), names) for buy in (True, False)}
+        return [marked[quote.buy].replace("\x00P", quote.price).replace("\x00S", quote.size)
+                .replace("\x00C", quote.contracts).replace("\x00G", quote.gross) for quote in quotes]
+
     def fill_row(self, quote: Quote, names: dict[str, str]) -> str:
         return self.row.substitute(names, price=quote.price, size=quote.size, contracts=quote.contracts,
                                             gross=quote.gross, side=self.sides[0] if quote.buy else self.sides[1])
@@ -76,10 +83,17 @@ class BoundTemplate:
         self.template, self.quotes, self.names = template, quotes, names
         head = template.head.substitute(names).encode()
         tail = template.tail.substitute(names).encode()
-        self.rows = [template.fill_row(quote, names).encode() for quote in quotes]
-        self.frames = [head + row + tail for row in self.rows]  # one-trade frames
         self.head, self.tail = head, tail
         self.head_timed, self.tail_timed = b"%(" in head, b"%(" in tail
+
+    def __getattr__(self, name: str):
+        """``rows`` and ``frames`` (one-trade frames), rendered at the first trade, not at subscribe:
+        a connection subscribing 1,024 symbols would otherwise wait seconds for its handshake."""
+        if name not in ("rows", "frames"):
+            raise AttributeError(name)
+        self.rows = [row.encode() for row in self.template.fill_rows(self.quotes, self.names)]
+        self.frames = [self.head + row + self.tail for row in self.rows]
+        return getattr(self, name)
 
     def render(self, first_id: int, count: int, sizes: list[int] | None,
                values: dict[bytes, object]) -> tuple[bytes, list[int], list[int] | int]:

@@ -1,38 +1,42 @@
-"""A universe of N symbols spread over the venues, within each venue's per-connection limits.
+"""A universe of N symbols spread over the venues, unevenly like real listings.
 
-A feed opens one connection per venue (it cannot yet open several), so each
-venue gets at most what one connection may carry: Bitfinex 25 channels
-(feeds/bitfinex.MAX_CHANNELS), Binance 1,024 streams, Bitstamp 1,024 channels,
-OKX ~21,000 characters of subscription args (~450 symbols), and 1,024 for the
-venues that document no limit. Within those caps the universe is spread
-unevenly, like real listings (``SHARES``: Binance most, the derivatives venues
-least); what a capped venue cannot take goes to the others by their shares.
-Each venue lists its own symbols first (BTC, ETH, SOL: the most active, see
-arrivals.py), then synthetic ones written the venue's way (``Z0001USDT``,
-``tZ0001USD``, ``z0001usd``, ``Z0001-PERPETUAL``...).
+A feed spreads its symbols over as many connections as the venue's limits need (feeds/connection_limits.py), so
+a venue's share is bounded only where the venue caps its connections too (Deribit: 32 of 500 channels). The
+shares (``SHARES``) follow the venues' listings: Binance most (at the seed's 2,378 symbols, 1,094: more than one
+connection's 1,024 streams), the derivatives venues least; what a capped venue cannot take goes to the others
+by their shares. Each venue lists its own symbols first (BTC, ETH, SOL: the most active, see arrivals.py), then
+synthetic ones written the venue's way (``Z0001USDT``, ``tZ0001USD``, ``z0001usd``, ``Z0001-PERPETUAL``...).
 """
 from __future__ import annotations
 
 from simulator.venues import VENUES
 
-SHARES = {"binance": 0.20, "okx": 0.15, "bybit": 0.15, "coinbase": 0.10, "kraken": 0.10, "bitfinex": 0.10,
-          "gemini": 0.05, "bitstamp": 0.05, "bitmex": 0.05, "deribit": 0.05}
-CAPS = {"bitfinex": 25, "okx": 450}  # one connection's limit where it is below DEFAULT_CAP
-DEFAULT_CAP = 1024
+SHARES = {"binance": 0.46, "okx": 0.12, "bybit": 0.10, "coinbase": 0.08, "kraken": 0.08, "bitfinex": 0.04,
+          "bitstamp": 0.04, "gemini": 0.03, "bitmex": 0.03, "deribit": 0.02}
 _NAME = {  # synthetic symbol n, written the venue's way
     "binance": "Z{n:04d}USDT", "bitfinex": "tZ{n:04d}USD", "bitmex": "Z{n:04d}USD", "bitstamp": "z{n:04d}usd",
     "bybit": "Z{n:04d}USDT", "coinbase": "Z{n:04d}-USD", "deribit": "Z{n:04d}-PERPETUAL", "gemini": "z{n:04d}usd",
     "kraken": "Z{n:04d}/USD", "okx": "Z{n:04d}-USDT",
 }
+MAX_PER_VENUE = 9999  # the synthetic names' four digits
+
+
+def cap(venue: str) -> int:
+    """The most symbols a feed of ``venue`` takes: its connection cap times a connection's symbols."""
+    from feeds.connection_limits import LIMITS
+
+    limits = LIMITS[venue]
+    return min(MAX_PER_VENUE, limits.max_connections * limits.per_connection if limits.max_connections
+               else MAX_PER_VENUE)
 
 
 def counts(total: int, venues: list[str] | tuple[str, ...]) -> dict[str, int]:
     """Symbols per venue: ``total`` split by SHARES, each within its cap."""
-    caps = {venue: CAPS.get(venue, DEFAULT_CAP) for venue in venues}
+    caps = {venue: cap(venue) for venue in venues}
     if total < len(venues):
         raise ValueError(f"{total} symbols are fewer than the {len(venues)} venues")
     if total > sum(caps.values()):
-        raise ValueError(f"{total} symbols do not fit one connection per venue ({sum(caps.values())} at most)")
+        raise ValueError(f"{total} symbols do not fit these venues' feeds ({sum(caps.values())} at most)")
     result = {venue: 0 for venue in venues}
     left, open_venues = total, list(venues)
     while left > 0:
@@ -44,10 +48,10 @@ def counts(total: int, venues: list[str] | tuple[str, ...]) -> dict[str, int]:
             if result[venue] >= caps[venue]:
                 open_venues.remove(venue)
         left = total - sum(result.values())
-        if left < 0:  # rounding overshot: give back from the largest
-            for venue in sorted(result, key=result.get, reverse=True)[:-left]:
-                result[venue] -= 1
-            left = 0
+        while left < 0:  # rounding overshot: give back from the largest, leaving every venue one
+            largest = max(result, key=result.get)
+            result[largest] -= 1
+            left += 1
     return result
 
 

@@ -44,21 +44,17 @@ class Config(NamedTuple):
         chosen += tuple(name for name, entry in self.venues.items() if name not in chosen and entry.get("enabled"))
         return [name for name in chosen if self.venues.get(name, {}).get("enabled", (True,))[0]]
 
-    def venue_symbols(self, venue: str) -> list[str] | None:
-        """A venue's symbols as listed, or None (its defaults), checked against the venue's limits (the feed, run
-        and config --check ask; the writer and the aggregator never do); ``"all"`` and filters are refused for now."""
+    def venue_symbols(self, venue: str) -> list[str] | str | dict | None:
+        """A venue's symbols: a list (checked against the venue's limits: the feed, run and config --check ask;
+        the writer and the aggregator never do), ``"all"`` or a filter table (the feed resolves it at start from
+        the venue's instrument list, feeds/universe.py), or None (the venue's defaults)."""
         value, where = self.venues.get(venue, {}).get("symbols", (None, ""))
-        if value is None:
-            return None
         if isinstance(value, list):
             try:
                 venue_limits(venue, value)
             except ValueError as exc:
                 raise ConfigError(f"{where}: venues.{venue}.symbols: {exc}") from None
-            return value
-        what = '"all"' if value == "all" else "a filter"
-        raise ConfigError(f"{where}: venues.{venue}.symbols: {what} is not yet supported (resolving a venue's "
-                          "instrument list is not built yet): list the symbols")
+        return value
 
     def venue(self, venue: str, key: str) -> Any:
         return self.venues.get(venue, {}).get(key, (None,))[0]
@@ -74,7 +70,7 @@ class Config(NamedTuple):
         """argparse defaults for ``command`` from the file and the environment (its flags still win)."""
         defaults = {dest: self.values[s.key][0] for s in SETTINGS if s.key in self.values
                     for cmd, dest in s.flags.items() if cmd == command}
-        if command == "write" and "data_dir" in self.values and "TICKAGG_STATE_DIR" not in os.environ:
+        if command in ("write", "feed") and "data_dir" in self.values and "TICKAGG_STATE_DIR" not in os.environ:
             defaults["state_dir"] = os.path.join(self.values["data_dir"][0], "writer")
         if command == "run":
             venues = self.enabled_venues()
@@ -82,7 +78,10 @@ class Config(NamedTuple):
                 if not venues:
                     raise ConfigError(f"{self.path or 'environment'}: venues: every venue is disabled")
                 defaults["exchanges"] = ",".join(venues)
-            defaults["venue_symbols"] = {v: self.venue_symbols(v) for v in venues or () if self.venue_symbols(v)}
+            symbols = {v: self.venue_symbols(v) for v in venues or ()}
+            defaults["venue_symbols"] = {v: value for v, value in symbols.items() if isinstance(value, list)}
+            defaults["venue_selections"] = {v: value for v, value in symbols.items() if value and v not in
+                                            defaults["venue_symbols"]}  # "all" or a filter: the feed resolves it
             defaults["simulated_paths"] = {v: f"/{hint}" for v in venues or () if (hint := self._url_hint(v))}
         if command == "feed":
             defaults["deployment"] = self  # the venue's part is picked once the venue is parsed

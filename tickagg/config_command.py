@@ -29,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     deployment = config.load(args.check)
     for command in ("feed", "aggregate", "write", "run"):
-        deployment.defaults_for(command)  # what each command would refuse at start ("all", every venue disabled)
+        deployment.defaults_for(command)  # what each command would refuse at start (every venue disabled)
     for venue in deployment.venues:
         deployment.venue_symbols(venue)
     for line in effective(deployment):
@@ -39,6 +39,7 @@ def run(args: argparse.Namespace) -> int:
 
 def effective(deployment: config.Config) -> list[str]:
     """``key = value  # where`` for every setting and venue: the file, the environment or the default."""
+    from feeds.instruments import REST_URLS
     from feeds.venues import PROTOCOLS, VENUES, venue as pick
     from store.url import DEFAULT_STORE, redact
     from tickagg.cli import build_parser
@@ -62,7 +63,8 @@ def effective(deployment: config.Config) -> list[str]:
         entry = deployment.venues.get(name, {})
         module = pick(name, deployment.venue(name, "protocol"), deployment.venue(name, "url"))
         shown = {"enabled": (venues is None or name in venues, "default"),
-                 "symbols": (list(module.DEFAULT_SYMBOLS), "default"), "url": (module.URL, "default")}
+                 "symbols": (list(module.DEFAULT_SYMBOLS), "default"), "url": (module.URL, "default"),
+                 "rest_url": (REST_URLS[name], "default")}
         if name in PROTOCOLS:
             shown["protocol"] = ("advanced" if module.__name__.endswith("advanced") else "exchange", "default")
         shown.update(entry)

@@ -14,7 +14,7 @@ from tickagg.args import (UsageError, bounded_float, log_level, name_list, non_n
 SPILL_FSYNC = ("always", "interval", "never")  # writer --spill-fsync
 SPILL_FULL = ("drop-oldest", "drop-newest")  # writer --spill-full
 PROTOCOLS = ("exchange", "advanced")  # feed --protocol
-VENUE_KEYS = ("enabled", "symbols", "url", "protocol")
+VENUE_KEYS = ("enabled", "symbols", "url", "protocol", "rest_url")
 FILTER_KEYS = ("quote", "kind")
 
 
@@ -119,6 +119,8 @@ def venue_value(venue: str, field: str, value: Any, from_text: bool) -> Any:
         raise ValueError(f"wants a string, got {shown(value)}")
     if field == "url":
         return ws_url(value)
+    if field == "rest_url":
+        return rest_url(value)
     from feeds.venues import venue as pick
 
     _choice(*PROTOCOLS)(value)
@@ -126,8 +128,23 @@ def venue_value(venue: str, field: str, value: Any, from_text: bool) -> Any:
     return value
 
 
+def rest_url(text: str) -> str:
+    """An ``http://`` or ``https://`` URL with a host: a venue's REST base (feed --rest-url, venues.X.rest_url)."""
+    from argparse import ArgumentTypeError
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(text.strip())
+        parts.port  # noqa: B018 — ValueError for a bad port
+    except ValueError as exc:
+        raise ArgumentTypeError(f"{text[:120]!r} is not a URL: {exc}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise ArgumentTypeError(f"{text[:120]!r} is not an http:// or https:// base URL with a host")
+    return text.strip().rstrip("/")
+
+
 def _symbols(venue: str, value: Any, from_text: bool) -> Any:
-    if value == "all":
+    if value == "all" or from_text and value.strip() == "all":
         return "all"
     if isinstance(value, dict):
         unknown = [key for key in value if key not in FILTER_KEYS]
@@ -137,6 +154,9 @@ def _symbols(venue: str, value: Any, from_text: bool) -> Any:
             items = item if isinstance(item, list) else [item]
             if not items or not all(isinstance(i, str) and i.strip() for i in items):
                 raise ValueError(f"filter {key}: wants a string or a list of strings, got {shown(item)}")
+        from feeds.universe import check_kinds
+
+        check_kinds(venue, value)  # ValueError: a kind that is none, or that this venue's feed does not take
         return value
     if from_text:
         value = name_list(value)

@@ -84,12 +84,15 @@ def run(args: argparse.Namespace) -> int:
         argv = ["write", "--group", args.group, *deployment, "--state-dir", os.path.join(args.data_dir, "writer"),
                 "--report", report]
         roles.append(Role("write", argv + (["--store", store] if store else []), stop_order=2, env=secret))
+    selections = getattr(args, "venue_selections", {})  # "all" or a filter: the feed resolves it from the list
     for exchange in exchanges:
-        argv = ["feed", exchange, "--group", args.group, *deployment]
+        argv = ["feed", exchange, "--group", args.group, *deployment, "--state-dir",
+                os.path.join(args.data_dir, "writer")]
         if simulator is not None:
-            symbols = list(simulator.venue_stats(exchange)["symbols"])
             url = simulator.url(exchange) + getattr(args, "simulated_paths", {}).get(exchange, "")  # --config's protocol
-            argv += ["--url", url, "--symbols", ",".join(symbols)]
+            argv += ["--url", url, "--rest-url", simulator.url(exchange).replace("ws://", "http://", 1)]
+            if exchange not in selections:
+                argv += ["--symbols", ",".join(simulator.venue_stats(exchange)["symbols"])]
         roles.append(Role(f"feed-{exchange}", argv, stop_order=0))
     supervisor = Supervisor(roles, os.path.join(args.data_dir, "logs"))
     try:

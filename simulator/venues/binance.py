@@ -6,6 +6,9 @@ or added later with ``{"method":"SUBSCRIBE","params":[...],"id":1}``.
 ``timeUnit=MICROSECOND`` in the query switches times to µs. The server sends a
 WebSocket ping every 20 s and closes after 60 s without a pong. An unknown
 symbol gets no error frame: the stream simply stays silent, as on the venue.
+A connection carries at most ``MAX_STREAMS`` (1,024, exchange-protocols §1): a
+URL or a SUBSCRIBE past that closes the connection (1008 "too many streams";
+the venue documents the limit, not its answer).
 """
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ from simulator.templates import TradeTemplate
 NAME = "binance"
 SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT")
 BATCH = (1,)
+MAX_STREAMS = 1024
 
 SIDES = ("false", "true")  # "m": the buyer is the maker, so a taker buy is false
 _ROWS = {
@@ -41,9 +45,18 @@ class Session(BaseSession):
             self.combined, streams = True, query.get("streams", [""])[0].split("/")
         else:  # /ws/<stream>[/<stream>...] or a bare /ws
             self.combined, streams = False, url.path.removeprefix("/ws").split("/")
+        if self._too_many(len({stream for stream in streams if stream})):
+            return
         for stream in streams:
             if stream:
                 self._subscribe(stream)
+
+    def _too_many(self, adding: int) -> bool:
+        """Close the connection when ``adding`` more streams would pass MAX_STREAMS."""
+        if len(self.subscriptions) + adding <= MAX_STREAMS:
+            return False
+        self.close(1008, f"too many streams: at most {MAX_STREAMS} per connection")
+        return True
 
     def _subscribe(self, stream: str) -> None:
         """Serve ``stream`` (``btcusdt@trade``) if the symbol and stream type exist; silently not otherwise."""
@@ -62,6 +75,8 @@ class Session(BaseSession):
             return
         method, params, request_id = request.get("method"), request.get("params") or [], request.get("id")
         if method == "SUBSCRIBE":
+            if type(params) is not list or self._too_many(len(set(map(str, params)) - set(self.subscriptions))):
+                return
             for stream in params:
                 self._subscribe(str(stream))
             self.send({"result": None, "id": request_id})

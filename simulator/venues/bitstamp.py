@@ -22,6 +22,7 @@ LIVE = TradeTemplate(
     '"sell_order_id":%(id)d2},"channel":"live_trades_$symbol","event":"trade"}',
     ("0", "1"))  # type: 0 the taker bought, 1 the taker sold
 MAX_REQUEST_BYTES = 512
+MAX_CHANNELS = 1024  # "Attempting a 1025th subscription causes the connection to be silently closed" (§7)
 
 
 class Session(BaseSession):
@@ -47,6 +48,9 @@ class Session(BaseSession):
             if event == "bts:unsubscribe":
                 self.unsubscribe(channel)
                 self.send({"event": "bts:unsubscription_succeeded", "channel": channel, "data": {}})
+                return
+            if channel not in self.subscriptions and len(self.subscriptions) >= MAX_CHANNELS:
+                self.conn.drop()  # silently: no close frame
                 return
             if symbol is not None:  # an unknown market is acked all the same, then silent
                 self.subscribe(symbol, LIVE, channel)

@@ -12,19 +12,21 @@ import pytest
 
 from tickagg.cli import COMMANDS
 
-BITFINEX_26 = ",".join(f"tS{i}USD" for i in range(26))
+DERIBIT_33_CONNECTIONS = ",".join(f"D{i}" for i in range(32 * 500 + 1))  # 32 connections of 500 at most
 CASES = [
     # (arguments, words the one line must contain)
     (["feed", "binance", "--url", "http://x"], ["--url", "http://x"]),
     (["feed", "binance", "--url", "notaurl"], ["--url", "notaurl"]),
     (["feed", "binance", "--url", "ws://"], ["--url", "no host"]),
     (["feed", "binance", "--url", "ws://h:99999"], ["--url"]),
+    (["feed", "binance", "--symbols", "all", "--rest-url", "file:///etc/passwd"], ["--rest-url", "http://"]),
+    (["feed", "binance", "--symbols", "all", "--rest-url", "http://h:99999"], ["--rest-url", "Port"]),
     (["feed", "binance", "--log-level", "nosuch"], ["--log-level", "nosuch"]),
     (["feed", "binance", "--symbols", ",,,"], ["--symbols", "empty"]),
     (["feed", "binance", "--symbols", "BTCUSDT,,ETHUSDT"], ["--symbols", "empty"]),
     (["feed", "binance", "--symbols", "BTC USDT"], ["--symbols", "whitespace"]),
     (["feed", "binance", "--symbols", "X" * 80], ["--symbols", "bytes"]),
-    (["feed", "bitfinex", "--symbols", BITFINEX_26], ["--symbols", "25"]),
+    (["feed", "deribit", "--symbols", DERIBIT_33_CONNECTIONS], ["--symbols", "33 connections", "32"]),
     (["feed", "binance", "--stale-after", "-1"], ["--stale-after", "positive"]),
     (["feed", "binance", "--stale-after", "0"], ["--stale-after", "positive"]),
     (["feed", "binance", "--max-lifetime", "-3"], ["--max-lifetime"]),

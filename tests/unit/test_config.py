@@ -55,6 +55,12 @@ BAD_FILES = [
     ("[venues.binance]\nsymbols = []\n", [":2:", "venues.binance.symbols", "a list of symbols"]),
     ("[venues.binance]\nsymbols = ['A', 'A']\n", [":2:", "venues.binance.symbols", "twice"]),
     ("[venues.binance]\nsymbols = { quote = 'USDT', size = 'big' }\n", [":2:", "venues.binance.symbols", "size"]),
+    ("[venues.binance]\nsymbols = { kind = 'swap' }\n", [":2:", "venues.binance.symbols", "'swap'", "perpetual"]),
+    ("[venues.binance]\nsymbols = { kind = 'perpetual' }\n", [":2:", "venues.binance.symbols", "takes kind spot"]),
+    ("[venues.okx]\nsymbols = { quote = [] }\n", [":2:", "venues.okx.symbols", "filter quote"]),
+    ("[venues.okx]\nsymbols = 'most'\n", [":2:", "venues.okx.symbols", '"all"']),
+    ("[venues.okx]\nrest_url = 'ftp://x'\n", [":2:", "venues.okx.rest_url", "http:// or https://"]),
+    ("[venues.okx]\nrest_url = 'https://'\n", [":2:", "venues.okx.rest_url", "with a host"]),
     ("[venues.binance]\nurl = 'http://x'\n", [":2:", "venues.binance.url", "WebSocket"]),
     ("[venues.okx]\nprotocol = 'advanced'\n", [":2:", "venues.okx.protocol", "one protocol"]),
     ("[venues.coinbase]\nprotocol = 'fix'\n", [":2:", "venues.coinbase.protocol", "'fix'"]),
@@ -92,22 +98,33 @@ def test_a_bad_environment_setting_names_the_variable(name, value, words):
 
 
 def test_a_venue_limit_is_checked_where_the_symbols_are_used(tmp_path):
-    path = _file(tmp_path, "[venues.bitfinex]\nsymbols = [" + ",".join(f"'tS{i}USD'" for i in range(26)) + "]\n")
+    path = _file(tmp_path, "[venues.deribit]\nsymbols = [" + ",".join(f"'D{i}'" for i in range(32 * 500 + 1)) + "]\n")
     deployment = config.load(path)  # the writer and the aggregator load it without the feeds' limits
-    with pytest.raises(ConfigError, match=rf"^{path}:2: venues.bitfinex.symbols: .*25"):
-        deployment.venue_symbols("bitfinex")  # as the feed, `tickagg run` and `tickagg config --check` do
-    with pytest.raises(ConfigError, match="25"):
+    with pytest.raises(ConfigError, match=rf"^{path}:2: venues.deribit.symbols: .*33 connections.*32"):
+        deployment.venue_symbols("deribit")  # as the feed, `tickagg run` and `tickagg config --check` do
+    with pytest.raises(ConfigError, match="33 connections"):
         _configured("run", ["--config", path])
 
 
-def test_all_and_filters_are_accepted_in_shape_and_refused_until_resolved(tmp_path):
-    path = _file(tmp_path, "[venues.binance]\nsymbols = 'all'\n[venues.okx]\nsymbols = { quote = ['USDT'] }\n")
-    deployment = config.load(path)  # the shape is valid
-    for venue, what in (("binance", '"all"'), ("okx", "a filter")):
-        with pytest.raises(ConfigError, match=f"venues.{venue}.symbols: {what} is not yet supported"):
-            deployment.venue_symbols(venue)
-    with pytest.raises(ConfigError, match="not yet supported"):
-        _configured("run", ["--config", path])  # `tickagg run` refuses it before starting anything
+def test_all_and_filters_reach_the_feed_and_run_unresolved(tmp_path):
+    path = _file(tmp_path, "[venues.binance]\nsymbols = 'all'\nrest_url = 'http://127.0.0.1:1/'\n"
+                           "[venues.okx]\nsymbols = { quote = ['USDT'], kind = ['spot', 'perpetual'] }\n"
+                           "[venues.kraken]\nsymbols = ['BTC/USD']\n")
+    deployment = config.load(path)
+    assert deployment.venue_symbols("binance") == "all"
+    assert deployment.venue_symbols("okx") == {"quote": ["USDT"], "kind": ["spot", "perpetual"]}
+    assert deployment.venue("binance", "rest_url") == "http://127.0.0.1:1"
+    run = _parsed("run", ["--config", path])  # the feed resolves a selection; the simulator gets the lists only
+    assert run.venue_symbols == {"kraken": ["BTC/USD"]}
+    assert set(run.venue_selections) == {"binance", "okx"}
+    feed = _parsed("feed", ["binance", "--config", path])
+    assert feed.deployment.venue_symbols("binance") == "all"
+
+
+def test_all_in_the_environment_and_on_the_feed_command_line(tmp_path):
+    deployment = config.load(None, {"TICKAGG__VENUES__GEMINI__SYMBOLS": "all"})
+    assert deployment.venue_symbols("gemini") == "all"
+    assert _parsed("feed", ["gemini", "--symbols", "all"]).symbols == "all"
 
 
 def _parsed(command: str, argv: list[str]) -> argparse.Namespace:

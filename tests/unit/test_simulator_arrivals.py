@@ -1,5 +1,5 @@
 """The simulator's market-like arrivals: deterministic for a seed, Poisson with bursts, Zipf-skewed;
-the universe spread within each venue's one-connection limits."""
+the universe spread within what each venue's feed takes."""
 from __future__ import annotations
 
 import importlib
@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 
 from simulator.arrivals import Arrivals
-from simulator.universe import CAPS, universe
+from simulator.universe import universe
 from simulator.venues import VENUES
 
 
@@ -53,18 +53,24 @@ def test_a_blocked_market_does_not_make_up_more_than_its_backlog():
 
 
 @pytest.mark.parametrize("total", [10, 100, 2378, 5000])
-def test_the_universe_fits_one_connection_per_venue(total):
+def test_the_universe_fits_each_venue_feed(total):
+    from feeds.feed_command import check_symbols
+
     spread = universe(total, tuple(VENUES))
     assert sum(len(names) for names in spread.values()) == total
     for venue, names in spread.items():
-        assert 1 <= len(names) <= CAPS.get(venue, 1024)
-        assert len(set(names)) == len(names)
+        assert len(names) >= 1 and len(set(names)) == len(names)
         feed = importlib.import_module(f"feeds.{venue}")
-        feed.url_for("ws://127.0.0.1:1", list(names))  # raises past the venue's limit
-        feed.subscribe_messages(list(names))
+        check_symbols(feed, list(names), "ws://127.0.0.1:1")  # raises past what the venue's connections take
     assert len({len(names) for names in spread.values()}) > 1 or total == 10  # uneven
 
 
-def test_a_universe_too_large_for_one_connection_each_is_refused():
-    with pytest.raises(ValueError):
-        universe(20_000, tuple(VENUES))
+def test_binance_share_of_the_seed_universe_needs_more_than_one_connection():
+    from feeds import binance
+
+    assert len(universe(2378, tuple(VENUES))["binance"]) > binance.MAX_STREAMS
+
+
+def test_a_universe_too_large_for_the_venues_is_refused():
+    with pytest.raises(ValueError, match="do not fit"):
+        universe(len(VENUES) * 10_000, tuple(VENUES))

@@ -1,0 +1,227 @@
+"""A feed's several connections, served by one thread: one readiness loop over their sockets.
+
+The venue's per-connection limits split the symbols (feeds/connection_limits.py);
+each share is a ``Link`` (feeds/loop.py) with its own session (socket, parser
+state, heartbeats, stale clock), backoff and lifetime. The loop::
+
+  open the links that are down and due (paced by the venue's connection rate)
+  epoll: wait for a readable socket, the next housekeeping or the next due open
+  read each ready session (TLS: also while its SSL layer holds bytes) -> writer
+  flush the writer once per wakeup (one thread: pushes into the ring never overlap)
+  every 50 ms: subscribe frames the rate held back, pings, stale checks, lifetime
+  switches, counters
+
+A link whose connection ends (EOF, close frame, stale, error) is closed and
+retried after its own backoff; the others keep streaming. A lifetime switch
+opens the link's new session beside the old one, reads both (duplicates dropped
+by sequence, or by trade id while ``writer.overlap`` is on) and closes the old
+one once the new one has delivered trades or ``OVERLAP_MAX_S`` passed.
+
+Reads are blocking reads of a socket epoll said is readable, so they return at
+once; a TLS socket can be readable with only part of a record, and then waits
+up to the read timeout (0.25 s) for the rest.
+"""
+from __future__ import annotations
+
+import logging
+import selectors
+import ssl
+import time
+from typing import TYPE_CHECKING
+
+from feeds.loop import HOUSEKEEPING_S, IDLE_READ_TIMEOUT_S, OVERLAP_MAX_S, Link
+from feeds.session import Disconnect, Session
+from shm.pipeline_records import EVENT_DISCONNECT, EVENT_RECONNECT_DELAY
+
+if TYPE_CHECKING:
+    from feeds.loop import Feed
+
+log = logging.getLogger("tickagg.feed")
+MAX_WAIT_S = 1.0  # the longest epoll wait (a stop request is seen within this)
+
+
+class ConnectionSet:
+    def __init__(self, feed: Feed):
+        self.feed = feed
+        self.links = feed.links
+        self.selector = selectors.DefaultSelector()
+        self.switches = 0
+        self.down = len(self.links)  # links without a session  # lifetime switches under way (``writer.overlap`` is on while any is)
+
+    # -- opening and closing ---------------------------------------------------------------------
+    def _open_due(self, now: float) -> None:
+        feed = self.feed
+        for link in self.links:
+            if link.session is not None or now < link.next_open or feed._stopping:
+                continue
+            wait = feed.pacer.wait(now)
+            if wait:  # the venue's connection rate: every waiting link tries again then
+                for other in self.links:
+                    if other.session is None:
+                        other.next_open = max(other.next_open, now + wait)
+                return
+            session = feed._open_session(link)
+            now = time.monotonic()
+            if session is None:
+                self._retry_later(link, now)
+                continue
+            link.session = session
+            self._watch(link, session)
+            self._count_up()
+
+    def _watch(self, link: Link, session: Session) -> None:
+        self.selector.register(session.connection.sock, selectors.EVENT_READ, (link, session))
+
+    def _unwatch(self, session: Session) -> None:
+        try:
+            self.selector.unregister(session.connection.sock)
+        except (KeyError, ValueError, OSError):
+            pass
+        session.close()
+
+    def _retry_later(self, link: Link, now: float) -> None:
+        delay = link.backoff.next_delay()
+        link.next_open = now + delay
+        self.feed.events.emit(EVENT_RECONNECT_DELAY, value=int(delay * 1e9), detail=f"connection {link.index + 1}")
+
+    def _count_up(self) -> None:
+        values = self.feed.metrics.values
+        values["connections"] = up = sum(link.session is not None for link in self.links)
+        self.down = len(self.links) - up
+        values["connected"] = 1 if up else 0
+
+    def _ended(self, link: Link, session: Session, reason: str) -> None:
+        """``session`` of ``link`` is over: a starting switch is abandoned, a live connection retried."""
+        feed = self.feed
+        feed.writer.flush()
+        self._unwatch(session)
+        if session is link.switching:
+            self._switch_done(link, keep_new=False)
+            return
+        if link.switching is not None:  # the old one ended first: the new one carries on
+            self._switch_done(link, keep_new=True, old_closed=True)
+            return
+        link.session = None
+        self._count_up()
+        feed.metrics.flush()
+        if feed._stopping:
+            return
+        detail = f"connection {link.index + 1}: {reason}"
+        feed.events.emit(EVENT_DISCONNECT, detail=detail)
+        log.warning("%s: disconnected (%s)", feed.name, detail)
+        link.backoff.connection_ended(time.monotonic() - session.started if session.live_trades else 0.0)
+        feed.metrics.values["reconnects"] += 1
+        self._retry_later(link, time.monotonic())
+
+    # -- lifetime switches -------------------------------------------------------------------------
+    def _maybe_switch(self, link: Link, now: float) -> None:
+        feed = self.feed
+        if link.switching is not None:
+            if link.switching.live_trades:
+                self._switch_done(link, keep_new=True)
+            elif now > link.switch_deadline:
+                self._unwatch(link.switching)
+                self._switch_done(link, keep_new=False)
+            return
+        if not feed.max_lifetime_s or now - link.session.started <= feed._switch_at() or feed.pacer.wait(now):
+            return
+        new = feed._open_session(link)
+        if new is None:
+            return  # try again at the next housekeeping; the old one still works
+        link.switching, link.switch_deadline = new, time.monotonic() + OVERLAP_MAX_S
+        self._watch(link, new)
+        self.switches += 1
+        if feed.writer.overlap is None:
+            feed.writer.overlap = set()  # venues without sequence numbers: drop repeats by trade id
+
+    def _switch_done(self, link: Link, keep_new: bool, old_closed: bool = False) -> None:
+        feed = self.feed
+        new, link.switching = link.switching, None
+        if keep_new:
+            if not old_closed:
+                self._unwatch(link.session)
+            link.session = new
+            feed.metrics.values["lifetime_reconnects"] += 1
+            log.info("%s: connection %d switched before the venue's %.0f s limit", feed.name, link.index + 1,
+                     feed.max_lifetime_s)
+        self.switches -= 1
+        if not self.switches:
+            feed.writer.overlap = None
+
+    # -- the loop ------------------------------------------------------------------------------------
+    def run(self) -> None:
+        """Serve until the feed stops. Housekeeping runs every 50 ms while frames come (or subscribe
+        frames wait, or a switch is under way), and once a second (a quarter of the stale limit if
+        shorter) once every connection is quiet, so a silent feed wakes about once a second."""
+        feed = self.feed
+        writer, metrics, select = feed.writer, feed.metrics, self.selector.select
+        idle_s = min(IDLE_READ_TIMEOUT_S, max(HOUSEKEEPING_S, feed.stale_after_s / 4))
+        next_housekeeping = 0.0
+        busy = True
+        try:
+            while not feed._stopping:
+                now = time.monotonic()
+                timeout = min(MAX_WAIT_S, next_housekeeping - now)
+                if self.down:
+                    self._open_due(now)
+                    timeout = min([timeout, *(link.next_open - now for link in self.links if link.session is None)])
+                received = 0
+                for key, _ in select(max(0.0, timeout)):
+                    link, session = key.data
+                    received += self._read(link, session)
+                if received:
+                    writer.flush()
+                    busy = True
+                elif busy:
+                    busy = False
+                    next_housekeeping = 0.0  # flush the counters now: they stand still from here
+                now = time.monotonic()
+                if now >= next_housekeeping:
+                    self._housekeeping(now)
+                    quick = busy or self.switches or any(link.session.unsent for link in self.links if link.session)
+                    next_housekeeping = now + (HOUSEKEEPING_S if quick else idle_s)
+        finally:
+            writer.flush()
+            for link in self.links:
+                for session in (link.session, link.switching):
+                    if session is not None:
+                        self._unwatch(session)
+                link.session = link.switching = None
+            self._count_up()
+            metrics.flush()
+            self.selector.close()
+
+    def _read(self, link: Link, session: Session) -> int:
+        """Read ``session`` (and, on TLS, what its SSL layer still holds); 0 after it ended."""
+        received = 0
+        try:
+            received = session.read()
+            sock = session.connection.sock
+            if isinstance(sock, ssl.SSLSocket):
+                while sock.pending():
+                    received += session.read()
+        except Disconnect as exc:
+            self._ended(link, session, str(exc))
+            return 0
+        return received
+
+    def _housekeeping(self, now: float) -> None:
+        feed = self.feed
+        values = feed.metrics.values
+        values["last_frame_ns"] = max((link.session.recv_ns for link in self.links if link.session), default=values["last_frame_ns"])
+        feed.metrics.flush()
+        for link in self.links:
+            for session in (link.session, link.switching):
+                if session is None:
+                    continue
+                try:
+                    session.housekeeping(now)
+                except Disconnect as exc:
+                    self._ended(link, session, str(exc))
+            if link.session is not None:
+                self._maybe_switch(link, now)
+
+
+def serve_connections(feed: Feed) -> None:
+    """Serve all of ``feed``'s links until it is stopped."""
+    ConnectionSet(feed).run()

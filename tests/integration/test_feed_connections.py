@@ -1,0 +1,107 @@
+"""A feed spreads its symbols over several connections (feeds/connection_limits.py, feeds/connections.py):
+real feed processes against the simulator, which refuses what one connection of the venue refuses."""
+from __future__ import annotations
+
+import os
+import uuid
+
+import numpy as np
+import pytest
+
+from feed_helpers import events, metrics, settle, start_feed, stop_feed, wait_until
+from shm import segment
+from shm.pipeline_records import EVENT_DISCONNECT, EVENT_GAP
+from shm.records import TICK
+from shm.ring import CONSUMER, Ring, ring_name
+from shm.symbols import SymbolDirectory
+from simulator.handle import start_simulator
+
+BINANCE = [f"Z{n:04d}USDT" for n in range(2_500)]  # 3 connections of at most 1,024 streams
+BITFINEX = [f"tZ{n:04d}USD" for n in range(60)]  # 3 connections of at most 25 channels
+
+
+class TickSymbols:
+    """The symbols a feed's ticks have named so far (consumes the tick ring)."""
+
+    def __init__(self, group: str, venue: str):
+        self.ring = Ring(ring_name(group, venue), CONSUMER, TICK)
+        self.directory = SymbolDirectory(group)
+        self.ids: set[int] = set()
+        self.ticks = 0
+        self._out = np.zeros(1 << 16, dtype=TICK)
+
+    def names(self) -> set[str]:
+        while count := self.ring.pop_batch(self._out):
+            self.ids.update(np.unique(self._out["symbol_id"][:count]).tolist())
+            self.ticks += count
+            self.ring.commit()
+        return {self.directory.name_of(symbol_id)[1] for symbol_id in self.ids}
+
+    def close(self) -> None:
+        self.ring.close()
+
+
+@pytest.fixture(scope="module")
+def running():
+    """One simulator (Binance with 2,500 symbols, Bitfinex with 60) and the two feeds, for the module."""
+    group = f"conns{os.getpid()}x{uuid.uuid4().hex[:6]}"
+    with start_simulator(["binance", "bitfinex"], rate={"binance": 5_000, "bitfinex": 300},
+                         symbols={"binance": BINANCE, "bitfinex": BITFINEX}, heartbeat_scale=0.2) as sim:
+        feeds = {"binance": start_feed("binance", sim.url("binance"), group, BINANCE),
+                 "bitfinex": start_feed("bitfinex", sim.url("bitfinex"), group, BITFINEX)}
+        try:
+            wait_until(lambda: metrics(group, "binance")["connections"] == 3, 60, "three binance connections")
+            yield sim, group, feeds
+        finally:
+            logs = {venue: stop_feed(process) for venue, process in feeds.items()}
+            for venue, log in logs.items():
+                print(f"--- {venue} feed log\n{log[-3000:]}")
+    for name in segment.names(f"tickagg.{group}."):
+        segment.remove(name)
+
+
+def _every_symbol_ticks(group: str, venue: str, symbols: list[str]) -> TickSymbols:
+    seen = TickSymbols(group, venue)
+    try:
+        wait_until(lambda: seen.names() >= set(symbols), 60, f"a tick of every {venue} symbol")
+    finally:
+        seen.close()
+    return seen
+
+
+def test_binance_spreads_2500_symbols_over_three_connections_and_every_symbol_ticks(running):
+    sim, group, _ = running
+    _every_symbol_ticks(group, "binance", BINANCE)
+    counters = metrics(group, "binance")
+    assert counters["connections"] == 3 and counters["connected"] == 1 and counters["connects"] == 3
+    venue = sim.venue_stats("binance")
+    assert venue["open_connections"] == 3
+
+
+def test_bitfinex_spreads_60_symbols_over_three_connections_of_25_channels(running):
+    sim, group, _ = running
+    wait_until(lambda: metrics(group, "bitfinex")["connections"] == 3, 30, "three bitfinex connections")
+    _every_symbol_ticks(group, "bitfinex", BITFINEX)
+    counters = metrics(group, "bitfinex")
+    assert counters["errors"] == 0  # every chanId known on its own connection, no "subscribe: limit"
+    assert counters["replayed"] >= 30 * len(BITFINEX)  # a snapshot per channel
+
+
+def test_a_dropped_connection_reconnects_alone_and_nothing_is_lost(running):
+    """Runs after the others (module order): SIGKILL-free fault, the simulator ends ONE connection."""
+    sim, group, _ = running
+    before = metrics(group, "binance")
+    dropped = sim.fault("binance", "drop", connection=1)
+    assert 800 <= len(dropped["symbols"]) <= 1024  # one connection's share
+    wait_until(lambda: metrics(group, "binance")["connects"] == before["connects"] + 1, 30, "the reconnect")
+    wait_until(lambda: metrics(group, "binance")["connections"] == 3, 30, "three connections again")
+    sent, counters = settle(sim, group, "binance")
+    sim.resume("binance")
+    assert counters["reconnects"] == before["reconnects"] + 1  # only the dropped one reconnected
+    assert counters["ticks"] == sent["trades"]  # nothing lost: a symbol without a subscriber does not trade
+    assert counters["gaps"] == 0 and counters["duplicates"] == 0 and counters["errors"] == 0
+    assert sent["connections"] == 4  # three, then the one reconnect
+    recorded = events(group, "binance")
+    disconnects = recorded[recorded["kind"] == EVENT_DISCONNECT]
+    assert len(disconnects) == 1 and b"connection 2" in disconnects[0]["detail"]
+    assert not (recorded["kind"] == EVENT_GAP).any()
