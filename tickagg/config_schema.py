@@ -28,6 +28,12 @@ def _group(text: str) -> str:
     return check_group(text)
 
 
+def _metrics_address(text: str) -> tuple[str, int]:
+    from tickagg.metrics_exporter import address_argument
+
+    return address_argument(text)
+
+
 def _store(text: str) -> str:
     from store.url import parse
 
@@ -92,6 +98,7 @@ SETTINGS = [
     Setting("feeds.stale_after", "float", positive_float, {"feed": "stale_after"}),
     Setting("feeds.max_lifetime", "float", non_negative_float, {"feed": "max_lifetime"}),
     Setting("simulator.rate", "float", non_negative_float, {"run": "rate"}),
+    Setting("metrics.addr", "str", _metrics_address, {"run": "metrics_addr"}),
 ]
 BY_KEY = {setting.key: setting for setting in SETTINGS}
 TYPE_WORDS = {"int": "an integer", "float": "a number", "str": "a string", "bool": "true or false",
