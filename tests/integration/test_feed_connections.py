@@ -125,3 +125,18 @@ def test_a_dropped_connection_reconnects_alone_and_nothing_is_lost(running):
     disconnects = recorded[recorded["kind"] == EVENT_DISCONNECT]
     assert len(disconnects) == 1 and b"connection 2" in disconnects[0]["detail"]
     assert not (recorded["kind"] == EVENT_GAP).any()
+
+
+def test_a_killed_feed_restarts_with_all_its_connections(running):
+    """SIGKILL the three-connection OKX feed: its last counters say 3 up; a new process starts from 0 and
+    opens all three again, and ticks flow into the same ring."""
+    sim, group, feeds = running
+    feeds["okx"].kill()
+    feeds["okx"].wait(10)
+    assert metrics(group, "okx")["connections"] == 3  # what the killed process last wrote
+    before = metrics(group, "okx")
+    sim.resume("okx")
+    feeds["okx"] = start_feed("okx", sim.url("okx"), group, OKX, "--connection-symbols", "2")
+    wait_until(lambda: metrics(group, "okx")["connects"] == before["connects"] + 3, 30, "three new connections")
+    wait_until(lambda: metrics(group, "okx")["ticks"] > before["ticks"] + 100, 30, "ticks after the restart")
+    assert metrics(group, "okx")["connections"] == 3
