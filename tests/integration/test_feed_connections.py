@@ -47,6 +47,14 @@ class TickSymbols:
 def running():
     """One simulator (Binance with 2,500 symbols, Bitfinex with 60, OKX with 6) and the three feeds, for the module."""
     group = f"conns{os.getpid()}x{uuid.uuid4().hex[:6]}"
+    try:
+        yield from _started(group)
+    finally:
+        for name in segment.names(f"tickagg.{group}."):
+            segment.remove(name)
+
+
+def _started(group: str):
     with start_simulator(["binance", "bitfinex", "okx"], rate={"binance": 5_000, "bitfinex": 300, "okx": 300},
                          symbols={"binance": BINANCE, "bitfinex": BITFINEX, "okx": OKX}, heartbeat_scale=0.2) as sim:
         feeds = {"binance": start_feed("binance", sim.url("binance"), group, BINANCE),
@@ -60,8 +68,6 @@ def running():
             logs = {venue: stop_feed(process) for venue, process in feeds.items()}
             for venue, log in logs.items():
                 print(f"--- {venue} feed log\n{log[-3000:]}")
-    for name in segment.names(f"tickagg.{group}."):
-        segment.remove(name)
 
 
 def _every_symbol_ticks(group: str, venue: str, symbols: list[str]) -> TickSymbols:
