@@ -12,6 +12,7 @@ modules (``subscribe_messages`` batches them) and are only referred to here.
 from __future__ import annotations
 
 import collections
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -61,10 +62,14 @@ LIMITS: dict[str, ConnectionLimits] = {
 }
 
 
-def limits_for(venue) -> ConnectionLimits:
-    """The limits of a venue module (Coinbase Advanced Trade has its own under the venue's name)."""
+def limits_for(venue, per_connection: int | None = None) -> ConnectionLimits:
+    """The limits of a venue module (Coinbase Advanced Trade has its own under the venue's name);
+    ``per_connection``: fewer symbols per connection than the venue allows (never more)."""
     key = venue.__name__.rpartition(".")[2]
-    return LIMITS.get(key) or LIMITS[venue.NAME]
+    limits = LIMITS.get(key) or LIMITS[venue.NAME]
+    if per_connection is not None and per_connection < limits.per_connection:
+        limits = dataclasses.replace(limits, per_connection=max(1, per_connection))
+    return limits
 
 
 def split(symbols: list[str], limits: ConnectionLimits) -> list[list[str]]:

@@ -8,7 +8,8 @@ import sys
 
 from shm.names import group_argument
 from tickagg import config, config_schema
-from tickagg.args import UsageError, log_level, name_list, non_negative_float, positive_float, power_of_two, ws_url
+from tickagg.args import (UsageError, log_level, name_list, non_negative_float, positive_float, positive_int,
+                          power_of_two, ws_url)
 
 HELP = "run one exchange's feed: WebSocket trades -> normalized ticks in the exchange's ring"
 
@@ -34,6 +35,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stale-after", type=positive_float, help="seconds of silence before a connection counts as dead (default: per venue)")
     parser.add_argument("--max-lifetime", type=non_negative_float,
                         help="switch connections before this age in seconds (default: per venue; 0: never)")
+    parser.add_argument("--connection-symbols", type=positive_int, metavar="N",
+                        help="at most N symbols per connection (default and upper bound: the venue's limit, "
+                             "feeds/connection_limits.py)")
     parser.add_argument("--log-level", type=log_level, default="INFO", help="logging level (default INFO)")
     parser.add_argument("--ring-capacity", type=power_of_two, default=None,
                         help="records in the tick ring when it is created (a power of two; default 262144)")
@@ -79,7 +83,8 @@ def run(args: argparse.Namespace) -> int:
         if resolved is None:
             return 1
         args.symbols = resolved
-    check_symbols(module, args.symbols or list(module.DEFAULT_SYMBOLS), args.url or module.URL)
+    check_symbols(module, args.symbols or list(module.DEFAULT_SYMBOLS), args.url or module.URL,
+                  args.connection_symbols)
     symbols = args.symbols
     try:
         limits = limits_from(args)
@@ -88,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         feed = Feed(module, symbols, args.url, args.group, args.stale_after, args.max_lifetime, limits=limits,
-                    ring_capacity=args.ring_capacity or TICK_RING_CAPACITY)
+                    ring_capacity=args.ring_capacity or TICK_RING_CAPACITY, per_connection=args.connection_symbols)
     except SegmentError as exc:  # a ring or the symbol directory (RingError is one)
         print(f"tickagg feed: {exc}", file=sys.stderr)
         return EXIT_REFUSED if isinstance(exc, SegmentRefusedError) else 1
@@ -126,7 +131,7 @@ def _resolve(args: argparse.Namespace) -> list[str] | None:
     return fits
 
 
-def check_symbols(module, symbols: list[str], url: str) -> None:
+def check_symbols(module, symbols: list[str], url: str, per_connection: int | None = None) -> None:
     """``UsageError`` unless each symbol fits the symbol directory and the connections the venue's limits
     split ``symbols`` into (feeds/connection_limits.py) are each one the venue takes, and no more of them
     than the venue allows at once."""
@@ -137,7 +142,7 @@ def check_symbols(module, symbols: list[str], url: str) -> None:
         if len(f"{module.NAME}:{symbol}".encode()) > ENTRY_BYTES - 1:
             room = ENTRY_BYTES - 2 - len(module.NAME.encode())
             raise UsageError(f"--symbols: {symbol[:70]!r} is longer than the {room} bytes a {module.NAME} symbol may have")
-    limits = limits_for(module)
+    limits = limits_for(module, per_connection)
     chunks = split(symbols, limits)
     if limits.max_connections is not None and len(chunks) > limits.max_connections:
         raise UsageError(f"--symbols: {len(symbols)} {module.NAME} symbols need {len(chunks)} connections of at most "

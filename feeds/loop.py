@@ -71,7 +71,8 @@ class Feed:
     def __init__(self, venue: ModuleType, symbols: list[str] | None = None, url: str | None = None,
                  group: str = "default", stale_after_s: float | None = None, max_lifetime_s: float | None = None,
                  ring_capacity: int = TICK_RING_CAPACITY, backoff: Backoff | None = None,
-                 limits: Limits | None = None):
+                 limits: Limits | None = None, per_connection: int | None = None):
+        """``per_connection``: at most this many symbols per connection (below the venue's limit)."""
         self.venue = venue
         self.name = venue.NAME
         self.symbols = list(symbols or venue.DEFAULT_SYMBOLS)
@@ -90,7 +91,7 @@ class Feed:
         self.writer = TickWriter(self.name, self.ring, SymbolDirectory(group), self.metrics, self.symbols, self._gap,
                                  seq_is_trade_id=venue.SEQ_IS_TRADE_ID, limits=limits or Limits(),
                                  symbol_case=venue.SYMBOL_CASE, warnings=self.warnings)
-        self.limits = limits_for(venue)
+        self.limits = limits_for(venue, per_connection)
         self.pacer = OpenPacer(self.limits)  # connection attempts, all connections together
         self.bucket = MessageBucket(self.limits, time.monotonic())  # subscribe frames, likewise
         self.links = [Link(index, chunk, self.backoff if index == 0 else self.backoff.copy())

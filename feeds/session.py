@@ -2,8 +2,10 @@
 
 A session turns frames into ticks through the feed's shared TickWriter, answers
 the venue's heartbeats, and tells the feed loop when the connection is dead
-(``Disconnect``). Two sessions run side by side only while the feed switches
-connections before a venue's lifetime limit.
+(``Disconnect``). A feed runs one session per connection (its share of the
+symbols, feeds/connections.py), and two for the same share only while it
+switches connections before a venue's lifetime limit. Subscribe frames go out
+as the venue's message rate allows (``bucket``); the rest wait for ``housekeeping``.
 
 Hot path: the connection hands over each socket read's run of text frames as
 one list (``texts``); their trades go to the writer in one ``add_frames`` call,

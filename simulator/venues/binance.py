@@ -45,15 +45,17 @@ class Session(BaseSession):
             self.combined, streams = True, query.get("streams", [""])[0].split("/")
         else:  # /ws/<stream>[/<stream>...] or a bare /ws
             self.combined, streams = False, url.path.removeprefix("/ws").split("/")
-        if self._too_many(len({stream for stream in streams if stream})):
+        self.streams: set[str] = set()  # streams asked for, served or not (an unknown symbol's too)
+        if self._too_many([stream for stream in streams if stream]):
             return
         for stream in streams:
             if stream:
                 self._subscribe(stream)
 
-    def _too_many(self, adding: int) -> bool:
-        """Close the connection when ``adding`` more streams would pass MAX_STREAMS."""
-        if len(self.subscriptions) + adding <= MAX_STREAMS:
+    def _too_many(self, streams: list[str]) -> bool:
+        """Close the connection when ``streams`` would take it past MAX_STREAMS; else count them."""
+        if len(self.streams.union(streams)) <= MAX_STREAMS:
+            self.streams.update(streams)
             return False
         self.close(1008, f"too many streams: at most {MAX_STREAMS} per connection")
         return True
@@ -75,13 +77,14 @@ class Session(BaseSession):
             return
         method, params, request_id = request.get("method"), request.get("params") or [], request.get("id")
         if method == "SUBSCRIBE":
-            if type(params) is not list or self._too_many(len(set(map(str, params)) - set(self.subscriptions))):
+            if self._too_many([str(stream) for stream in params]):
                 return
             for stream in params:
                 self._subscribe(str(stream))
             self.send({"result": None, "id": request_id})
         elif method == "UNSUBSCRIBE":
             for stream in params:
+                self.streams.discard(str(stream))
                 self.unsubscribe(str(stream))
             self.send({"result": None, "id": request_id})
         elif method == "LIST_SUBSCRIPTIONS":

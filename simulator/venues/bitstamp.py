@@ -28,6 +28,10 @@ MAX_CHANNELS = 1024  # "Attempting a 1025th subscription causes the connection t
 class Session(BaseSession):
     PROTOCOL_PING_S = 54.0
 
+    def __init__(self, *args) -> None:
+        super().__init__(*args)
+        self.acked: set[str] = set()  # channels subscribed (and acked), known markets or not
+
     def received(self, text: str) -> None:
         """{"event":"bts:subscribe","data":{"channel":"live_trades_btcusd"}}
         -> {"event":"bts:subscription_succeeded","channel":"live_trades_btcusd","data":{}}"""
@@ -46,12 +50,14 @@ class Session(BaseSession):
         elif event in ("bts:subscribe", "bts:unsubscribe") and channel.startswith(CHANNEL_PREFIX):
             symbol = self.find(channel[len(CHANNEL_PREFIX):])
             if event == "bts:unsubscribe":
+                self.acked.discard(channel)
                 self.unsubscribe(channel)
                 self.send({"event": "bts:unsubscription_succeeded", "channel": channel, "data": {}})
                 return
-            if channel not in self.subscriptions and len(self.subscriptions) >= MAX_CHANNELS:
+            if channel not in self.acked and len(self.acked) >= MAX_CHANNELS:
                 self.conn.drop()  # silently: no close frame
                 return
+            self.acked.add(channel)
             if symbol is not None:  # an unknown market is acked all the same, then silent
                 self.subscribe(symbol, LIVE, channel)
             self.send({"event": "bts:subscription_succeeded", "channel": channel, "data": {}})

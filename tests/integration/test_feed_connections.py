@@ -3,12 +3,13 @@ real feed processes against the simulator, which refuses what one connection of 
 from __future__ import annotations
 
 import os
+import time
 import uuid
 
 import numpy as np
 import pytest
 
-from feed_helpers import events, metrics, settle, start_feed, stop_feed, wait_until
+from feed_helpers import events, metrics, read_all, settle, start_feed, stop_feed, wait_until
 from shm import segment
 from shm.pipeline_records import EVENT_DISCONNECT, EVENT_GAP
 from shm.records import TICK
@@ -18,6 +19,7 @@ from simulator.handle import start_simulator
 
 BINANCE = [f"Z{n:04d}USDT" for n in range(2_500)]  # 3 connections of at most 1,024 streams
 BITFINEX = [f"tZ{n:04d}USD" for n in range(60)]  # 3 connections of at most 25 channels
+OKX = [f"Z{n:04d}-USDT" for n in range(6)]  # --connection-symbols 2: 3 connections, each switched at 3 s of age
 
 
 class TickSymbols:
@@ -43,12 +45,22 @@ class TickSymbols:
 
 @pytest.fixture(scope="module")
 def running():
-    """One simulator (Binance with 2,500 symbols, Bitfinex with 60) and the two feeds, for the module."""
+    """One simulator (Binance with 2,500 symbols, Bitfinex with 60, OKX with 6) and the three feeds, for the module."""
     group = f"conns{os.getpid()}x{uuid.uuid4().hex[:6]}"
-    with start_simulator(["binance", "bitfinex"], rate={"binance": 5_000, "bitfinex": 300},
-                         symbols={"binance": BINANCE, "bitfinex": BITFINEX}, heartbeat_scale=0.2) as sim:
+    try:
+        yield from _started(group)
+    finally:
+        for name in segment.names(f"tickagg.{group}."):
+            segment.remove(name)
+
+
+def _started(group: str):
+    with start_simulator(["binance", "bitfinex", "okx"], rate={"binance": 5_000, "bitfinex": 300, "okx": 300},
+                         symbols={"binance": BINANCE, "bitfinex": BITFINEX, "okx": OKX}, heartbeat_scale=0.2) as sim:
         feeds = {"binance": start_feed("binance", sim.url("binance"), group, BINANCE),
-                 "bitfinex": start_feed("bitfinex", sim.url("bitfinex"), group, BITFINEX)}
+                 "bitfinex": start_feed("bitfinex", sim.url("bitfinex"), group, BITFINEX),
+                 "okx": start_feed("okx", sim.url("okx"), group, OKX, "--connection-symbols", "2",
+                                   "--max-lifetime", "3")}
         try:
             wait_until(lambda: metrics(group, "binance")["connections"] == 3, 60, "three binance connections")
             yield sim, group, feeds
@@ -56,8 +68,6 @@ def running():
             logs = {venue: stop_feed(process) for venue, process in feeds.items()}
             for venue, log in logs.items():
                 print(f"--- {venue} feed log\n{log[-3000:]}")
-    for name in segment.names(f"tickagg.{group}."):
-        segment.remove(name)
 
 
 def _every_symbol_ticks(group: str, venue: str, symbols: list[str]) -> TickSymbols:
@@ -87,6 +97,22 @@ def test_bitfinex_spreads_60_symbols_over_three_connections_of_25_channels(runni
     assert counters["replayed"] >= 30 * len(BITFINEX)  # a snapshot per channel
 
 
+def test_each_connection_switches_before_its_lifetime_without_loss_or_duplicates(running):
+    sim, group, _ = running
+    wait_until(lambda: metrics(group, "okx")["lifetime_reconnects"] >= 6, 40, "two switches per connection")
+    sim.pause("okx")
+    time.sleep(1.0)  # what was sent reaches the ring
+    counters = metrics(group, "okx")
+    ticks = read_all(group, "okx")
+    assert counters["connections"] == 3 and counters["reconnects"] == 0  # switched, never dropped
+    assert counters["gaps"] == 0 and counters["errors"] == 0 and counters["duplicates"] > 0  # overlaps, dropped
+    symbol_ids = np.unique(ticks["symbol_id"])
+    assert len(symbol_ids) == len(OKX)
+    for symbol_id in symbol_ids:
+        ids = np.sort(ticks["trade_id"][ticks["symbol_id"] == symbol_id])
+        np.testing.assert_array_equal(ids, np.arange(ids[0], ids[0] + len(ids)))  # none lost, none twice
+
+
 def test_a_dropped_connection_reconnects_alone_and_nothing_is_lost(running):
     """Runs after the others (module order): SIGKILL-free fault, the simulator ends ONE connection."""
     sim, group, _ = running
@@ -105,3 +131,18 @@ def test_a_dropped_connection_reconnects_alone_and_nothing_is_lost(running):
     disconnects = recorded[recorded["kind"] == EVENT_DISCONNECT]
     assert len(disconnects) == 1 and b"connection 2" in disconnects[0]["detail"]
     assert not (recorded["kind"] == EVENT_GAP).any()
+
+
+def test_a_killed_feed_restarts_with_all_its_connections(running):
+    """SIGKILL the three-connection OKX feed: its last counters say 3 up; a new process starts from 0 and
+    opens all three again, and ticks flow into the same ring."""
+    sim, group, feeds = running
+    feeds["okx"].kill()
+    feeds["okx"].wait(10)
+    assert metrics(group, "okx")["connections"] == 3  # what the killed process last wrote
+    before = metrics(group, "okx")
+    sim.resume("okx")
+    feeds["okx"] = start_feed("okx", sim.url("okx"), group, OKX, "--connection-symbols", "2")
+    wait_until(lambda: metrics(group, "okx")["connects"] == before["connects"] + 3, 30, "three new connections")
+    wait_until(lambda: metrics(group, "okx")["ticks"] > before["ticks"] + 100, 30, "ticks after the restart")
+    assert metrics(group, "okx")["connections"] == 3
