@@ -17,7 +17,7 @@ each on its own port (endpoint.py). Modules, one idea each:
 | clock         | the wall clock in every unit venues write                                   |
 | pacing        | the token bucket per venue (``--arrivals paced``)                           |
 | arrivals      | Poisson events with bursts, Zipf-skewed symbols (``--arrivals poisson``)    |
-| universe      | N symbols over the venues, within one connection's limits (``--universe``)  |
+| universe      | N symbols over the venues, shares like real listings (``--universe``)        |
 | faults        | drop, stall, malformed, skip, refuse                                        |
 | stats         | per venue / per symbol counters                                             |
 | config        | settings and their command-line spellings                                   |
