@@ -53,7 +53,7 @@ def test_run_fails_loudly_when_a_process_keeps_failing(group, tmp_path):
     other = np.dtype([("ts", "<i8"), ("value", "<f8")])
     with Ring(ring_name(group, "binance"), PRODUCER, other, 64) as ring:  # another release's ring, records unread
         ring.push_batch(np.zeros(3, other))
-    result = tickagg("run", "--simulate", "--exchanges", "binance", "--no-writer", "--seconds", "20",
+    result = tickagg("run", "--simulate", "--exchanges", "binance", "--no-writer", "--seconds", "12",
                      "--group", group, "--data-dir", str(tmp_path / "data"), "--status-every", "5")
     assert result.returncode == 1, result.stdout[-2000:] + result.stderr[-2000:]
     assert "tickagg run: feed-binance " in result.stderr and "feed-binance.log" in result.stderr
