@@ -33,7 +33,7 @@ def _final(stdout: str) -> tuple[int, int, int]:
 def test_run_stores_every_simulated_tick(group, tmp_path):
     need_chdb()
     store = f"chdb://{tmp_path / 'store'}"
-    result = tickagg("run", "--simulate", "--exchanges", "binance,coinbase,bitmex", "--rate", "300", "--seconds", "15",
+    result = tickagg("run", "--simulate", "--exchanges", "binance,coinbase,bitmex", "--rate", "300", "--seconds", "8",
                      "--group", group, "--data-dir", str(tmp_path / "data"), "--store", store, "--status-every", "3")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     received, aggregated, stored = _final(result.stdout)
