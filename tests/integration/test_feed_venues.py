@@ -7,7 +7,7 @@ import uuid
 import numpy as np
 import pytest
 
-from feed_helpers import read_all, settle, start_feed, stop_feed, wait_until, metrics
+from feed_helpers import read_all, settle_all, start_feed, stop_feed, wait_until, metrics
 from simulator.handle import start_simulator
 from feeds.venues import VENUES
 from shm.records import EXCHANGE_IDS, FLAG_TRADE_UUID, trade_id_text
@@ -27,8 +27,7 @@ def delivered(tmp_path_factory):
         try:
             for venue in VENUES:
                 wait_until(lambda v=venue: metrics(group, v)["ticks"] > 200, 60, f"{venue} ticks")
-            for venue in VENUES:
-                sent, counters = settle(sim, group, venue)
+            for venue, (sent, counters) in settle_all(sim, group, list(VENUES)).items():
                 results[venue] = {"sent": sent, "metrics": counters, "ticks": read_all(group, venue)}
         finally:
             logs = {v: stop_feed(p) for v, p in feeds.items()}

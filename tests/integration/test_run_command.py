@@ -33,7 +33,7 @@ def _final(stdout: str) -> tuple[int, int, int]:
 def test_run_stores_every_simulated_tick(group, tmp_path):
     need_chdb()
     store = f"chdb://{tmp_path / 'store'}"
-    result = tickagg("run", "--simulate", "--exchanges", "binance,coinbase,bitmex", "--rate", "300", "--seconds", "15",
+    result = tickagg("run", "--simulate", "--exchanges", "binance,coinbase,bitmex", "--rate", "300", "--seconds", "8",
                      "--group", group, "--data-dir", str(tmp_path / "data"), "--store", store, "--status-every", "3")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     received, aggregated, stored = _final(result.stdout)
@@ -53,7 +53,7 @@ def test_run_fails_loudly_when_a_process_keeps_failing(group, tmp_path):
     other = np.dtype([("ts", "<i8"), ("value", "<f8")])
     with Ring(ring_name(group, "binance"), PRODUCER, other, 64) as ring:  # another release's ring, records unread
         ring.push_batch(np.zeros(3, other))
-    result = tickagg("run", "--simulate", "--exchanges", "binance", "--no-writer", "--seconds", "20",
+    result = tickagg("run", "--simulate", "--exchanges", "binance", "--no-writer", "--seconds", "12",
                      "--group", group, "--data-dir", str(tmp_path / "data"), "--status-every", "5")
     assert result.returncode == 1, result.stdout[-2000:] + result.stderr[-2000:]
     assert "tickagg run: feed-binance " in result.stderr and "feed-binance.log" in result.stderr

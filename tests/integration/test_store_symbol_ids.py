@@ -47,7 +47,7 @@ def stored_ticks(report: str) -> int:
 def run_group(group: str, store_url: str, tmp_path, venues: list[tuple[str, list[str]]]) -> dict[int, str]:
     """One run: feeds started one after the other (registration order = ``venues``); returns the run's
     directory (run id -> exchange:symbol). Stops everything and removes the group's rings."""
-    sim = start_simulator([v for v, _ in venues], rate=200, symbols=SYMBOLS)
+    sim = start_simulator([v for v, _ in venues], rate=800, symbols=SYMBOLS)
     report = str(tmp_path / "writer.json")
     aggregator = start_aggregator(group)
     writer = start_writer(group, store_url, str(tmp_path / "writer"), report)

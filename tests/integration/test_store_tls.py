@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -123,7 +124,7 @@ def test_run_hands_the_password_to_the_writer_by_environment(tls, group, tmp_pat
     url = f"{server.url(database='tls_run', secure=True)}?ca={ca}"  # the password in the URL given to `run`
     data = tmp_path / "data"
     run = subprocess.Popen([sys.executable, "-m", "tickagg", "run", "--exchanges", "binance", "--group", group,
-                            "--store", url, "--data-dir", str(data), "--seconds", "20", "--status-every", "2"],
+                            "--store", url, "--data-dir", str(data), "--seconds", "60", "--status-every", "2"],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         writer, deadline = None, time.monotonic() + 30
@@ -144,6 +145,7 @@ def test_run_hands_the_password_to_the_writer_by_environment(tls, group, tmp_pat
                 pass
         assert report.get("store_up"), report
     finally:
+        run.send_signal(signal.SIGTERM)  # what was to be seen is seen: stop the group (its logs are complete)
         out, err = run.communicate(timeout=120)
     assert PASSWORD not in out + err
     for log in (data / "logs").iterdir():

@@ -5,6 +5,7 @@ Each tick's price encodes the symbol it was recorded for (``PRICES``), so a stor
 the name the store's ``symbols`` table gives it."""
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import time
@@ -44,12 +45,44 @@ def wipe(group: str) -> None:
         segment.remove(name)
 
 
-def write(group: str, store: str, state_dir, seconds: float = 4.0) -> tuple[subprocess.CompletedProcess, dict]:
+def write(group: str, store: str, state_dir, seconds: float = 4.0,
+          until=None) -> tuple[subprocess.CompletedProcess, dict]:
+    """Run the writer for ``seconds``; with ``until`` (a predicate on its report), stop it with SIGTERM as soon as its
+    report (written every second) satisfies it, ``seconds`` being then only the bound. Returns (the finished process,
+    its last report)."""
     report = state_dir / "report.json"
-    done = subprocess.run([sys.executable, "-m", "tickagg.cli", "write", "--group", group, "--store", store,
-                           "--state-dir", str(state_dir), "--seconds", str(seconds), "--report", str(report)],
-                          capture_output=True, text=True, timeout=180)
-    return done, orjson.loads(report.read_bytes()) if report.exists() else {}
+    report.unlink(missing_ok=True)  # an earlier run's report must not end this one
+    writer = subprocess.Popen([sys.executable, "-m", "tickagg.cli", "write", "--group", group, "--store", store,
+                               "--state-dir", str(state_dir), "--seconds", str(seconds), "--report", str(report)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        if until is not None:
+            deadline = time.monotonic() + seconds
+            while writer.poll() is None and time.monotonic() < deadline and not until(_report(report)):
+                time.sleep(0.1)
+            if writer.poll() is None:
+                writer.send_signal(signal.SIGTERM)
+        out, err = writer.communicate(timeout=180)
+    finally:
+        if writer.poll() is None:
+            writer.kill()
+            writer.communicate()
+    return subprocess.CompletedProcess(writer.args, writer.returncode, out, err), _report(report)
+
+
+def _report(path) -> dict:
+    try:
+        return orjson.loads(path.read_bytes())
+    except (FileNotFoundError, orjson.JSONDecodeError):
+        return {}
+
+
+def _stored_ticks(count: int):
+    return lambda report: report.get("rows_stored", {}).get("ticks", 0) >= count
+
+
+def _replayed(count: int):
+    return lambda report: report.get("rows_replayed", 0) >= count and not report["symbols"]["unpublished"]
 
 
 def stored(store_url: str) -> tuple[dict[int, tuple[str, str]], list[tuple]]:
@@ -68,14 +101,14 @@ def stored(store_url: str) -> tuple[dict[int, tuple[str, str]], list[tuple]]:
 def test_new_symbols_during_an_outage_keep_their_ids_through_the_spill(store_url, group, tmp_path):
     state = tmp_path / "writer"
     push(group, [("binance", "BTCUSDT")], 100, 0)
-    done, _ = write(group, store_url, state)
+    done, _ = write(group, store_url, state, 60, until=_stored_ticks(100))
     assert done.returncode == 0, done.stderr
     wipe(group)
     push(group, [("okx", "ETH-USDT"), ("kraken", "SOL/USD"), ("binance", "BTCUSDT")], 100, 10_000)  # run ids 1, 2, 3
-    done, report = write(group, DOWN, state)
+    done, report = write(group, DOWN, state, 60, until=lambda report: report.get("spill_rows", 0) >= 300)
     assert done.returncode == 1 and report["spill_rows"] == 300, done.stderr[-2000:]
     assert report["symbols"]["known"] == 3 and report["symbols"]["unpublished"] == 3  # not reconciled with a store yet
-    done, report = write(group, store_url, state)  # the store is back: ids first, then the spilled rows
+    done, report = write(group, store_url, state, 60, until=_replayed(300))  # the store is back: ids first, then the spill
     assert done.returncode == 0 and report["spill_rows"] == 0 and report["rows_replayed"] == 300, done.stderr[-2000:]
     symbols, ticks = stored(store_url)
     assert symbols == {1: ("binance", "BTCUSDT"), 2: ("okx", "ETH-USDT"), 3: ("kraken", "SOL/USD")}
@@ -91,7 +124,8 @@ def test_a_local_copy_that_contradicts_the_store_stops_the_writer_before_any_row
     with open(state / group / "symbols.jsonl", "wb") as f:  # this state dir once gave okx:ETH-USDT the id 1
         f.write(orjson.dumps({"id": 1, "exchange": "okx", "symbol": "ETH-USDT", "first_seen_ns": 1}) + b"\n")
     push(group, [("binance", "BTCUSDT")], 100, 0)
-    done, _ = write(group, store_url, tmp_path / "other")  # another state dir: the store gives binance:BTCUSDT id 1
+    # another state dir: the store gives binance:BTCUSDT id 1
+    done, _ = write(group, store_url, tmp_path / "other", 60, until=_stored_ticks(100))
     assert done.returncode == 0, done.stderr
     push(group, [("binance", "BTCUSDT")], 100, 1000)
     done, report = write(group, store_url, state)
@@ -121,7 +155,8 @@ def test_a_feature_is_read_by_its_catalogue_name_with_its_symbol(store_url, grou
     directory.close()
     with Ring(ring_name(group, "out.features"), PRODUCER, FEATURE_ROW, 1 << 6) as ring:
         assert ring.push_batch(rows) == 2
-    done, _ = write(group, store_url, tmp_path / "writer")
+    done, _ = write(group, store_url, tmp_path / "writer", 60,
+                    until=lambda report: report.get("rows_stored", {}).get("features", 0) >= 2)
     assert done.returncode == 0, done.stderr
     store = open_store(parse(store_url))
     store.connect()

@@ -68,19 +68,26 @@ def events(group: str, venue: str) -> np.ndarray:
 
 
 def settle(sim, group: str, venue: str, timeout_s: float = 30.0) -> tuple[dict, dict]:
-    """Pause the venue and wait until the feed has every trade the simulator wrote."""
-    sim.pause(venue)
-    stats = sim.venue_stats(venue)
-    wait_until(lambda: metrics(group, venue)["ticks"] >= stats["trades"] - metrics(group, venue)["duplicates"],
-               timeout_s, f"{venue} feed to receive {stats['trades']} trades")
+    """Pause the venue and wait until the feed has every trade the simulator wrote: (venue stats, feed counters)."""
+    return settle_all(sim, group, [venue], timeout_s)[venue]
+
+
+def settle_all(sim, group: str, venues: list[str], timeout_s: float = 30.0) -> dict[str, tuple[dict, dict]]:
+    """``settle`` for several venues at once (paused together, waited for together)."""
+    for venue in venues:
+        sim.pause(venue)
+    for venue in venues:
+        stats = sim.venue_stats(venue)
+        wait_until(lambda v=venue, s=stats: metrics(group, v)["ticks"] >= s["trades"] - metrics(group, v)["duplicates"],
+                   timeout_s, f"{venue} feed to receive {stats['trades']} trades")
     # counters reach shared memory within a read timeout (0.25 s): wait until the trade counts stand
     # still (heartbeats keep bytes and frames moving)
     def counts():
-        current = metrics(group, venue)
-        return current, tuple(current[k] for k in ("ticks", "duplicates", "replayed", "errors", "gaps"))
+        current = {venue: metrics(group, venue) for venue in venues}
+        return current, tuple(current[v][k] for v in venues for k in ("ticks", "duplicates", "replayed", "errors", "gaps"))
 
     previous = None
     while (current := counts())[1] != previous:
         previous = current[1]
         time.sleep(0.6)
-    return sim.venue_stats(venue), current[0]
+    return {venue: (sim.venue_stats(venue), current[0][venue]) for venue in venues}
