@@ -126,7 +126,10 @@ class DashboardSocket:
         try:
             request.answer = answer(request.document, store, store_up)
         except Exception as exc:  # noqa: BLE001 — a failed query is the dashboard's problem, never the writer's
-            request.answer = {"error": str(exc)[:500]}
+            from store.url import redact
+
+            password = getattr(getattr(store, "url", None), "password", "") or ""
+            request.answer = {"error": redact(str(exc), password)[:500]}  # a driver's text may name the URL
         end = time.monotonic()
         self._served.append((end, end - now))
         request.done.set()
