@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import stat
 import time
 import http.client
 import urllib.error
@@ -166,8 +167,10 @@ def _read_cache(venue: str, selection: Any, cache_dir: str | None) -> tuple[list
         return None
     path = cache_path(venue, cache_dir)
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)  # a FIFO: no waiting
         with os.fdopen(fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise ValueError("not a regular file")
             data = json.loads(handle.read(MAX_CACHE_BYTES + 1)[:MAX_CACHE_BYTES + 1])
     except FileNotFoundError:
         return None
