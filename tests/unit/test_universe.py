@@ -159,7 +159,12 @@ def test_the_last_good_resolution_stands_in_when_the_venue_fails(tmp_path, caplo
 
 
 @pytest.mark.parametrize("content", [b"not json", b'{"venue": "okx", "selection": {"quote": [], "kind": []}, '
-                                                   b'"symbols": [1, 2]}', b"[]", b'{"symbols": "BTC-USDT"}'])
+                                                   b'"symbols": [1, 2]}', b"[]", b'{"symbols": "BTC-USDT"}',
+                                     # symbols no venue list would give: a subscription must never be built from them
+                                     b'{"venue": "okx", "selection": {"quote": [], "kind": []}, "symbols": ["BTC,ETH"]}',
+                                     b'{"venue": "okx", "selection": {"quote": [], "kind": []}, "symbols": ["A\\u001b[2J"]}',
+                                     b'{"venue": "okx", "selection": {"quote": [], "kind": []}, "symbols": ["%s"]}'
+                                     % (b"X" * 200)])
 def test_a_damaged_cache_is_not_trusted(tmp_path, content):
     (tmp_path / "okx.json").write_bytes(content)
     with pytest.raises(UniverseError, match="refused"):
