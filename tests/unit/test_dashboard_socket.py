@@ -67,3 +67,27 @@ def test_a_failing_store_answers_an_error_without_its_password(served, request_)
     assert "refused" in answer["error"]
     assert SECRET not in answer["error"] and SECRET.replace("%", "%25") not in answer["error"]
     assert os.stat(served).st_mode & 0o777 == 0o600
+
+
+class CountingStore:
+    def __init__(self):
+        self.url, self.database, self.queries = parse("chdb:///nowhere"), "tickagg", []
+
+    def execute(self, sql):
+        self.queries.append(sql)
+        return []
+
+
+def test_a_question_whose_asker_gave_up_is_not_run(tmp_path, monkeypatch):
+    """The writer was busy past the answer wait: the dashboard got "did not answer"; the writer must not spend its
+    loop on that question later (several of them would hold up the next ones, and the rows)."""
+    from writer import dashboard_socket
+
+    monkeypatch.setattr(dashboard_socket, "ANSWER_WAIT_S", 0.2)
+    listening = DashboardSocket.open(str(tmp_path / "dashboard.sock"))
+    try:
+        assert "did not answer" in _ask(listening.path, {"symbols": True})["error"]  # nobody served it
+        store = CountingStore()
+        assert listening.serve(store, True) is False and store.queries == []
+    finally:
+        listening.close()
