@@ -134,6 +134,14 @@ def compare(a: dict, b: dict, threshold: float = 0.05) -> dict:
             "differs": machine}
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _shown(name: str) -> str:
+    """A figure's path for the terminal: a result file is input, and no escape sequence in it reaches the screen."""
+    return _CONTROL.sub("?", name)
+
+
 def _number(value: float) -> str:
     return f"{value:,.0f}" if abs(value) >= 1000 or float(value).is_integer() else f"{value:.4g}"
 
@@ -145,15 +153,15 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(orjson.dumps(result).decode())
         return 0
-    width = max((len(row["figure"]) for row in result["figures"]), default=6)
+    width = max((len(_shown(row["figure"])) for row in result["figures"]), default=6)
     print(f"{'figure':<{width}} {'A':>14} {'B':>14} {'B/A':>8}  better  change")
     for row in result["figures"]:
         ratio = "-" if row["ratio"] is None else f"{row['ratio']:.3f}"
-        print(f"{row['figure']:<{width}} {_number(row['a']):>14} {_number(row['b']):>14} {ratio:>8}  "
+        print(f"{_shown(row['figure']):<{width}} {_number(row['a']):>14} {_number(row['b']):>14} {ratio:>8}  "
               f"{row['better'] or '?':<6}  {row['change'] or ''}")
     for side in ("a", "b"):
         if result[f"only_in_{side}"]:
-            print(f"only in {side.upper()}: " + ", ".join(result[f"only_in_{side}"]))
+            print(f"only in {side.upper()}: " + ", ".join(map(_shown, result[f"only_in_{side}"])))
     for key, (va, vb) in result["differs"].items():
         print(f"{key} differs: A {orjson.dumps(va).decode()} / B {orjson.dumps(vb).decode()}")
     return 0

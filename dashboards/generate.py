@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 
 from shm.records import EXCHANGE_IDS
 from store.tables import BY_NAME
@@ -111,6 +112,8 @@ def _venue_variable(all_value: str) -> dict:
 
 
 def clickhouse_dashboard(database: str = "tickagg") -> dict:
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", database):  # it goes into the SQL as it is
+        raise ValueError(f"bad database name {database[:40]!r}: letters, digits and _")
     datasource = {"type": "grafana-clickhouse-datasource", "uid": "${DS_CLICKHOUSE}"}
     inputs = [{"name": "DS_CLICKHOUSE", "label": "ClickHouse", "type": "datasource",
                "pluginId": "grafana-clickhouse-datasource", "pluginName": "ClickHouse"}]
@@ -155,7 +158,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database", default="tickagg", help="the store's database (default tickagg)")
     args = parser.parse_args()
-    for path, document in ((CLICKHOUSE_FILE, clickhouse_dashboard(args.database)), (PROMETHEUS_FILE, prometheus_dashboard())):
+    try:
+        clickhouse = clickhouse_dashboard(args.database)
+    except ValueError as exc:
+        parser.error(f"--database: {exc}")
+    for path, document in ((CLICKHOUSE_FILE, clickhouse), (PROMETHEUS_FILE, prometheus_dashboard())):
         with open(path, "w") as f:
             f.write(render(document))
         print(path)

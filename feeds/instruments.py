@@ -43,7 +43,7 @@ def _text(entry: Any, key: str) -> str:
     return value
 
 
-def _good_symbol(symbol: str) -> bool:
+def good_symbol(symbol: str) -> bool:
     return 0 < len(symbol) <= MAX_SYMBOL_CHARS and symbol.isascii() and symbol.isprintable() and "," not in symbol \
         and " " not in symbol
 
@@ -62,7 +62,7 @@ def _each(items: Any, what: str, make: Callable[[Any], Instrument | tuple]) -> l
         except (KeyError, TypeError, AttributeError, IndexError, ValueError, StopIteration):
             item = None
         if item != NOT_WANTED:
-            result.append(item if item is None or _good_symbol(item.symbol) else None)
+            result.append(item if item is None or good_symbol(item.symbol) else None)
     return result
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import stat
 import time
 import http.client
 import urllib.error
@@ -21,7 +22,7 @@ from typing import Any
 
 import orjson
 
-from feeds.instruments import FEED_KINDS, KINDS, PARSERS, Instrument, paths
+from feeds.instruments import FEED_KINDS, KINDS, PARSERS, Instrument, good_symbol, paths
 
 log = logging.getLogger("tickagg.universe")
 MAX_RESPONSE_BYTES = 64 << 20  # Binance's exchangeInfo is the largest, ~20 MB
@@ -166,8 +167,10 @@ def _read_cache(venue: str, selection: Any, cache_dir: str | None) -> tuple[list
         return None
     path = cache_path(venue, cache_dir)
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)  # a FIFO: no waiting
         with os.fdopen(fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise ValueError("not a regular file")
             data = json.loads(handle.read(MAX_CACHE_BYTES + 1)[:MAX_CACHE_BYTES + 1])
     except FileNotFoundError:
         return None
@@ -176,7 +179,8 @@ def _read_cache(venue: str, selection: Any, cache_dir: str | None) -> tuple[list
         return None
     symbols = data.get("symbols") if isinstance(data, dict) else None
     if (not isinstance(data, dict) or data.get("venue") != venue or data.get("selection") != selection_key(selection)
-            or not isinstance(symbols, list) or not symbols or not all(isinstance(s, str) and s for s in symbols)):
+            or not isinstance(symbols, list) or not symbols
+            or not all(isinstance(s, str) and good_symbol(s) for s in symbols)):  # as a venue's list is checked
         log.warning("%s: ignoring the cached universe %s: not a resolution of this selection", venue, path)
         return None
     return symbols, f"resolved at {str(data.get('resolved_at'))[:40]} from {str(data.get('url'))[:200]}"

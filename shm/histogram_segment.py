@@ -86,13 +86,14 @@ class HistogramPublisher:
                 memory.close()
                 os.close(fd)
                 raise HistogramBusyError(f"{segment.path_of(self.name)} is published by another live process")
-            header = np.ndarray(HEADER_WORDS, np.int64, memory)
-            if _layout_ok(header, len(memory)):
-                self.fd, self.memory, self.header = fd, memory, header
-                self.counts = np.ndarray(SHAPE, np.int64, memory, HEADER_WORDS * 8)
-                self.publish(np.zeros(SHAPE, np.int64))
-                return
-            del header
+            if len(memory) == SIZE:  # else not even a header to look at (a file cut short): replaced below
+                header = np.ndarray(HEADER_WORDS, np.int64, memory)
+                if _layout_ok(header, len(memory)):
+                    self.fd, self.memory, self.header = fd, memory, header
+                    self.counts = np.ndarray(SHAPE, np.int64, memory, HEADER_WORDS * 8)
+                    self.publish(np.zeros(SHAPE, np.int64))
+                    return
+                del header  # no view of the mapping left: it can be closed
             log.warning("%s has another layout; replacing it", segment.path_of(self.name))
             memory.close()
             segment.remove(self.name)  # we hold its lock: no live producer; readers keep their copy

@@ -26,6 +26,7 @@ MAX_POINTS = 1500
 STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600)  # bucket sizes, seconds
 RANGES = (300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 24 * 3600)  # the page's choices, seconds
 MIN_RANGE_S, MAX_RANGE_S = 60, 7 * 24 * 3600
+MAX_TIME_S = (1 << 32) - 1  # DateTime is UInt32 seconds: toDateTime of anything later wraps round
 NS_TO_MS = 1e-6
 
 
@@ -70,7 +71,7 @@ class Params:
         if unknown:
             raise BadParameter(f"unknown parameter {unknown[0]!r}: use range, to, exchange, symbol_id")
         range_s = _int(values.get("range", "300"), "range", MIN_RANGE_S, MAX_RANGE_S)
-        to_s = _int(values["to"], "to", 1, 1 << 33) if "to" in values else now_s
+        to_s = _int(values["to"], "to", range_s, MAX_TIME_S) if "to" in values else now_s
         exchange = values.get("exchange")
         if exchange is not None and exchange not in EXCHANGE_IDS:
             raise BadParameter(f"unknown exchange {exchange[:40]!r}: one of {', '.join(sorted(EXCHANGE_IDS))}")
@@ -92,7 +93,7 @@ class Params:
             if type(value) is not int or not low <= value <= high:
                 raise BadParameter(f"params.{key}: an integer from {low} to {high}")
             return value
-        params = cls(number("from_s", 0, 1 << 33), number("to_s", 1, 1 << 33),
+        params = cls(number("from_s", 0, MAX_TIME_S), number("to_s", 1, MAX_TIME_S),
                      number("exchange_id", 0, 65535, True), number("symbol_id", 0, (1 << 32) - 1, True))
         if not MIN_RANGE_S <= params.range_s <= MAX_RANGE_S:
             raise BadParameter(f"params: the range must be {MIN_RANGE_S} to {MAX_RANGE_S} s")

@@ -136,12 +136,16 @@ def venue_value(venue: str, field: str, value: Any, from_text: bool) -> Any:
 
 
 def rest_url(text: str) -> str:
-    """An ``http://`` or ``https://`` URL with a host: a venue's REST base (feed --rest-url, venues.X.rest_url)."""
+    """An ``http://`` or ``https://`` URL with a host and no credentials: a venue's REST base (feed --rest-url,
+    venues.X.rest_url)."""
     from argparse import ArgumentTypeError
     from urllib.parse import urlsplit
 
     try:
         parts = urlsplit(text.strip())
+        if "@" in parts.netloc:  # before any echo of the text: it has a secret
+            raise ArgumentTypeError("a REST URL takes no user or password (the venues' instrument lists are public; "
+                                    "it would show on the feeds' command lines, in logs and in the universe cache)")
         parts.port  # noqa: B018 — ValueError for a bad port
     except ValueError as exc:
         raise ArgumentTypeError(f"{text[:120]!r} is not a URL: {exc}") from None

@@ -30,6 +30,7 @@ from tickagg.latency_buckets import le_buckets
 log = logging.getLogger("tickagg.metrics")
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 9464
+REQUEST_TIMEOUT_S = 10.0  # a connection with no complete request (or response read) by then is closed
 VENUE_OF_ID = {exchange_id: venue for venue, exchange_id in EXCHANGE_IDS.items()}
 LATENCY_HELP = ("latency per pipeline stage and venue, s; buckets 1, 2, 5 per decade from 1 us to 10 s: each "
                 "log-linear bucket (16 per octave) is counted under the first bound at or above its largest value; "
@@ -152,13 +153,25 @@ def address_argument(text: str) -> tuple[str, int]:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def start_server(collector: Collector, address: tuple[str, int]):
-    """Serve ``/metrics`` of ``collector`` in a daemon thread; the server (``server_address``: where it listens)."""
-    from prometheus_client import start_http_server
+def start_server(collector: Collector, address: tuple[str, int], request_timeout_s: float = REQUEST_TIMEOUT_S):
+    """Serve ``/metrics`` of ``collector`` in a daemon thread; the server (``server_address``: where it listens).
+    prometheus_client's own server, with a socket timeout on each connection (its handler has none: every idle
+    client would keep a thread for ever)."""
+    import socket
+    from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+    from prometheus_client import make_wsgi_app
+    from prometheus_client.exposition import ThreadingWSGIServer
 
     registry = CollectorRegistry(auto_describe=False)
     registry.register(collector)
-    server, _thread = start_http_server(address[1], addr=address[0], registry=registry)
+
+    family, _, _, _, where = socket.getaddrinfo(address[0], address[1], type=socket.SOCK_STREAM)[0]
+    Server = type("MetricsServer", (ThreadingWSGIServer,), {"address_family": family})
+    handler = type("MetricsHandler", (WSGIRequestHandler,), {"timeout": request_timeout_s,
+                                                             "log_message": lambda *_: None})
+    server = make_server(where[0], address[1], make_wsgi_app(registry), Server, handler_class=handler)
+    threading.Thread(target=server.serve_forever, name="metrics-http", daemon=True).start()
     return server
 
 

@@ -15,7 +15,8 @@ SQL crosses the socket. Off the hot path: a thread accepts and reads requests (o
 send a line of at most 4 KiB) and waits for the answer; the writer's loop runs at most one query a step and
 ``MAX_PER_S`` a second, none once ``BUDGET_S`` of the last second went to them (``serve``), each with
 ``max_execution_time``; what is over that waits in a short queue,
-and a full queue answers "busy".
+and a full queue answers "busy". A question not answered within ``ANSWER_WAIT_S`` is answered "did not answer in
+time" and dropped, never run later.
 """
 from __future__ import annotations
 
@@ -42,6 +43,7 @@ _PATH_MAX = 107  # sun_path
 class _Request:
     def __init__(self, document):
         self.document, self.answer, self.done = document, None, threading.Event()
+        self.abandoned = False  # its asker was told "did not answer in time": never run
 
 
 class DashboardSocket:
@@ -110,6 +112,7 @@ class DashboardSocket:
         except queue.Full:
             return connection.sendall(b'{"error":"busy: the writer answers a few queries a second"}\n')
         if not request.done.wait(ANSWER_WAIT_S):
+            request.abandoned = True
             request.answer = {"error": "the writer did not answer in time"}
         connection.sendall(orjson.dumps(request.answer, option=orjson.OPT_SERIALIZE_NUMPY, default=str) + b"\n")
 
@@ -119,14 +122,20 @@ class DashboardSocket:
         self._served = [(end, spent) for end, spent in self._served if now - end < 1.0]
         if len(self._served) >= MAX_PER_S or sum(spent for _, spent in self._served) >= BUDGET_S:
             return False
-        try:
-            request = self._requests.get_nowait()
-        except queue.Empty:
-            return False
+        while True:
+            try:
+                request = self._requests.get_nowait()
+            except queue.Empty:
+                return False
+            if not request.abandoned:
+                break
         try:
             request.answer = answer(request.document, store, store_up)
         except Exception as exc:  # noqa: BLE001 — a failed query is the dashboard's problem, never the writer's
-            request.answer = {"error": str(exc)[:500]}
+            from store.url import redact
+
+            password = getattr(getattr(store, "url", None), "password", "") or ""
+            request.answer = {"error": redact(str(exc), password)[:500]}  # a driver's text may name the URL
         end = time.monotonic()
         self._served.append((end, end - now))
         request.done.set()

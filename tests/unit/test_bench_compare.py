@@ -76,3 +76,12 @@ def test_odd_input_is_refused_in_one_line_with_status_2(tmp_path, capsys, conten
 def test_a_missing_file_is_refused_with_status_2(tmp_path, capsys):
     assert main(["bench", "compare", str(tmp_path / "none.json"), str(tmp_path / "none.json")]) == 2
     assert "cannot read" in capsys.readouterr().err
+
+
+def test_figure_names_reach_the_terminal_without_control_characters(tmp_path, capsys):
+    hostile = {"benches": {"x\x1b]0;owned\x07\x1b[2J": {"rows_per_s": 1.0}, "only\x1b[31m": 2}}
+    for name in ("a.json", "b.json"):
+        (tmp_path / name).write_bytes(orjson.dumps(hostile))
+    assert main(["bench", "compare", str(tmp_path / "a.json"), str(tmp_path / "b.json")]) == 0
+    out = capsys.readouterr().out
+    assert "rows_per_s" in out and "\x1b" not in out and "\x07" not in out

@@ -61,6 +61,8 @@ BAD_FILES = [
     ("[venues.okx]\nsymbols = 'most'\n", [":2:", "venues.okx.symbols", '"all"']),
     ("[venues.okx]\nrest_url = 'ftp://x'\n", [":2:", "venues.okx.rest_url", "http:// or https://"]),
     ("[venues.okx]\nrest_url = 'https://'\n", [":2:", "venues.okx.rest_url", "with a host"]),
+    # credentials would reach child command lines, logs and the universe cache: refused, and never echoed
+    ("[venues.okx]\nrest_url = 'https://me:hunter2@mirror.example'\n", [":2:", "venues.okx.rest_url", "no user"]),
     ("[venues.binance]\nurl = 'http://x'\n", [":2:", "venues.binance.url", "WebSocket"]),
     ("[venues.okx]\nprotocol = 'advanced'\n", [":2:", "venues.okx.protocol", "one protocol"]),
     ("[venues.coinbase]\nprotocol = 'fix'\n", [":2:", "venues.coinbase.protocol", "'fix'"]),

@@ -14,6 +14,8 @@ NOW = 1_800_000_000
     ({"range": "99999999"}, "range"), ({"exchange": "binance' OR '1"}, "exchange"), ({"symbol_id": "1; DROP"}, "symbol_id"),
     ({"symbol_id": str(1 << 40)}, "symbol_id"), ({"sql": "SELECT 1"}, "unknown parameter"), ({"to": "x"}, "to"),
     ({"range": "３００"}, "range"),  # non-ASCII digits: int() would take them
+    ({"to": "100"}, "to"),  # a range that would start before 1970: a negative from_s, which the writer refuses
+    ({"to": str(1 << 33)}, "to"),  # past DateTime (UInt32): toDateTime wraps it round
 ])
 def test_bad_values_are_refused_by_name(values, message):
     with pytest.raises(BadParameter, match=message):
@@ -29,7 +31,7 @@ def test_good_values_become_ints():
 @pytest.mark.parametrize("document", [
     None, [], {"from_s": 0, "to_s": 300, "extra": 1}, {"from_s": "0", "to_s": 300}, {"from_s": 0, "to_s": 10},
     {"from_s": 0, "to_s": 300, "symbol_id": -1}, {"from_s": 0, "to_s": 300, "exchange_id": 1.5},
-    {"from_s": True, "to_s": 300},
+    {"from_s": True, "to_s": 300}, {"from_s": (1 << 33) - 300, "to_s": 1 << 33},
 ])
 def test_params_from_another_process_are_checked_again(document):
     with pytest.raises(BadParameter):

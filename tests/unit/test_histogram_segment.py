@@ -95,3 +95,14 @@ def test_another_users_segment_is_neither_read_nor_used(group):
     os.chown(path, 65534, 65534)  # as if another local user had made it first
     assert hs.read_counts(group, "aggregator") is None and hs.open_publisher(group, "aggregator") is None
     assert os.stat(path).st_uid == 65534  # left for its owner or root to remove
+
+
+@pytest.mark.parametrize("size", [8, hs.HEADER_WORDS * 8 - 1])
+def test_a_file_shorter_than_the_header_is_replaced_by_the_producer(group, size):
+    hs.HistogramPublisher(group, "writer").close()
+    os.truncate(segment.path_of(hs.segment_name(group, "writer")), size)  # bad luck: a segment cut short
+    publisher = hs.open_publisher(group, "writer")  # the writer's start: never a crash (a crash loop on restart)
+    assert publisher is not None
+    publisher.publish(_counts(STAGE_TICK_TO_STORE, 2, 100, 5))
+    assert hs.read_counts(group, "writer").sum() == 5
+    publisher.close()

@@ -159,7 +159,12 @@ def test_the_last_good_resolution_stands_in_when_the_venue_fails(tmp_path, caplo
 
 
 @pytest.mark.parametrize("content", [b"not json", b'{"venue": "okx", "selection": {"quote": [], "kind": []}, '
-                                                   b'"symbols": [1, 2]}', b"[]", b'{"symbols": "BTC-USDT"}'])
+                                                   b'"symbols": [1, 2]}', b"[]", b'{"symbols": "BTC-USDT"}',
+                                     # symbols no venue list would give: a subscription must never be built from them
+                                     b'{"venue": "okx", "selection": {"quote": [], "kind": []}, "symbols": ["BTC,ETH"]}',
+                                     b'{"venue": "okx", "selection": {"quote": [], "kind": []}, "symbols": ["A\\u001b[2J"]}',
+                                     b'{"venue": "okx", "selection": {"quote": [], "kind": []}, "symbols": ["%s"]}'
+                                     % (b"X" * 200)])
 def test_a_damaged_cache_is_not_trusted(tmp_path, content):
     (tmp_path / "okx.json").write_bytes(content)
     with pytest.raises(UniverseError, match="refused"):
@@ -201,3 +206,22 @@ class _serving:
     def __exit__(self, *exc) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def test_a_cache_that_is_a_fifo_is_refused_not_waited_on(tmp_path):
+    os.mkfifo(tmp_path / "okx.json")  # a plain open for reading would wait for a writer for ever
+    outcome = []
+
+    def attempt():
+        try:
+            resolve("okx", "all", "http://127.0.0.1:1", str(tmp_path), timeout=5)
+        except UniverseError as exc:
+            outcome.append(exc)
+    thread = threading.Thread(target=attempt, daemon=True)
+    thread.start()
+    thread.join(30)
+    stuck = thread.is_alive()
+    if stuck:  # in open(): give it a writer so the thread ends, then fail
+        os.close(os.open(tmp_path / "okx.json", os.O_WRONLY | os.O_NONBLOCK))
+        thread.join()
+    assert not stuck and outcome and "refused" in str(outcome[0])

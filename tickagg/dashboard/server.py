@@ -42,6 +42,7 @@ FILES = {  # the only files served: path -> (file under static/, content type)
     "/static/vendor/uPlot.LICENSE": ("vendor/uPlot.LICENSE", "text/plain; charset=utf-8"),
 }
 CACHE_S = 1.0
+REQUEST_TIMEOUT_S = 10.0  # a connection with no complete request (or response read) by then is closed
 SYMBOLS_CACHE_S = 10.0
 
 
@@ -155,11 +156,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
-def serve(dashboard: Dashboard, host: str, port: int) -> http.server.ThreadingHTTPServer:
-    """A server for ``dashboard`` bound to (host, port) (port 0: any free one); call ``serve_forever``."""
+def serve(dashboard: Dashboard, host: str, port: int,
+          request_timeout_s: float = REQUEST_TIMEOUT_S) -> http.server.ThreadingHTTPServer:
+    """A server for ``dashboard`` bound to (host, port) (port 0: any free one); call ``serve_forever``. A client
+    that leaves its connection idle for ``request_timeout_s`` is hung up on (a thread per connection: no idle client
+    keeps one for ever)."""
     server = http.server.ThreadingHTTPServer((host, port), Handler)
     bound = server.server_address[1]
     hosts = frozenset(f"{name}:{bound}" for name in ("127.0.0.1", "localhost", host, f"[{host}]"))
-    server.RequestHandlerClass = type("DashboardHandler", (Handler,), {"dashboard": dashboard, "hosts": hosts})
+    server.RequestHandlerClass = type("DashboardHandler", (Handler,), {"dashboard": dashboard, "hosts": hosts,
+                                                                        "timeout": request_timeout_s})
     server.daemon_threads = True
     return server
