@@ -92,16 +92,25 @@ def test_status_serve_answers_a_scrape_and_stops_on_sigterm(running, tmp_path):
         process = subprocess.Popen([sys.executable, "-m", "tickagg.cli", "status", group, "--state-dir",
                                     str(root / "data" / "writer"), "--serve", "127.0.0.1:0"],
                                    stdout=log, stderr=subprocess.STDOUT)
-    try:
-        address = _started(process, log_path)
+    def scrape() -> tuple[str, list]:
         with urllib.request.urlopen(f"http://{address}/metrics", timeout=10) as answer:
             text = answer.read().decode()
+        return text, [s for family in text_string_to_metric_families(text) for s in family.samples]
+
+    def complete(samples: list) -> bool:  # the group (started by the fixture) has ticks, stored rows and both stages
+        ticks = [s.value for s in samples if s.name == "tickagg_ticks_total" and s.labels == {"venue": "binance"}]
+        stored = [s for s in samples if s.name == "tickagg_rows_written_total" and s.labels["table"] == "ticks"]
+        stages = {s.labels["stage"] for s in samples if s.name == "tickagg_latency_seconds_count"}
+        return bool(ticks and ticks[0] > 0 and stored and stages >= {"tick_to_signal", "tick_to_store"})
+
+    try:
+        address = _started(process, log_path)
+        deadline = time.monotonic() + 90  # a scrape answers at once; the group may still be starting (run alone)
+        text, samples = scrape()
+        while not complete(samples) and time.monotonic() < deadline:
+            time.sleep(0.5)
+            text, samples = scrape()
     finally:
         status = _stop(process)
-    samples = [s for family in text_string_to_metric_families(text) for s in family.samples]
-    ticks = [s.value for s in samples if s.name == "tickagg_ticks_total" and s.labels == {"venue": "binance"}]
-    assert ticks and ticks[0] > 0, text[:3000]
-    assert [s for s in samples if s.name == "tickagg_rows_written_total" and s.labels["table"] == "ticks"], text[:3000]
-    assert {s.labels["stage"] for s in samples if s.name == "tickagg_latency_seconds_count"} >= {"tick_to_signal",
-                                                                                                "tick_to_store"}
+    assert complete(samples), text[:3000]
     assert status == 0, log_path.read_text()
