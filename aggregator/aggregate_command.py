@@ -19,6 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--spin-us", type=non_negative_float, default=0.0, help="keep polling this long after the last tick before sleeping (default 0)")
     parser.add_argument("--min-sleep-us", type=non_negative_float, default=100.0, help="first sleep when a look finds nothing; doubles with each empty look (default 100)")
     parser.add_argument("--idle-sleep-us", type=non_negative_float, default=1000.0, help="longest sleep between looks while idle: the wake bound (default 1000; 0: busy-poll)")
+    parser.add_argument("--deep-sleep-us", type=bounded_float(0, 40000), default=5000.0, help="longest sleep once the group is quiet (<= 25 ticks in the last second): the wake bound after a silence (default 5000, at most 40000; not above --idle-sleep-us: never quiet)")
     parser.add_argument("--max-symbols", type=positive_int, default=4096, help="symbols with bars and features (about 50 KB each; default 4096)")
     parser.add_argument("--lateness-ms", type=bounded_float(0, 1000, high_open=True), default=250.0, help="how long a bar stays open for late ticks after its end (default 250, < 1000)")
     parser.add_argument("--fill-minutes", type=non_negative_int, default=60, help="empty 1 min bars emitted at most per gap (default 60)")
@@ -40,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=args.log_level, stream=sys.stderr, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     try:
         aggregator = Aggregator(args.group, args.cpu, args.busy_poll, args.spin_us, args.idle_sleep_us,
-                                min_sleep_us=args.min_sleep_us, max_symbols=args.max_symbols, lateness_ms=args.lateness_ms, fill_minutes=args.fill_minutes)
+                                min_sleep_us=args.min_sleep_us, deep_sleep_us=args.deep_sleep_us, max_symbols=args.max_symbols, lateness_ms=args.lateness_ms, fill_minutes=args.fill_minutes)
     except (RingError, ValueError) as exc:
         print(f"tickagg aggregate: {exc}", file=sys.stderr)
         return EXIT_REFUSED if isinstance(exc, SegmentRefusedError) else 1

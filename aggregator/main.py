@@ -5,15 +5,16 @@ slices Python handles signals, checks the rings (a file cut short must be let
 go before the kernel touches it), publishes counters and, once a second, looks
 for new rings and publishes the cumulative latency histograms
 (``tickagg.<group>.latency_hist``, shm/histogram_segment.py). Those chores
-and the call into Numba cost ~0.5 ms (~1 % of a core at 20 slices a second,
-whatever the traffic).
+and the call into Numba cost ~0.5 ms (~1 % of a core at 20 slices a second).
 With nothing to read (after ``spin_us``, default 0) the loop sleeps between
 looks, ``min_sleep_us`` (100) first and twice as long after each empty look,
-up to ``idle_sleep_us`` (1,000): the wake bound. A tick that arrives while the
-aggregator sleeps is popped within ``idle_sleep_us`` plus the kernel's timer
-slack (50 µs by default); an idle aggregator wakes ~1,000 times a second
-(``busy_poll`` never sleeps: lowest latency, one core at 100 %). Producers need
-not wake it: no futex or eventfd, nothing for them to do.
+up to ``idle_sleep_us`` (1,000): the wake bound while ticks flow. A quiet
+group (at most 25 ticks in the last second, aggregator/pace.py) gets slices
+of 200 ms and naps up to ``deep_sleep_us`` (5,000): the wake bound after a
+silence, ~250 wakeups a second instead of ~1,000. A tick that arrives while the
+aggregator sleeps is popped within that bound plus the kernel's timer slack
+(50 µs by default); ``busy_poll`` never sleeps (lowest latency, one core at
+100 %). Producers need not wake it: no futex or eventfd, nothing for them to do.
 Tick rings that appear later (a feed started after the aggregator) are
 attached within a second.
 
@@ -39,6 +40,7 @@ import psutil
 from aggregator import fold
 from aggregator.agg_state import C_SECOND, K_BARS1M, K_BARS1S, K_FEATURE_ROWS, K_LATE, K_NO_SLOT, K_PENDING_MAX, K_TICKS, new_agg_state
 from aggregator.outputs import TICKS, flush_all, open_outputs
+from aggregator.pace import Pace
 from aggregator.poll import MAX_INPUTS, dummy_ring, serve
 from shm import segment
 from shm.compile_lock import compile_lock
@@ -50,21 +52,21 @@ from shm.topology import tick_ring
 log = logging.getLogger("tickagg.aggregate")
 BATCH = 4096
 RESTART_WINDOW = 2 * MAX_INPUTS * BATCH  # out.ticks records looked at on attach: more than one turn of every ring
-SLICE_S = 0.05  # time in Numba between Python chores (signals, ring checks, counters)
 ATTACH_EVERY_S = 1.0  # how often to look for new tick rings
 COUNTER_NAMES = ("ticks", "late_ticks", "ticks_without_slot", "feature_rows", "bars1s", "bars1m", "feature_queue_max",
-                 "input_rings", "slices")
+                 "input_rings", "slices", "quiet_slices")
 
 
 class Aggregator:
     def __init__(self, group: str = "default", cpu: int | None = None, busy_poll: bool = False,
                  spin_us: float = 0.0, idle_sleep_us: float = 1000.0, feature_budget: int = 8,
-                 min_sleep_us: float = 100.0, **state_options):
+                 min_sleep_us: float = 100.0, deep_sleep_us: float = 5000.0, **state_options):
         self.group = group
         self.cpu = pin_to_cpu(cpu)
         self.busy_poll, self.spin_ns = busy_poll, int(spin_us * 1000)
         self.max_sleep_us = 0 if busy_poll or idle_sleep_us <= 0 else max(1, int(idle_sleep_us))
         self.min_sleep_us = max(1, min(int(min_sleep_us), self.max_sleep_us))
+        self.deep_sleep_us = max(0, int(deep_sleep_us))
         self.feature_budget = feature_budget
         self.state = new_agg_state(**state_options)
         self.outputs, self.output_rings = open_outputs(group)
@@ -146,25 +148,28 @@ class Aggregator:
         signal.signal(signal.SIGINT, self.stop)
 
     def run(self, seconds: float | None = None) -> None:
-        """Serve until stopped (or for ``seconds``): Numba time slices of SLICE_S, Python chores between."""
+        """Serve until stopped (or for ``seconds``): Numba time slices (aggregator/pace.py), Python chores between."""
         deadline = time.monotonic() + seconds if seconds else None
-        slices = 0
+        slices = quiet_slices = 0
         next_attach = time.monotonic() + ATTACH_EVERY_S
+        pace = Pace(self.max_sleep_us, self.deep_sleep_us, time.monotonic())
         while not self._stopping:
             data, headers, count = self._input_tuples()
-            serve(data, headers, count, self._positions, self._scratch, self.state, self.outputs,
-                  int(SLICE_S * 1e9), self.spin_ns, self.min_sleep_us, self.max_sleep_us, self.feature_budget)
+            quiet_slices += pace.quiet
+            ticks = serve(data, headers, count, self._positions, self._scratch, self.state, self.outputs,
+                          pace.slice_ns, self.spin_ns, self.min_sleep_us, pace.sleep_us, self.feature_budget)
             slices += 1
+            pace.after_slice(time.monotonic(), ticks)
             self.check_rings()
             if time.monotonic() >= next_attach:
                 next_attach = time.monotonic() + ATTACH_EVERY_S
                 self.attach_new_rings()
-            self._publish_counters(slices)
+            self._publish_counters(slices, quiet_slices)
             self._publish_histograms()
             if deadline and time.monotonic() >= deadline:
                 break
         flush_all(self.outputs, self.state.histograms)
-        self._publish_counters(slices)
+        self._publish_counters(slices, quiet_slices)
         self._publish_histograms()
 
     def _input_tuples(self) -> tuple[tuple, tuple, int]:
@@ -173,10 +178,10 @@ class Aggregator:
         padded = arrays + [self._dummy] * (MAX_INPUTS - len(arrays))
         return tuple(records for records, _ in padded), tuple(header for _, header in padded), len(arrays)
 
-    def _publish_counters(self, slices: int) -> None:
+    def _publish_counters(self, slices: int, quiet_slices: int = 0) -> None:
         c = self.state.counters
         values = [c[K_TICKS], c[K_LATE], c[K_NO_SLOT], c[K_FEATURE_ROWS], c[K_BARS1S], c[K_BARS1M], c[K_PENDING_MAX],
-                  len(self.inputs), slices]
+                  len(self.inputs), slices, quiet_slices]
         self.status.metrics[: len(values)] = values
 
     def _publish_histograms(self) -> None:

@@ -81,6 +81,7 @@ SETTINGS = [
     Setting("aggregator.busy_poll", "bool", bool, {"aggregate": "busy_poll"}),
     Setting("aggregator.spin_us", "float", non_negative_float, {"aggregate": "spin_us"}),
     Setting("aggregator.idle_sleep_us", "float", non_negative_float, {"aggregate": "idle_sleep_us"}),
+    Setting("aggregator.deep_sleep_us", "float", bounded_float(0, 40000), {"aggregate": "deep_sleep_us"}),
     Setting("aggregator.max_symbols", "int", positive_int, {"aggregate": "max_symbols"}),
     Setting("aggregator.lateness_ms", "float", bounded_float(0, 1000, high_open=True), {"aggregate": "lateness_ms"}),
     Setting("aggregator.fill_minutes", "int", non_negative_int, {"aggregate": "fill_minutes"}),

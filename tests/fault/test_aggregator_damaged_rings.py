@@ -7,6 +7,7 @@ import signal
 import time
 
 import numpy as np
+import pytest
 
 import header_workers as hw
 from aggregator_helpers import MINUTE, feed_ticks, out_ticks_published, start_aggregator
@@ -66,7 +67,13 @@ def test_a_feed_head_moved_by_ten_million_publishes_no_stale_slot_and_nothing_tw
     assert "impossible positions" in stderr and "skipped unread 10000000" in stderr
 
 
-def test_a_truncated_feed_ring_is_let_go_the_others_go_on_and_its_replacement_is_read(group):
+def _quiet_slices(group: str) -> int:
+    with Ring(ring_name(group, "out.ticks"), MONITOR) as ring:
+        return ring.status()["metrics"].get("quiet_slices", 0)
+
+
+@pytest.mark.parametrize("quiet", [False, True], ids=["busy", "quiet"])  # quiet: 200 ms slices, 5 ms naps
+def test_a_truncated_feed_ring_is_let_go_the_others_go_on_and_its_replacement_is_read(group, quiet):
     start = (time.time_ns() // MINUTE - 5) * MINUTE
     binance_ticks = feed_ticks(group, "binance", 4_000, start, 5)
     okx_ticks = feed_ticks(group, "okx", 2_000, start, 6)
@@ -77,6 +84,9 @@ def test_a_truncated_feed_ring_is_let_go_the_others_go_on_and_its_replacement_is
     process = start_aggregator(group)
     try:
         wait_until(lambda: out_ticks_published(group) >= 2_000, 300, "aggregator to publish both venues")
+        if quiet:  # the cut is noticed within the same bound (one quiet slice, one nap, the checks) as when busy
+            first = _quiet_slices(group)
+            wait_until(lambda: _quiet_slices(group) >= first + 2, 60, "the aggregator quiet")
         os.truncate(segment.path_of(okx.name), H.HEADER_BYTES + CAPACITY // 2 * TICK.itemsize)
         time.sleep(0.5)
         push_all(binance, binance_ticks[1_000:3_000])

@@ -1,5 +1,6 @@
-"""The aggregator sleeps when idle (backing off to its longest sleep) and still takes every tick: a tick pushed
-after a long idle comes out as a signal, and a burst across the idle -> busy edge arrives whole, once."""
+"""The aggregator sleeps when idle (backing off to its longest sleep, then going quiet: longer slices, deeper naps)
+and still takes every tick: a tick pushed after a long idle comes out as a signal, and a burst across the
+idle -> busy edge arrives whole, once."""
 from __future__ import annotations
 
 import signal
@@ -10,7 +11,7 @@ import time
 import numpy as np
 import pytest
 
-from aggregator.main import SLICE_S
+from aggregator.pace import QUIET_WINDOW_S, SLICE_S
 from aggregator_helpers import feed_ticks
 from feed_helpers import read_all, wait_until
 from shm import segment
@@ -18,10 +19,10 @@ from shm.pipeline_records import SIGNAL, STAMPED_TICK
 from shm.ring import MONITOR, PRODUCER, Ring, ring_name
 from shm.records import TICK
 
-IDLE_SLICES = max(2, round(1.0 / SLICE_S))
-SLEEPS = {
-    "default": [],  # 100 us doubling to 1 ms
-    "long sleeps": ["--min-sleep-us", "50000", "--idle-sleep-us", "200000"],
+IDLE_SLICES = max(2, round(QUIET_WINDOW_S / SLICE_S))
+SLEEPS = {  # options, whether it goes quiet
+    "default": ([], True),  # 100 us doubling to 1 ms; quiet: to 5 ms
+    "long sleeps": (["--min-sleep-us", "50000", "--idle-sleep-us", "200000"], False),  # deeper than deep: never quiet
 }
 
 
@@ -33,33 +34,40 @@ def _status(group: str) -> dict:
         return ring.status()["metrics"]
 
 
-def _idle_for(group: str, slices: int) -> None:
-    """Wait until the aggregator has run ``slices`` more time slices (SLICE_S each) with nothing to read."""
-    first = _status(group).get("slices", 0)
-    wait_until(lambda: _status(group).get("slices", 0) >= first + slices, 120, f"{slices} idle slices")
+def _idle_for(group: str, slices: int, quiet: bool) -> None:
+    """Wait until the aggregator has run ``slices`` more time slices with nothing to read (``quiet``: and then
+    three quiet ones, the deepest sleep)."""
+    first = _status(group)
+    wait_until(lambda: _status(group).get("slices", 0) >= first.get("slices", 0) + slices, 120, f"{slices} idle slices")
+    if quiet:
+        wait_until(lambda: _status(group).get("quiet_slices", 0) >= first.get("quiet_slices", 0) + 3, 120,
+                   "three quiet slices")
 
 
 @pytest.mark.parametrize("sleeps", list(SLEEPS), ids=list(SLEEPS))
 def test_ticks_after_a_long_idle_and_across_the_idle_busy_edge_all_come_out_once(group, sleeps):
+    options, quiet = SLEEPS[sleeps]
     ticks = feed_ticks(group, "binance", 3001, time.time_ns() - 3 * 60_000_000_000, 7)
     ring = Ring(ring_name(group, "binance"), PRODUCER, TICK, 1 << 14)
     process = subprocess.Popen([sys.executable, "-m", "tickagg.cli", "aggregate", "--group", group,
-                                "--max-symbols", "64", *SLEEPS[sleeps]],
+                                "--max-symbols", "64", *options],
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         wait_until(lambda: _status(group).get("input_rings") == 1, 300, "the aggregator reading the ring")
-        _idle_for(group, IDLE_SLICES)  # a second with nothing: backed off to its longest sleep
+        _idle_for(group, IDLE_SLICES, quiet)  # a second with nothing: backed off to its longest sleep
         assert ring.push_batch(ticks[:1]) == 1
         wait_until(lambda: _status(group).get("ticks") == 1, 60, "the lone tick after the idle second")
-        _idle_for(group, IDLE_SLICES)
+        _idle_for(group, IDLE_SLICES, quiet)
         for start in range(1, len(ticks), 100):  # idle -> busy: a burst of pushes, none waiting for the aggregator
             assert ring.push_batch(ticks[start:start + 100]) == len(ticks[start:start + 100])
         wait_until(lambda: _status(group).get("ticks") == len(ticks), 60, "every tick of the burst")
+        status = _status(group)
     finally:
         ring.close()
         process.send_signal(signal.SIGTERM)
         _, log = process.communicate(timeout=30)
     assert process.returncode == 0, log
+    assert (status["quiet_slices"] > 0) == quiet  # quiet only when deep_sleep_us is deeper than idle_sleep_us
     stamped = read_all(group, "out.ticks", STAMPED_TICK)
     np.testing.assert_array_equal(stamped["seq"], ticks["seq"])  # every tick, once, in order
     assert (stamped["ts_pop_ns"] >= stamped["ts_recv_ns"]).all()

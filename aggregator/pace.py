@@ -1,0 +1,52 @@
+"""How long the aggregator's next Numba slice lasts and how long it may sleep in it: normal or quiet.
+
+Normal: slices of SLICE_S (50 ms), naps backing off to ``idle_sleep_us``
+(1 ms): ~1,000 wakeups a second when nothing comes, each tick popped within
+~1 ms. Quiet, once the last QUIET_WINDOW_S held at most QUIET_TICKS ticks (an
+idle group: a few ticks a second): slices of QUIET_SLICE_S and naps backing
+off to ``deep_sleep_us`` (5 ms), ~250 wakeups and 5 rounds of chores a second.
+A tick that comes while quiet is popped within ``deep_sleep_us`` (plus timer
+slack); after it the naps start again at ``min_sleep_us``, so the rest of a
+burst waits no longer than when normal, and more than QUIET_TICKS in a window
+makes the next slice normal. QUIET_SLICE_S keeps the ring checks between
+slices within their bound (a ring file cut short is noticed within 250 ms:
+one quiet slice, one nap and the checks).
+"""
+from __future__ import annotations
+
+from collections import deque
+
+SLICE_S = 0.05  # time in Numba between Python chores (signals, ring checks, counters)
+QUIET_SLICE_S = 0.2  # the same while quiet: QUIET_SLICE_S + deep_sleep_us stays under the 250 ms ring-check bound
+QUIET_WINDOW_S = 1.0  # how far back the tick count looks
+QUIET_TICKS = 25  # at most this many ticks in the window: quiet
+MAX_DEEP_SLEEP_US = 40_000  # longer naps would break the ring-check bound
+
+
+class Pace:
+    def __init__(self, max_sleep_us: int, deep_sleep_us: int, started: float):
+        """``max_sleep_us`` 0 (busy-poll) or ``deep_sleep_us`` <= ``max_sleep_us``: never quiet."""
+        self.max_sleep_us = max_sleep_us
+        self.deep_sleep_us = min(int(deep_sleep_us), MAX_DEEP_SLEEP_US)
+        self.enabled = max_sleep_us > 0 and self.deep_sleep_us > max_sleep_us
+        self._recent: deque[tuple[float, int]] = deque()  # (slice end, ticks) over the last window
+        self._in_window = 0
+        self._full_from = started + QUIET_WINDOW_S  # not quiet before a whole window was seen
+        self.quiet = False
+
+    def after_slice(self, now: float, ticks: int) -> None:
+        """Count a finished slice; decide the next one."""
+        self._recent.append((now, ticks))
+        self._in_window += ticks
+        while self._recent and self._recent[0][0] <= now - QUIET_WINDOW_S:
+            self._in_window -= self._recent.popleft()[1]
+        self.quiet = self.enabled and now >= self._full_from and self._in_window <= QUIET_TICKS
+
+    @property
+    def slice_ns(self) -> int:
+        return int((QUIET_SLICE_S if self.quiet else SLICE_S) * 1e9)
+
+    @property
+    def sleep_us(self) -> int:
+        """The longest nap of the next slice."""
+        return self.deep_sleep_us if self.quiet else self.max_sleep_us
