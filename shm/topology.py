@@ -62,7 +62,8 @@ OUTPUT_RINGS: dict[str, RingSpec] = {
 }
 
 
-MIN_CAPACITY, MAX_DERIVED_CAPACITY = 1 << 12, 1 << 24
+# at least one flush of the aggregator's staging (aggregator/outputs.py STAGING); at most 256 MiB of ticks
+MIN_CAPACITY, MAX_DERIVED_CAPACITY = 1 << 12, 1 << 22
 
 
 class RingSizing(NamedTuple):
@@ -85,12 +86,15 @@ class RingSizing(NamedTuple):
 
 
 def capacity_for(rate: float, seconds: float) -> int:
-    """Records for ``seconds`` at ``rate`` records/s: the next power of two, from ``MIN_CAPACITY`` to
-    ``MAX_DERIVED_CAPACITY`` (ValueError for a rate or a time that is not a positive finite number)."""
+    """Records for ``seconds`` at ``rate`` records/s: the next power of two, at least ``MIN_CAPACITY``
+    (ValueError for a rate or a time that is not a positive finite number, or more than ``MAX_DERIVED_CAPACITY``)."""
     for what, value in (("rate", rate), ("seconds", seconds)):
         if not 0 < value < float("inf"):
             raise ValueError(f"the {what} must be a positive number, not {value!r}")
-    wanted = min(rate * seconds, MAX_DERIVED_CAPACITY)
+    wanted = rate * seconds
+    if wanted > MAX_DERIVED_CAPACITY:
+        raise ValueError(f"{rate:g}/s x {seconds:g} s is {wanted:.0f} records, more than the {MAX_DERIVED_CAPACITY} "
+                         "a ring sized by rate may hold")
     return max(MIN_CAPACITY, 1 << max(0, int(wanted) - 1).bit_length())
 
 
