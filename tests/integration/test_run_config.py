@@ -34,11 +34,11 @@ url = "{store}"
 [writer]
 batch_rows = 100
 [simulator]
-rate = 600
+rate = 800
 [rings]
 buffer_seconds = 1
 venue_peak_rate = 1000
-output_seconds = 0.5
+output_seconds = 2
 peak_rate = 5000
 [venues.coinbase]
 symbols = ["ETH-USD"]
@@ -59,7 +59,7 @@ enabled = false
         ring = Ring(ring_name(group, name))
         capacities[name] = ring.capacity
         ring.close()
-    assert capacities == {"binance": 4096, "coinbase": 4096, "out.ticks": 4096}  # 1 s x 1000/s, 0.5 s x 5000/s
+    assert capacities == {"binance": 4096, "coinbase": 4096, "out.ticks": 16384}  # 1 s x 1000/s, 2 s x 5000/s
     assert received > 2 * 4096 and received == aggregated == stored, final  # the small rings wrapped, nothing lost
     assert (tmp_path / "data" / "logs" / "feed-coinbase.log").exists()  # data_dir from the file
     assert not (tmp_path / "data" / "logs" / "feed-kraken.log").exists()  # disabled
