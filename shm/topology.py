@@ -20,8 +20,8 @@ The two rings that grow with the tick rate are sized by seconds of buffer at
 a configured peak rate (``RingSizing``, the deployment file's ``[rings]``):
 a feed's tick ring holds ``buffer_seconds`` at ``venue_peak_rate`` (it must
 cover an aggregator restart), ``out.ticks`` holds ``output_seconds`` at
-``peak_rate`` (a few writer batch cycles: the writer spills when the store
-is down). The others have fixed capacities: their rates do not follow the
+``peak_rate`` (a few writer batch cycles and the writer's start or restart:
+the writer spills when the store is down). The others have fixed capacities: their rates do not follow the
 tick rate (one bar per symbol and second, one feature row per symbol and
 minute: ``out.features`` must take a whole minute close of 2,378 symbols).
 A ring that exists keeps the capacity it was created with (shm/ring.py).
@@ -72,7 +72,7 @@ class RingSizing(NamedTuple):
 
     buffer_seconds: float = 8.0  # a feed's tick ring: an aggregator restart
     venue_peak_rate: float = 16_000.0  # ticks/s one venue may send
-    output_seconds: float = 4.0  # out.ticks: a few writer batch cycles
+    output_seconds: float = 4.0  # out.ticks: a few writer batch cycles, the writer's (re)start
     peak_rate: float = 120_000.0  # ticks/s of the whole group
 
     def tick_capacity(self) -> int:
