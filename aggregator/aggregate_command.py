@@ -34,8 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from shm.topology import RingSizing
 
-    sizing = RingSizing(output_seconds=args.output_seconds or RingSizing.output_seconds,
-                        peak_rate=args.peak_rate or RingSizing.peak_rate)
+    sizing = RingSizing.given(output_seconds=args.output_seconds, peak_rate=args.peak_rate)
     try:
         capacities = sizing.output_capacities()
     except ValueError as exc:

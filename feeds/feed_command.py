@@ -91,8 +91,7 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"tickagg feed: {exc}", file=sys.stderr)
         return 2
-    sizing = RingSizing(buffer_seconds=args.buffer_seconds or RingSizing.buffer_seconds,
-                        venue_peak_rate=args.venue_peak_rate or RingSizing.venue_peak_rate)
+    sizing = RingSizing.given(buffer_seconds=args.buffer_seconds, venue_peak_rate=args.venue_peak_rate)
     try:
         capacity = args.ring_capacity or sizing.tick_capacity()
     except ValueError as exc:

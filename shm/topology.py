@@ -75,6 +75,11 @@ class RingSizing(NamedTuple):
     output_seconds: float = 4.0  # out.ticks: a few writer batch cycles, the writer's (re)start
     peak_rate: float = 120_000.0  # ticks/s of the whole group
 
+    @classmethod
+    def given(cls, **values: float | None) -> RingSizing:
+        """The sizing with the values a command was given (None: the default)."""
+        return cls(**{key: value for key, value in values.items() if value is not None})
+
     def tick_capacity(self) -> int:
         return capacity_for(self.venue_peak_rate, self.buffer_seconds)
 

@@ -48,6 +48,11 @@ def test_the_defaults_are_the_topology_capacities():
     assert ring_bytes(STAMPED_TICK, 1 << 19) == 4096 + 44 * (1 << 20)
 
 
+def test_a_command_without_the_flags_gets_the_defaults():
+    assert RingSizing.given(buffer_seconds=None, venue_peak_rate=None) == RingSizing()
+    assert RingSizing.given(output_seconds=2.0, peak_rate=None) == RingSizing(output_seconds=2.0)
+
+
 def test_only_the_rate_driven_rings_follow_the_sizing():
     small = RingSizing(buffer_seconds=1, venue_peak_rate=1000, output_seconds=0.5, peak_rate=5000)
     assert small.tick_capacity() == MIN_CAPACITY
