@@ -23,12 +23,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-symbols", type=positive_int, default=4096, help="symbols with bars and features (about 50 KB each; default 4096)")
     parser.add_argument("--lateness-ms", type=bounded_float(0, 1000, high_open=True), default=250.0, help="how long a bar stays open for late ticks after its end (default 250, < 1000)")
     parser.add_argument("--fill-minutes", type=non_negative_int, default=60, help="empty 1 min bars emitted at most per gap (default 60)")
+    parser.add_argument("--output-seconds", type=bounded_float(0, 600, low_open=True), 
+                        help="out.ticks holds this many seconds at --peak-rate when it is created (default 4)")
+    parser.add_argument("--peak-rate", type=bounded_float(0, 1e8, low_open=True), 
+                        help="ticks/s the whole group may burst to, for --output-seconds (default 120000)")
     parser.add_argument("--seconds", type=positive_float, help="stop after this many seconds (default: run until SIGTERM)")
     parser.add_argument("--log-level", type=log_level, default="INFO", help="logging level (default INFO)")
     config.add_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
+    from shm.topology import RingSizing
+
+    sizing = RingSizing.given(output_seconds=args.output_seconds, peak_rate=args.peak_rate)
+    try:
+        capacities = sizing.output_capacities()
+    except ValueError as exc:
+        raise UsageError(f"--output-seconds x --peak-rate: {exc}") from None
     from aggregator.main import Aggregator
     from shm.ring import RingError
     from shm.segment import EXIT_REFUSED, SegmentRefusedError
@@ -41,7 +52,8 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=args.log_level, stream=sys.stderr, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     try:
         aggregator = Aggregator(args.group, args.cpu, args.busy_poll, args.spin_us, args.idle_sleep_us,
-                                min_sleep_us=args.min_sleep_us, deep_sleep_us=args.deep_sleep_us, max_symbols=args.max_symbols, lateness_ms=args.lateness_ms, fill_minutes=args.fill_minutes)
+                                min_sleep_us=args.min_sleep_us, deep_sleep_us=args.deep_sleep_us, max_symbols=args.max_symbols, lateness_ms=args.lateness_ms, fill_minutes=args.fill_minutes,
+                                output_capacities=capacities)
     except (RingError, ValueError) as exc:
         print(f"tickagg aggregate: {exc}", file=sys.stderr)
         return EXIT_REFUSED if isinstance(exc, SegmentRefusedError) else 1

@@ -60,7 +60,8 @@ COUNTER_NAMES = ("ticks", "late_ticks", "ticks_without_slot", "feature_rows", "b
 class Aggregator:
     def __init__(self, group: str = "default", cpu: int | None = None, busy_poll: bool = False,
                  spin_us: float = 0.0, idle_sleep_us: float = 1000.0, feature_budget: int = 8,
-                 min_sleep_us: float = 100.0, deep_sleep_us: float = 5000.0, **state_options):
+                 min_sleep_us: float = 100.0, deep_sleep_us: float = 5000.0,
+                 output_capacities: dict[str, int] | None = None, **state_options):
         self.group = group
         self.cpu = pin_to_cpu(cpu)
         self.busy_poll, self.spin_ns = busy_poll, int(spin_us * 1000)
@@ -69,7 +70,7 @@ class Aggregator:
         self.deep_sleep_us = max(0, int(deep_sleep_us))
         self.feature_budget = feature_budget
         self.state = new_agg_state(**state_options)
-        self.outputs, self.output_rings = open_outputs(group)
+        self.outputs, self.output_rings = open_outputs(group, output_capacities)
         self.status = self.output_rings[TICKS]  # out.ticks: its metrics block holds our counters
         self.status.metric_names = list(COUNTER_NAMES)
         self.inputs: dict[str, Ring] = {}

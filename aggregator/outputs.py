@@ -46,11 +46,14 @@ class Outputs(NamedTuple):
     signals: Output
 
 
-def open_outputs(group: str) -> tuple[Outputs, list[Ring]]:
-    """Create or attach every output ring of ``group`` as its producer."""
+def open_outputs(group: str, capacities: dict[str, int] | None = None) -> tuple[Outputs, list[Ring]]:
+    """Create or attach every output ring of ``group`` as its producer; ``capacities``: short name -> capacity
+    when created (shm/topology.RingSizing.output_capacities; default the OUTPUT_RINGS ones). A ring that exists
+    keeps its own."""
     rings, parts = [], []
     for name in ORDER:
         dtype, capacity, _ = OUTPUT_RINGS[name]
+        capacity = (capacities or {}).get(name, capacity)
         ring = Ring(ring_name(group, name), PRODUCER, dtype, capacity)
         rings.append(ring)
         data, header = ring.kernel_arrays()

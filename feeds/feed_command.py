@@ -8,8 +8,8 @@ import sys
 
 from shm.names import group_argument
 from tickagg import config, config_schema
-from tickagg.args import (UsageError, log_level, name_list, non_negative_float, positive_float, positive_int,
-                          power_of_two, ws_url)
+from tickagg.args import (UsageError, bounded_float, log_level, name_list, non_negative_float, positive_float,
+                          positive_int, power_of_two, ws_url)
 
 HELP = "run one exchange's feed: WebSocket trades -> normalized ticks in the exchange's ring"
 
@@ -40,7 +40,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "feeds/connection_limits.py)")
     parser.add_argument("--log-level", type=log_level, default="INFO", help="logging level (default INFO)")
     parser.add_argument("--ring-capacity", type=power_of_two, default=None,
-                        help="records in the tick ring when it is created (a power of two; default 262144)")
+                        help="records in the tick ring when it is created (a power of two; default: "
+                             "--buffer-seconds x --venue-peak-rate, 131072)")
+    parser.add_argument("--buffer-seconds", type=bounded_float(0, 600, low_open=True),
+                        help="the tick ring holds this many seconds at --venue-peak-rate when it is created (default 8)")
+    parser.add_argument("--venue-peak-rate", type=bounded_float(0, 1e8, low_open=True),
+                        help="ticks/s this venue may burst to, for --buffer-seconds (default 16000)")
     config.add_argument(parser)
     parser.add_argument("--max-clock-skew", default="300,10", metavar="BEHIND,AHEAD",
                         help="seconds a trade's exchange time may lie before and after its receive time; "
@@ -65,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     from feeds.loop import Feed
     from feeds.venues import venue
     from shm.segment import EXIT_REFUSED, SegmentError, SegmentRefusedError
-    from shm.topology import TICK_RING_CAPACITY
+    from shm.topology import RingSizing
 
     deployment = getattr(args, "deployment", None)  # the venue's part of the file: under the venue's own flags
     if deployment is not None:
@@ -91,9 +96,14 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"tickagg feed: {exc}", file=sys.stderr)
         return 2
+    sizing = RingSizing.given(buffer_seconds=args.buffer_seconds, venue_peak_rate=args.venue_peak_rate)
+    try:
+        capacity = args.ring_capacity or sizing.tick_capacity()
+    except ValueError as exc:
+        raise UsageError(f"--buffer-seconds x --venue-peak-rate: {exc}") from None
     try:
         feed = Feed(module, symbols, args.url, args.group, args.stale_after, args.max_lifetime, limits=limits,
-                    ring_capacity=args.ring_capacity or TICK_RING_CAPACITY, per_connection=args.connection_symbols)
+                    ring_capacity=capacity, per_connection=args.connection_symbols)
     except SegmentError as exc:  # a ring or the symbol directory (RingError is one)
         print(f"tickagg feed: {exc}", file=sys.stderr)
         return EXIT_REFUSED if isinstance(exc, SegmentRefusedError) else 1

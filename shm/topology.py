@@ -13,6 +13,18 @@ table (store/tables.py)::
                  --> out.latency         (LATENCY)
                  --> out.events          (EVENT)   --> writer
                  --> signals             (SIGNAL)  --> downstream strategies
+
+Capacities are a memory decision: a ring's pages count in the PSS of the
+processes that map it once touched, and a ring that wraps touches them all.
+The two rings that grow with the tick rate are sized by seconds of buffer at
+a configured peak rate (``RingSizing``, the deployment file's ``[rings]``):
+a feed's tick ring holds ``buffer_seconds`` at ``venue_peak_rate`` (it must
+cover an aggregator restart), ``out.ticks`` holds ``output_seconds`` at
+``peak_rate`` (a few writer batch cycles and the writer's start or restart:
+the writer spills when the store is down). The others have fixed capacities: their rates do not follow the
+tick rate (one bar per symbol and second, one feature row per symbol and
+minute: ``out.features`` must take a whole minute close of 2,378 symbols).
+A ring that exists keeps the capacity it was created with (shm/ring.py).
 """
 from __future__ import annotations
 
@@ -32,14 +44,14 @@ class RingSpec(NamedTuple):
     table: str | None  # None: the writer does not read it
 
 
-TICK_RING = RingSpec(TICK, 1 << 18, None)  # per exchange: ~3 s of a 80k ticks/s burst, 16 MiB
+TICK_RING = RingSpec(TICK, 1 << 17, None)  # per exchange: the capacity at the default RingSizing, 8 MiB
 EVENT_RING = RingSpec(EVENT, 1 << 12, "events")  # per exchange
 TICK_RING_CAPACITY = TICK_RING.capacity
 EVENT_RING_CAPACITY = EVENT_RING.capacity
 
 # the aggregator's output rings, by short name, in the order it opens and indexes them
 OUTPUT_RINGS: dict[str, RingSpec] = {
-    "out.ticks": RingSpec(STAMPED_TICK, 1 << 20, "ticks"),
+    "out.ticks": RingSpec(STAMPED_TICK, 1 << 20, "ticks"),  # the capacity at the default RingSizing, 88 MiB
     "out.bars1s": RingSpec(BAR, 1 << 16, "bars_1s"),
     "out.bars1m": RingSpec(BAR, 1 << 14, "bars_1m"),
     "out.features": RingSpec(FEATURE_ROW, 1 << 12, "features"),  # 11 KiB records: 46 MiB
@@ -48,6 +60,54 @@ OUTPUT_RINGS: dict[str, RingSpec] = {
     "out.events": RingSpec(EVENT, 1 << 12, "events"),
     "signals": RingSpec(SIGNAL, 1 << 16, None),
 }
+
+
+# at least one flush of the aggregator's staging (aggregator/outputs.py STAGING); at most 256 MiB of ticks
+MIN_CAPACITY, MAX_DERIVED_CAPACITY = 1 << 12, 1 << 22
+
+
+class RingSizing(NamedTuple):
+    """How much the rate-driven rings buffer (the deployment file's ``[rings]``). Defaults: the seed's operating
+    point, 80k ticks/s over ten venues, with bursts to 1.5x the group rate and 2x a venue's."""
+
+    buffer_seconds: float = 8.0  # a feed's tick ring: an aggregator restart
+    venue_peak_rate: float = 16_000.0  # ticks/s one venue may send
+    output_seconds: float = 8.0  # out.ticks: a few writer batch cycles and the writer's (re)start (seconds when busy)
+    peak_rate: float = 120_000.0  # ticks/s of the whole group
+
+    @classmethod
+    def given(cls, **values: float | None) -> RingSizing:
+        """The sizing with the values a command was given (None: the default)."""
+        return cls(**{key: value for key, value in values.items() if value is not None})
+
+    def tick_capacity(self) -> int:
+        return capacity_for(self.venue_peak_rate, self.buffer_seconds)
+
+    def output_capacities(self) -> dict[str, int]:
+        """Capacity of each output ring by short name (``OUTPUT_RINGS`` order)."""
+        capacities = {name: spec.capacity for name, spec in OUTPUT_RINGS.items()}
+        capacities["out.ticks"] = capacity_for(self.peak_rate, self.output_seconds)
+        return capacities
+
+
+def capacity_for(rate: float, seconds: float) -> int:
+    """Records for ``seconds`` at ``rate`` records/s: the next power of two, at least ``MIN_CAPACITY``
+    (ValueError for a rate or a time that is not a positive finite number, or more than ``MAX_DERIVED_CAPACITY``)."""
+    for what, value in (("rate", rate), ("seconds", seconds)):
+        if not 0 < value < float("inf"):
+            raise ValueError(f"the {what} must be a positive number, not {value!r}")
+    wanted = rate * seconds
+    if wanted > MAX_DERIVED_CAPACITY:
+        raise ValueError(f"{rate:g}/s x {seconds:g} s is {wanted:.0f} records, more than the {MAX_DERIVED_CAPACITY} "
+                         "a ring sized by rate may hold")
+    return max(MIN_CAPACITY, 1 << max(0, int(wanted) - 1).bit_length())
+
+
+def ring_bytes(dtype: np.dtype, capacity: int) -> int:
+    """What a ring costs once every page is touched (its header is one 4 KiB page)."""
+    from shm.header import HEADER_BYTES
+
+    return HEADER_BYTES + capacity * np.dtype(dtype).itemsize
 
 
 def tick_ring(exchange: str) -> str:

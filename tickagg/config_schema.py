@@ -76,7 +76,11 @@ SETTINGS = [
             ("TICKAGG_LOG_LEVEL",)),
     Setting("data_dir", "str", str, {"run": "data_dir"}),
     Setting("store.url", "str", _store, {"run": "store", "write": "store"}, ("TICKAGG_STORE", "CLICKHOUSE_URL")),
-    Setting("rings.tick_capacity", "int", power_of_two, {"feed": "ring_capacity"}),
+    Setting("rings.tick_capacity", "int", power_of_two, {"feed": "ring_capacity"}),  # wins over the two below
+    Setting("rings.buffer_seconds", "float", bounded_float(0, 600, low_open=True), {"feed": "buffer_seconds"}),
+    Setting("rings.venue_peak_rate", "float", bounded_float(0, 1e8, low_open=True), {"feed": "venue_peak_rate"}),
+    Setting("rings.output_seconds", "float", bounded_float(0, 600, low_open=True), {"aggregate": "output_seconds"}),
+    Setting("rings.peak_rate", "float", bounded_float(0, 1e8, low_open=True), {"aggregate": "peak_rate"}),
     Setting("aggregator.cpu", "int", non_negative_int, {"aggregate": "cpu"}),
     Setting("aggregator.busy_poll", "bool", bool, {"aggregate": "busy_poll"}),
     Setting("aggregator.spin_us", "float", non_negative_float, {"aggregate": "spin_us"}),

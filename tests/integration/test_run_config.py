@@ -1,15 +1,18 @@
 """`tickagg run --config FILE`: the deployment file drives the whole group (venues, symbols, simulator, store,
-data directory, Coinbase's protocol), and a bad file stops it at start with one line naming the file, line and key."""
+data directory, Coinbase's protocol, ring capacities by seconds of buffer), and a bad file stops it at start with one line naming the file, line and key."""
 from __future__ import annotations
 
 import subprocess
 import sys
 from pathlib import Path
 
+import re
+
 import orjson
 import pytest
 from stores import need_chdb
 
+from shm.ring import Ring, ring_name
 from shm.symbols import SymbolDirectory
 
 
@@ -31,7 +34,12 @@ url = "{store}"
 [writer]
 batch_rows = 100
 [simulator]
-rate = 200
+rate = 800
+[rings]
+buffer_seconds = 1
+venue_peak_rate = 1000
+output_seconds = 2
+peak_rate = 5000
 [venues.coinbase]
 symbols = ["ETH-USD"]
 protocol = "advanced"
@@ -43,6 +51,16 @@ enabled = false
     result = tickagg("run", "--simulate", "--config", str(deployment), "--seconds", "12", "--status-every", "4")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert f"group {group}, 2 feed(s) from the simulator" in result.stdout
+    final = next(line for line in result.stdout.splitlines() if line.startswith("final:"))
+    received, aggregated, stored = (int(n.replace(",", "")) for n in re.search(
+        r"([\d,]+) ticks received.*?([\d,]+) aggregated, ([\d,]+) stored", final).groups())
+    capacities = {}
+    for name in ("binance", "coinbase", "out.ticks"):
+        ring = Ring(ring_name(group, name))
+        capacities[name] = ring.capacity
+        ring.close()
+    assert capacities == {"binance": 4096, "coinbase": 4096, "out.ticks": 16384}  # 1 s x 1000/s, 2 s x 5000/s
+    assert received > 2 * 4096 and received == aggregated == stored, final  # the small rings wrapped, nothing lost
     assert (tmp_path / "data" / "logs" / "feed-coinbase.log").exists()  # data_dir from the file
     assert not (tmp_path / "data" / "logs" / "feed-kraken.log").exists()  # disabled
     query = tickagg("query", "SELECT symbol_id, count() FROM tickagg.ticks GROUP BY symbol_id", "--store", store,
