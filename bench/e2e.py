@@ -152,11 +152,15 @@ def e2e(rate: float = 80_000, seconds: float = 30.0, store_kind: str = "clickhou
         data_dir = os.path.join(workdir, "data")
         control_port = _free_port()
         log = os.path.join(workdir, "run.log")
+        from store.url import for_child
+
+        shown_url, secret = for_child(url)  # the store password goes by environment, never on a command line
         argv = [sys.executable, "-m", "tickagg", "run", "--group", group, "--simulate", "--rate", f"{rate / 10:g}",
                 "--universe", str(symbols), "--arrivals", "poisson", "--seed", str(seed),
-                "--simulator-control-port", str(control_port), "--store", url, "--data-dir", data_dir,
+                "--simulator-control-port", str(control_port), "--store", shown_url, "--data-dir", data_dir,
                 "--status-every", "3600"]
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+                   **secret)
         phases = {}
         mark = time.monotonic()
         subprocess.run([sys.executable, "-m", "aggregator.main"], env=env, cwd=workdir, check=True,

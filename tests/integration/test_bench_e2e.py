@@ -3,10 +3,12 @@ every trade the simulator wrote stored once."""
 from __future__ import annotations
 
 import math
+import os
+import threading
 
 import pytest
 
-from bench.clickhouse_server import server_binary
+from bench.clickhouse_server import PASSWORD, server_binary
 from bench.e2e import e2e
 from stores import missing, need_chdb
 
@@ -21,7 +23,13 @@ def test_a_short_run_stores_every_trade_once_and_reports_every_figure(store_kind
         need_chdb()
     elif server_binary() is None:  # the bench starts its own server
         missing("clickhouse-server is not installed (make test installs Debian's clickhouse-server)")
-    result = e2e(rate=600, seconds=1.5, store_kind=store_kind, symbols=40, idle_seconds=1.0, warmup=0.0)
+    watcher = CommandLines()
+    try:
+        result = e2e(rate=600, seconds=1.5, store_kind=store_kind, symbols=40, idle_seconds=1.0, warmup=0.0)
+    finally:
+        watcher.stop()
+    assert watcher.seen > 0, "no command line of the group was read"
+    assert not watcher.secret, f"the store password on a command line: {watcher.secret[:3]}"  # server store only
     detail = result.pop("_detail")
     assert set(result) == KEYS
     assert set(result["cpu_pct"]) == set(result["pss_mb"]) == ROLES
@@ -36,3 +44,30 @@ def test_a_short_run_stores_every_trade_once_and_reports_every_figure(store_kind
     assert 0 < result["tick_to_signal_p50_ms"] <= result["tick_to_signal_p99_ms"] < math.inf
     assert result["tick_to_storage_p99_ms"] > result["tick_to_signal_p50_ms"]
     assert result["idle_cpu_pct_total"] >= 0
+
+
+class CommandLines:
+    """Reads every process's command line while the bench runs; keeps those of tickagg processes and any holding
+    the private server's password (the bench passes it by environment, never on a command line)."""
+
+    def __init__(self):
+        self.seen, self.secret, self._stop = 0, [], threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+
+    def _watch(self) -> None:
+        while not self._stop.wait(0.2):
+            for pid in filter(str.isdigit, os.listdir("/proc")):
+                try:
+                    with open(f"/proc/{pid}/cmdline", "rb") as f:
+                        line = f.read().replace(b"\0", b" ").decode(errors="replace")
+                except OSError:
+                    continue
+                if "tickagg" in line and " run " in line:
+                    self.seen += 1
+                if PASSWORD in line:
+                    self.secret.append(line)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
