@@ -3,9 +3,9 @@ every trade the simulator wrote stored once."""
 from __future__ import annotations
 
 import math
-import os
 import threading
 
+import psutil
 import pytest
 
 from bench.clickhouse_server import PASSWORD, server_binary
@@ -47,8 +47,9 @@ def test_a_short_run_stores_every_trade_once_and_reports_every_figure(store_kind
 
 
 class CommandLines:
-    """Reads every process's command line while the bench runs; keeps those of tickagg processes and any holding
-    the private server's password (the bench passes it by environment, never on a command line)."""
+    """Reads the command line of every process the bench starts (this test's descendants) while it runs; keeps the
+    count of `tickagg run` lines seen and any line holding the private server's password (the bench passes it by
+    environment, never on a command line). Other processes on the machine are none of its business."""
 
     def __init__(self):
         self.seen, self.secret, self._stop = 0, [], threading.Event()
@@ -56,14 +57,14 @@ class CommandLines:
         self._thread.start()
 
     def _watch(self) -> None:
+        me = psutil.Process()
         while not self._stop.wait(0.2):
-            for pid in filter(str.isdigit, os.listdir("/proc")):
+            for child in me.children(recursive=True):
                 try:
-                    with open(f"/proc/{pid}/cmdline", "rb") as f:
-                        line = f.read().replace(b"\0", b" ").decode(errors="replace")
-                except OSError:
+                    line = " ".join(child.cmdline())
+                except psutil.Error:
                     continue
-                if "tickagg" in line and " run " in line:
+                if "tickagg" in line and " run " in f"{line} ":
                     self.seen += 1
                 if PASSWORD in line:
                     self.secret.append(line)
