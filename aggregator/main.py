@@ -9,8 +9,8 @@ and the call into Numba cost ~0.5 ms (~1 % of a core at 20 slices a second).
 With nothing to read (after ``spin_us``, default 0) the loop sleeps between
 looks, ``min_sleep_us`` (100) first and twice as long after each empty look,
 up to ``idle_sleep_us`` (1,000): the wake bound while ticks flow. A quiet
-group (at most 25 ticks in the last second, aggregator/pace.py) gets slices
-of 200 ms and naps up to ``deep_sleep_us`` (5,000): the wake bound after a
+group (at most 25 ticks in the last second, aggregator/pace.py) naps up to
+``deep_sleep_us`` (5,000): the wake bound after a
 silence, ~250 wakeups a second instead of ~1,000. A tick that arrives while the
 aggregator sleeps is popped within that bound plus the kernel's timer slack
 (50 µs by default); ``busy_poll`` never sleeps (lowest latency, one core at

@@ -3,8 +3,9 @@
 Normal: slices of SLICE_S (50 ms), naps backing off to ``idle_sleep_us``
 (1 ms): ~1,000 wakeups a second when nothing comes, each tick popped within
 ~1 ms. Quiet, once the last QUIET_WINDOW_S held at most QUIET_TICKS ticks (an
-idle group: a few ticks a second): slices of QUIET_SLICE_S and naps backing
-off to ``deep_sleep_us`` (5 ms), ~250 wakeups and 5 rounds of chores a second.
+idle group: a few ticks a second): naps backing off to ``deep_sleep_us``
+(5 ms), ~250 wakeups a second, in slices of QUIET_SLICE_S (also 50 ms: with
+200 ms slices a cut output ring was written mid-slice, SIGBUS, under load).
 A tick that comes while quiet is popped within ``deep_sleep_us`` (plus timer
 slack); after it the naps start again at ``min_sleep_us``, so the rest of a
 burst waits no longer than when normal, and more than QUIET_TICKS in a window
@@ -17,7 +18,7 @@ from __future__ import annotations
 from collections import deque
 
 SLICE_S = 0.05  # time in Numba between Python chores (signals, ring checks, counters)
-QUIET_SLICE_S = 0.2  # the same while quiet: QUIET_SLICE_S + deep_sleep_us stays under the 250 ms ring-check bound
+QUIET_SLICE_S = 0.05  # the same while quiet: a longer slice leaves a cut output ring longer unseen (SIGBUS risk)
 QUIET_WINDOW_S = 1.0  # how far back the tick count looks
 QUIET_TICKS = 25  # at most this many ticks in the window: quiet
 MAX_DEEP_SLEEP_US = 40_000  # longer naps would break the ring-check bound

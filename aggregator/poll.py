@@ -2,7 +2,7 @@
 
 Calling a kernel from Python unboxes every array it takes (~0.4 µs each; the
 aggregator's state and outputs are ~75 arrays), so the loop runs in Numba
-for a whole time slice (aggregator/pace.py: 50 ms, 200 ms while quiet) and returns to Python only between slices (signals,
+for a whole time slice (aggregator/pace.py: 50 ms) and returns to Python only between slices (signals,
 new rings, counters). Input rings travel as fixed-length tuples (MAX_INPUTS,
 unused places hold an empty dummy ring) so one compiled version serves any
 number of feeds.

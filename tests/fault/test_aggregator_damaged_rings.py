@@ -72,7 +72,7 @@ def _quiet_slices(group: str) -> int:
         return ring.status()["metrics"].get("quiet_slices", 0)
 
 
-@pytest.mark.parametrize("quiet", [False, True], ids=["busy", "quiet"])  # quiet: 200 ms slices, 5 ms naps
+@pytest.mark.parametrize("quiet", [False, True], ids=["busy", "quiet"])  # quiet: 5 ms naps
 def test_a_truncated_feed_ring_is_let_go_the_others_go_on_and_its_replacement_is_read(group, quiet):
     start = (time.time_ns() // MINUTE - 5) * MINUTE
     binance_ticks = feed_ticks(group, "binance", 4_000, start, 5)
