@@ -8,17 +8,25 @@ import subprocess
 import sys
 import time
 
+from shm import segment
+from shm.names import group_segments
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def _write(url: str, tmp_path, seconds: float = 3.0, password: str | None = None) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": REPO, "TICKAGG_GROUP": f"u{os.getpid()}x{time.monotonic_ns() % 10**8}"}
+    group = f"u{os.getpid()}x{time.monotonic_ns() % 10**8}"
+    env = {**os.environ, "PYTHONPATH": REPO, "TICKAGG_GROUP": group}
     env.pop("CLICKHOUSE_PASSWORD", None)
     if password is not None:
         env["CLICKHOUSE_PASSWORD"] = password
-    return subprocess.run([sys.executable, "-m", "tickagg", "write", "--store", url, "--state-dir", str(tmp_path / "state"),
-                           "--seconds", str(seconds), "--report", str(tmp_path / "report.json")],
-                          cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    try:
+        return subprocess.run([sys.executable, "-m", "tickagg", "write", "--store", url, "--state-dir",
+                               str(tmp_path / "state"), "--seconds", str(seconds), "--report", str(tmp_path / "report.json")],
+                              cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    finally:  # the writer's published latency histogram (shm/histogram_segment.py) outlives it, like a ring
+        for name in group_segments(group):
+            segment.remove(name)
 
 
 def _free_port() -> int:
