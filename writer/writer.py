@@ -14,6 +14,7 @@ One thread, one loop::
   store refuses a batch for what is in it (StoreRejected: a constraint, a type, too many partitions):
               dead letters (writer/deadletter.py) -> commit log QUARANTINED -> commit the ring tail;
               counted and logged, never counted as stored, never retried by itself
+  (the store-down half, the replay, restart recovery and dead letters live in writer/replay.py)
 
 The ring tail moves only once a batch is durable (store acknowledged, or in
 the spill), so a writer killed at any point finds every record either in the
@@ -36,7 +37,6 @@ from __future__ import annotations
 
 import collections
 import dataclasses
-import enum
 import logging
 import os
 import resource
@@ -50,10 +50,10 @@ from store.base import StoreAuthError, StoreRejected
 from store.batch import Batch, ring_key
 from writer.batcher import RingBatcher
 from writer.catalogue import feature_catalogue
-from writer.commitlog import (ACK, FROM_SPILL, INTENT, QUARANTINED, SPILLED, CommitLog, CommitLogError, last_per_ring,
-                              replay_position, replayed_ids)
+from writer.commitlog import ACK, INTENT, SPILLED, CommitLog, CommitLogError, last_per_ring, replay_position, replayed_ids
 from writer.dashboard_socket import DashboardSocket
 from writer.deadletter import DeadLetterError, DeadLetters
+from writer.replay import Outcome, SpillAndReplay
 from writer.spill import Spill, SpillError
 from writer.status_file import StatusFile
 from writer.store_latency import StoreLatency
@@ -95,15 +95,7 @@ class WriterConfig:
     down_report_s: float = 10.0  # while the store does not answer, say so this often (and once at once)
 
 
-class Outcome(enum.Enum):
-    """What became of a batch sent to the store."""
-
-    STORED = "stored"
-    QUARANTINED = "quarantined"  # refused for its content: in the dead letters
-    FAILED = "failed"  # the store did not take it (down, or refusing us): in doubt, retried
-
-
-class Writer:
+class Writer(SpillAndReplay):
     def __init__(self, url: StoreURL, config: WriterConfig = WriterConfig(), store: Store | None = None):
         self.url, self.config = url, config
         self.store = store or open_store(url)
@@ -263,27 +255,6 @@ class Writer:
         share = int(self.config.memory_budget_mb * (1 << 20) / 4 / ring.dtype.itemsize)  # a quarter of the budget per busy ring
         return max(1, min(self.config.max_batch_rows, ring.capacity, max(self.config.batch_rows or Store.batch_rows, share)))
 
-    def _recover(self, batcher: RingBatcher) -> None:
-        """Apply the commit log's (and the spill's) last word about this ring (after a restart)."""
-        spilled_end = self._spilled_end.pop((batcher.name, batcher.incarnation), 0)
-        if spilled_end > batcher.start:  # spilled, but the writer died before logging it or committing the tail
-            self.stats["recovered_skipped_rows"] += batcher.skip(spilled_end)
-        last = self._last.pop(batcher.key, None)
-        if last is None or int(last["incarnation"]) != batcher.incarnation or int(last["end"]) <= batcher.start:
-            return
-        start, end, kind = int(last["start"]), int(last["end"]), int(last["kind"])
-        if kind in (ACK, SPILLED, QUARANTINED):
-            skipped = batcher.skip(end)
-            self.stats["recovered_skipped_rows"] += skipped
-            log.info("%s: %d records past the tail were already %s before the restart", batcher.name, skipped,
-                     {ACK: "stored", SPILLED: "spilled", QUARANTINED: "quarantined"}[kind])
-        elif kind == INTENT:
-            batch = batcher.reload(start, end)
-            if batch is None:
-                log.warning("%s: in-doubt batch [%d, %d) cannot be re-read from the ring (tail %d)", batcher.name, start, end, batcher.start)
-            else:
-                log.info("%s: %r was being inserted when the writer stopped; resolving it first", batcher.name, batch)
-
     # -- loop -------------------------------------------------------------------
     def run(self, seconds: float | None = None) -> None:
         """Run until ``stop()`` (SIGTERM/SIGINT) or for ``seconds``; then flush and close."""
@@ -417,78 +388,6 @@ class Writer:
         if batch.table.name == "ticks":
             self.latency.record(batch.records, acked_ns)
         return Outcome.STORED
-
-    def _quarantine(self, batch: Batch, key: int, flags: int, reason: str) -> None:
-        """Keep a batch the store refused for its content in the dead letters, durably, then log QUARANTINED
-        (the caller commits the ring tail or releases the spill entry). Raises DeadLetterError or CommitLogError."""
-        reason = redact(reason, self.url.password)
-        added = self.dead_letters.append(batch, reason)
-        self.commitlog.append(QUARANTINED, batch.id, key, batch.incarnation, batch.start, batch.end, flags)
-        self.stats["batches_quarantined"] += 1
-        self.stats["rows_quarantined"] += batch.rows
-        self.stats["last_quarantine"] = f"{batch!r}: {reason}"[:500]
-        log.error("the store refused %r (%d rows, not stored): %s — %s in %s; replay with `tickagg write "
-                  "--replay-dead-letters` after fixing the cause", batch, batch.rows, reason,
-                  "kept" if added else "already kept", self.dead_letters.directory)
-
-    def _replay_one(self) -> None:
-        batch = self.spill.peek()
-        if batch is None:
-            return
-        batch.in_doubt = True  # a replay may repeat one whose ACK was lost: let the store check
-        try:
-            outcome = self._insert(batch, FROM_SPILL)
-        except (CommitLogError, DeadLetterError) as exc:
-            log.error("spill replay paused: %s", exc)
-            self._store_down(str(exc))
-            return
-        if outcome is Outcome.FAILED:
-            return
-        self.spill.release(batch.id)  # stored, or quarantined: either way no longer the spill's
-        if outcome is Outcome.STORED:
-            self.stats["rows_replayed"] += batch.rows
-            self.stats["batches_replayed"] += 1
-        if not len(self.spill):
-            log.info("spill replayed: the store has every spilled batch")
-            self._compact()
-
-    def _store_down(self, reason: str) -> None:
-        reason = redact(reason, self.url.password)
-        if self.store_up:
-            log.warning("store down (%s); spilling to %s until it answers", reason, self.spill.directory)
-        if self.store_up or not self.store_error:
-            self._down_since, self._next_down_report = time.monotonic(), 0.0  # say it now (also at start)
-        self.store_error = reason
-        self.store_up = False
-        self._next_probe = time.monotonic() + self._retry_s
-        self._retry_s = min(self._retry_s * 2, self.config.retry_max_s)
-
-    def _report_down(self) -> None:
-        """While the store does not answer: say so at once, then every ``down_report_s``, with the reason."""
-        self._next_down_report = time.monotonic() + self.config.down_report_s
-        down_s = time.monotonic() - self._down_since
-        never = "" if self.store_ever_up else " and has not answered since the writer started"
-        log.error("store %s is down for %.0f s%s: %s; %d batches (%d rows) spilled to %s, retrying",
-                  self.url, down_s, never, self.store_error, len(self.spill), self.spill.rows, self.spill.directory)
-
-    def _probe(self) -> None:
-        if self._connect():
-            log.info("store back; replaying %d spilled batches (%d rows)", len(self.spill), self.spill.rows)
-
-    def _compact(self) -> None:
-        """Rewrite the commit log to what a restart needs, spilling or not (writer/commitlog.py)."""
-        if self.commitlog.size() < self.commitlog.compact_bytes:
-            return
-        before, after = self.commitlog.compact(self.spill.position() if len(self.spill) else None)
-        log.info("commit log compacted: %d records -> %d", before, after)
-
-    def _log_dropped(self) -> None:
-        """Say (at most every 10 s) how many rows the spill cap dropped so far, per table."""
-        dropped, now = self.spill.dropped_batches, time.monotonic()
-        if dropped != self._dropped_logged[0] and now - self._dropped_logged[1] >= 10.0:
-            self._dropped_logged = (dropped, now)
-            log.warning("spill at its cap (%d MB, %s): %d batches dropped so far, rows per table %s",
-                        self.config.spill_max_mb, self.config.spill_full, dropped, self.spill.dropped_rows)
 
     # -- latency ----------------------------------------------------------------
     def _flush_latency(self, everything: bool = False) -> None:
