@@ -11,6 +11,20 @@ whose data is a ``NumpyColumns`` is written that way; anything else, or a
 column type this module does not encode (String, LowCardinality), goes the
 driver's usual way.
 
+It also skips the driver's ping before each query (``Connection.force_connect``
+pings a connected server first: a round trip per insert, ~50 µs of CPU here
+and a wakeup of the server) while the connection was used within
+``PING_AFTER_S`` and its socket has nothing to read (a server that closed the
+connection makes it readable: then the driver pings and reconnects as
+before). A connection that dies unseen makes the query itself fail, which the
+writer already treats as an outage (the batch in doubt, spilled, retried).
+
+An insert of fewer than ``SMALL_INSERT_ROWS`` rows is sent uncompressed on a
+compressed connection (the query packet carries the compression flag, so the
+server answers that query uncompressed too): an idle group's inserts are a few
+rows each, and the driver's LZ4 framing (checksums, buffers, in Python) was a
+third of the CPU of such an insert; large batches stay compressed.
+
 The framing follows the driver's ``Connection.send_data`` and
 ``BlockOutputStream.write`` (clickhouse-driver 0.2.x): packet type and table
 name, block info, column and row counts, then per column its name, type, (on
@@ -21,13 +35,18 @@ against the real server).
 from __future__ import annotations
 
 import re
+import select
+import time
 
 import numpy as np
 from clickhouse_driver import Client, defines
+from clickhouse_driver.protocol import Compression
+from clickhouse_driver.result import QueryInfo
+from clickhouse_driver.streams.native import BlockOutputStream
 from clickhouse_driver.block import BlockInfo, ColumnOrientedBlock
 from clickhouse_driver.protocol import ClientPacketTypes
 from clickhouse_driver.varint import write_varint
-from clickhouse_driver.writer import write_binary_str, write_binary_uint8
+from clickhouse_driver.writer import write_binary_str
 
 SCALARS = {
     "Int8": "i1", "Int16": "<i2", "Int32": "<i4", "Int64": "<i8",
@@ -36,6 +55,8 @@ SCALARS = {
 }
 _DATETIME = re.compile(r"^DateTime\('[^']*'\)$")
 _DATETIME64 = re.compile(r"^DateTime64\(\d+(, '[^']*')?\)$")
+SMALL_INSERT_ROWS = 1000  # inserts of fewer rows go uncompressed (LZ4 framing in Python costs more than it saves)
+PING_AFTER_S = 5.0  # ping the server before a query when the connection sat unused this long (the driver: always)
 
 
 class NumpyColumns(list):
@@ -80,7 +101,41 @@ def encode(ch_type: str, column: np.ndarray) -> list[bytes] | None:
 
 
 class NativeClient(Client):
-    """clickhouse-driver's Client; inserts of ``NumpyColumns`` send numpy bytes as Native blocks."""
+    """clickhouse-driver's Client; inserts of ``NumpyColumns`` send numpy bytes as Native blocks; no ping before a
+    query on a connection in use (module docstring)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._used_s = float("-inf")  # when the last query started
+        self._encodable: dict[tuple, bool] = {}  # (column types, numpy column kinds) -> every column ours to encode
+        self._column_heads: dict[tuple, list[bytes]] = {}  # (column types, revision) -> each column's header bytes
+
+    def establish_connection(self, settings):
+        connection = getattr(self, "connection", None)
+        now = time.monotonic()
+        used, self._used_s = self._used_s, now
+        if connection is None or self.connections or not connection.connected or now - used > PING_AFTER_S \
+                or not _nothing_to_read(connection):
+            return super().establish_connection(settings)  # rotate, connect, or ping (and reconnect) as the driver does
+        connection.context.settings = self.settings  # what get_connection and force_connect do, without the ping
+        connection.context.client_settings = self.client_settings
+        self.make_query_settings(settings)
+        connection.check_query_execution()
+        self.last_query = QueryInfo()
+
+    def process_insert_query(self, query_without_data, data, external_tables=None, query_id=None, types_check=False,
+                             columnar=False):
+        connection = self.connection
+        if not (isinstance(data, NumpyColumns) and data.rows < SMALL_INSERT_ROWS and connection.compression):
+            return super().process_insert_query(query_without_data, data, external_tables, query_id, types_check, columnar)
+        compression, streams = connection.compression, (connection.block_in, connection.block_out)
+        connection.compression = Compression.DISABLED  # this query only: the flag goes in its query packet
+        connection.block_in, connection.block_out = connection.block_in_raw, BlockOutputStream(connection.fout, connection.context)
+        try:
+            return super().process_insert_query(query_without_data, data, external_tables, query_id, types_check, columnar)
+        finally:
+            connection.compression = compression
+            connection.block_in, connection.block_out = streams
 
     def send_data(self, sample_block, data, types_check=False, columnar=False):
         if not isinstance(data, NumpyColumns):
@@ -88,7 +143,11 @@ class NativeClient(Client):
         types = sample_block.columns_with_types
         if len(types) != len(data):
             raise ValueError(f"insert has {len(data)} columns, the table expects {len(types)}")
-        if any(encode(t, c[:0]) is None for (_, t), c in zip(types, data)):  # not ours to encode: the driver's columns
+        kinds = (tuple(t for _, t in types), tuple((c.dtype.str, c.shape[1:]) if isinstance(c, np.ndarray) else None for c in data))
+        encodable = self._encodable.get(kinds)
+        if encodable is None:
+            encodable = self._encodable[kinds] = all(encode(t, c[:0]) is not None for (_, t), c in zip(types, data))
+        if not encodable:  # not ours to encode: the driver's columns
             return super().send_data(sample_block, data.as_lists(), types_check=types_check, columnar=True)
         step = self.connection.context.client_settings["insert_block_size"]
         rows = data.rows
@@ -112,11 +171,37 @@ class NativeClient(Client):
             BlockInfo().write(out)
         write_varint(len(types), out)
         write_varint(rows, out)
-        for (name, ch_type), parts in zip(types, encoded):
-            write_binary_str(name, out)
-            write_binary_str(ch_type, out)
-            if revision >= defines.DBMS_MIN_REVISION_WITH_CUSTOM_SERIALIZATION:
-                write_binary_uint8(0, out)
+        heads = self._column_heads.get((tuple(types), revision))
+        if heads is None:  # each column's name, type and (on new servers) custom-serialization flag, once per table
+            flag = b"\0" if revision >= defines.DBMS_MIN_REVISION_WITH_CUSTOM_SERIALIZATION else b""
+            heads = self._column_heads[(tuple(types), revision)] = [
+                _binary_str(name) + _binary_str(ch_type) + flag for name, ch_type in types]
+        for head, parts in zip(heads, encoded):
+            out.write(head)
             for part in parts:
                 out.write(part)
         stream.finalize()
+
+
+def _binary_str(text: str) -> bytes:
+    """A string as the Native protocol writes it: its UTF-8 length as a varint, then the bytes."""
+    data, length, prefix = text.encode(), len(text.encode()), bytearray()
+    while True:
+        prefix.append((length & 0x7F) | (0x80 if length > 0x7F else 0))
+        length >>= 7
+        if not length:
+            return bytes(prefix) + data
+
+
+def _nothing_to_read(connection) -> bool:
+    """Neither the driver's buffer, TLS nor the socket holds anything (a closed connection reads as readable)."""
+    reader, sock = connection.fin, connection.socket
+    if reader is None or sock is None or reader.position < reader.current_buffer_size:
+        return False
+    pending = getattr(sock, "pending", None)  # an ssl.SSLSocket's decrypted bytes not yet read
+    if pending is not None and pending():
+        return False
+    try:
+        return not select.select([sock], [], [], 0)[0]
+    except (OSError, ValueError):
+        return False

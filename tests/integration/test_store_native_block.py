@@ -1,16 +1,22 @@
 """numpy columns sent as Native blocks (store/native_block.py) against the private clickhouse-server:
-every type round-trips, several blocks per insert, types it does not encode go the driver's way (the writer
-process's imports: test_writer_imports.py)."""
+every type round-trips, several blocks per insert, types it does not encode go the driver's way, small inserts
+uncompressed, no ping before a query on a connection in use unless the server closed it (the writer process's
+imports: test_writer_imports.py)."""
 from __future__ import annotations
 
 import datetime
+import select
+import socket
+import threading
+import time
 import uuid
 
 import numpy as np
 import pytest
 
 from bench.clickhouse_server import PASSWORD
-from store.native_block import NativeClient, NumpyColumns, encode
+from store import native_block
+from store.native_block import SMALL_INSERT_ROWS, NativeClient, NumpyColumns, encode
 
 COLUMNS = [
     ("i8", "Int8", np.int8), ("i16", "Int16", np.int16), ("i32", "Int32", np.int32), ("i64", "Int64", np.int64),
@@ -82,3 +88,80 @@ def test_a_column_count_mismatch_is_refused(client):
     with pytest.raises(ValueError, match="2 columns"):
         client.execute(f"INSERT INTO {database}.two (a, b, a) VALUES",
                        NumpyColumns([np.zeros(1, np.uint32)] * 2))
+
+
+class CuttableProxy:
+    """A loopback TCP proxy to the server whose connections can be cut (as a server restart would)."""
+
+    def __init__(self, port: int):
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port, self.target, self.sockets = self.listener.getsockname()[1], port, []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client = self.listener.accept()[0]
+            except OSError:
+                return
+            server = socket.create_connection(("127.0.0.1", self.target))
+            self.sockets += [client, server]
+            for a, b in ((client, server), (server, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        for end in (source, sink):
+            try:
+                end.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def cut(self) -> None:
+        for end in self.sockets:
+            try:
+                end.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        self.cut()
+        self.listener.close()
+
+
+def test_small_inserts_go_uncompressed_and_a_connection_in_use_is_not_pinged_unless_the_server_closed_it(
+        client, clickhouse_server, monkeypatch):
+    client, database = client
+    monkeypatch.setattr(native_block, "PING_AFTER_S", 3600.0)  # a stalled test machine must not make it ping
+    client.execute(f"CREATE TABLE {database}.small (a UInt32, b Float64) ENGINE = MergeTree ORDER BY a")
+    proxy = CuttableProxy(clickhouse_server.tcp_port)
+    via = NativeClient(host="127.0.0.1", port=proxy.port, user="writer", password=PASSWORD, compression="lz4")
+    pings = []
+    try:
+        def insert(first: int, rows: int) -> int:
+            columns = NumpyColumns([np.arange(first, first + rows, dtype=np.uint32), np.full(rows, 0.5)])
+            return via.execute(f"INSERT INTO {database}.small (a, b) VALUES", columns)
+
+        assert insert(0, 3) == 3  # connects
+        connection = via.connection
+        ping = connection.ping
+        connection.ping = lambda: pings.append(1) or ping()
+        assert insert(3, 2) == 2 and insert(5, SMALL_INSERT_ROWS) == SMALL_INSERT_ROWS  # small (uncompressed), then large
+        assert not pings  # used a moment ago, nothing to read: no round trip before the query
+        assert connection.compression  # the connection is compressed as before for the next query
+        proxy.cut()  # the server side goes away between two inserts
+        deadline = time.monotonic() + 30
+        while not select.select([connection.socket], [], [], 0.1)[0]:  # the close reaches this end (at once, on loopback)
+            assert time.monotonic() < deadline
+        assert insert(5 + SMALL_INSERT_ROWS, 1) == 1  # noticed before the query: pinged, reconnected, inserted
+        assert pings
+    finally:
+        via.disconnect()
+        proxy.close()
+    rows = client.execute(f"SELECT count(), uniqExact(a), min(a), max(a) FROM {database}.small")[0]
+    assert rows == (SMALL_INSERT_ROWS + 6, SMALL_INSERT_ROWS + 6, 0, SMALL_INSERT_ROWS + 5)
