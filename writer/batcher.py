@@ -9,6 +9,10 @@ publishes every record popped so far). Triggers, whichever comes first:
   from the last time its ring was seen drained (any record popped since came
   in after that), so a writer that sleeps between looks still flushes every
   record within ``batch_ms`` of its arrival;
+- a *quiet* ring (fewer than ``QUIET_ROWS`` rows popped in about the last
+  second, this batch's included) waits ``quiet_batch_ms`` instead of
+  ``batch_ms`` (writer.py): an idle group then makes a few inserts a second,
+  not one per tick; a burst ends the quiet at its ``QUIET_ROWS``-th row;
 - ``spill_rows`` / ``spill_ms`` while it is down (bigger batches: fewer spill
   records and fewer checks on replay);
 - the buffer is full (``capacity`` rows: ``max_batch_rows`` capped by the ring
@@ -38,6 +42,8 @@ from shm import segment
 from shm.layouts import upgrade
 from shm.ring import Ring
 
+QUIET_ROWS = 50  # a ring that brought fewer rows in about the last second is quiet (an idle group: ~10 ticks/s)
+
 
 def ring_incarnation(name: str) -> int:
     """The ring's creation time (ns) from its header: positions restart when a ring is recreated."""
@@ -63,6 +69,8 @@ class RingBatcher:
         self.rate = 0.0  # rows/s of the last batch, halved by each look that finds nothing (for wake_in)
         self.frozen: Batch | None = None
         self.retry_at = 0.0
+        self._window_s = self.drained_s  # rows popped in the current second-long window, and in the one before
+        self._window_rows = self._previous_rows = 0
 
     @property
     def capacity(self) -> int:
@@ -79,15 +87,28 @@ class RingBatcher:
         room = len(self.buffer) - self.count
         now = time.monotonic()
         got = self.ring.pop_batch(self.buffer[self.count :])
+        if now - self._window_s >= 1.0:
+            self._previous_rows = self._window_rows if now - self._window_s < 2.0 else 0
+            self._window_s, self._window_rows = now, 0
         if got:
             if not self.count:
                 self.first_s = self.drained_s
             self.count += got
+            self._window_rows += got
         elif not self.count:
             self.rate /= 2
         if got < room:  # the ring had no more: whatever comes next arrives after now
             self.drained_s = now
         return got
+
+    @property
+    def quiet(self) -> bool:
+        """Fewer than ``QUIET_ROWS`` rows popped in the last one to two seconds (the buffer's included)."""
+        return self._window_rows + self._previous_rows < QUIET_ROWS and self.count < QUIET_ROWS
+
+    def age_limit(self, age_s: float, quiet_s: float) -> float:
+        """The batch age that applies now: ``quiet_s`` while the ring is quiet (if longer), else ``age_s``."""
+        return quiet_s if quiet_s > age_s and self.quiet else age_s
 
     def due(self, now_s: float, rows: int, age_s: float) -> bool:
         if self.frozen is not None:

@@ -3,8 +3,8 @@
 One thread, one loop::
 
   pop every ring (aggregator out.*, feed <exchange>.events) into its batcher
-  (nothing to do: sleep until a batch may be due, at most batch_ms — ``Writer.idle_s``)
-  for each batch that is due (1,000 rows / 50 ms; chDB: 50 ms, writer/batcher.py):
+  (nothing to do: sleep until a batch may be due, at most batch_ms, quiet_batch_ms when quiet — ``Writer.idle_s``)
+  for each batch that is due (1,000 rows / 50 ms; chDB: 50 ms; a quiet ring: quiet_batch_ms, writer/batcher.py):
       symbol ids: the group directory's run ids -> the store's stable ids (writer/symbol_ids.py), once
       store up:   new symbol ids to the store -> commit log INTENT -> insert -> ACK -> commit the ring tail
       store down: spill (fsync) -> commit log SPILLED -> commit the ring tail
@@ -65,6 +65,7 @@ from shm.ring import CONSUMER, MONITOR, PREFIX, Ring, RingBusyError, RingError, 
 
 log = logging.getLogger("tickagg.writer")
 TIMELINE_SECONDS = 600  # the status report's (time, ticks stored) samples, one a second: the last 10 minutes
+QUIET_LATENCY_S = 5.0  # while every ring is quiet, the writer's own latency rows are stored this often (else each second)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,6 +74,7 @@ class WriterConfig:
     state_dir: str = "./data/writer"
     batch_rows: int | None = None  # None: the store's own default (Store.batch_rows: 1,000; chDB by batch_ms only)
     batch_ms: float = 50.0
+    quiet_batch_ms: float = 500.0  # the batch age of a quiet ring (< batcher.QUIET_ROWS rows in the last second; 0: batch_ms)
     max_batch_rows: int = 100_000
     spill_rows: int = 100_000
     spill_ms: float = 1000.0
@@ -123,6 +125,7 @@ class Writer(SpillAndReplay):
         self._next_rescan = 0.0
         self._unreadable: dict[str, str] = {}  # ring -> why it could not be read, last time
         self._next_report = 0.0
+        self._latency_stored_s = 0.0  # when the writer's own latency rows were last stored
         self._stop = False
         self.features = feature_catalogue(config.feature_names, config.catalogue_version)
         self.latency = StoreLatency()  # tick (feed receive) -> store ack (writer/store_latency.py)
@@ -266,26 +269,32 @@ class Writer(SpillAndReplay):
         finally:
             self.shutdown()
 
-    def _triggers(self, store_up: bool) -> tuple[int, float]:
-        """A batch's (rows, age in s) triggers: the insert ones while the store is up, the spill ones while down."""
+    def _triggers(self, store_up: bool) -> tuple[int, float, float]:
+        """A batch's (rows, age in s, age in s when quiet) triggers: the insert ones while the store is up, the spill
+        ones while down."""
         if store_up:
-            return self.config.batch_rows or self.store.batch_rows, self.config.batch_ms / 1000
-        return self.config.spill_rows, self.config.spill_ms / 1000
+            return self.config.batch_rows or self.store.batch_rows, self.config.batch_ms / 1000, self.config.quiet_batch_ms / 1000
+        return self.config.spill_rows, self.config.spill_ms / 1000, 0.0
 
     def idle_s(self, deadline: float | None = None) -> float:
         """How long the loop may sleep after a step with nothing to do: until the first batch may be due (at most
         the batch age: records arriving meanwhile are flushed on the next look, within ``batch_ms`` of their
-        arrival), the next report, rescan, probe or spill sync; at least ``poll_ms``. An idle writer so wakes
-        about once per ``batch_ms`` (20 times a second by default), not every ``poll_ms``."""
+        arrival, ``quiet_batch_ms`` on a quiet ring), the next report, rescan, probe or spill sync; at least
+        ``poll_ms``. An idle writer so wakes about once per ``quiet_batch_ms`` (and once a second for its report),
+        a busy one about once per ``batch_ms``, not every ``poll_ms``."""
         now = time.monotonic()
-        rows, age = self._triggers(self.store_up)
-        wake = [age, self._next_rescan - now, self._next_report - now, self.spill.sync_in(now)]
-        wake += [b.wake_in(now, rows, age) for b in self.batchers.values()]
+        rows, age, quiet = self._triggers(self.store_up)
+        wake = [max(age, quiet), self._next_rescan - now, self._next_report - now, self.spill.sync_in(now)]
+        wake += [b.wake_in(now, rows, b.age_limit(age, quiet)) for b in self.batchers.values()]
         if not self.store_up:
             wake += [self._next_probe - now, self._next_down_report - now]
         if deadline is not None:
             wake.append(deadline - now)
         return max(self.config.poll_ms / 1000, min(wake))
+
+    def _quiet(self) -> bool:
+        """Quiet batches are on and every ring is quiet (writer/batcher.py)."""
+        return self.config.quiet_batch_ms > self.config.batch_ms and all(b.quiet for b in self.batchers.values())
 
     def stop(self, *_args) -> None:
         self._stop = True
@@ -298,10 +307,10 @@ class Writer(SpillAndReplay):
             self.rescan()
         for batcher in self.batchers.values():
             batcher.pop()
-        rows, age = self._triggers(self.store_up)
+        rows, age, quiet = self._triggers(self.store_up)
         busy = False
         for batcher in self.batchers.values():
-            if batcher.due(now, rows, age):
+            if batcher.due(now, rows, batcher.age_limit(age, quiet)):
                 self._flush(batcher)
                 busy = True
         self.spill.tick()
@@ -316,7 +325,9 @@ class Writer(SpillAndReplay):
             busy = self.dashboard.serve(self.store, self.store_up)
         if now >= self._next_report:
             self._next_report = now + self.config.report_every_s
-            self._flush_latency()
+            if not self._quiet() or now - self._latency_stored_s >= QUIET_LATENCY_S:
+                self._latency_stored_s = now
+                self._flush_latency()
             self.latency.publish()
             self._report()
             self._log_dropped()

@@ -1,6 +1,7 @@
 """The writer sleeps between looks without stretching the batch age: a record that arrives while it sleeps counts its
-age from the last look that found the ring drained, and the loop sleeps until a batch may be due (at most batch_ms),
-not every poll_ms."""
+age from the last look that found the ring drained, and the loop sleeps until a batch may be due (at most batch_ms;
+quiet_batch_ms while every ring is quiet), not every poll_ms. A quiet ring's batch waits quiet_batch_ms; its
+QUIET_ROWS-th row ends the quiet."""
 from __future__ import annotations
 
 import pytest
@@ -10,11 +11,12 @@ from shm.pipeline_records import STAMPED_TICK
 from shm.ring import CONSUMER, PRODUCER, Ring, ring_name
 from store import parse
 from store.chdb_store import ChdbStore
-from writer.batcher import RingBatcher
+from writer.batcher import QUIET_ROWS, RingBatcher
 from store.tables import TICKS
 from writer.writer import Writer, WriterConfig
 
 AGE = 0.05
+QUIET = 0.5
 
 
 @pytest.fixture
@@ -68,20 +70,42 @@ def test_wake_in_is_the_age_limit_or_the_estimated_time_to_the_row_trigger(rings
     assert batcher.wake_in(first + 0.060, 1000, AGE) < 0  # overdue
 
 
-def test_an_idle_writer_sleeps_a_batch_interval_not_a_poll(chdb_url, group, tmp_path):
+def test_a_quiet_ring_waits_the_quiet_age_until_its_quiet_rows_th_row(rings):
+    producer, consumer = rings
+    batcher = RingBatcher(consumer, TICKS, 1000)
+    assert batcher.pop() == 0 and batcher.quiet
+    looked = batcher.drained_s
+    assert producer.push_batch(make_ticks(0, QUIET_ROWS - 1, 10**18)) == QUIET_ROWS - 1
+    batcher.pop()
+    assert batcher.quiet and batcher.age_limit(AGE, QUIET) == QUIET
+    assert not batcher.due(looked + AGE * 2, 1000, batcher.age_limit(AGE, QUIET))
+    assert batcher.due(looked + QUIET * 1.01, 1000, batcher.age_limit(AGE, QUIET))
+    assert batcher.wake_in(looked + AGE * 2, 1000, batcher.age_limit(AGE, QUIET)) == pytest.approx(QUIET - AGE * 2)
+    assert batcher.age_limit(AGE, 0.0) == AGE  # quiet batches off
+    assert producer.push_batch(make_ticks(QUIET_ROWS, 1, 10**18)) == 1
+    batcher.pop()
+    assert not batcher.quiet and batcher.due(looked + AGE * 1.01, 1000, batcher.age_limit(AGE, QUIET))
+    batcher.durable(batcher.batch())
+    assert not batcher.quiet  # the last second brought QUIET_ROWS rows: still busy after the insert
+
+
+@pytest.mark.parametrize("quiet_ms", [QUIET * 1000, 0.0])
+def test_an_idle_writer_sleeps_a_batch_interval_not_a_poll(chdb_url, group, tmp_path, quiet_ms):
     producer = Ring(ring_name(group, "out.ticks"), PRODUCER, STAMPED_TICK, 4096)
     writer = Writer(parse(chdb_url), WriterConfig(group=group, state_dir=str(tmp_path), feature_names=("a", "b"),
                                                   catalogue_version=1, rings=("out.ticks",), batch_ms=AGE * 1000,
-                                                  poll_ms=1.0))
+                                                  quiet_batch_ms=quiet_ms, poll_ms=1.0))
+    longest = max(AGE, quiet_ms / 1000)
     try:
         writer.start()
         assert writer.store_up, writer.store_error
         assert not writer.step()
+        writer._next_report = writer._next_rescan = float("inf")  # only the batches decide the sleep here
         assert writer.idle_s() > 10 * writer.config.poll_ms / 1000  # not a 1 ms poll
-        assert writer.idle_s() <= AGE
+        assert writer.idle_s() == pytest.approx(longest, abs=0.01)  # quiet: the quiet age, else batch_ms
         assert producer.push_batch(make_ticks(0, 5, 10**18)) == 5
         writer.step()
-        assert writer.idle_s() <= AGE  # a buffered batch is looked at again by its age limit at the latest
+        assert writer.idle_s() <= longest  # a buffered batch is looked at again by its age limit at the latest
     finally:
         writer.shutdown()
         producer.close()
