@@ -12,7 +12,9 @@ publishes every record popped so far). Triggers, whichever comes first:
 - a *quiet* ring (fewer than ``QUIET_ROWS`` rows popped in about the last
   second, this batch's included) waits ``quiet_batch_ms`` instead of
   ``batch_ms`` (writer.py): an idle group then makes a few inserts a second,
-  not one per tick; a burst ends the quiet at its ``QUIET_ROWS``-th row;
+  not one per tick; a burst ends the quiet at its ``QUIET_ROWS``-th row (the
+  writer still looks every ``batch_ms``, at the cost of a header read per
+  quiet, empty ring, so a burst after a silence is not held back);
 - ``spill_rows`` / ``spill_ms`` while it is down (bigger batches: fewer spill
   records and fewer checks on replay);
 - the buffer is full (``capacity`` rows: ``max_batch_rows`` capped by the ring
@@ -81,8 +83,13 @@ class RingBatcher:
         return self.count * self.buffer.itemsize
 
     def pop(self) -> int:
-        """Pop what fits into the buffer; 0 while a frozen batch waits."""
+        """Pop what fits into the buffer; 0 while a frozen batch waits. A quiet, empty ring is only popped when its
+        head moved (a look costs a header read, after the ring's own damage check when one is due)."""
         if self.frozen is not None or self.count == len(self.buffer):
+            return 0
+        if not self.count and self.quiet and not self._arrived():
+            self.drained_s = time.monotonic()
+            self.rate /= 2
             return 0
         room = len(self.buffer) - self.count
         now = time.monotonic()
@@ -100,6 +107,11 @@ class RingBatcher:
         if got < room:  # the ring had no more: whatever comes next arrives after now
             self.drained_s = now
         return got
+
+    def _arrived(self) -> bool:
+        """Whether the producer pushed past what this batcher took (the ring's damage check first, as a pop does)."""
+        self.ring._check_now_and_then(time.time_ns())
+        return self.ring.head != self.start
 
     @property
     def quiet(self) -> bool:

@@ -3,7 +3,7 @@
 One thread, one loop::
 
   pop every ring (aggregator out.*, feed <exchange>.events) into its batcher
-  (nothing to do: sleep until a batch may be due, at most batch_ms, quiet_batch_ms when quiet — ``Writer.idle_s``)
+  (nothing to do: sleep until a batch may be due, at most batch_ms — ``Writer.idle_s``)
   for each batch that is due (1,000 rows / 50 ms; chDB: 50 ms; a quiet ring: quiet_batch_ms, writer/batcher.py):
       symbol ids: the group directory's run ids -> the store's stable ids (writer/symbol_ids.py), once
       store up:   new symbol ids to the store -> commit log INTENT -> insert -> ACK -> commit the ring tail
@@ -280,11 +280,11 @@ class Writer(SpillAndReplay):
         """How long the loop may sleep after a step with nothing to do: until the first batch may be due (at most
         the batch age: records arriving meanwhile are flushed on the next look, within ``batch_ms`` of their
         arrival, ``quiet_batch_ms`` on a quiet ring), the next report, rescan, probe or spill sync; at least
-        ``poll_ms``. An idle writer so wakes about once per ``quiet_batch_ms`` (and once a second for its report),
-        a busy one about once per ``batch_ms``, not every ``poll_ms``."""
+        ``poll_ms``. A writer so wakes about once per ``batch_ms`` (20 times a second by default), not every
+        ``poll_ms``; while quiet, a look at an empty ring is a header read (RingBatcher.pop)."""
         now = time.monotonic()
         rows, age, quiet = self._triggers(self.store_up)
-        wake = [max(age, quiet), self._next_rescan - now, self._next_report - now, self.spill.sync_in(now)]
+        wake = [age, self._next_rescan - now, self._next_report - now, self.spill.sync_in(now)]  # a burst: within age
         wake += [b.wake_in(now, rows, b.age_limit(age, quiet)) for b in self.batchers.values()]
         if not self.store_up:
             wake += [self._next_probe - now, self._next_down_report - now]

@@ -1,8 +1,9 @@
 """The writer sleeps between looks without stretching the batch age: a record that arrives while it sleeps counts its
-age from the last look that found the ring drained, and the loop sleeps until a batch may be due (at most batch_ms;
-quiet_batch_ms while every ring is quiet), not every poll_ms. A quiet ring's batch waits quiet_batch_ms; its
-QUIET_ROWS-th row ends the quiet."""
+age from the last look that found the ring drained, and the loop sleeps until a batch may be due (at most batch_ms),
+not every poll_ms. A quiet ring's batch waits quiet_batch_ms; its QUIET_ROWS-th row ends the quiet."""
 from __future__ import annotations
+
+import time
 
 import pytest
 
@@ -95,17 +96,23 @@ def test_an_idle_writer_sleeps_a_batch_interval_not_a_poll(chdb_url, group, tmp_
     writer = Writer(parse(chdb_url), WriterConfig(group=group, state_dir=str(tmp_path), feature_names=("a", "b"),
                                                   catalogue_version=1, rings=("out.ticks",), batch_ms=AGE * 1000,
                                                   quiet_batch_ms=quiet_ms, poll_ms=1.0))
-    longest = max(AGE, quiet_ms / 1000)
     try:
         writer.start()
         assert writer.store_up, writer.store_error
         assert not writer.step()
         writer._next_report = writer._next_rescan = float("inf")  # only the batches decide the sleep here
         assert writer.idle_s() > 10 * writer.config.poll_ms / 1000  # not a 1 ms poll
-        assert writer.idle_s() == pytest.approx(longest, abs=0.01)  # quiet: the quiet age, else batch_ms
+        assert writer.idle_s() == pytest.approx(AGE, abs=0.01)  # quiet or not: a burst is noticed within batch_ms
+        batcher = writer.batchers[producer.name]
+        batcher.drained_s = time.monotonic() + 3600  # as if last looked at later: no batch is due by age in this step
         assert producer.push_batch(make_ticks(0, 5, 10**18)) == 5
         writer.step()
-        assert writer.idle_s() <= longest  # a buffered batch is looked at again by its age limit at the latest
+        assert writer.idle_s() <= AGE
+        assert batcher.count == 5  # popped: a quiet, empty ring is looked at when its head moves
+        rows, age, quiet = writer._triggers(True)
+        assert batcher.due(batcher.first_s + AGE * 1.01, rows, batcher.age_limit(age, quiet)) == (not quiet_ms)  # quiet: later
+        batcher.first_s = time.monotonic() - max(AGE, quiet_ms / 1000) - 0.01  # its age limit has passed
+        assert writer.step() and batcher.count == 0
     finally:
         writer.shutdown()
         producer.close()
