@@ -13,8 +13,9 @@ publishes every record popped so far). Triggers, whichever comes first:
   second, this batch's included) waits ``quiet_batch_ms`` instead of
   ``batch_ms`` (writer.py): an idle group then makes a few inserts a second,
   not one per tick; a burst ends the quiet at its ``QUIET_ROWS``-th row (the
-  writer still looks every ``batch_ms``, at the cost of a header read per
-  quiet, empty ring, so a burst after a silence is not held back);
+  writer still looks at a quiet, empty ticks ring every ``batch_ms``, at the
+  cost of a header read, so a burst after a silence is not held back; the
+  other quiet, empty rings every ``quiet_batch_ms``);
 - ``spill_rows`` / ``spill_ms`` while it is down (bigger batches: fewer spill
   records and fewer checks on replay);
 - the buffer is full (``capacity`` rows: ``max_batch_rows`` capped by the ring
@@ -58,8 +59,9 @@ def ring_incarnation(name: str) -> int:
 
 
 class RingBatcher:
-    def __init__(self, ring: Ring, table: Table, capacity: int):
+    def __init__(self, ring: Ring, table: Table, capacity: int, quiet_s: float = 0.0):
         self.ring, self.table = ring, table
+        self.quiet_s = quiet_s  # how often a quiet, empty ring other than the ticks' is looked at (the writer's quiet age)
         self.name = ring.name
         self.key = ring_key(ring.name)
         self.incarnation = ring_incarnation(ring.name)
@@ -87,10 +89,13 @@ class RingBatcher:
         head moved (a look costs a header read, after the ring's own damage check when one is due)."""
         if self.frozen is not None or self.count == len(self.buffer):
             return 0
-        if not self.count and self.quiet and not self._arrived():
-            self.drained_s = time.monotonic()
-            self.rate /= 2
-            return 0
+        if not self.count and self.quiet:
+            if self.table.name != "ticks" and time.monotonic() - self.drained_s < self.quiet_s:
+                return 0  # not looked at: summaries (bars, latency, features, events) wait a quiet age anyway
+            if not self._arrived():
+                self.drained_s = time.monotonic()
+                self.rate /= 2
+                return 0
         room = len(self.buffer) - self.count
         now = time.monotonic()
         got = self.ring.pop_batch(self.buffer[self.count :])

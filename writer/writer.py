@@ -210,7 +210,7 @@ class Writer(SpillAndReplay):
                     self._unreadable[name] = str(exc)
                     log.warning("cannot read ring %s: %s", name, exc)
                 continue
-            batcher = RingBatcher(ring, table, self._capacity(ring))
+            batcher = RingBatcher(ring, table, self._capacity(ring), self.config.quiet_batch_ms / 1000)
             self.batchers[name] = batcher
             self._recover(batcher)
             log.info("reading %s -> %s (batches up to %d rows)", name, table.name, batcher.capacity)
@@ -281,7 +281,8 @@ class Writer(SpillAndReplay):
         the batch age: records arriving meanwhile are flushed on the next look, within ``batch_ms`` of their
         arrival, ``quiet_batch_ms`` on a quiet ring), the next report, rescan, probe or spill sync; at least
         ``poll_ms``. A writer so wakes about once per ``batch_ms`` (20 times a second by default), not every
-        ``poll_ms``; while quiet, a look at an empty ring is a header read (RingBatcher.pop)."""
+        ``poll_ms``; while quiet, a look at the empty ticks ring is a header read, the other empty rings are looked
+        at every ``quiet_batch_ms`` (RingBatcher.pop)."""
         now = time.monotonic()
         rows, age, quiet = self._triggers(self.store_up)
         wake = [age, self._next_rescan - now, self._next_report - now, self.spill.sync_in(now)]  # a burst: within age
