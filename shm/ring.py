@@ -23,7 +23,7 @@ from shm import names, plain, ring_attach, segment
 from shm.histogram_segment import SEGMENTS
 from shm.layouts import describe
 from shm.ring_errors import RingBusyError, RingDamagedError, RingError
-from shm.ring_errors import RingLayoutError, RingOtherLayoutError, RingRefusedError  # noqa: F401 (callers import them here)
+from shm.ring_errors import RingLayoutError, RingOtherLayoutError, RingRefusedError  # noqa: F401 (re-exported)
 from shm.ring_watch import RingWatch
 
 PRODUCER, CONSUMER, MONITOR = "producer", "consumer", "monitor"
