@@ -98,6 +98,11 @@ class Ring:
             self._next_check_ns = 0  # push and pop raise from now on
         return problem
 
+    def file_and_size(self) -> tuple[int, int]:
+        """(file descriptor, size validated at attach): for kernels that look at the size themselves
+        (shm/file_size.py) and hand back to ``check`` when it changed."""
+        return self._fd, self._watch.expected_size
+
     def overwritten(self) -> bool:
         """Whether layout words were written over since attach (still used as checked; a restart of either side
         would find the ring damaged)."""
