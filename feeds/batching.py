@@ -4,14 +4,16 @@ A feed woken for every frame pays a wakeup per frame (the kernel's and the
 interpreter's, cold after other processes ran: tens of µs on a busy machine),
 which dominates at a few thousand frames/s. While frames come often enough
 that a wait of ``wait_s`` (at most 1 ms) is expected to gather at least
-``MIN_FRAMES_PER_WAIT`` of them, the loop sleeps ``wait_s`` after a read that
-brought data, so the next read takes every frame that came meanwhile: one
-wakeup for several frames. It does not wait when frames are rarer (nothing
-would gather: at 800 evenly spaced frames/s a 1 ms wait would only add a
-wakeup) nor when more than ``MAX_FRAMES_PER_WAIT`` are expected (reads then
-gather plenty by themselves: traffic is not light). The rate is the feed's
-frame counter between housekeeping rounds (every 50 ms while busy), so the
-decision costs nothing per read.
+``MIN_FRAMES_PER_WAIT`` of them, and the feed is woken more often than once
+per ``wait_s``, the loop sleeps ``wait_s`` after a read that brought data, so
+the next read takes every frame that came meanwhile: one wakeup for several
+frames. It does not wait when frames are rarer (nothing would gather: at 800
+evenly spaced frames/s a 1 ms wait would only add a wakeup), when they come in
+bursts read one per wakeup anyway (a sender that batches its writes), nor
+when more than ``MAX_FRAMES_PER_WAIT`` are expected (reads then gather plenty
+by themselves: traffic is not light). The rates are the feed's frame and read
+counters between housekeeping rounds (every 50 ms while busy), so the
+decision costs nothing per read (``ReadBatching.update``).
 
 The wait is the feed's latency and is shown as such: a read that follows a
 wait stamps its frames with the time the wait began (``stamp``, shared with
@@ -32,6 +34,7 @@ MAX_WAIT_US = 1000.0
 ENV = "TICKAGG_FEED_BATCH_WAIT_US"
 MIN_FRAMES_PER_WAIT = 2.0  # a wait expected to gather fewer frames would only add a wakeup
 MAX_FRAMES_PER_WAIT = 64.0  # more: reads gather enough on their own, a wait would only add latency
+PROBE_EVERY_S = 1.0  # while waiting, one housekeeping round this often reads without waits (see ``update``)
 
 
 def default_wait_us() -> float:
@@ -53,19 +56,33 @@ class ReadBatching:
         self.stamp = [0]  # ns; 0: no wait pending (a read stamps its own time)
         self.active = False
         self.waits = 0
-        self._frames, self._at = 0, time.monotonic()
+        self._frames, self._reads, self._at, self._probe_at = 0, 0, time.monotonic(), 0.0
         self._low = MIN_FRAMES_PER_WAIT / self.wait_s if self.wait_s else float("inf")  # frames/s
         self._high = MAX_FRAMES_PER_WAIT / self.wait_s if self.wait_s else 0.0
+        self._wakeups = 1.0 / self.wait_s if self.wait_s else float("inf")  # reads/s a wait can go below
 
-    def update(self, frames: int, now: float) -> None:
-        """At housekeeping: ``frames``, the feed's frame counter; waits are on while its rate is in range."""
+    def update(self, frames: int, reads: int, now: float) -> None:
+        """At housekeeping: ``frames`` and ``reads``, the feed's counters.
+
+        Waits start when frames come at ``MIN_FRAMES_PER_WAIT`` to ``MAX_FRAMES_PER_WAIT`` per wait and
+        the reads (without waits) outnumber the waits that would replace them: frames that already come
+        in bursts (a sender that batches its writes) are read one burst per wakeup anyway, and a wait
+        would only add latency. Waits go on while the frame rate stays in range; every
+        ``PROBE_EVERY_S`` one round reads without them, to see whether bursts have made them pointless.
+        """
         elapsed = now - self._at
+        frame_rate = (frames - self._frames) / elapsed if elapsed > 0.0 else 0.0
+        read_rate = (reads - self._reads) / elapsed if elapsed > 0.0 else 0.0
+        self._frames, self._reads, self._at = frames, reads, now
         if elapsed <= 0.0:  # no time passed (or another clock): measure from here
-            self._frames, self._at = frames, now
             return
-        rate = (frames - self._frames) / elapsed
-        self._frames, self._at = frames, now
-        self.active = self._low <= rate <= self._high
+        in_range = self._low <= frame_rate <= self._high
+        if self.active:
+            if not in_range or now >= self._probe_at:
+                self.active = False  # the next round measures reads without waits
+        elif in_range and read_rate > self._wakeups:
+            self.active = True
+            self._probe_at = now + PROBE_EVERY_S
 
     def wait(self) -> None:
         """Sleep ``wait_s``; the reads that follow are stamped with its start (the loop clears ``stamp``)."""

@@ -195,7 +195,7 @@ class ConnectionSet:
                 now = time.monotonic()
                 if now >= next_housekeeping:
                     self._housekeeping(now)
-                    batching.update(metrics.values["frames"], now)
+                    batching.update(metrics.values["frames"], metrics.values["reads"], now)
                     quick = busy or self.switches or any(link.session.unsent for link in self.links if link.session)
                     next_housekeeping = now + (HOUSEKEEPING_S if quick else idle_s)
                 if received and batching.active:

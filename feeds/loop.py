@@ -211,7 +211,7 @@ class Feed:
             if now >= next_housekeeping:
                 next_housekeeping = now + HOUSEKEEPING_S
                 values["last_frame_ns"] = session.recv_ns
-                batching.update(values["frames"], now)
+                batching.update(values["frames"], values["reads"], now)
                 metrics.flush()
                 session.housekeeping(now)
                 if self.max_lifetime_s and now - session.started > self._switch_at():

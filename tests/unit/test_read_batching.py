@@ -1,9 +1,10 @@
 """Read batching (feeds/batching.py): when the feed waits before a read, and how what it then reads is stamped.
 
-The policy from frame rates alone; then a Session reading a socket pair into a
-real ring: a read after a wait takes the wait's start as every tick's receive
-time and does not block when nothing came (the socket's own timeout is a
-minute, so a blocking read would outlive the generous join below).
+The policy from frame and read rates alone; then a Session reading a socket
+pair into a real ring: a read after a wait takes the wait's start as every
+tick's receive time and does not block when nothing came (the socket's own
+timeout is a minute, so a blocking read would outlive the generous join
+below); then the feed loop itself with waits pinned on.
 """
 from __future__ import annotations
 
@@ -28,18 +29,38 @@ from shm.ring import CONSUMER, PRODUCER, Ring, ring_name
 from shm.symbols import SymbolDirectory
 
 
-@pytest.mark.parametrize("frames_per_s, active", [
-    (0, False), (1_000, False),  # a 1 ms wait would gather under two frames: no wait
-    (MIN_FRAMES_PER_WAIT * 1000 + 500, True), (8_000, True), (MAX_FRAMES_PER_WAIT * 1000 - 1000, True),
-    (MAX_FRAMES_PER_WAIT * 1000 + 1000, False),  # reads gather plenty on their own
+@pytest.mark.parametrize("frames_per_s, reads_per_s, active", [
+    (0, 0, False), (1_000, 1_000, False),  # a 1 ms wait would gather under two frames: no wait
+    (MIN_FRAMES_PER_WAIT * 1000 + 500, 2_500, True), (8_000, 8_000, True),
+    (8_000, 700, False),  # bursts of ~11 frames, one read each: under 1,000 wakeups/s already
+    (MAX_FRAMES_PER_WAIT * 1000 - 1000, 20_000, True),
+    (MAX_FRAMES_PER_WAIT * 1000 + 1000, 20_000, False),  # reads gather plenty on their own
 ])
-def test_waits_only_while_traffic_is_light(frames_per_s, active) -> None:
+def test_waits_only_while_traffic_is_light(frames_per_s, reads_per_s, active) -> None:
     batching, off = ReadBatching(0.001), ReadBatching(0.0)
     for policy in (batching, off):
-        policy.update(0, 10.0)
-        policy.update(int(frames_per_s / 2), 10.5)  # half a second at that rate
+        policy.update(0, 0, 10.0)
+        policy.update(int(frames_per_s / 2), int(reads_per_s / 2), 10.5)  # half a second at those rates
     assert batching.active is active
     assert off.active is False
+
+
+def test_waiting_reads_without_waits_now_and_then_and_stops_when_bursts_make_it_pointless() -> None:
+    batching = ReadBatching(0.001)
+    frames = reads = 0
+    now = 10.0
+    batching.update(frames, reads, now)
+    seen = []
+    for step in range(80):  # 50 ms rounds: 8,000 frames/s; one read per frame unless waiting (one per 8)
+        reads += 400 if not batching.active else 50
+        if step >= 40:  # then bursts: one read per 16 frames, waiting or not
+            reads -= 400 - 25 if not batching.active else 50 - 25
+        frames += 400
+        now += 0.05
+        batching.update(frames, reads, now)
+        seen.append(batching.active)
+    assert seen[0] and not all(seen[:40]) and sum(seen[:40]) >= 35  # waits, with a probe round about every second
+    assert not any(seen[62:])  # bursts read one per wakeup: the next probe (within a second) found waits pointless
 
 
 class _FakeWebSocket:
@@ -109,3 +130,43 @@ def test_a_read_after_a_wait_is_stamped_with_its_start_and_does_not_block(group,
         ring.close()
         ours.close()
         server.close()
+
+
+def test_the_feed_loop_waits_between_reads_and_loses_nothing(group, monkeypatch) -> None:
+    """``Feed._serve`` over a socket pair with waits on throughout (the rate policy pinned): 2,000 frames sent
+    as fast as the socket takes them arrive once each, in order, and the loop waited between reads."""
+    from feeds.loop import Feed
+
+    ours, server = socket.socketpair()
+    monkeypatch.setattr(wsconn.websocket, "create_connection", lambda url, **options: _FakeWebSocket(ours))
+    module = venue("binance")
+    feed = Feed(module, ["BTCUSDT"], url="ws://test", group=group, limits=Limits(), batch_wait_us=1000)
+    monkeypatch.setattr(feed.batching, "update", lambda *counts: setattr(feed.batching, "active", True))
+    connection = wsconn.Connection("ws://test")
+    connection.settimeout(0.25)
+    session = Session(module, "ws://test", ["BTCUSDT"], feed.writer, feed.metrics, feed.events, feed.warnings, 60.0,
+                      False, connection=connection, stamp=feed.batching.stamp)
+    serving = threading.Thread(target=feed._serve, args=(session,), daemon=True)
+    consumer = Ring(ring_name(group, "binance"), CONSUMER, TICK, numba=False)
+    out = np.zeros(4096, TICK)
+    ids: list[int] = []
+    try:
+        serving.start()
+        for trade_id in range(1, 2001):
+            server.sendall(_frame(trade_id))
+        deadline = time.monotonic() + 60.0
+        while len(ids) < 2000 and time.monotonic() < deadline:
+            count = consumer.pop_batch(out)
+            ids += out["trade_id"][:count].tolist()
+            consumer.commit()
+            time.sleep(0.01)
+    finally:
+        feed.stop()
+        serving.join(10.0)
+        consumer.close()
+        feed.close()
+        ours.close()
+        server.close()
+    assert not serving.is_alive()
+    assert ids == list(range(1, 2001))
+    assert feed.metrics.values["batch_waits"] > 0
