@@ -4,8 +4,8 @@ A feed woken for every frame pays a wakeup per frame (the kernel's and the
 interpreter's, cold after other processes ran: tens of µs on a busy machine),
 which dominates at a few thousand frames/s. While frames come often enough
 that a wait of ``wait_s`` (at most 1 ms) is expected to gather at least
-``MIN_FRAMES_PER_WAIT`` of them, and the feed is woken more often than once
-per ``wait_s``, the loop sleeps ``wait_s`` after a read that brought data, so
+``MIN_FRAMES_PER_WAIT`` of them, and the feed is woken at least twice per
+``wait_s``, the loop sleeps ``wait_s`` after a read that brought data, so
 the next read takes every frame that came meanwhile: one wakeup for several
 frames. It does not wait when frames are rarer (nothing would gather: at 800
 evenly spaced frames/s a 1 ms wait would only add a wakeup), when they come in
@@ -34,6 +34,7 @@ MAX_WAIT_US = 1000.0
 ENV = "TICKAGG_FEED_BATCH_WAIT_US"
 MIN_FRAMES_PER_WAIT = 2.0  # a wait expected to gather fewer frames would only add a wakeup
 MAX_FRAMES_PER_WAIT = 64.0  # more: reads gather enough on their own, a wait would only add latency
+MIN_WAKEUPS_SAVED = 2.0  # waits start where they at least halve the reads (wakeups) per second
 PROBE_EVERY_S = 1.0  # while waiting, one housekeeping round this often reads without waits (see ``update``)
 
 
@@ -59,13 +60,14 @@ class ReadBatching:
         self._frames, self._reads, self._at, self._probe_at = 0, 0, time.monotonic(), 0.0
         self._low = MIN_FRAMES_PER_WAIT / self.wait_s if self.wait_s else float("inf")  # frames/s
         self._high = MAX_FRAMES_PER_WAIT / self.wait_s if self.wait_s else 0.0
-        self._wakeups = 1.0 / self.wait_s if self.wait_s else float("inf")  # reads/s a wait can go below
+        self._wakeups = MIN_WAKEUPS_SAVED / self.wait_s if self.wait_s else float("inf")  # reads/s
 
     def update(self, frames: int, reads: int, now: float) -> None:
         """At housekeeping: ``frames`` and ``reads``, the feed's counters.
 
         Waits start when frames come at ``MIN_FRAMES_PER_WAIT`` to ``MAX_FRAMES_PER_WAIT`` per wait and
-        the reads (without waits) outnumber the waits that would replace them: frames that already come
+        the reads (without waits) are at least ``MIN_WAKEUPS_SAVED`` times the waits that would replace
+        them (at most one per ``wait_s``): frames that already come
         in bursts (a sender that batches its writes) are read one burst per wakeup anyway, and a wait
         would only add latency. Waits go on while the frame rate stays in range; every
         ``PROBE_EVERY_S`` one round reads without them, to see whether bursts have made them pointless.

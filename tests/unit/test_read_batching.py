@@ -32,7 +32,7 @@ from shm.symbols import SymbolDirectory
 @pytest.mark.parametrize("frames_per_s, reads_per_s, active", [
     (0, 0, False), (1_000, 1_000, False),  # a 1 ms wait would gather under two frames: no wait
     (MIN_FRAMES_PER_WAIT * 1000 + 500, 2_500, True), (8_000, 8_000, True),
-    (8_000, 700, False),  # bursts of ~11 frames, one read each: under 1,000 wakeups/s already
+    (8_000, 700, False), (8_000, 1_500, False),  # bursts read one per wakeup: waits would not halve the wakeups
     (MAX_FRAMES_PER_WAIT * 1000 - 1000, 20_000, True),
     (MAX_FRAMES_PER_WAIT * 1000 + 1000, 20_000, False),  # reads gather plenty on their own
 ])
