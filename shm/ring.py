@@ -160,6 +160,13 @@ class Ring:
             raise TypeError(f"{self.name} carries {self.dtype.itemsize}-byte records, got a {record.size}-byte struct")
         return plain.record_pusher(self._memory, self._words, self._slots, record, self)
 
+    def bytes_pusher(self):
+        """A function ``push(data, count) -> accepted``: ``push_batch`` of ``count`` records given as bytes (a
+        staging buffer's memoryview), without numpy (shm/plain.py ``bytes_pusher``); ``numba=False`` producers."""
+        if self._words is None:
+            raise RingError(f"bytes_pusher needs the producer role on {self.name}, opened with numba=False")
+        return plain.bytes_pusher(self._memory, self._words, self._slots, self.dtype.itemsize, self)
+
     # -- consumer -------------------------------------------------------------
     def pop_batch(self, out: np.ndarray, spin_us: float = 0.0) -> int:
         """Copy up to ``len(out)`` records into ``out``; return how many. Call ``commit`` once handled.
