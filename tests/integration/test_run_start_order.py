@@ -9,6 +9,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from shm import segment
 from shm.ring import MONITOR, Ring, RingError, ring_name
 
@@ -21,6 +23,7 @@ def _writer_reads(group: str) -> bool:
         return False
 
 
+@pytest.mark.slow
 def test_the_feeds_start_after_the_writer_reads_out_ticks(group, tmp_path):
     with socket.socket() as silent:  # a store that takes the connection and never says a word
         silent.bind(("127.0.0.1", 0))
