@@ -31,7 +31,7 @@ Positions are checked once per batch exactly as the kernels do (``push``,
 header word.
 
 Records are copied with ``pread`` from the ring's file rather than through
-the mapping: the ring's pages (88 MiB for out.ticks) stay tmpfs pages of the
+the mapping: the ring's pages (44 MiB for out.ticks) stay tmpfs pages of the
 process group and never count in the reader's resident memory.
 """
 from __future__ import annotations
