@@ -18,7 +18,9 @@ from shm.pipeline_records import BAR, FEATURE_COUNT
 from shm.symbols import DEFAULT_CAPACITY
 
 # clock[C_*] (int64 ns), written by housekeeping
-C_SECOND, C_LAST_SWEEP = range(2)  # the second latency rows were last written for; the last bar sweep
+# the second latency rows were last written for; the last bar sweep; the earliest wall-clock close it left (0: a tick
+# came since, sweep again)
+C_SECOND, C_LAST_SWEEP, C_NEXT_DUE = range(3)
 # counters[K_*] (int64, cumulative), published to out.ticks' metrics block by aggregator/main.py
 K_TICKS, K_LATE, K_NO_SLOT, K_FEATURE_ROWS, K_BARS1S, K_BARS1M, K_PENDING_MAX = range(7)
 PENDING_CAPACITY = 1 << 14
@@ -49,7 +51,7 @@ class AggState(NamedTuple):
     latency_totals: np.ndarray  # the same, every second summarised since start (published by aggregator/main.py)
     late: np.ndarray  # int64 (EXCHANGE_IDS,): late ticks per exchange id, cumulative
     late_reported: np.ndarray  # int64 (EXCHANGE_IDS,): late[] as of the last late-tick events
-    clock: np.ndarray  # int64 (2,): C_*
+    clock: np.ndarray  # int64 (3,): C_*
     sweep_every_ns: int  # wall-clock bar closes are looked for this often
     smoothing: Smoothing
     counters: np.ndarray  # int64 (8,): K_*
@@ -78,7 +80,7 @@ def new_agg_state(max_symbols: int = 4096, lateness_ms: float = 250.0, fill_minu
         latency_totals=latency.new_histograms(),
         late=np.zeros(EXCHANGE_IDS, np.int64),
         late_reported=np.zeros(EXCHANGE_IDS, np.int64),
-        clock=np.zeros(2, np.int64),
+        clock=np.zeros(3, np.int64),
         sweep_every_ns=int(sweep_ms * 1e6),
         smoothing=new_smoothing(ema_fast_ticks, ema_slow_ticks, volume_ticks),
         counters=np.zeros(8, np.int64),

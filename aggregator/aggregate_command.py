@@ -24,7 +24,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lateness-ms", type=bounded_float(0, 1000, high_open=True), default=250.0, help="how long a bar stays open for late ticks after its end (default 250, < 1000)")
     parser.add_argument("--fill-minutes", type=non_negative_int, default=60, help="empty 1 min bars emitted at most per gap (default 60)")
     parser.add_argument("--output-seconds", type=bounded_float(0, 600, low_open=True), 
-                        help="out.ticks holds this many seconds at --peak-rate when it is created (default 4)")
+                        help="out.ticks holds this many seconds at --peak-rate when it is created (default 4: the writer's "
+                             "batch cycles, hiccups and a restart; `tickagg run` starts the feeds once the writer reads it)")
     parser.add_argument("--peak-rate", type=bounded_float(0, 1e8, low_open=True), 
                         help="ticks/s the whole group may burst to, for --output-seconds (default 120000)")
     parser.add_argument("--seconds", type=positive_float, help="stop after this many seconds (default: run until SIGTERM)")
@@ -57,6 +58,11 @@ def run(args: argparse.Namespace) -> int:
     except (RingError, ValueError) as exc:
         print(f"tickagg aggregate: {exc}", file=sys.stderr)
         return EXIT_REFUSED if isinstance(exc, SegmentRefusedError) else 1
+    from tickagg.resident import drop_clean
+
+    # the kernels are loaded: LLVM's code (~70 MB resident) is not run again, its pages go back (tickagg/resident.py)
+    logging.getLogger("tickagg.aggregate").info("kernels loaded; %.0f MB of LLVM's code pages given back",
+                                                drop_clean("libllvmlite") / 1024)
     aggregator.install_signal_handlers()
     aggregator.attach_new_rings()
     try:

@@ -40,6 +40,7 @@ BAR_VALUES = np.dtype([
     ("pv", "<f8"),  # sum of price * size: VWAP = pv / volume
 ])
 EMPTY = -1
+NEVER = (1 << 63) - 1  # next_due of a slot without open bars
 FLAG_FIRST = 1  # the symbol's first bar since the aggregator started: ticks before the start are not in it
 
 
@@ -213,6 +214,16 @@ def due(book, slot, now_ns) -> bool:
         if start != EMPTY:
             return now_ns >= start + interval + lateness
     return False
+
+
+@numba.njit(cache=True)
+def next_due(book, slot) -> int:
+    """When the wall clock will have passed the end (plus lateness) of ``slot``'s oldest open bar; NEVER: none open."""
+    for k in range(OLDER, NEWER + 1):  # oldest first
+        start = book.start[slot, k]
+        if start != EMPTY:
+            return start + book.interval_ns + book.lateness_ns
+    return NEVER
 
 
 @numba.njit(cache=True)

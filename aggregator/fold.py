@@ -13,7 +13,7 @@ import numba
 
 from aggregator import bars, latency, signals
 from aggregator.agg_state import (
-    C_LAST_SWEEP, C_SECOND, EXCHANGE_IDS, HEAD, K_BARS1M, K_BARS1S, K_FEATURE_ROWS, K_LATE, K_NO_SLOT,
+    C_LAST_SWEEP, C_NEXT_DUE, C_SECOND, EXCHANGE_IDS, HEAD, K_BARS1M, K_BARS1S, K_FEATURE_ROWS, K_LATE, K_NO_SLOT,
     K_PENDING_MAX, K_TICKS, TAIL,
 )
 from aggregator.features.kernel import update as update_features
@@ -124,6 +124,8 @@ def fold_batch(batch, state, outputs, pop_ns, first_pos) -> None:
             counters[K_LATE] += 1
         signals.emit(staged_signals[counts[SIGNALS]], live, bar_values_1s, smoothing, slot, tick, pop_ns)
         counts[SIGNALS] += 1
+    if batch.size:
+        state.clock[C_NEXT_DUE] = 0  # a tick may have opened a bar: the next sweep looks at every slot again
 
 
 @numba.njit(cache=True)
@@ -158,16 +160,29 @@ def _features_for_next(state, outputs) -> None:
     counts[REGIME] += 1
 
 
+@numba.njit(cache=True, inline="always")
+def housekeeping_due(clock, ends, now, sweep_every_ns) -> bool:
+    """Whether ``housekeeping`` has anything to do at ``now`` (``clock``: state.clock, ``ends``: the feature
+    queue's): the poll loop asks this first, as calling it (the state and outputs, ~100 arrays, each an atomic
+    reference count up and down) costs more than an idle turn does."""
+    return ((now - clock[C_LAST_SWEEP] >= sweep_every_ns and now >= clock[C_NEXT_DUE]) or ends[TAIL] > ends[HEAD]
+            or now - now % 1_000_000_000 > clock[C_SECOND])
+
+
 @numba.njit(cache=True)
 def housekeeping(state, outputs, now, feature_budget) -> int:
     """Wall-clock bar closes, up to ``feature_budget`` feature rows, per-second latency and late-tick rows.
+
+    The bar sweep (every slot) runs at most every ``sweep_every_ns`` and, once it found nothing else due, not
+    before the earliest open bar's close unless a tick came since (``fold_batch`` resets ``C_NEXT_DUE``).
 
     Returns the number of feature rows still queued.
     """
     counts = outputs.counts
     clock = state.clock
-    if now - clock[C_LAST_SWEEP] >= state.sweep_every_ns:
+    if now - clock[C_LAST_SWEEP] >= state.sweep_every_ns and now >= clock[C_NEXT_DUE]:
         clock[C_LAST_SWEEP] = now
+        next_due = bars.NEVER  # the earliest close left open: no sweep before it unless a tick comes (idle: cheap)
         for slot in range(state.n_slots[0]):
             if bars.due(state.bars1s, slot, now) or bars.due(state.bars1m, slot, now):
                 if nearly_full(outputs, FILL_ROOM):
@@ -183,6 +198,8 @@ def housekeeping(state, outputs, now, feature_budget) -> int:
                 if counts[BARS1M] > before:
                     state.counters[K_BARS1M] += counts[BARS1M] - before
                     _queue_closed_minutes(state, outputs, outputs.bars1m.staging, before, counts[BARS1M])
+            next_due = min(next_due, bars.next_due(state.bars1s, slot), bars.next_due(state.bars1m, slot))
+        clock[C_NEXT_DUE] = next_due
     ends = state.pending.ends
     done = 0
     while ends[TAIL] > ends[HEAD] and done < feature_budget:

@@ -1,22 +1,26 @@
 """The aggregator process: attach every feed ring of a group, busy-poll them, run the kernels.
 
-The loop itself runs in Numba (aggregator/poll.py) in 50 ms slices; between
-slices Python handles signals, checks the rings (a file cut short must be let
-go before the kernel touches it), publishes counters and, once a second, looks
-for new rings and publishes the cumulative latency histograms
-(``tickagg.<group>.latency_hist``, shm/histogram_segment.py). Those chores
-and the call into Numba cost ~0.5 ms (~1 % of a core at 20 slices a second).
-With nothing to read (after ``spin_us``, default 0) the loop sleeps between
-looks, ``min_sleep_us`` (100) first and twice as long after each empty look,
-up to ``idle_sleep_us`` (1,000): the wake bound while ticks flow. A quiet
+The loop itself runs in Numba (aggregator/poll.py) in 50 ms slices (500 ms
+when quiet); between slices Python handles signals, checks the rings (a file
+cut short must be let go before the kernel touches it; inside a slice the
+kernel compares the files' sizes every 50 ms and returns when one changed),
+publishes counters, looks for new rings and, once a second, publishes the
+cumulative latency histograms (``tickagg.<group>.latency_hist``,
+shm/histogram_segment.py). Those chores and the call into Numba cost ~0.5 ms
+(~1 % of a core at 20 slices a second, ~0.1 % at 2). With nothing to read
+(after ``spin_us``, default 0) the loop sleeps between looks, ``min_sleep_us``
+(100) first and twice as long after each empty look, up to ``idle_sleep_us``
+(1,000): the wake bound while ticks flow. A quiet
 group (at most 25 ticks in the last second, aggregator/pace.py) naps up to
-``deep_sleep_us`` (5,000): the wake bound after a
-silence, ~250 wakeups a second instead of ~1,000. A tick that arrives while the
+``deep_sleep_us`` (5,000): the wake bound after a silence, ~250 wakeups a
+second instead of ~1,000; its bar sweep (every symbol, each 10 ms) waits for
+the earliest open bar's close unless a tick came. A tick that arrives while the
 aggregator sleeps is popped within that bound plus the kernel's timer slack
 (50 µs by default); ``busy_poll`` never sleeps (lowest latency, one core at
 100 %). Producers need not wake it: no futex or eventfd, nothing for them to do.
 Tick rings that appear later (a feed started after the aggregator) are
-attached within a second.
+attached within a second. The objects loaded at start are frozen out of the
+garbage collector (``gc.freeze``): a collection never walks Numba's modules.
 
 Restart without republishing: a turn publishes its outputs and then commits
 its inputs, so an aggregator killed between the two would publish that turn's
@@ -29,6 +33,7 @@ per symbol after a start is flagged).
 """
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import signal
@@ -40,7 +45,7 @@ import psutil
 from aggregator import fold
 from aggregator.agg_state import C_SECOND, K_BARS1M, K_BARS1S, K_FEATURE_ROWS, K_LATE, K_NO_SLOT, K_PENDING_MAX, K_TICKS, new_agg_state
 from aggregator.outputs import TICKS, flush_all, open_outputs
-from aggregator.pace import Pace
+from aggregator.pace import CHECK_S, Pace
 from aggregator.poll import MAX_INPUTS, dummy_ring, serve
 from shm import segment
 from shm.compile_lock import compile_lock
@@ -52,7 +57,7 @@ from shm.topology import tick_ring
 log = logging.getLogger("tickagg.aggregate")
 BATCH = 4096
 RESTART_WINDOW = 2 * MAX_INPUTS * BATCH  # out.ticks records looked at on attach: more than one turn of every ring
-ATTACH_EVERY_S = 1.0  # how often to look for new tick rings
+ATTACH_EVERY_S = 0.5  # how often to look for new tick rings (between slices: within a second even when quiet)
 COUNTER_NAMES = ("ticks", "late_ticks", "ticks_without_slot", "feature_rows", "bars1s", "bars1m", "feature_queue_max",
                  "input_rings", "slices", "quiet_slices")
 
@@ -82,6 +87,8 @@ class Aggregator:
         self.warm_up()
         self.histograms = open_publisher(group, "aggregator")  # None: not published (logged)
         self._histograms_second = 0  # state.clock[C_SECOND] when last published
+        gc.collect()
+        gc.freeze()  # the modules and kernels loaded so far are never garbage: no collection walks them again
 
     def warm_up(self) -> None:
         """Compile (or load from the cache) every kernel before serving, so no tick waits for it."""
@@ -90,8 +97,9 @@ class Aggregator:
             fold.fold_batch(self._scratch[:0], self.state, self.outputs, time.time_ns(), 0)
             fold.housekeeping(self.state, self.outputs, 0, 0)
             flush_all(self.outputs, self.state.histograms)
-            data, headers, _ = self._input_tuples()
-            serve(data, headers, 0, self._positions, self._scratch, self.state, self.outputs, 0, 0, 0, 0, 0)
+            self._rebuild_inputs()
+            serve(*self._served[:2], 0, self._positions, self._scratch, self.state, self.outputs, 0, 0, 0, 0, 0,
+                  *self._served[3:], 0, 0)
         log.info("kernels ready in %.1f s", time.monotonic() - started)
 
     def attach_new_rings(self) -> None:
@@ -111,6 +119,7 @@ class Aggregator:
                     ring.advance(published)
                 self._positions[len(self.inputs)] = ring.tail  # the kernel reads on from the committed tail
                 self.inputs[exchange] = ring
+                self._rebuild_inputs()
                 log.info("reading %s from tail %d", name, ring.tail)
             except RingError as exc:
                 if self._attach_errors.get(name) != str(exc):
@@ -140,6 +149,7 @@ class Aggregator:
         self.inputs = {exchange: ring for exchange, ring, _ in kept}
         self._positions[:count] = 0
         self._positions[: len(kept)] = [position for _, _, position in kept]
+        self._rebuild_inputs()
 
     def stop(self, *_signal) -> None:
         self._stopping = True
@@ -154,11 +164,13 @@ class Aggregator:
         slices = quiet_slices = 0
         next_attach = time.monotonic() + ATTACH_EVERY_S
         pace = Pace(self.max_sleep_us, self.deep_sleep_us, time.monotonic())
+        check_ns = int(CHECK_S * 1e9)
         while not self._stopping:
-            data, headers, count = self._input_tuples()
+            data, headers, count, files, sizes = self._served
             quiet_slices += pace.quiet
             ticks = serve(data, headers, count, self._positions, self._scratch, self.state, self.outputs,
-                          pace.slice_ns, self.spin_ns, self.min_sleep_us, pace.sleep_us, self.feature_budget)
+                          pace.slice_ns, self.spin_ns, self.min_sleep_us, pace.sleep_us, self.feature_budget,
+                          files, sizes, check_ns, pace.max_ticks)
             slices += 1
             pace.after_slice(time.monotonic(), ticks)
             self.check_rings()
@@ -173,11 +185,15 @@ class Aggregator:
         self._publish_counters(slices, quiet_slices)
         self._publish_histograms()
 
-    def _input_tuples(self) -> tuple[tuple, tuple, int]:
-        """(records of each input, header of each input, inputs in use), MAX_INPUTS long, dummies at the end."""
+    def _rebuild_inputs(self) -> None:
+        """What ``serve`` takes about the rings, built again whenever an input ring comes or goes: records of
+        each input, header of each input (MAX_INPUTS long, dummies at the end), inputs in use, and every ring
+        file (inputs and outputs) with the size validated at attach, for the kernel's size checks."""
         arrays = [ring.kernel_arrays() for ring in self.inputs.values()]
         padded = arrays + [self._dummy] * (MAX_INPUTS - len(arrays))
-        return tuple(records for records, _ in padded), tuple(header for _, header in padded), len(arrays)
+        files = [ring.file_and_size() for ring in [*self.inputs.values(), *self.output_rings]]
+        self._served = (tuple(records for records, _ in padded), tuple(header for _, header in padded), len(arrays),
+                        np.array([fd for fd, _ in files], np.int64), np.array([size for _, size in files], np.int64))
 
     def _publish_counters(self, slices: int, quiet_slices: int = 0) -> None:
         c = self.state.counters

@@ -4,24 +4,27 @@ Normal: slices of SLICE_S (50 ms), naps backing off to ``idle_sleep_us``
 (1 ms): ~1,000 wakeups a second when nothing comes, each tick popped within
 ~1 ms. Quiet, once the last QUIET_WINDOW_S held at most QUIET_TICKS ticks (an
 idle group: a few ticks a second): naps backing off to ``deep_sleep_us``
-(5 ms), ~250 wakeups a second, in slices of QUIET_SLICE_S (also 50 ms: with
-200 ms slices a cut output ring was written mid-slice, SIGBUS, under load).
-A tick that comes while quiet is popped within ``deep_sleep_us`` (plus timer
-slack); after it the naps start again at ``min_sleep_us``, so the rest of a
-burst waits no longer than when normal, and more than QUIET_TICKS in a window
-makes the next slice normal. QUIET_SLICE_S keeps the ring checks between
-slices within their bound (a ring file cut short is noticed within 250 ms:
-one quiet slice, one nap and the checks).
+(5 ms), ~250 wakeups a second, in slices of QUIET_SLICE_S (500 ms: the Python
+chores between slices, ~0.5 ms each, run twice a second instead of twenty
+times). A tick that comes while quiet is popped within ``deep_sleep_us`` (plus
+timer slack); after it the naps start again at ``min_sleep_us``, so the rest
+of a burst waits no longer than when normal, and more than QUIET_TICKS ticks
+end a quiet slice at once (``max_ticks``) and make the next one normal. The
+kernel looks at the ring files' sizes every CHECK_S inside a slice and returns
+at once when one changed (aggregator/poll.py: a cut ring is let go before it
+is read or written past its end, SIGBUS), so a ring file cut short is noticed
+within 250 ms whatever the slice: one check interval, one nap and the checks.
 """
 from __future__ import annotations
 
 from collections import deque
 
 SLICE_S = 0.05  # time in Numba between Python chores (signals, ring checks, counters)
-QUIET_SLICE_S = 0.05  # the same while quiet: a longer slice leaves a cut output ring longer unseen (SIGBUS risk)
+QUIET_SLICE_S = 0.5  # the same while quiet (the kernel still looks at the ring files every CHECK_S)
+CHECK_S = 0.05  # how often the kernel compares the ring files' sizes with those validated at attach
 QUIET_WINDOW_S = 1.0  # how far back the tick count looks
 QUIET_TICKS = 25  # at most this many ticks in the window: quiet
-MAX_DEEP_SLEEP_US = 40_000  # longer naps would break the ring-check bound
+MAX_DEEP_SLEEP_US = 40_000  # longer naps would break the ring-check bound (CHECK_S + a nap < 250 ms)
 
 
 class Pace:
@@ -46,6 +49,11 @@ class Pace:
     @property
     def slice_ns(self) -> int:
         return int((QUIET_SLICE_S if self.quiet else SLICE_S) * 1e9)
+
+    @property
+    def max_ticks(self) -> int:
+        """Ticks after which the next slice ends early (0: never): a burst ends a quiet slice."""
+        return QUIET_TICKS if self.quiet else 0
 
     @property
     def sleep_us(self) -> int:

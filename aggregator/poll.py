@@ -2,20 +2,23 @@
 
 Calling a kernel from Python unboxes every array it takes (~0.4 µs each; the
 aggregator's state and outputs are ~75 arrays), so the loop runs in Numba
-for a whole time slice (aggregator/pace.py: 50 ms) and returns to Python only between slices (signals,
-new rings, counters). Input rings travel as fixed-length tuples (MAX_INPUTS,
-unused places hold an empty dummy ring) so one compiled version serves any
-number of feeds.
+for a whole time slice (aggregator/pace.py: 50 ms, 500 ms when quiet) and
+returns to Python only between slices (signals, new rings, counters, ring
+checks), or early when a ring file changed size (looked at every 50 ms from
+inside, shm/file_size.py). Input rings travel as fixed-length tuples
+(MAX_INPUTS, unused places hold an empty dummy ring) so one compiled version
+serves any number of feeds.
 """
 from __future__ import annotations
 
 import numba
 import numpy as np
 
-from aggregator.fold import fold_batch, housekeeping
+from aggregator.fold import fold_batch, housekeeping, housekeeping_due
 from aggregator.outputs import flush_all
 from shm import header as H
 from shm.clock import monotonic_ns, now_ns, sleep_us
+from shm.file_size import first_changed
 from shm.kernels import commit, pop, sync
 from shm.records import TICK
 
@@ -31,8 +34,14 @@ def dummy_ring() -> tuple[np.ndarray, np.ndarray]:
 
 @numba.njit(cache=True, nogil=True)
 def serve(in_data, in_header, n_inputs, positions, scratch, state, outputs, slice_ns, spin_ns, min_sleep_us,
-          max_sleep_us, feature_budget) -> int:
+          max_sleep_us, feature_budget, files, sizes, check_ns, max_ticks) -> int:
     """Serve for ``slice_ns``: returns the ticks processed.
+
+    Returns early, for Python's checks (aggregator/main.py), once a ring file
+    in ``files`` (descriptors of every input and output ring) is no longer its
+    size in ``sizes`` (looked at every ``check_ns``: a file cut short must be
+    let go before a read or write past its end, SIGBUS), and once more than
+    ``max_ticks`` ticks came (0: never; a quiet slice ends on a burst).
 
     One turn: pop a batch from each input ring -> ``fold_batch`` -> publish the
     outputs -> commit each input's tail (a crash before the commit replays
@@ -44,14 +53,17 @@ def serve(in_data, in_header, n_inputs, positions, scratch, state, outputs, slic
     """
     started = monotonic_ns()
     last_work = started
+    next_check = started + check_ns
     total = 0
     nap = min_sleep_us
     popped = np.zeros(n_inputs, np.bool_)
+    marks, ends, sweep_every_ns, counts = state.clock, state.pending.ends, state.sweep_every_ns, outputs.counts
     while True:
         worked = False
         for r in range(n_inputs):
-            positions[r] = sync(in_data[r], in_header[r], positions[r])  # impossible head: skip to it, counted
-            count = pop(in_data[r], in_header[r], positions[r], scratch)
+            data, header = in_data[r], in_header[r]  # once: each takes a reference (an atomic count up and down)
+            positions[r] = sync(data, header, positions[r])  # impossible head: skip to it, counted
+            count = pop(data, header, positions[r], scratch)
             if count:
                 fold_batch(scratch[:count], state, outputs, now_ns(), positions[r])
                 positions[r] += count
@@ -64,8 +76,11 @@ def serve(in_data, in_header, n_inputs, positions, scratch, state, outputs, slic
                 if popped[r]:
                     commit(in_header[r], positions[r], published)
                     popped[r] = False
-        queued = housekeeping(state, outputs, now_ns(), feature_budget)
-        if outputs.counts.any():
+        queued = 0
+        now = now_ns()
+        if housekeeping_due(marks, ends, now, sweep_every_ns):  # an idle turn calls nothing with the state
+            queued = housekeeping(state, outputs, now, feature_budget)
+        if counts.any():
             flush_all(outputs, state.histograms)
         clock = monotonic_ns()
         if worked:
@@ -74,5 +89,9 @@ def serve(in_data, in_header, n_inputs, positions, scratch, state, outputs, slic
         elif queued == 0 and max_sleep_us > 0 and clock - last_work >= spin_ns:
             sleep_us(nap)
             nap = min(2 * nap, max_sleep_us)
-        if clock - started >= slice_ns:
+        if clock - started >= slice_ns or (max_ticks > 0 and total > max_ticks):
             return total
+        if clock >= next_check:
+            next_check = clock + check_ns
+            if first_changed(files, sizes) >= 0:
+                return total

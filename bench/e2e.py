@@ -132,6 +132,13 @@ def _prefer_simulator(processes: Group, nice: int) -> bool:
     return False
 
 
+def _feed_batch_wait_us() -> float:
+    """The feeds' read batching wait: ``TICKAGG_FEED_BATCH_WAIT_US`` (inherited by the group) or the default."""
+    from feeds.batching import default_wait_us
+
+    return default_wait_us()
+
+
 def e2e(rate: float = 80_000, seconds: float = 30.0, store_kind: str = "clickhouse", symbols: int = 2378,
         idle_seconds: float = 10.0, warmup: float = 5.0, seed: int = 1, simulator_nice: int = -5) -> dict:
     from store import open_store
@@ -234,7 +241,7 @@ def e2e(rate: float = 80_000, seconds: float = 30.0, store_kind: str = "clickhou
             "tick_to_signal_p50_ms": round(ticks["signal_p50"], 3),
             "tick_to_signal_p99_ms": round(ticks["signal_p99"], 3),
             "tick_to_storage_p99_ms": round(ticks["recv_p99"] + store_p99, 3),
-            "_detail": {"store": store_kind, "rate": rate, "seconds": round(t1 - t0, 2), "idle_seconds": round(t3 - t2, 2),
+            "_detail": {"store": store_kind, "rate": rate, "feed_batch_wait_us": _feed_batch_wait_us(), "seconds": round(t1 - t0, 2), "idle_seconds": round(t3 - t2, 2),
                         "idle_cpu_pct": {role: round(idle[role], 2) for role in ROLES},
                         "exchange_to_recv_p99_ms": round(ticks["recv_p99"], 3),
                         "recv_to_store_p99_ms_estimated": round(store_p99, 3), "store_latency_window_widened": widened,

@@ -14,7 +14,9 @@ such as 800/s): a bare Python recv loop subscribed to the same venue is woken
 by the same writes in the same window, and its CPU per frame is reported as
 ``baseline_cpu_us_per_frame`` (bench/feed_wakeup.py); then, for
 ``latency_s``, the drain busy-polls the ring for the feed's receive-to-ring
-latency (``recv_to_ring_us_p50`` / ``_p99``).
+latency (``recv_to_ring_us_p50`` / ``_p99``), which includes the feed's read
+batching waits (``batch_wait_us``, ``batch_waits_per_s``; feeds/batching.py:
+frames read after a wait carry its start as their receive time).
 
 Reconnect: the simulator drops the connection ``drops`` times; for each, the
 time from the feed's new connection being accepted (its connect event) ... and
@@ -45,9 +47,11 @@ def _metrics(group: str, venue: str) -> dict:
         return ring.status()["metrics"] or dict.fromkeys(NAMES, 0)  # names are set just after creation
 
 
-def _start_feed(venue: str, url: str, group: str, symbols: list[str]) -> subprocess.Popen:
+def _start_feed(venue: str, url: str, group: str, symbols: list[str], batch_wait_us: float | None) -> subprocess.Popen:
     command = [sys.executable, "-m", "tickagg.cli", "feed", venue, "--url", url, "--group", group,
                "--symbols", ",".join(symbols), "--log-level", "ERROR"]
+    if batch_wait_us is not None:
+        command += ["--batch-wait-us", f"{batch_wait_us:g}"]
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -80,12 +84,14 @@ class _Drain:
 
 
 def run(venue: str = "binance", seconds: float = 5.0, drops: int = 20, rate: float | None = None,
-        latency_s: float = 2.0) -> dict:
+        latency_s: float = 2.0, batch_wait_us: float | None = None, arrivals: str = "paced") -> dict:
+    """``batch_wait_us``: the feed's read batching wait (feeds/batching.py; None: its default); ``arrivals``:
+    "poisson" with a rate: the simulator's market-like arrivals (as in `bench e2e`) instead of evenly spaced."""
     group = f"benchfeed{os.getpid()}"
     try:
-        with start_simulator([venue], rate=rate or "max") as sim:
+        with start_simulator([venue], rate=rate or "max", arrivals=arrivals if rate else "paced") as sim:
             symbols = list(sim.venue_stats(venue)["symbols"])
-            feed = _start_feed(venue, sim.url(venue), group, symbols)
+            feed = _start_feed(venue, sim.url(venue), group, symbols, batch_wait_us)
             baseline = None
             try:
                 _wait(lambda: segment.exists(ring_name(group, venue)) and _metrics(group, venue)["frames"] > 1000, 60, "first frames")
@@ -122,12 +128,15 @@ def run(venue: str = "binance", seconds: float = 5.0, drops: int = 20, rate: flo
                     "trades_per_s": (after["ticks"] - before["ticks"]) / (t1 - t0),
                     "cpu_us_per_frame": (cpu_after - cpu_before) / frames * 1e6 if frames else None,
                     "feed_cpu_share": (cpu_after - cpu_before) / (t1 - t0),
+                    "batch_wait_us": _batch_wait_us(batch_wait_us),
+                    "batch_waits_per_s": (after["batch_waits"] - before["batch_waits"]) / (t1 - t0),
                     "sent": sent,
                     "received": delivered,
                     "lost": sent - delivered,
                     "ring_dropped": _metrics(group, venue)["ring_dropped"],
                     "seconds": seconds,
                     "simulator_rate": rate or "max",
+                    "arrivals": arrivals if rate else "paced",
                 }
                 if baseline:
                     paced["baseline_cpu_us_per_frame"] = base_cpu / frames * 1e6 if frames else None
@@ -148,6 +157,13 @@ def run(venue: str = "binance", seconds: float = 5.0, drops: int = 20, rate: flo
     finally:
         for name in segment.names(ring_name(group, "")):
             segment.remove(name)
+
+
+def _batch_wait_us(asked: float | None) -> float:
+    """The wait the feed runs with: as asked, else its default (the environment's, as the feed reads it)."""
+    from feeds.batching import default_wait_us
+
+    return asked if asked is not None else default_wait_us()
 
 
 def _paced(drain: _Drain, latency_s: float) -> dict:

@@ -8,6 +8,8 @@ state, heartbeats, stale clock), backoff and lifetime. The loop::
   epoll: wait for a readable socket, the next housekeeping or the next due open
   read each ready session (TLS: also while its SSL layer holds bytes) -> writer
   flush the writer once per wakeup (one thread: pushes into the ring never overlap)
+  light traffic: wait <= 1 ms before the next epoll (feeds/batching.py; after it
+  epoll does not block, and the reads are stamped with the wait's start)
   every 50 ms: subscribe frames the rate held back, pings, stale checks, lifetime
   switches, counters
 
@@ -162,6 +164,8 @@ class ConnectionSet:
         shorter) once every connection is quiet, so a silent feed wakes about once a second."""
         feed = self.feed
         writer, metrics, poll, watched = feed.writer, feed.metrics, self.epoll.poll, self.watched
+        batching = feed.batching
+        stamp = batching.stamp
         idle_s = min(IDLE_READ_TIMEOUT_S, max(HOUSEKEEPING_S, feed.stale_after_s / 4))
         next_housekeeping = 0.0
         busy = True
@@ -173,10 +177,15 @@ class ConnectionSet:
                     self._open_due(now)
                     timeout = min([timeout, *(link.next_open - now for link in self.links if link.session is None)])
                 received = 0
-                for fd, _ in poll(max(0.0, timeout)):
+                ready = poll(0.0) if stamp[0] else None  # after a batching wait: what came meanwhile
+                if not ready:
+                    stamp[0] = 0  # nothing did: a wait for the next frame, stamped by its own read
+                    ready = poll(max(0.0, timeout))
+                for fd, _ in ready:
                     entry = watched.get(fd)
                     if entry is not None:  # None: ended earlier in this batch
                         received += self._read(*entry)
+                stamp[0] = 0
                 if received:
                     writer.flush()
                     busy = True
@@ -186,8 +195,12 @@ class ConnectionSet:
                 now = time.monotonic()
                 if now >= next_housekeeping:
                     self._housekeeping(now)
+                    batching.update(metrics.values["frames"], metrics.values["reads"], now)
                     quick = busy or self.switches or any(link.session.unsent for link in self.links if link.session)
                     next_housekeeping = now + (HOUSEKEEPING_S if quick else idle_s)
+                if received and batching.active:
+                    batching.wait()
+                    metrics.values["batch_waits"] += 1
         finally:
             writer.flush()
             for link in self.links:

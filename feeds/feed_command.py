@@ -46,6 +46,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the tick ring holds this many seconds at --venue-peak-rate when it is created (default 8)")
     parser.add_argument("--venue-peak-rate", type=bounded_float(0, 1e8, low_open=True),
                         help="ticks/s this venue may burst to, for --buffer-seconds (default 16000)")
+    parser.add_argument("--batch-wait-us", type=bounded_float(0, 1000), default=None, metavar="US",
+                        help="while traffic is light, wait this long before a read so frames gather (feeds/batching.py; "
+                             "their latency grows by up to it; 0: off, lowest latency; default "
+                             "$TICKAGG_FEED_BATCH_WAIT_US or 1000)")
     config.add_argument(parser)
     parser.add_argument("--max-clock-skew", default="300,10", metavar="BEHIND,AHEAD",
                         help="seconds a trade's exchange time may lie before and after its receive time; "
@@ -101,9 +105,17 @@ def run(args: argparse.Namespace) -> int:
         capacity = args.ring_capacity or sizing.tick_capacity()
     except ValueError as exc:
         raise UsageError(f"--buffer-seconds x --venue-peak-rate: {exc}") from None
+    batch_wait_us = args.batch_wait_us
+    if batch_wait_us is None:
+        from feeds.batching import default_wait_us
+
+        try:
+            batch_wait_us = default_wait_us()
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
     try:
         feed = Feed(module, symbols, args.url, args.group, args.stale_after, args.max_lifetime, limits=limits,
-                    ring_capacity=capacity, per_connection=args.connection_symbols)
+                    ring_capacity=capacity, per_connection=args.connection_symbols, batch_wait_us=batch_wait_us)
     except SegmentError as exc:  # a ring or the symbol directory (RingError is one)
         print(f"tickagg feed: {exc}", file=sys.stderr)
         return EXIT_REFUSED if isinstance(exc, SegmentRefusedError) else 1

@@ -7,6 +7,7 @@
      v                                                                 |
   read chunk -> frames -> parser -> TickWriter -> ring (one push/chunk)|
      |  a read of one single-trade frame: packed straight into a slot  |
+     |  light traffic: wait <= 1 ms before the next read (batching.py) |
      |  every 50 ms: pings due? stale? lifetime near? metrics flush    |
      |  nothing for 0.25 s: idle, read up to 1 s at a time            |
      +-- Disconnect (EOF, close frame, stale, error) ---> backoff -----+
@@ -33,6 +34,7 @@ from types import ModuleType
 import websocket
 
 from feeds.backoff import Backoff
+from feeds.batching import DEFAULT_WAIT_US, ReadBatching
 from feeds.connection_limits import MessageBucket, OpenPacer, limits_for, split
 from feeds.events import FeedEvents, RateLimitedLog
 from feeds.metrics import NAMES, FeedMetrics
@@ -71,8 +73,10 @@ class Feed:
     def __init__(self, venue: ModuleType, symbols: list[str] | None = None, url: str | None = None,
                  group: str = "default", stale_after_s: float | None = None, max_lifetime_s: float | None = None,
                  ring_capacity: int = TICK_RING_CAPACITY, backoff: Backoff | None = None,
-                 limits: Limits | None = None, per_connection: int | None = None):
-        """``per_connection``: at most this many symbols per connection (below the venue's limit)."""
+                 limits: Limits | None = None, per_connection: int | None = None,
+                 batch_wait_us: float = DEFAULT_WAIT_US):
+        """``per_connection``: at most this many symbols per connection (below the venue's limit);
+        ``batch_wait_us``: the read batching wait while traffic is light (feeds/batching.py; 0: off)."""
         self.venue = venue
         self.name = venue.NAME
         self.symbols = list(symbols or venue.DEFAULT_SYMBOLS)
@@ -80,6 +84,7 @@ class Feed:
         self.stale_after_s = stale_after_s or venue.STALE_AFTER_S
         self.max_lifetime_s = max_lifetime_s if max_lifetime_s is not None else venue.MAX_LIFETIME_S
         self.backoff = backoff or Backoff()
+        self.batching = ReadBatching(batch_wait_us / 1e6)
         # numba=False: plain stores (shm/plain.py), so a feed process never imports Numba (issue 12)
         self.ring = Ring(ring_name(group, tick_ring(self.name)), PRODUCER, TICK, ring_capacity, numba=False)
         self.ring.metric_names = list(NAMES)
@@ -136,6 +141,7 @@ class Feed:
             except Disconnect as exc:
                 reason = str(exc)
             finally:
+                self.batching.stamp[0] = 0
                 self.writer.flush()
                 values["connected"] = values["connections"] = 0
                 self.metrics.flush()
@@ -156,7 +162,7 @@ class Feed:
         try:
             session = Session(self.venue, self.url, link.symbols, self.writer, self.metrics, self.events,
                               self.warnings, self.stale_after_s, fill_from_replays=link.ever_connected,
-                              bucket=self.bucket)
+                              bucket=self.bucket, stamp=self.batching.stamp)
         except (OSError, websocket.WebSocketException) as exc:
             self.warnings.warning("connect", f"{self.name}: cannot connect to {where}: {exc}")
             self.events.emit(EVENT_DISCONNECT, detail=f"connect failed: {exc}")
@@ -174,14 +180,25 @@ class Feed:
         A read that times out with nothing (the counters are flushed then) makes the
         connection idle: reads then wait up to ``IDLE_READ_TIMEOUT_S`` (a quarter of
         the stale limit if that is shorter), so a silent feed wakes about once a
-        second, not four times; the first frame makes it busy again.
+        second, not four times; the first frame makes it busy again. While
+        traffic is light a read that brought data is followed by the batching
+        wait (feeds/batching.py); the read after it does not block, and what it
+        finds is stamped with the wait's start.
         """
         next_housekeeping = 0.0
-        writer, metrics = self.writer, self.metrics
+        writer, metrics, batching = self.writer, self.metrics, self.batching
+        values, stamp = metrics.values, batching.stamp
         idle = False
         idle_timeout_s = min(IDLE_READ_TIMEOUT_S, max(READ_TIMEOUT_S, self.stale_after_s / 4))
         while not self._stopping:
-            if session.read():
+            if stamp[0]:  # after a batching wait: what came meanwhile, without blocking
+                received = session.read(waited=True)
+                stamp[0] = 0
+                if not received:
+                    continue  # nothing did: the next read blocks (and stamps its own time)
+            else:
+                received = session.read()
+            if received:
                 writer.flush()
                 if idle:
                     idle = False
@@ -193,13 +210,17 @@ class Feed:
             now = time.monotonic()
             if now >= next_housekeeping:
                 next_housekeeping = now + HOUSEKEEPING_S
-                metrics.values["last_frame_ns"] = session.recv_ns
+                values["last_frame_ns"] = session.recv_ns
+                batching.update(values["frames"], values["reads"], now)
                 metrics.flush()
                 session.housekeeping(now)
                 if self.max_lifetime_s and now - session.started > self._switch_at():
                     session = self._switch(session)
                     idle = False  # a session starts busy (READ_TIMEOUT_S)
                     session.connection.settimeout(READ_TIMEOUT_S)
+            if received and batching.active:
+                batching.wait()
+                values["batch_waits"] += 1
 
     def _switch_at(self) -> float:
         """Age at which to open the next connection: 5% (at most 5 min) before the limit."""

@@ -20,8 +20,9 @@ NAMES = (
     "connects", "reconnects", "stale_reconnects", "lifetime_reconnects", "pings_sent", "replies_sent",
     "connected", "last_frame_ns", "errors",
 ) + tuple(f"err_{kind}" for kind in ERROR_KINDS) + (
-    # appended (earlier counters keep their slots): connections up now ("connected": at least one)
-    "connections",
+    # appended (earlier counters keep their slots): connections up now ("connected": at least one); batching
+    # waits before a read (feeds/batching.py)
+    "connections", "batch_waits",
 )
 
 

@@ -44,10 +44,11 @@ class Session:
     def __init__(self, venue: ModuleType, url: str, symbols: list[str], writer: TickWriter, metrics: FeedMetrics,
                  events: FeedEvents, warnings: RateLimitedLog, stale_after_s: float, fill_from_replays: bool,
                  connect_timeout_s: float = 10.0, connection: Connection | None = None,
-                 bucket: MessageBucket | None = None):
+                 bucket: MessageBucket | None = None, stamp: list | None = None):
         """``connection``: an open connection to use instead of connecting (tests drive frames through it);
         ``bucket``: the venue's subscribe-frame rate (feeds/connection_limits.py), shared by a feed's
-        connections: frames beyond it wait for ``housekeeping`` (None: all sent at once)."""
+        connections: frames beyond it wait for ``housekeeping`` (None: all sent at once); ``stamp``: the
+        feed's batching stamp (feeds/batching.py): while ``stamp[0]`` is set, reads take it as receive time."""
         self.venue, self.writer, self.metrics, self.events, self.warnings = venue, writer, metrics, events, warnings
         self.values = metrics.values
         self.parser = venue.Parser()
@@ -61,6 +62,7 @@ class Session:
         self.last_ping = self.started - 1.0
         self.live_trades = 0
         self.recv_ns = 0
+        self._stamp = stamp if stamp is not None else [0]
         self.bucket = bucket
         self.unsent = collections.deque([*venue.on_connect_messages(), *venue.subscribe_messages(symbols)])
         self._send_subscriptions(self.started)
@@ -73,7 +75,7 @@ class Session:
 
     # -- frame handler (called by Connection.read) -----------------------------
     def received(self, nbytes: int) -> None:
-        self.recv_ns = time.time_ns()
+        self.recv_ns = self._stamp[0] or time.time_ns()  # after a batching wait: when the wait began
         values = self.values
         values["bytes"] += nbytes
         values["reads"] += 1
@@ -184,10 +186,11 @@ class Session:
         self.warnings.warning("oversized_frame", f"{self.venue.NAME}: skipped a frame of {length} bytes (over the limit)")
 
     # -- driving ---------------------------------------------------------------
-    def read(self) -> int:
-        """Read one chunk (blocking up to the socket timeout). Raises Disconnect when the connection ended."""
+    def read(self, waited: bool = False) -> int:
+        """Read one chunk (blocking up to the socket timeout; ``waited``: after a batching wait, not blocking on
+        plain sockets). Raises Disconnect when the connection ended."""
         try:
-            received = self.connection.read(self)
+            received = self.connection.read(self, waited)
         except (TimeoutError, BlockingIOError):  # nothing within the read timeout (feeds/wsconn.py settimeout)
             return 0
         except (ConnectionClosed, OSError, websocket.WebSocketException) as exc:

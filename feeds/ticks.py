@@ -20,7 +20,9 @@ Hot path: the session hands over a whole socket read's frames at once
 is staged as numpy columns (feeds/tick_columns.py); otherwise, and for short
 runs, the per-tick loop packs one record at a time. A frame of one trade (light
 traffic, a read per frame: ``add_one``) is packed straight into its ring slot
-when nothing needs a decision, without staging (Ring.record_pusher). Venues
+when nothing needs a decision, without staging (Ring.record_pusher); a
+flush copies the staged records' bytes into the ring without numpy
+(Ring.bytes_pusher). Venues
 whose ``seq`` is the numeric trade id (``seq_is_trade_id``) skip turning the
 id's text back into an int.
 
@@ -111,8 +113,11 @@ class TickWriter:
         # add_one's plausibility bounds as scalars (Limits.bounds without the call and the tuple)
         oldest, newest, self._min_price, self._max_price, self._min_size, self._max_size = limits.bounds(0)
         self._behind_ns, self._ahead_ns = -oldest, newest
-        # add_one packs straight into the ring's slots
-        self._push = ring.record_pusher(_RECORD) if getattr(ring, "pushes_records", False) else None
+        # add_one packs straight into the ring's slots; flush copies the staged bytes without numpy
+        plain = getattr(ring, "pushes_records", False)
+        self._push = ring.record_pusher(_RECORD) if plain else None
+        self._push_bytes = ring.bytes_pusher() if plain else None
+        self._staged_bytes = memoryview(self._staging)
         self._allowed = {canonical_symbol(symbol_case, s) for s in subscribed}
         self._symbols: dict[str, list] = {}  # symbol as written -> [id, last venue seq (-1: none), last exchange time]
         self._canonical: dict[str, list] = {}  # canonical symbol -> the same lists
@@ -285,7 +290,10 @@ class TickWriter:
         """Push the staged ticks as one batch; what the ring cannot take is counted as dropped."""
         count = self._count
         if count:
-            accepted = self.ring.push_batch(self._views[count] if count < _VIEWS else self._records[:count])
+            if self._push_bytes is not None:
+                accepted = self._push_bytes(self._staged_bytes, count)
+            else:
+                accepted = self.ring.push_batch(self._views[count] if count < _VIEWS else self._records[:count])
             if accepted != count:
                 self.metrics.values["ring_dropped"] += count - accepted
             self._count = 0

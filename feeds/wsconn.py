@@ -64,9 +64,11 @@ class Connection:
         self._discard = 0  # bytes still to skip of an oversized frame
         self._timeout_s: float | None = timeout_s
         self._blocking = False  # a blocking socket with SO_RCVTIMEO (``settimeout``)
+        self._nowait = 0 if isinstance(self.sock, ssl.SSLSocket) else socket.MSG_DONTWAIT  # TLS takes no flags
 
-    def read(self, handler: "FrameHandler") -> int:
-        """Wait for data (up to the socket timeout), then dispatch every complete frame in it.
+    def read(self, handler: "FrameHandler", nowait: bool = False) -> int:
+        """Wait for data (up to the socket timeout; ``nowait``: not at all on a plain socket, ``BlockingIOError``
+        when nothing is there), then dispatch every complete frame in it.
 
         Calls ``handler.received(nbytes)`` first (the moment to stamp receive
         time), then ``texts`` per run of text frames and ``control``/``binary``/
@@ -75,7 +77,8 @@ class Connection:
         ``BlockingIOError`` (``settimeout``) when nothing came, ``ConnectionClosed`` at EOF.
         """
         filled, buffer = self._filled, self._buffer
-        received = self.sock.recv_into(self._view[filled:] if filled else self._view)
+        view = self._view[filled:] if filled else self._view
+        received = self.sock.recv_into(view, 0, self._nowait) if nowait and self._nowait else self.sock.recv_into(view)
         if received == 0:
             raise ConnectionClosed("the server closed the connection (EOF)")
         handler.received(received)

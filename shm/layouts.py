@@ -10,7 +10,7 @@ the current dtype and the earlier layouts of it this release still reads:
   same-named fields copied, new fields 0).
 
 A layout neither current nor listed here is refused (a ring of it is replaced
-once drained, shm/ring.py; a spill of it is not opened, writer/spill.py).
+once drained, shm/ring_attach.py; a spill of it is not opened, writer/spill.py).
 
 TICK_RESERVED, an alias of TICK (shm/records.py, 64 bytes): the tick before
 its last word was named ``trade_id_lo`` (always 0 then)::

@@ -5,7 +5,8 @@ Importing Numba and loading the cached ring kernels costs a process about
 bounded (issue 12: ten feeds and the rest in 500 MB PSS). A ring opened with
 ``Ring(..., numba=False)`` pushes, pops, peeks and commits through these
 functions instead; ``record_pusher`` packs one record at a time straight
-into its slot (a light feed's tick per wakeup: no numpy call).
+into its slot (a light feed's tick per wakeup: no numpy call), and
+``bytes_pusher`` copies a staging area's whole records likewise.
 
 Memory ordering (the protocol of shm/kernels.py): the consumer must load
 ``head`` with acquire semantics before reading records, and store ``tail``
@@ -30,7 +31,7 @@ Positions are checked once per batch exactly as the kernels do (``push``,
 header word.
 
 Records are copied with ``pread`` from the ring's file rather than through
-the mapping: the ring's pages (88 MiB for out.ticks) stay tmpfs pages of the
+the mapping: the ring's pages (44 MiB for out.ticks) stay tmpfs pages of the
 process group and never count in the reader's resident memory.
 """
 from __future__ import annotations
@@ -110,6 +111,40 @@ def record_pusher(memory, words: memoryview, slots: int, record, ring):
         words[W_DROPPED] += 1
         words[W_PRODUCER_HB] = now_ns
         return 0
+
+    return push
+
+
+def bytes_pusher(memory, words: memoryview, slots: int, size: int, ring):
+    """``push`` of whole records given as bytes, without numpy: a function ``push(data, count) -> accepted``
+    that copies ``data`` (a buffer of ``count`` records of ``size`` bytes: a staging area's memoryview) into
+    free slots with one mmap slice assignment (two when it wraps) and publishes the head, as ``push`` does
+    (same resync, drop and heartbeat accounting; ``words``, ``slots`` and ``ring`` as in ``record_pusher``).
+    A small batch costs about a sixth of ``push``'s numpy calls (a light feed's few ticks per wakeup)."""
+    mask, clock = slots - 1, time.time_ns
+
+    def push(data, count: int) -> int:
+        now_ns = clock()  # the heartbeat, and the clock of the ring's damage check
+        if not ring._checked_ns <= now_ns < ring._next_check_ns:
+            ring._check_now_and_then(now_ns)
+        head = words[W_HEAD]  # only this producer writes head
+        tail = words[W_TAIL]  # the acquire load: before any slot is reused
+        if tail > head:  # impossible: a damaged header; go on from the tail
+            words[W_PRODUCER_RESYNCS] += 1
+            head = tail
+        accepted = max(0, min(count, slots - (head - tail)))
+        if accepted:
+            start = head & mask
+            first = min(accepted, slots - start)
+            offset = HEADER_BYTES + start * size
+            memory[offset : offset + first * size] = data[: first * size]  # one memcpy
+            if accepted > first:  # wrapped: the rest into the ring's first slots
+                memory[HEADER_BYTES : HEADER_BYTES + (accepted - first) * size] = data[first * size : accepted * size]
+        words[W_HEAD] = head + accepted  # the release store: the records are visible first
+        if accepted < count:
+            words[W_DROPPED] += count - accepted
+        words[W_PRODUCER_HB] = now_ns
+        return accepted
 
     return push
 

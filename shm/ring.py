@@ -8,53 +8,27 @@ it. The ring lives in /dev/shm under ``tickagg.<group>.<ring>`` until removed
 with ``remove`` (``tickagg rings --remove GROUP``). Header layout:
 shm/header.py; kernels and memory ordering: shm/kernels.py. A ring opened
 with ``numba=False`` pushes or reads without Numba (shm/plain.py).
-A producer that finds a ring of another record layout replaces it only if no
-live process holds it and nothing in it is unread (``_remove_if_abandoned``);
-which layouts count as the same bytes: shm/layouts.py.
+Attaching (creating, checking the layout, replacing a damaged ring or one of
+another record layout that no live process holds): shm/ring_attach.py.
 """
 from __future__ import annotations
 
-import logging
 import os
 import time
 
 import numpy as np
 
 from shm import header as H
-from shm import names, plain, ring_check, segment
+from shm import names, plain, ring_attach, segment
 from shm.histogram_segment import SEGMENTS
+from shm.layouts import describe
+from shm.ring_errors import RingBusyError, RingDamagedError, RingError
+from shm.ring_errors import RingLayoutError, RingOtherLayoutError, RingRefusedError  # noqa: F401 (re-exported)
 from shm.ring_watch import RingWatch
-from shm.layouts import current_layout, describe, dtype_from_description, fingerprint, same_bytes
-
-log = logging.getLogger(__name__)
 
 PRODUCER, CONSUMER, MONITOR = "producer", "consumer", "monitor"
 PREFIX = names.PREFIX
 CHECK_EVERY_NS = 250_000_000  # push and pop fstat the ring's file this often (time.time_ns(): one clock read a batch)
-
-
-class RingError(segment.SegmentError):
-    """A ring that cannot be used as asked."""
-
-
-class RingLayoutError(RingError):
-    """The ring in shared memory is not laid out the way the caller expects."""
-
-
-class RingOtherLayoutError(RingLayoutError):
-    """The ring is a valid tickagg ring of another record layout (e.g. written by another release)."""
-
-
-class RingRefusedError(RingError, segment.SegmentRefusedError):
-    """The ring's file is not one tickagg will use: a symbolic link, another user's, open to others (shm/segment.py)."""
-
-
-class RingDamagedError(RingLayoutError):
-    """The file is not a sound tickagg ring: foreign, truncated, or with impossible header words."""
-
-
-class RingBusyError(RingError):
-    """Another live process already holds the producer or consumer role."""
 
 
 def ring_name(group: str, ring: str) -> str:
@@ -66,21 +40,6 @@ def ring_name(group: str, ring: str) -> str:
     if ring:
         names.check_ring(ring)
     return f"{PREFIX}{group}.{ring}"
-
-
-def _initialiser(dtype: np.dtype, capacity: int):
-    def initialise(memory) -> None:
-        words = np.frombuffer(memory, dtype=np.int64, count=H.HEADER_BYTES // 8)
-        words[H.W_VERSION] = H.VERSION
-        words[H.W_RECORD_SIZE] = dtype.itemsize
-        words[H.W_CAPACITY] = capacity
-        words[H.W_FINGERPRINT] = fingerprint(dtype)
-        words[H.W_CREATED_NS] = time.time_ns()
-        H.write_text(memory, H.DTYPE_TEXT, describe(dtype))
-        words[H.W_MAGIC] = H.MAGIC  # last: a header with magic is complete
-        del words
-
-    return initialise
 
 
 class Ring:
@@ -103,7 +62,8 @@ class Ring:
             raise ValueError("creating a ring needs its record dtype")
         self.name, self.role = name, role
         self._words = None  # the header as int64 words: plain producers only (record_pusher)
-        self.dtype = self._open_checked(dtype, capacity, may_replace=role == PRODUCER and capacity is not None)
+        self._fd, self._memory, self._header, self.dtype = ring_attach.attach(
+            name, dtype, capacity, may_replace=role == PRODUCER and capacity is not None)
         try:
             self.capacity = int(self._header[H.W_CAPACITY])
             self._data = np.frombuffer(self._memory, dtype=self.dtype, offset=H.HEADER_BYTES)
@@ -138,6 +98,11 @@ class Ring:
             self._next_check_ns = 0  # push and pop raise from now on
         return problem
 
+    def file_and_size(self) -> tuple[int, int]:
+        """(file descriptor, size validated at attach): for kernels that look at the size themselves
+        (shm/file_size.py) and hand back to ``check`` when it changed."""
+        return self._fd, self._watch.expected_size
+
     def overwritten(self) -> bool:
         """Whether layout words were written over since attach (still used as checked; a restart of either side
         would find the ring damaged)."""
@@ -160,100 +125,7 @@ class Ring:
         self._next_check_ns = 0
         raise RingDamagedError(problem)
 
-    # -- attach ---------------------------------------------------------------
-    def _open_checked(self, dtype: np.dtype | None, capacity: int | None, may_replace: bool) -> np.dtype:
-        """Map the ring (creating it if ``capacity`` is given and it is missing) and check its layout.
-
-        ``may_replace``: a ring that no live process holds is unlinked and created anew if it is damaged or
-        foreign (shm/ring_check.py), or of another layout (e.g. left by another tickagg release) with nothing
-        unread; otherwise the error says what is wrong and who holds it.
-        """
-        for attempt in (1, 2):
-            if capacity is not None and not segment.exists(self.name):
-                _check_new(np.dtype(dtype), capacity)
-                segment.create(self.name, H.HEADER_BYTES + capacity * np.dtype(dtype).itemsize,
-                               _initialiser(np.dtype(dtype), capacity))
-            try:
-                self._fd, self._memory = segment.open_segment(self.name)
-            except segment.SegmentMissingError as exc:
-                raise RingError(f"{exc}; is its producer running in this group?") from None
-            except segment.SegmentRefusedError as exc:  # another user's file, a link ...
-                raise RingRefusedError(str(exc)) from None
-            except (ValueError, OSError) as exc:  # an empty file cannot be mapped
-                damaged = RingDamagedError(f"{segment.path_of(self.name)} cannot be mapped ({exc}): truncated?")
-                if not may_replace or attempt == 2:
-                    raise damaged from None
-                _replace_unmappable(self.name, damaged)
-                continue
-            self._header = None
-            try:
-                return self._check_layout(dtype)
-            except (RingOtherLayoutError, RingDamagedError) as exc:
-                if not may_replace or attempt == 2:
-                    self._release_memory()
-                    raise
-                try:
-                    self._remove_if_abandoned(exc)  # raises, saying why, if the ring stays
-                finally:
-                    self._release_memory()
-            except BaseException:
-                self._release_memory()
-                raise
-        raise AssertionError("unreachable")
-
-    def _check_layout(self, dtype: np.dtype | None) -> np.dtype:
-        """The ring's record dtype, once every layout word agrees with the others and with the file's real size."""
-        path = segment.path_of(self.name)
-        size = os.fstat(self._fd).st_size
-        problem = ring_check.file_problem(size) or (None if len(self._memory) == size else "changed size while attaching")
-        if problem:
-            raise RingDamagedError(f"{path} {problem}")
-        header = self._header = np.frombuffer(self._memory, dtype=np.int64, count=H.HEADER_BYTES // 8)
-        if header[H.W_MAGIC] != H.MAGIC:
-            raise RingDamagedError(f"{path} {ring_check.header_problem(header, size)}")
-        if header[H.W_VERSION] != H.VERSION:
-            raise RingOtherLayoutError(f"{self.name} has layout version {header[H.W_VERSION]}, this tickagg reads version {H.VERSION}")
-        stored = H.read_text(self._memory, H.DTYPE_TEXT)
-        if dtype is None:  # a monitor: the ring's own layout, under its current names if it is an alias
-            try:
-                dtype = current_layout(int(header[H.W_FINGERPRINT])) or dtype_from_description(stored)
-            except (ValueError, TypeError, IndexError) as exc:
-                raise RingDamagedError(f"{path} has an unreadable record description {stored[:60]!r} ({exc})") from None
-        else:
-            dtype = np.dtype(dtype)
-            if not same_bytes(int(header[H.W_FINGERPRINT]), dtype):
-                raise RingOtherLayoutError(f"{self.name} holds other records: {_difference(stored, describe(dtype))}")
-        problem = ring_check.header_problem(header, size, dtype.itemsize)
-        if problem:
-            raise RingDamagedError(f"{path} {problem}")
-        return dtype
-
-    def _remove_if_abandoned(self, exc: RingLayoutError) -> None:
-        """Unlink this ring, damaged or of another layout, if no live producer or consumer holds it and (for
-        another layout) nothing in it is unread; both role locks are held meanwhile, so no one can claim it.
-        Else raise ``exc`` saying why it stays."""
-        damaged = isinstance(exc, RingDamagedError)
-        if not damaged and self._header[H.W_VERSION] != H.VERSION:  # head and tail may be elsewhere: leave it to the user
-            raise RingOtherLayoutError(f"{exc}; remove it with `tickagg rings --remove GROUP` once drained")
-        locked = [byte for byte in (H.PRODUCER_LOCK_BYTE, H.CONSUMER_LOCK_BYTE) if segment.try_lock(self._fd, byte)]
-        try:
-            if len(locked) < 2:
-                if damaged:
-                    raise RingDamagedError(f"{exc}; {_holders(self._fd, self._header)} still uses it: stop it, or "
-                                           "remove the ring with `tickagg rings --remove GROUP`")
-                raise RingOtherLayoutError(f"{exc}; a live process still uses it (another tickagg release?)")
-            unread = 0 if damaged else int(self._header[H.W_HEAD]) - int(self._header[H.W_TAIL])
-            if unread > 0:
-                raise RingOtherLayoutError(
-                    f"{exc}; it still holds {unread} records no consumer has read: drain them with the tickagg release "
-                    "that wrote them, or drop them with `tickagg rings --remove GROUP`")
-            if _unlink_if_same(self.name, self._fd):
-                log.warning("%s: replaced a %s, which no process used (%s)", self.name,
-                            "damaged or foreign ring" if damaged else "drained ring of another record layout", exc)
-        finally:  # explicitly: an exception's traceback may keep the mapping (and so the locks) alive
-            for byte in locked:
-                segment.unlock(self._fd, byte)
-
+    # -- roles ----------------------------------------------------------------
     def _claim(self, role: str) -> None:
         if role == MONITOR:
             return
@@ -287,6 +159,13 @@ class Ring:
         if record.size != self.dtype.itemsize:
             raise TypeError(f"{self.name} carries {self.dtype.itemsize}-byte records, got a {record.size}-byte struct")
         return plain.record_pusher(self._memory, self._words, self._slots, record, self)
+
+    def bytes_pusher(self):
+        """A function ``push(data, count) -> accepted``: ``push_batch`` of ``count`` records given as bytes (a
+        staging buffer's memoryview), without numpy (shm/plain.py ``bytes_pusher``); ``numba=False`` producers."""
+        if self._words is None:
+            raise RingError(f"bytes_pusher needs the producer role on {self.name}, opened with numba=False")
+        return plain.bytes_pusher(self._memory, self._words, self._slots, self.dtype.itemsize, self)
 
     # -- consumer -------------------------------------------------------------
     def pop_batch(self, out: np.ndarray, spin_us: float = 0.0) -> int:
@@ -466,11 +345,7 @@ class Ring:
         if self._words is not None:
             self._words.release()
             self._words = None
-        try:
-            self._memory.close()
-        except BufferError:
-            pass  # a caller still holds a view; the mapping goes with the process
-        os.close(self._fd)  # releases the role lock
+        ring_attach.release(self._fd, self._memory)  # and with it the role lock
         self._memory = None
 
     def __enter__(self) -> "Ring":
@@ -483,72 +358,10 @@ class Ring:
         return f"Ring({self.name!r}, role={self.role!r}, capacity={self.capacity})"
 
 
-def _holders(fd: int, header: np.ndarray | None) -> str:
-    """Who holds a ring's role locks, for error messages: "a live producer (pid 12) and consumer (pid 34)"."""
-    roles = []
-    for role, byte, word in (("producer", H.PRODUCER_LOCK_BYTE, H.W_PRODUCER_PID),
-                             ("consumer", H.CONSUMER_LOCK_BYTE, H.W_CONSUMER_PID)):
-        if segment.is_locked(fd, byte):
-            roles.append(role + ("" if header is None else f" (pid {int(header[word])})"))
-    return "a live " + (" and ".join(roles) or "process")
-
-
-def _unlink_if_same(name: str, fd: int) -> bool:
-    """Unlink ``name`` if it is still the file open as ``fd`` (someone may have replaced it already)."""
-    path = segment.path_of(name)
-    try:
-        named, ours = os.lstat(path), os.fstat(fd)  # lstat: never follow a link
-        if (named.st_dev, named.st_ino) != (ours.st_dev, ours.st_ino):
-            return False
-        os.unlink(path)
-        return True
-    except FileNotFoundError:
-        return False
-
-
-def _replace_unmappable(name: str, exc: RingDamagedError) -> None:
-    """Unlink ring file ``name`` that cannot even be mapped (empty) if no live process holds it; else raise ``exc``."""
-    try:
-        fd = os.open(segment.path_of(name), os.O_RDWR | os.O_NOFOLLOW)
-    except FileNotFoundError:
-        return
-    try:
-        locked = [byte for byte in (H.PRODUCER_LOCK_BYTE, H.CONSUMER_LOCK_BYTE) if segment.try_lock(fd, byte)]
-        if len(locked) < 2:
-            raise RingDamagedError(f"{exc}; {_holders(fd, None)} still uses it") from None
-        if _unlink_if_same(name, fd):
-            log.warning("%s: replaced a damaged ring file, which no process used (%s)", name, exc)
-    finally:
-        os.close(fd)  # drops our locks
-
-
 def _kernels():
     from shm import kernels  # imports Numba: only for rings that use the kernels
 
     return kernels
-
-
-def _check_new(dtype: np.dtype, capacity: int) -> None:
-    if capacity < 2 or capacity & (capacity - 1):
-        raise ValueError(f"ring capacity must be a power of two >= 2, got {capacity}")
-    if dtype.itemsize % 8:
-        raise ValueError(f"ring records must be a multiple of 8 bytes, {describe(dtype)} is not")
-    if len(describe(dtype).encode()) >= H.DTYPE_TEXT.stop - H.DTYPE_TEXT.start:
-        raise ValueError("record dtype has too many fields to describe in the ring header")
-
-
-def _difference(stored: str, wanted: str) -> str:
-    have, want = stored.split(" "), wanted.split(" ")
-    parts = []
-    if have[0] != want[0]:
-        parts.append(f"record size {have[0]} in the ring, {want[0]} asked")
-    missing = [f for f in want[1:] if f not in have[1:]]
-    extra = [f for f in have[1:] if f not in want[1:]]
-    if missing:
-        parts.append("asked for fields not in the ring: " + ", ".join(missing))
-    if extra:
-        parts.append("ring has fields not asked for: " + ", ".join(extra))
-    return "; ".join(parts) or f"ring {stored!r} vs asked {wanted!r}"
 
 
 def _age_s(stamp_ns, now_ns: int) -> float | None:

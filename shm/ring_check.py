@@ -6,7 +6,7 @@ other and with the file's real size (``fstat``), so no kernel ever indexes
 past the mapping: magic, version, record size (a multiple of 8, the dtype's),
 capacity (a power of two up to ``MAX_CAPACITY``), header + capacity x record
 size == file size, and ``0 <= tail <= head <= tail + capacity``.
-A ring whose layout words fail is "foreign or damaged" (shm/ring.py replaces
+A ring whose layout words fail is "foreign or damaged" (shm/ring_attach.py replaces
 it when no live process holds it). Impossible positions are not a reason to
 throw a ring away: each side repairs its own word (shm/kernels.py).
 """
@@ -32,7 +32,7 @@ def header_problem(words: np.ndarray, file_size: int, record_bytes: int | None =
     or None (positions: ``positions_problem``).
 
     ``record_bytes``: the record size the caller expects (None: take the header's).
-    The layout version and the record fields are not checked here (shm/ring.py
+    The layout version and the record fields are not checked here (shm/ring_attach.py
     tells another release's ring from a damaged one).
     """
     problem = file_problem(file_size)

@@ -20,8 +20,9 @@ The two rings that grow with the tick rate are sized by seconds of buffer at
 a configured peak rate (``RingSizing``, the deployment file's ``[rings]``):
 a feed's tick ring holds ``buffer_seconds`` at ``venue_peak_rate`` (it must
 cover an aggregator restart), ``out.ticks`` holds ``output_seconds`` at
-``peak_rate`` (a few writer batch cycles and the writer's start or restart:
-the writer spills when the store is down). The others have fixed capacities: their rates do not follow the
+``peak_rate`` (the writer's batch cycles, a slow insert, a restart: the writer
+spills when the store is down; `tickagg run` starts the feeds only once the
+writer reads out.ticks, tickagg/start_gate.py, so its first start needs no room). The others have fixed capacities: their rates do not follow the
 tick rate (one bar per symbol and second, one feature row per symbol and
 minute: ``out.features`` must take a whole minute close of 2,378 symbols).
 A ring that exists keeps the capacity it was created with (shm/ring.py).
@@ -51,7 +52,7 @@ EVENT_RING_CAPACITY = EVENT_RING.capacity
 
 # the aggregator's output rings, by short name, in the order it opens and indexes them
 OUTPUT_RINGS: dict[str, RingSpec] = {
-    "out.ticks": RingSpec(STAMPED_TICK, 1 << 20, "ticks"),  # the capacity at the default RingSizing, 88 MiB
+    "out.ticks": RingSpec(STAMPED_TICK, 1 << 19, "ticks"),  # the capacity at the default RingSizing, 44 MiB
     "out.bars1s": RingSpec(BAR, 1 << 16, "bars_1s"),
     "out.bars1m": RingSpec(BAR, 1 << 14, "bars_1m"),
     "out.features": RingSpec(FEATURE_ROW, 1 << 12, "features"),  # 11 KiB records: 46 MiB
@@ -72,7 +73,7 @@ class RingSizing(NamedTuple):
 
     buffer_seconds: float = 8.0  # a feed's tick ring: an aggregator restart
     venue_peak_rate: float = 16_000.0  # ticks/s one venue may send
-    output_seconds: float = 8.0  # out.ticks: a few writer batch cycles and the writer's (re)start (seconds when busy)
+    output_seconds: float = 4.0  # out.ticks: writer batch cycles, hiccups and a restart (not its first start: the docstring)
     peak_rate: float = 120_000.0  # ticks/s of the whole group
 
     @classmethod

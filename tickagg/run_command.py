@@ -52,6 +52,7 @@ def _address(text: str) -> tuple[str, int]:
 def run(args: argparse.Namespace) -> int:
     import logging
 
+    from tickagg.start_gate import writer_reads
     from tickagg.supervisor import Role, Supervisor
     from feeds.venues import VENUES
 
@@ -85,6 +86,8 @@ def run(args: argparse.Namespace) -> int:
                 "--report", report]
         roles.append(Role("write", argv + (["--store", store] if store else []), stop_order=2, env=secret))
     selections = getattr(args, "venue_selections", {})  # "all" or a filter: the feed resolves it from the list
+    # the feeds start once the writer reads out.ticks (tickagg/start_gate.py), so that ring never holds its start
+    gate = None if args.no_writer else writer_reads(args.group)
     for exchange in exchanges:
         argv = ["feed", exchange, "--group", args.group, *deployment, "--state-dir",
                 os.path.join(args.data_dir, "writer")]
@@ -93,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
             argv += ["--url", url, "--rest-url", simulator.url(exchange).replace("ws://", "http://", 1)]
             if exchange not in selections:
                 argv += ["--symbols", ",".join(simulator.venue_stats(exchange)["symbols"])]
-        roles.append(Role(f"feed-{exchange}", argv, stop_order=0))
+        roles.append(Role(f"feed-{exchange}", argv, stop_order=0, start_when=gate))
     supervisor = Supervisor(roles, os.path.join(args.data_dir, "logs"))
     try:
         metrics = _serve_metrics(args, exchanges, report, roles) if args.metrics_addr else None
@@ -125,8 +128,8 @@ def run(args: argparse.Namespace) -> int:
         # judged for a timed run that ran its time (a stop by signal is a normal end, whatever happened before)
         now = time.monotonic()
         failing = [] if deadline is None or stopping else [
-            role for role in supervisor.roles
-            if role.restart_at is not None or (role.restarts and now - role.started < STABLE_S)]
+            role for role in supervisor.roles if role.restart_at is not None or role.waiting_since is not None
+            or (role.restarts and now - role.started < STABLE_S)]
         if simulator is not None:
             simulator.pause()
         time.sleep(1.0)  # let the last ticks pass through before stopping
@@ -142,7 +145,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"restarts: {restarts}", flush=True)
     if failing:
         for role in failing:
-            state = "was not running at the end" if role.restart_at is not None else "kept restarting"
+            state = ("never started (the writer did not read out.ticks)" if role.waiting_since is not None
+                     else "was not running at the end" if role.restart_at is not None else "kept restarting")
             print(f"tickagg run: {role.name} {state} (exit codes {role.exit_codes[-5:]}); see {role.log_path}",
                   file=sys.stderr, flush=True)
         return 1

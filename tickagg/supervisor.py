@@ -9,8 +9,15 @@ sends SIGTERM to the feeds first, then the aggregator, then the writer, so
 each stage can hand its last records on; whatever is still alive after the
 grace period gets SIGKILL (the rings keep what was in flight).
 
+A role may wait for a condition before its first start (``Role.start_when``):
+``tickagg run`` starts the feeds only once the writer reads out.ticks, so that
+ring need not hold the writer's start (tickagg/start_gate.py). Such a role is
+started when the condition holds or, failing that, after ``START_WAIT_S``
+(with a warning), so a writer that cannot start never keeps the feeds down.
+
 Between checks the supervisor sleeps until a child exits (SIGCHLD), a signal
-arrives or a restart is due (``wait``), so an idle supervisor hardly wakes.
+arrives, a restart is due or, while a role waits for its condition, the next
+look at it (every ``GATE_POLL_S``; ``wait``), so an idle supervisor hardly wakes.
 """
 from __future__ import annotations
 
@@ -22,12 +29,15 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from typing import Callable
 
 from shm.segment import EXIT_REFUSED
 
 log = logging.getLogger("tickagg.run")
 # A role that exited unasked counts as crash-looping until it has been up again this long.
 STABLE_S = 10.0
+START_WAIT_S = 60.0  # longest wait for a role's start condition; then it starts anyway
+GATE_POLL_S = 0.1  # how often a waiting role's start condition is looked at
 
 
 @dataclass
@@ -43,6 +53,9 @@ class Role:
     log_path: str = ""
     exit_codes: list[int] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict, repr=False)  # added to the child's environment (secrets)
+    # first start only once this returns True (or START_WAIT_S passed); None: at once
+    start_when: Callable[[], bool] | None = field(default=None, repr=False)
+    waiting_since: float | None = None  # monotonic time it began waiting for start_when (None: not waiting)
 
     @property
     def alive(self) -> bool:
@@ -63,7 +76,32 @@ class Supervisor:
         os.makedirs(log_dir, exist_ok=True)
 
     def start(self) -> None:
+        """Start every role without a start condition; the others wait for theirs (``check`` starts them)."""
+        now = time.monotonic()
         for role in self.roles:
+            role.log_path = os.path.join(self.log_dir, f"{role.name}.log")
+            if role.start_when is None:
+                self._spawn(role)
+            else:
+                role.waiting_since = now
+        self._start_waiting(now)
+
+    def _start_waiting(self, now: float) -> None:
+        """Start the roles whose start condition now holds, or that have waited START_WAIT_S for it."""
+        for role in self.roles:
+            if role.waiting_since is None:
+                continue
+            try:
+                ready = role.start_when()
+            except Exception as exc:  # a condition that cannot be looked at must not keep the role down
+                log.warning("%s: its start condition failed (%s); starting it", role.name, exc)
+                ready = True
+            if not ready and now - role.waiting_since < START_WAIT_S:
+                continue
+            if not ready:
+                log.warning("%s: its start condition did not hold within %.0f s; starting it anyway",
+                            role.name, START_WAIT_S)
+            role.waiting_since = None
             self._spawn(role)
 
     def wait(self, until: float) -> None:
@@ -75,6 +113,8 @@ class Supervisor:
             self._wake_reader = _signal_wakeups()
             return
         due = [role.restart_at for role in self.roles if role.restart_at is not None]
+        if any(role.waiting_since is not None for role in self.roles):
+            due.append(time.monotonic() + GATE_POLL_S)
         timeout = min([until, *due]) - time.monotonic()
         if timeout > 0:
             select.select([self._wake_reader], [], [], timeout)
@@ -96,6 +136,7 @@ class Supervisor:
     def check(self) -> None:
         """Restart roles that exited (with backoff)."""
         now = time.monotonic()
+        self._start_waiting(now)
         for role in self.roles:
             if role.restart_at is not None:
                 if now >= role.restart_at:

@@ -11,7 +11,7 @@ import time
 import numpy as np
 import pytest
 
-from aggregator.pace import QUIET_WINDOW_S, SLICE_S
+from aggregator.pace import QUIET_WINDOW_S
 from aggregator_helpers import feed_ticks
 from feed_helpers import read_all, wait_until
 from shm import segment
@@ -19,7 +19,6 @@ from shm.pipeline_records import SIGNAL, STAMPED_TICK
 from shm.ring import MONITOR, PRODUCER, Ring, ring_name
 from shm.records import TICK
 
-IDLE_SLICES = max(2, round(QUIET_WINDOW_S / SLICE_S))
 SLEEPS = {  # options, whether it goes quiet
     "default": ([], True),  # 100 us doubling to 1 ms; quiet: to 5 ms
     "long sleeps": (["--min-sleep-us", "50000", "--idle-sleep-us", "200000"], False),  # deeper than deep: never quiet
@@ -34,14 +33,15 @@ def _status(group: str) -> dict:
         return ring.status()["metrics"]
 
 
-def _idle_for(group: str, slices: int, quiet: bool) -> None:
-    """Wait until the aggregator has run ``slices`` more time slices with nothing to read (``quiet``: and then
-    three quiet ones, the deepest sleep)."""
-    first = _status(group)
-    wait_until(lambda: _status(group).get("slices", 0) >= first.get("slices", 0) + slices, 120, f"{slices} idle slices")
+def _idle_for(group: str, quiet: bool) -> None:
+    """Wait until the aggregator has had a whole window with nothing to read and has run two more time slices
+    since (``quiet``: two quiet ones, the deepest sleep, each a long slice)."""
+    first, since = _status(group), time.monotonic()
+    wait_until(lambda: time.monotonic() - since > QUIET_WINDOW_S
+               and _status(group).get("slices", 0) >= first.get("slices", 0) + 2, 120, "an idle window")
     if quiet:
-        wait_until(lambda: _status(group).get("quiet_slices", 0) >= first.get("quiet_slices", 0) + 3, 120,
-                   "three quiet slices")
+        wait_until(lambda: _status(group).get("quiet_slices", 0) >= first.get("quiet_slices", 0) + 2, 120,
+                   "two quiet slices")
 
 
 @pytest.mark.parametrize("sleeps", list(SLEEPS), ids=list(SLEEPS))
@@ -54,10 +54,10 @@ def test_ticks_after_a_long_idle_and_across_the_idle_busy_edge_all_come_out_once
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         wait_until(lambda: _status(group).get("input_rings") == 1, 300, "the aggregator reading the ring")
-        _idle_for(group, IDLE_SLICES, quiet)  # a second with nothing: backed off to its longest sleep
+        _idle_for(group, quiet)  # a second with nothing: backed off to its longest sleep
         assert ring.push_batch(ticks[:1]) == 1
         wait_until(lambda: _status(group).get("ticks") == 1, 60, "the lone tick after the idle second")
-        _idle_for(group, IDLE_SLICES, quiet)
+        _idle_for(group, quiet)
         for start in range(1, len(ticks), 100):  # idle -> busy: a burst of pushes, none waiting for the aggregator
             assert ring.push_batch(ticks[start:start + 100]) == len(ticks[start:start + 100])
         wait_until(lambda: _status(group).get("ticks") == len(ticks), 60, "every tick of the burst")

@@ -2,33 +2,11 @@
 rows put in (store/panels.py)."""
 from __future__ import annotations
 
-import time
-import uuid
-
 import pytest
 
-from dashboard_rows import EXCHANGE_ID, SYMBOL_ID, insert_sample
-from store import open_store
-from stores import need_chdb
+from dashboard_rows import NOW_S, SYMBOL_ID, sample_store  # noqa: F401 (sample_store: a fixture)
 from store.panels import PANELS, Params, render
 from tickagg.dashboard.series import aligned
-
-NOW_S = int(time.time())
-
-
-@pytest.fixture(scope="module", params=["clickhouse", "chdb"])
-def sample_store(request, tmp_path_factory):
-    if request.param == "chdb":
-        need_chdb()
-        url = f"chdb://{tmp_path_factory.mktemp('dashchdb') / 'db'}"
-    else:
-        url = request.getfixturevalue("clickhouse_server").url(database=f"t{uuid.uuid4().hex[:10]}")
-    store = open_store(url)
-    store.connect()
-    store.setup(["f0"], 0)
-    insert_sample(store, NOW_S)
-    yield store
-    store.close()
 
 
 def run_panel(store, name: str, **params) -> dict:

@@ -8,21 +8,17 @@ import json
 import re
 import shutil
 import subprocess
-import time
-import uuid
 from urllib.parse import quote
 
 import numpy as np
 import pytest
 
-from dashboard_rows import EXCHANGE_ID, SYMBOL_ID, insert_sample
+from dashboard_rows import EXCHANGE_ID, NOW_S, SYMBOL_ID, sample_store  # noqa: F401 (sample_store: a fixture)
 from dashboards import generate
-from store import open_store
-from stores import missing, need_chdb
+from stores import missing
 from tickagg import metrics_exporter
 from store.panels import PANELS
 
-NOW_S = int(time.time())
 FROM_S = NOW_S - 3600
 HOSTILE = "1') OR 1=1 --\\"
 
@@ -39,21 +35,6 @@ def expand(sql: str, interval_s: int = 10, venue: str = "0", symbol_id: str = st
     sql = sql.replace("$__interval_s", str(max(interval_s, 1)))
     assert "$" not in sql, sql
     return sql
-
-
-@pytest.fixture(scope="module", params=["clickhouse", "chdb"])
-def sample_store(request, tmp_path_factory):
-    if request.param == "chdb":
-        need_chdb()
-        url = f"chdb://{tmp_path_factory.mktemp('grafanachdb') / 'db'}"
-    else:
-        url = request.getfixturevalue("clickhouse_server").url(database=f"g{uuid.uuid4().hex[:10]}")
-    store = open_store(url)
-    store.connect()
-    store.setup(["f0"], 0)
-    insert_sample(store, NOW_S)
-    yield store
-    store.close()
 
 
 def panel_rows(store, name: str, **variables) -> list[tuple[list[str], list[tuple]]]:

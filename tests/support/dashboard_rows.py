@@ -1,15 +1,40 @@
 """A few rows in every table the dashboard reads, through the store's own insert path (Int64 ns on 18.16,
-DateTime64 on current servers), for the panel query tests."""
+DateTime64 on current servers), for the panel query tests; ``sample_store``: a store holding them, on both
+stores (the page's panels: test_dashboard_queries.py; Grafana's: test_grafana_dashboards.py)."""
 from __future__ import annotations
 
+import time
+import uuid
+
 import numpy as np
+import pytest
 
 from shm.pipeline_records import BAR, EVENT, EVENT_CONNECT, EVENT_GAP, FEATURE_ROW, LATENCY, REGIME, STAGE_NAMES
+from store import open_store
 from store.batch import Batch
 from store.tables import BY_NAME
+from stores import need_chdb
 
 SYMBOL_ID = 7
 EXCHANGE_ID = 1  # binance
+NOW_S = int(time.time())  # ``sample_store``'s rows end here: the tests ask for the time range up to it
+
+
+@pytest.fixture(scope="module", params=["clickhouse", "chdb"])
+def sample_store(request, tmp_path_factory):
+    """A store with the sample rows up to NOW_S, on the session's ClickHouse 18.16 server, then on chDB (a new
+    database for each test module that imports this fixture)."""
+    if request.param == "chdb":
+        need_chdb()
+        url = f"chdb://{tmp_path_factory.mktemp('samplechdb') / 'db'}"
+    else:
+        url = request.getfixturevalue("clickhouse_server").url(database=f"s{uuid.uuid4().hex[:10]}")
+    store = open_store(url)
+    store.connect()
+    store.setup(["f0"], 0)
+    insert_sample(store, NOW_S)
+    yield store
+    store.close()
 
 
 def insert_sample(store, now_s: int) -> None:

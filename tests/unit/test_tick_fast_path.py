@@ -138,7 +138,7 @@ def _parsed(parser, frame: str) -> list[Trade]:
 @pytest.mark.parametrize("name", sorted(VENUES))
 def test_session_text_writes_what_the_general_path_writes(group, name) -> None:
     """Every venue's recorded frames, one read each, through ``Session.text``: straight into the ring, and with
-    the writer's direct path switched off (every trade staged, then flushed, as before)."""
+    the writer's direct path switched off (every trade staged, then flushed with numpy, as before)."""
     module = venue(name)
     frames = [frame for sample in sample_lines(name) for frame in frames_of(sample)]
     parser = module.Parser()  # one for all frames: Bitfinex's channels are subscribed by earlier frames
@@ -149,7 +149,7 @@ def test_session_text_writes_what_the_general_path_writes(group, name) -> None:
         writer, _, gaps = _writer(group, name, path, sorted(symbols), UNCHECKED, module.SYMBOL_CASE,
                                   module.SEQ_IS_TRADE_ID)
         if path == "slow":
-            writer._push = None  # the direct path off
+            writer._push = writer._push_bytes = None  # the direct path off; flushed by push_batch (numpy)
         session = Session(module, "ws://test", sorted(symbols), writer, writer.metrics, _Quiet(), _Quiet(), 60.0,
                           True, connection=_Connection())
         for number, frame in enumerate(frames * 3):  # again and again: repeats of the same sequence numbers
