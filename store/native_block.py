@@ -34,6 +34,7 @@ against the real server).
 """
 from __future__ import annotations
 
+import io
 import re
 import select
 import time
@@ -184,13 +185,10 @@ class NativeClient(Client):
 
 
 def _binary_str(text: str) -> bytes:
-    """A string as the Native protocol writes it: its UTF-8 length as a varint, then the bytes."""
-    data, length, prefix = text.encode(), len(text.encode()), bytearray()
-    while True:
-        prefix.append((length & 0x7F) | (0x80 if length > 0x7F else 0))
-        length >>= 7
-        if not length:
-            return bytes(prefix) + data
+    """A string as the Native protocol writes it (the driver's ``write_binary_str``), as bytes."""
+    out = io.BytesIO()
+    write_binary_str(text, out)
+    return out.getvalue()
 
 
 def _nothing_to_read(connection) -> bool:

@@ -87,15 +87,20 @@ class Supervisor:
         self._start_waiting(now)
 
     def _start_waiting(self, now: float) -> None:
-        """Start the roles whose start condition now holds, or that have waited START_WAIT_S for it."""
+        """Start the roles whose start condition now holds, or that have waited START_WAIT_S for it. A condition
+        roles share (the ten feeds wait for the same writer) is looked at once per pass."""
+        answers: dict[int, bool] = {}  # id of a condition -> its answer in this pass
         for role in self.roles:
             if role.waiting_since is None:
                 continue
-            try:
-                ready = role.start_when()
-            except Exception as exc:  # a condition that cannot be looked at must not keep the role down
-                log.warning("%s: its start condition failed (%s); starting it", role.name, exc)
-                ready = True
+            ready = answers.get(id(role.start_when))
+            if ready is None:
+                try:
+                    ready = role.start_when()
+                except Exception as exc:  # a condition that cannot be looked at must not keep the role down
+                    log.warning("%s: its start condition failed (%s); starting it", role.name, exc)
+                    ready = True
+                answers[id(role.start_when)] = ready
             if not ready and now - role.waiting_since < START_WAIT_S:
                 continue
             if not ready:
