@@ -14,10 +14,16 @@ shm/histogram_segment.py). Those chores and the call into Numba cost ~0.5 ms
 group (at most 25 ticks in the last second, aggregator/pace.py) naps up to
 ``deep_sleep_us`` (5,000): the wake bound after a silence, ~250 wakeups a
 second instead of ~1,000; its bar sweep (every symbol, each 10 ms) waits for
-the earliest open bar's close unless a tick came. A tick that arrives while the
-aggregator sleeps is popped within that bound plus the kernel's timer slack
-(50 µs by default); ``busy_poll`` never sleeps (lowest latency, one core at
-100 %). Producers need not wake it: no futex or eventfd, nothing for them to do.
+the earliest open bar's close unless a tick came. A quiet aggregator sleeps on
+its input rings' doorbells instead (``doorbell``, on by default;
+shm/doorbell.py): a producer's push wakes it, and it wakes on its own at most
+every 40 ms, and for bar closes (~25 wakeups a second when idle, not ~250).
+A tick that arrives while the aggregator naps is popped within the nap's bound
+plus the kernel's timer slack (50 µs by default), while it waits on a doorbell
+on the producer's wake (a missed wake: within 40 ms); ``busy_poll`` never
+sleeps (lowest latency, one core at 100 %). The doorbell's outcomes are
+published with the counters: bell_wakes, bell_timeouts, bell_missed (timed
+out with a tick waiting), bell_ready (armed, a tick already there), bell_errno.
 Tick rings that appear later (a feed started after the aggregator) are
 attached within a second. The objects loaded at start are frozen out of the
 garbage collector (``gc.freeze``): a collection never walks Numba's modules.
@@ -47,8 +53,11 @@ from aggregator.agg_state import C_SECOND, K_BARS1M, K_BARS1S, K_FEATURE_ROWS, K
 from aggregator.outputs import TICKS, flush_all, open_outputs
 from aggregator.pace import CHECK_S, Pace
 from aggregator.poll import MAX_INPUTS, dummy_ring, serve
+from shm import header as H
 from shm import segment
+from shm.bell_wait import B_ERRNO, BELL_COUNTS, new_waiters
 from shm.compile_lock import compile_lock
+from shm.doorbell import bell_address
 from shm.histogram_segment import open_publisher
 from shm.records import EXCHANGE_IDS, TICK
 from shm.ring import CONSUMER, Ring, RingDamagedError, RingError, ring_name
@@ -59,20 +68,24 @@ BATCH = 4096
 RESTART_WINDOW = 2 * MAX_INPUTS * BATCH  # out.ticks records looked at on attach: more than one turn of every ring
 ATTACH_EVERY_S = 0.5  # how often to look for new tick rings (between slices: within a second even when quiet)
 COUNTER_NAMES = ("ticks", "late_ticks", "ticks_without_slot", "feature_rows", "bars1s", "bars1m", "feature_queue_max",
-                 "input_rings", "slices", "quiet_slices")
+                 "input_rings", "slices", "quiet_slices", "bell_wakes", "bell_timeouts", "bell_missed", "bell_ready",
+                 "bell_errno")  # the last five: shm/bell_wait.py's B_* order
 
 
 class Aggregator:
     def __init__(self, group: str = "default", cpu: int | None = None, busy_poll: bool = False,
                  spin_us: float = 0.0, idle_sleep_us: float = 1000.0, feature_budget: int = 8,
                  min_sleep_us: float = 100.0, deep_sleep_us: float = 5000.0,
-                 output_capacities: dict[str, int] | None = None, **state_options):
+                 output_capacities: dict[str, int] | None = None, doorbell: bool = True, **state_options):
         self.group = group
         self.cpu = pin_to_cpu(cpu)
         self.busy_poll, self.spin_ns = busy_poll, int(spin_us * 1000)
         self.max_sleep_us = 0 if busy_poll or idle_sleep_us <= 0 else max(1, int(idle_sleep_us))
         self.min_sleep_us = max(1, min(int(min_sleep_us), self.max_sleep_us))
         self.deep_sleep_us = max(0, int(deep_sleep_us))
+        self.doorbell = doorbell
+        self._bell_counts = np.zeros(BELL_COUNTS, np.int64)
+        self._bell_deadline = np.zeros(2, np.int64)
         self.feature_budget = feature_budget
         self.state = new_agg_state(**state_options)
         self.outputs, self.output_rings = open_outputs(group, output_capacities)
@@ -99,7 +112,7 @@ class Aggregator:
             flush_all(self.outputs, self.state.histograms)
             self._rebuild_inputs()
             serve(*self._served[:2], 0, self._positions, self._scratch, self.state, self.outputs, 0, 0, 0, 0, 0,
-                  *self._served[3:], 0, 0)
+                  *self._served[3:5], 0, 0, self._served[5], self._bell_deadline, 0, self._bell_counts)
         log.info("kernels ready in %.1f s", time.monotonic() - started)
 
     def attach_new_rings(self) -> None:
@@ -118,6 +131,7 @@ class Aggregator:
                                 name, published - ring.tail)
                     ring.advance(published)
                 self._positions[len(self.inputs)] = ring.tail  # the kernel reads on from the committed tail
+                ring.kernel_arrays()[1][H.W_ASLEEP] = 0  # one killed asleep left it set: its producer rings in vain
                 self.inputs[exchange] = ring
                 self._rebuild_inputs()
                 log.info("reading %s from tail %d", name, ring.tail)
@@ -163,15 +177,20 @@ class Aggregator:
         deadline = time.monotonic() + seconds if seconds else None
         slices = quiet_slices = 0
         next_attach = time.monotonic() + ATTACH_EVERY_S
-        pace = Pace(self.max_sleep_us, self.deep_sleep_us, time.monotonic())
+        pace = Pace(self.max_sleep_us, self.deep_sleep_us, time.monotonic(), self.doorbell)
         check_ns = int(CHECK_S * 1e9)
         while not self._stopping:
-            data, headers, count, files, sizes = self._served
+            data, headers, count, files, sizes, bells = self._served
             quiet_slices += pace.quiet
             ticks = serve(data, headers, count, self._positions, self._scratch, self.state, self.outputs,
                           pace.slice_ns, self.spin_ns, self.min_sleep_us, pace.sleep_us, self.feature_budget,
-                          files, sizes, check_ns, pace.max_ticks)
+                          files, sizes, check_ns, pace.max_ticks, bells, self._bell_deadline, pace.bell_ns,
+                          self._bell_counts)
             slices += 1
+            if self._bell_counts[B_ERRNO] and pace.doorbell:
+                pace.doorbell = False
+                log.error("the kernel refused the doorbell wait (futex_waitv: %s): napping up to %d µs while quiet",
+                          os.strerror(int(self._bell_counts[B_ERRNO])), self.deep_sleep_us)
             pace.after_slice(time.monotonic(), ticks)
             self.check_rings()
             if time.monotonic() >= next_attach:
@@ -188,17 +207,19 @@ class Aggregator:
     def _rebuild_inputs(self) -> None:
         """What ``serve`` takes about the rings, built again whenever an input ring comes or goes: records of
         each input, header of each input (MAX_INPUTS long, dummies at the end), inputs in use, and every ring
-        file (inputs and outputs) with the size validated at attach, for the kernel's size checks."""
+        file (inputs and outputs) with the size validated at attach, for the kernel's size checks, and the
+        inputs' doorbells (shm/bell_wait.py ``new_waiters``)."""
         arrays = [ring.kernel_arrays() for ring in self.inputs.values()]
         padded = arrays + [self._dummy] * (MAX_INPUTS - len(arrays))
         files = [ring.file_and_size() for ring in [*self.inputs.values(), *self.output_rings]]
         self._served = (tuple(records for records, _ in padded), tuple(header for _, header in padded), len(arrays),
-                        np.array([fd for fd, _ in files], np.int64), np.array([size for _, size in files], np.int64))
+                        np.array([fd for fd, _ in files], np.int64), np.array([size for _, size in files], np.int64),
+                        new_waiters([bell_address(header) for _, header in arrays], MAX_INPUTS))
 
     def _publish_counters(self, slices: int, quiet_slices: int = 0) -> None:
         c = self.state.counters
         values = [c[K_TICKS], c[K_LATE], c[K_NO_SLOT], c[K_FEATURE_ROWS], c[K_BARS1S], c[K_BARS1M], c[K_PENDING_MAX],
-                  len(self.inputs), slices, quiet_slices]
+                  len(self.inputs), slices, quiet_slices, *self._bell_counts]
         self.status.metrics[: len(values)] = values
 
     def _publish_histograms(self) -> None:

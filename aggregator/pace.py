@@ -3,17 +3,24 @@
 Normal: slices of SLICE_S (50 ms), naps backing off to ``idle_sleep_us``
 (1 ms): ~1,000 wakeups a second when nothing comes, each tick popped within
 ~1 ms. Quiet, once the last QUIET_WINDOW_S held at most QUIET_TICKS ticks (an
-idle group: a few ticks a second): naps backing off to ``deep_sleep_us``
-(5 ms), ~250 wakeups a second, in slices of QUIET_SLICE_S (500 ms: the Python
+idle group: a few ticks a second): slices of QUIET_SLICE_S (500 ms: the Python
 chores between slices, ~0.5 ms each, run twice a second instead of twenty
-times). A tick that comes while quiet is popped within ``deep_sleep_us`` (plus
-timer slack); after it the naps start again at ``min_sleep_us``, so the rest
-of a burst waits no longer than when normal, and more than QUIET_TICKS ticks
-end a quiet slice at once (``max_ticks``) and make the next one normal. The
-kernel looks at the ring files' sizes every CHECK_S inside a slice and returns
-at once when one changed (aggregator/poll.py: a cut ring is let go before it
-is read or written past its end, SIGBUS), so a ring file cut short is noticed
-within 250 ms whatever the slice: one check interval, one nap and the checks.
+times) in which the kernel sleeps on the input rings' doorbells
+(shm/doorbell.py): a producer's push wakes it (~1 µs for the producer, the
+tick popped within the wakeup's latency, tens of µs), and a wait times out
+after BELL_WAIT_US (40 ms), sooner when a bar closes or the slice ends: ~25
+wakeups a second plus one per tick. A missed wake costs at most that timeout,
+never a tick. Without a doorbell (``doorbell`` off, or refused by the kernel:
+futex_waitv needs Linux 5.16) naps back off to ``deep_sleep_us`` (5 ms)
+instead, ~250 wakeups a second, a tick popped within that. After a tick the
+naps start again at ``min_sleep_us`` (a doorbell wait ends at the next push
+anyway), so the rest of a burst waits no longer than when normal, and more than QUIET_TICKS ticks end a quiet slice at once
+(``max_ticks``) and make the next one normal. The kernel looks at the ring
+files' sizes every CHECK_S inside a slice (after a wait that ends later: at
+its end) and returns at once when one changed (aggregator/poll.py: a cut ring
+is let go before it is read or written past its end, SIGBUS), so a ring file
+cut short is noticed within 250 ms whatever the slice: one check interval,
+one nap or doorbell wait and the checks.
 """
 from __future__ import annotations
 
@@ -25,12 +32,15 @@ CHECK_S = 0.05  # how often the kernel compares the ring files' sizes with those
 QUIET_WINDOW_S = 1.0  # how far back the tick count looks
 QUIET_TICKS = 25  # at most this many ticks in the window: quiet
 MAX_DEEP_SLEEP_US = 40_000  # longer naps would break the ring-check bound (CHECK_S + a nap < 250 ms)
+BELL_WAIT_US = MAX_DEEP_SLEEP_US  # the longest doorbell wait: the same bound
 
 
 class Pace:
-    def __init__(self, max_sleep_us: int, deep_sleep_us: int, started: float):
-        """``max_sleep_us`` 0 (busy-poll) or ``deep_sleep_us`` <= ``max_sleep_us``: never quiet."""
+    def __init__(self, max_sleep_us: int, deep_sleep_us: int, started: float, doorbell: bool = True):
+        """``max_sleep_us`` 0 (busy-poll) or ``deep_sleep_us`` <= ``max_sleep_us``: never quiet. ``doorbell``:
+        quiet slices wait on the doorbells (else they nap)."""
         self.max_sleep_us = max_sleep_us
+        self.doorbell = doorbell
         self.deep_sleep_us = min(int(deep_sleep_us), MAX_DEEP_SLEEP_US)
         self.enabled = max_sleep_us > 0 and self.deep_sleep_us > max_sleep_us
         self._recent: deque[tuple[float, int]] = deque()  # (slice end, ticks) over the last window
@@ -59,3 +69,8 @@ class Pace:
     def sleep_us(self) -> int:
         """The longest nap of the next slice."""
         return self.deep_sleep_us if self.quiet else self.max_sleep_us
+
+    @property
+    def bell_ns(self) -> int:
+        """The longest doorbell wait of the next slice (0: it naps)."""
+        return BELL_WAIT_US * 1000 if self.quiet and self.doorbell else 0

@@ -7,16 +7,19 @@ returns to Python only between slices (signals, new rings, counters, ring
 checks), or early when a ring file changed size (looked at every 50 ms from
 inside, shm/file_size.py). Input rings travel as fixed-length tuples
 (MAX_INPUTS, unused places hold an empty dummy ring) so one compiled version
-serves any number of feeds.
+serves any number of feeds. While quiet, the kernel sleeps on the input rings'
+doorbells (shm/doorbell.py) instead of napping: a producer's push wakes it.
 """
 from __future__ import annotations
 
 import numba
 import numpy as np
 
+from aggregator.agg_state import C_LAST_SWEEP, C_NEXT_DUE, C_SECOND
 from aggregator.fold import fold_batch, housekeeping, housekeeping_due
 from aggregator.outputs import flush_all
 from shm import header as H
+from shm.bell_wait import B_ERRNO, INTERRUPTED, sleep_on_bells
 from shm.clock import monotonic_ns, now_ns, sleep_us
 from shm.file_size import first_changed
 from shm.kernels import commit, pop, sync
@@ -33,8 +36,15 @@ def dummy_ring() -> tuple[np.ndarray, np.ndarray]:
 
 
 @numba.njit(cache=True, nogil=True)
+def housekeeping_at(clock, sweep_every_ns) -> int:
+    """The wall-clock ns at which ``housekeeping_due`` turns true if no tick comes (a doorbell wait's deadline)."""
+    return min(max(clock[C_LAST_SWEEP] + sweep_every_ns, clock[C_NEXT_DUE]), clock[C_SECOND] + 1_000_000_000)
+
+
+@numba.njit(cache=True, nogil=True)
 def serve(in_data, in_header, n_inputs, positions, scratch, state, outputs, slice_ns, spin_ns, min_sleep_us,
-          max_sleep_us, feature_budget, files, sizes, check_ns, max_ticks) -> int:
+          max_sleep_us, feature_budget, files, sizes, check_ns, max_ticks, bells, deadline, bell_ns,
+          bell_counts) -> int:
     """Serve for ``slice_ns``: returns the ticks processed.
 
     Returns early, for Python's checks (aggregator/main.py), once a ring file
@@ -50,6 +60,13 @@ def serve(in_data, in_header, n_inputs, positions, scratch, state, outputs, slic
     doubling with each empty turn up to ``max_sleep_us`` (0: busy-poll). So a
     tick waits at most ``max_sleep_us`` (plus the kernel's timer slack) before
     it is popped, and an idle aggregator wakes ~1e6 / ``max_sleep_us`` times a second.
+
+    ``bell_ns`` > 0 (quiet): such a turn sleeps on the doorbells instead
+    (``bells``, ``deadline``: shm/bell_wait.py), until a producer pushes, at
+    most ``bell_ns`` and never past the next housekeeping or the slice's end;
+    the outcomes are counted in ``bell_counts``. A doorbell the kernel refused
+    (``bell_counts[B_ERRNO]``) means timed naps again. A signal during the
+    wait ends the slice (Python handles it).
     """
     started = monotonic_ns()
     last_work = started
@@ -87,8 +104,17 @@ def serve(in_data, in_header, n_inputs, positions, scratch, state, outputs, slic
             last_work = clock
             nap = min_sleep_us
         elif queued == 0 and max_sleep_us > 0 and clock - last_work >= spin_ns:
-            sleep_us(nap)
-            nap = min(2 * nap, max_sleep_us)
+            wait_ns = 0
+            if bell_ns > 0 and n_inputs > 0 and bell_counts[B_ERRNO] == 0:
+                wait_ns = min(bell_ns, started + slice_ns - clock, housekeeping_at(marks, sweep_every_ns) - now)
+            if wait_ns >= 1000 * min_sleep_us:
+                if sleep_on_bells(in_header, n_inputs, positions, bells, deadline, wait_ns,
+                                  bell_counts) == INTERRUPTED:
+                    return total
+                clock = monotonic_ns()
+            else:
+                sleep_us(nap)
+                nap = min(2 * nap, max_sleep_us)
         if clock - started >= slice_ns or (max_ticks > 0 and total > max_ticks):
             return total
         if clock >= next_check:

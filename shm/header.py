@@ -8,10 +8,10 @@
        +--------+--------+--------+--------+--------+--------------------+
   L1   | head   |                 (alone: written by the producer only)  |  64
        +--------+--------+--------+--------------------------------------+
-  L2   |dropped |prod pid|prod hb |         (producer bookkeeping)        |  128
-       +--------+--------+--------+--------------------------------------+
-  L3   | tail   |                 (alone: written by the consumer only)  |  192
-       +--------+--------+--------------------------------------------- -+
+  L2   |dropped |prod pid|prod hb |p resync| bell   | (producer)         |  128
+       +--------+--------+--------+--------+--------+--------------------+
+  L3   | tail   | asleep |   (written by the consumer only)              |  192
+       +--------+--------+-----------------------------------------------+
   L4   |cons pid|cons hb |c resync|skipped |     (consumer bookkeeping)   |  256
        +--------+--------+--------+--------+------------------------------+
   512  | metrics: 64 int64 counters written by the producer (feed stats)  |
@@ -34,6 +34,10 @@
   and restarted from the tail. ``c resync``: times the consumer found the head
   beyond reach (it jumps to the head) or its own tail overwritten (it restores
   it); ``skipped``: records the consumer's jumps passed over unread.
+- ``asleep`` / ``bell``: the doorbell (shm/doorbell.py). A consumer about to
+  sleep sets ``asleep``; a producer that finds it set after publishing its
+  head bumps ``bell`` (a futex word: its low 32 bits) and wakes the sleeper.
+  ``asleep`` shares the tail's line, which the producer loads every push.
 """
 from __future__ import annotations
 
@@ -44,8 +48,8 @@ HEADER_BYTES = 4096
 # int64 word indexes
 W_MAGIC, W_VERSION, W_RECORD_SIZE, W_CAPACITY, W_FINGERPRINT, W_CREATED_NS = range(6)
 W_HEAD = 8
-W_DROPPED, W_PRODUCER_PID, W_PRODUCER_HB, W_PRODUCER_RESYNCS = 16, 17, 18, 19
-W_TAIL = 24
+W_DROPPED, W_PRODUCER_PID, W_PRODUCER_HB, W_PRODUCER_RESYNCS, W_BELL = 16, 17, 18, 19, 20
+W_TAIL, W_ASLEEP = 24, 25
 W_CONSUMER_PID, W_CONSUMER_HB, W_CONSUMER_RESYNCS, W_SKIPPED = 32, 33, 34, 35
 W_METRICS, METRIC_SLOTS = 64, 64
 

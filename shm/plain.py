@@ -42,7 +42,8 @@ import time
 
 import numpy as np
 
-from shm.header import (HEADER_BYTES, W_CONSUMER_HB, W_CONSUMER_RESYNCS, W_DROPPED, W_HEAD, W_PRODUCER_HB,
+from shm.doorbell import ring as ring_bell
+from shm.header import (HEADER_BYTES, W_ASLEEP, W_CONSUMER_HB, W_CONSUMER_RESYNCS, W_DROPPED, W_HEAD, W_PRODUCER_HB,
                         W_PRODUCER_RESYNCS, W_SKIPPED, W_TAIL)
 
 AVAILABLE = platform.machine().lower() in ("x86_64", "amd64")
@@ -90,8 +91,9 @@ def record_pusher(memory, words: memoryview, slots: int, record, ring):
     header as a memoryview of int64 (an element store is one aligned 8-byte ``mov``, as numpy's); ``slots``: the
     capacity validated at attach; ``ring``: the Ring, whose damage check runs when its clock window has passed
     (as ``Ring.push_batch``). A field ``pack_into`` refuses raises before the head moves: a half-written free
-    slot is never published."""
-    pack_into, size, mask, clock = record.pack_into, record.size, slots - 1, time.time_ns
+    slot is never published. After the head, one load of the ``asleep`` word: a sleeping consumer is woken
+    (shm/doorbell.py)."""
+    pack_into, size, mask, clock, bell = record.pack_into, record.size, slots - 1, time.time_ns, ring.bell_address
 
     def push(fields: tuple) -> int:
         now_ns = clock()  # the heartbeat, and the clock of the ring's damage check
@@ -106,6 +108,8 @@ def record_pusher(memory, words: memoryview, slots: int, record, ring):
             pack_into(memory, HEADER_BYTES + (head & mask) * size, *fields)
             words[W_HEAD] = head + 1  # the release store: the record is visible first
             words[W_PRODUCER_HB] = now_ns
+            if words[W_ASLEEP]:
+                ring_bell(words, bell)
             return 1
         words[W_HEAD] = head
         words[W_DROPPED] += 1
@@ -120,8 +124,9 @@ def bytes_pusher(memory, words: memoryview, slots: int, size: int, ring):
     that copies ``data`` (a buffer of ``count`` records of ``size`` bytes: a staging area's memoryview) into
     free slots with one mmap slice assignment (two when it wraps) and publishes the head, as ``push`` does
     (same resync, drop and heartbeat accounting; ``words``, ``slots`` and ``ring`` as in ``record_pusher``).
-    A small batch costs about a sixth of ``push``'s numpy calls (a light feed's few ticks per wakeup)."""
-    mask, clock = slots - 1, time.time_ns
+    A small batch costs about a sixth of ``push``'s numpy calls (a light feed's few ticks per wakeup). After the
+    head, one load of the ``asleep`` word: a sleeping consumer is woken (shm/doorbell.py)."""
+    mask, clock, bell = slots - 1, time.time_ns, ring.bell_address
 
     def push(data, count: int) -> int:
         now_ns = clock()  # the heartbeat, and the clock of the ring's damage check
@@ -144,6 +149,8 @@ def bytes_pusher(memory, words: memoryview, slots: int, size: int, ring):
         if accepted < count:
             words[W_DROPPED] += count - accepted
         words[W_PRODUCER_HB] = now_ns
+        if accepted and words[W_ASLEEP]:
+            ring_bell(words, bell)
         return accepted
 
     return push

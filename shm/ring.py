@@ -19,7 +19,7 @@ import time
 import numpy as np
 
 from shm import header as H
-from shm import names, plain, ring_attach, segment
+from shm import doorbell, names, plain, ring_attach, segment
 from shm.histogram_segment import SEGMENTS
 from shm.layouts import describe
 from shm.ring_errors import RingBusyError, RingDamagedError, RingError
@@ -148,7 +148,10 @@ class Ring:
         now = time.time_ns()  # the heartbeat, and the clock of the size check
         if not self._checked_ns <= now < self._next_check_ns:
             self._check_now_and_then(now)
-        return self._ops.push(self._data, self._header, records, now)
+        accepted = self._ops.push(self._data, self._header, records, now)
+        if self._header[H.W_ASLEEP] and accepted:  # the consumer sleeps on the doorbell (shm/doorbell.py)
+            doorbell.ring(self._header, self.bell_address)
+        return accepted
 
     def record_pusher(self, record):
         """A function ``push(fields) -> 1 or 0`` that packs one record with ``record`` (a ``struct.Struct`` of the
@@ -259,6 +262,16 @@ class Ring:
     @property
     def head(self) -> int:
         return int(self._ops.head_of(self._header))
+
+    @property
+    def consumer_asleep(self) -> bool:
+        """Whether the consumer waits on this ring's doorbell now (shm/doorbell.py)."""
+        return bool(self._header[H.W_ASLEEP])
+
+    @property
+    def bell_address(self) -> int:
+        """Where this process maps the ring's doorbell word (shm/doorbell.py); 0 once closed."""
+        return 0 if self._header is None else doorbell.bell_address(self._header)
 
     @property
     def pushes_records(self) -> bool:
