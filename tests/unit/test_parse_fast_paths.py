@@ -13,7 +13,7 @@ from feeds import normalize
 from feeds.trade import FrameError
 from feeds.venues import venue
 
-FAST = [name for name in ("okx",) if hasattr(venue(name).Parser, "parse_careful")]  # venues with a hot path
+FAST = [name for name in ("okx", "bybit", "coinbase") if hasattr(venue(name).Parser, "parse_careful")]  # venues with a hot path
 MUTATED = 3000  # per venue: a second or two
 BAD_FIELDS = ['"abc"', '"NaN"', '"inf"', '""', '"1_0"', '"0x10"', "null", "true", "false", "[1]", "{}", "0", '"0"',
               "-1", '"-1.5"', "1e-400", '"1e999"', "1.5", '"1.5"', "12", '"12"', '"\u0661\u0662"', '" 12"', '"12 "',
