@@ -1,21 +1,25 @@
 """The parsers' hot paths give exactly what their careful paths give: the same trades (values and types)
 or the same error (kind and message), on the recorded samples, simulator frames, the bad-field and
-bad-frame cases and mutated frames. The same for the normalize helpers' inlined common cases.
+bad-frame cases and mutated frames; through a feed session, the same ring bytes and counters. The same
+for the normalize helpers' inlined common cases.
 """
 from __future__ import annotations
 
 import orjson
 import pytest
 from frame_cases import CASES
-from fuzz import Mutator, good_frames
+import time
+
+from fuzz import Mutator, good_frames, offline_session
 from samples import frames_of, sample_lines
 
 from feeds import normalize
+from feeds.plausible import Limits
 from feeds.trade import FrameError
 from feeds.venues import VENUES, venue
 
 FAST = [name for name in sorted(VENUES) if hasattr(venue(name).Parser, "parse_careful")]  # venues with a hot path
-MUTATED = 1500  # per venue: about half a second
+MUTATED = 1000  # per venue
 BAD_FIELDS = ['"abc"', '"NaN"', '"inf"', '""', '"1_0"', '"0x10"', "null", "true", "false", "[1]", "{}", "0", '"0"',
               "-1", '"-1.5"', "1e-400", '"1e999"', "1.5", '"1.5"', "12", '"12"', '"\u0661\u0662"', '" 12"', '"12 "',
               "18446744073709551616", '"18446744073709551616"', '"9223372036854775808"', '"99999999999999999999"',
@@ -66,6 +70,35 @@ def test_hot_path_matches_the_careful_path(name: str) -> None:
         fresh.parse(frame)
     extra = (fresh.symbols,) if name == "bitfinex" else ()  # its channels, from the setup frame
     assert all(venue(name)._usual(orjson.loads(frame), *extra) for frame in good)  # the simulator's: the hot path
+
+
+@pytest.mark.parametrize("name", FAST)
+def test_the_ring_gets_the_same_bytes(name: str) -> None:
+    """Both paths through the feed's frame handling (Session.texts -> TickWriter) in runs of 1 to 300
+    frames: the same tick records, byte for byte, and the same counters."""
+    frames = [bytearray(frame.encode() if isinstance(frame, str) else frame) for frame in _frames(name)]
+    now_ns = time.time_ns()
+    parser = venue(name).Parser()  # one for all frames: Bitfinex channels
+    symbols = sorted({trade.symbol for frame in frames for trade in _trades(parser, frame) if type(trade.symbol) is str})
+    limits = Limits(behind_s=now_ns / 1e9)  # back to 1970: the recorded samples are years old
+    sessions = [offline_session(name, symbols, limits) for _ in range(2)]
+    sessions[1]._parse = sessions[1].parser.parse_careful
+    for session in sessions:
+        session.recv_ns, start = now_ns, 0
+        for size in [1, 7, 60, 300] * (len(frames) // 300 + 1):
+            session.texts(frames[start:start + size])
+            session.writer.flush()
+            start += size
+    fast, careful = (session.writer.ring.records() for session in sessions)
+    assert len(fast) > 50 and fast.tobytes() == careful.tobytes()
+    assert sessions[0].metrics.values == sessions[1].metrics.values
+
+
+def _trades(parser, frame) -> list:
+    try:
+        return parser.parse(frame)
+    except Exception:  # noqa: BLE001 - only the symbols of good frames are wanted
+        return []
 
 
 ISO_TEXTS = [
