@@ -69,9 +69,13 @@ class Parser(ParserOutboxes):
         self.symbols: dict[int, str] = {}  # chanId -> symbol, from "subscribed"
 
     def parse(self, frame: str | bytes) -> list[Trade]:
-        """The hot path (``_usual``) builds a usual trade frame's trades inline when every field has its usual
+        """[89,"te",[382489563,1564617600709,0.00705845,10087.98969503],18,1564617600784]
+        (after {"event":"subscribed","channel":"trades","chanId":89,"symbol":"tBTCUSD","pair":"BTCUSD"})
+
+        The hot path (``_usual``) builds a usual trade frame's trades inline when every field has its usual
         type and range; on any doubt ``parse_careful`` converts each field and says what is wrong: the same
-        trades, or the same error (it decodes the frame again: only rare or bad frames take it)."""
+        trades, or the same error (it decodes the frame again: only rare or bad frames take it).
+        """
         try:
             msg = _loads(frame)  # load_json, inlined
         except _JSONDecodeError:
@@ -82,9 +86,7 @@ class Parser(ParserOutboxes):
         return self.parse_careful(frame)
 
     def parse_careful(self, frame: str | bytes) -> list[Trade]:
-        """[89,"te",[382489563,1564617600709,0.00705845,10087.98969503],18,1564617600784]
-        (after {"event":"subscribed","channel":"trades","chanId":89,"symbol":"tBTCUSD","pair":"BTCUSD"})
-        """
+        """``parse`` without its hot path: each field converted and checked in turn (tests compare the two)."""
         msg = load_json(frame)
         try:
             if type(msg) is list:

@@ -44,9 +44,15 @@ class Parser(ParserOutboxes):
     """``insert`` is live, ``partial`` is a replay."""
 
     def parse(self, frame: str | bytes) -> list[Trade]:
-        """The hot path (``_usual``) builds a usual trade frame's trades inline when every field has its usual
+        """{"table":"trade","action":"insert","data":[{"timestamp":"2021-07-22T22:36:19.764Z","symbol":"MATICUSDT",
+        "side":"Sell","size":1199,"price":0.8795,"tickDirection":"PlusTick",
+        "trdMatchID":"3b2d6d74-b858-2413-ec15-715b1e7a251c","grossValue":10545205,
+        "homeNotional":3857.7863577863577,"foreignNotional":3392.923101673102}]}
+
+        The hot path (``_usual``) builds a usual trade frame's trades inline when every field has its usual
         type and range; on any doubt ``parse_careful`` converts each field and says what is wrong: the same
-        trades, or the same error (it decodes the frame again: only rare or bad frames take it)."""
+        trades, or the same error (it decodes the frame again: only rare or bad frames take it).
+        """
         try:
             msg = _loads(frame)  # load_json, inlined
         except _JSONDecodeError:
@@ -57,11 +63,7 @@ class Parser(ParserOutboxes):
         return self.parse_careful(frame)
 
     def parse_careful(self, frame: str | bytes) -> list[Trade]:
-        """{"table":"trade","action":"insert","data":[{"timestamp":"2021-07-22T22:36:19.764Z","symbol":"MATICUSDT",
-        "side":"Sell","size":1199,"price":0.8795,"tickDirection":"PlusTick",
-        "trdMatchID":"3b2d6d74-b858-2413-ec15-715b1e7a251c","grossValue":10545205,
-        "homeNotional":3857.7863577863577,"foreignNotional":3392.923101673102}]}
-        """
+        """``parse`` without its hot path: each field converted and checked in turn (tests compare the two)."""
         if frame == "pong" or frame == b"pong":
             return []
         msg = load_json(frame)

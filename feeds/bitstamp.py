@@ -46,9 +46,15 @@ class Parser(ParserOutboxes):
     """Stateless apart from the outboxes every venue parser has."""
 
     def parse(self, frame: str | bytes) -> list[Trade]:
-        """The hot path (``_usual``) builds a usual trade frame's trades inline when every field has its usual
+        """{"data":{"id":216000477,"timestamp":"1641343699","amount":0.0792,"amount_str":"0.07920000",
+        "price":3805.44,"price_str":"3805.44","type":0,"microtimestamp":"1641343699596000",
+        "buy_order_id":1443875737346049,"sell_order_id":1443875731320832},
+        "channel":"live_trades_ethusd","event":"trade"}
+
+        The hot path (``_usual``) builds a usual trade frame's trades inline when every field has its usual
         type and range; on any doubt ``parse_careful`` converts each field and says what is wrong: the same
-        trades, or the same error (it decodes the frame again: only rare or bad frames take it)."""
+        trades, or the same error (it decodes the frame again: only rare or bad frames take it).
+        """
         try:
             msg = _loads(frame)  # load_json, inlined
         except _JSONDecodeError:
@@ -59,11 +65,7 @@ class Parser(ParserOutboxes):
         return self.parse_careful(frame)
 
     def parse_careful(self, frame: str | bytes) -> list[Trade]:
-        """{"data":{"id":216000477,"timestamp":"1641343699","amount":0.0792,"amount_str":"0.07920000",
-        "price":3805.44,"price_str":"3805.44","type":0,"microtimestamp":"1641343699596000",
-        "buy_order_id":1443875737346049,"sell_order_id":1443875731320832},
-        "channel":"live_trades_ethusd","event":"trade"}
-        """
+        """``parse`` without its hot path: each field converted and checked in turn (tests compare the two)."""
         msg = load_json(frame)
         if type(msg) is not dict:
             raise not_json_object(frame)

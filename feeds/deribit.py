@@ -60,9 +60,15 @@ class Parser(ParserOutboxes):
         self.next_request_id = 1_000_000  # ids of our replies, apart from the subscribe ids
 
     def parse(self, frame: str | bytes) -> list[Trade]:
-        """The hot path (``_usual``) builds a usual trade frame's trades inline when every field has its usual
+        """{"jsonrpc":"2.0","method":"subscription","params":{"channel":"trades.BTC-PERPETUAL.raw",
+        "data":[{"trade_seq":40781986,"trade_id":"66460463","timestamp":1584058044032,"tick_direction":3,
+        "price":4469.5,"liquidation":"T","instrument_name":"BTC-PERPETUAL","index_price":4805.41,
+        "direction":"sell","amount":1120}]}}
+
+        The hot path (``_usual``) builds a usual trade frame's trades inline when every field has its usual
         type and range; on any doubt ``parse_careful`` converts each field and says what is wrong: the same
-        trades, or the same error (it decodes the frame again: only rare or bad frames take it)."""
+        trades, or the same error (it decodes the frame again: only rare or bad frames take it).
+        """
         try:
             msg = _loads(frame)  # load_json, inlined
         except _JSONDecodeError:
@@ -73,11 +79,7 @@ class Parser(ParserOutboxes):
         return self.parse_careful(frame)
 
     def parse_careful(self, frame: str | bytes) -> list[Trade]:
-        """{"jsonrpc":"2.0","method":"subscription","params":{"channel":"trades.BTC-PERPETUAL.raw",
-        "data":[{"trade_seq":40781986,"trade_id":"66460463","timestamp":1584058044032,"tick_direction":3,
-        "price":4469.5,"liquidation":"T","instrument_name":"BTC-PERPETUAL","index_price":4805.41,
-        "direction":"sell","amount":1120}]}}
-        """
+        """``parse`` without its hot path: each field converted and checked in turn (tests compare the two)."""
         msg = load_json(frame)
         if type(msg) is not dict:
             raise not_json_object(frame)

@@ -55,9 +55,15 @@ class Parser(ParserOutboxes):
     """New-API ``@trade`` and v2 ``trade`` are live; v2 ``l2_updates.trades`` is a replay."""
 
     def parse(self, frame: str | bytes) -> list[Trade]:
-        """The hot path (``_usual``) builds a usual trade frame's trades inline when every field has its usual
+        """new API: {"E":1783981140085684200,"s":"btcrlusd","t":2840141014190422,"p":"62145.38000",
+        "q":"0.0162522200","m":true}
+        v2: {"type":"trade","symbol":"ANKRUSD","event_id":45465818387,"timestamp":1624493670759,
+        "price":"0.07946","quantity":"1020.482111","side":"buy"}
+
+        The hot path (``_usual``) builds a usual trade frame's trades inline when every field has its usual
         type and range; on any doubt ``parse_careful`` converts each field and says what is wrong: the same
-        trades, or the same error (it decodes the frame again: only rare or bad frames take it)."""
+        trades, or the same error (it decodes the frame again: only rare or bad frames take it).
+        """
         try:
             msg = _loads(frame)  # load_json, inlined
         except _JSONDecodeError:
@@ -68,11 +74,7 @@ class Parser(ParserOutboxes):
         return self.parse_careful(frame)
 
     def parse_careful(self, frame: str | bytes) -> list[Trade]:
-        """new API: {"E":1783981140085684200,"s":"btcrlusd","t":2840141014190422,"p":"62145.38000",
-        "q":"0.0162522200","m":true}
-        v2: {"type":"trade","symbol":"ANKRUSD","event_id":45465818387,"timestamp":1624493670759,
-        "price":"0.07946","quantity":"1020.482111","side":"buy"}
-        """
+        """``parse`` without its hot path: each field converted and checked in turn (tests compare the two)."""
         msg = load_json(frame)
         if type(msg) is not dict:
             raise not_json_object(frame)

@@ -51,9 +51,14 @@ class Parser(ParserOutboxes):
     """v2 ``type:"update"`` is live, ``type:"snapshot"`` is a replay."""
 
     def parse(self, frame: str | bytes) -> list[Trade]:
-        """The hot path (``_usual``) builds a usual trade frame's trades inline when every field has its usual
+        """v2: {"channel":"trade","type":"update","data":[{"symbol":"MATIC/USD","side":"sell","price":0.5117,
+        "qty":40.0,"ord_type":"market","trade_id":4665906,"timestamp":"2023-09-25T07:49:37.708706Z"}]}
+        v1: [993,[["354.11000000","0.89594024","1618678142.557535","s","l",""]],"trade","XMR/USD"]
+
+        The hot path (``_usual``) builds a usual trade frame's trades inline when every field has its usual
         type and range; on any doubt ``parse_careful`` converts each field and says what is wrong: the same
-        trades, or the same error (it decodes the frame again: only rare or bad frames take it)."""
+        trades, or the same error (it decodes the frame again: only rare or bad frames take it).
+        """
         try:
             msg = _loads(frame)  # load_json, inlined
         except _JSONDecodeError:
@@ -64,10 +69,7 @@ class Parser(ParserOutboxes):
         return self.parse_careful(frame)
 
     def parse_careful(self, frame: str | bytes) -> list[Trade]:
-        """v2: {"channel":"trade","type":"update","data":[{"symbol":"MATIC/USD","side":"sell","price":0.5117,
-        "qty":40.0,"ord_type":"market","trade_id":4665906,"timestamp":"2023-09-25T07:49:37.708706Z"}]}
-        v1: [993,[["354.11000000","0.89594024","1618678142.557535","s","l",""]],"trade","XMR/USD"]
-        """
+        """``parse`` without its hot path: each field converted and checked in turn (tests compare the two)."""
         msg = load_json(frame)
         try:
             if type(msg) is list:
