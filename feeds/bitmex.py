@@ -1,7 +1,10 @@
 """BitMEX ``trade`` table. ``partial`` (the table image on subscribe) is a replay."""
 from __future__ import annotations
 
-from feeds.normalize import SHAPE_ERRORS, load_json, missing, not_json_object, ns_from_iso, price, side, size, trade_id
+import orjson
+
+from feeds.normalize import (SHAPE_ERRORS, load_json, missing, not_json_object, ns_from_iso, price, side, size,
+                             trade_id)
 from feeds.trade import BUY, SELL, FrameError, Trade, shown
 from feeds.venue_form import ParserOutboxes, op_subscribe
 from shm.records import FLAG_SNAPSHOT
@@ -18,6 +21,9 @@ SEQ_IS_TRADE_ID = False
 SYMBOL_CASE = "upper"  # canonical symbol form (feeds/canonical.py)
 
 _SIDES = {"Buy": BUY, "Sell": SELL}  # used as the taker side (cryptofeed, tardis)
+_INF = float("inf")
+_new_trade = tuple.__new__
+_loads, _JSONDecodeError = orjson.loads, orjson.JSONDecodeError
 
 
 def url_for(base_url: str, symbols: list[str]) -> str:
@@ -42,7 +48,22 @@ class Parser(ParserOutboxes):
         "side":"Sell","size":1199,"price":0.8795,"tickDirection":"PlusTick",
         "trdMatchID":"3b2d6d74-b858-2413-ec15-715b1e7a251c","grossValue":10545205,
         "homeNotional":3857.7863577863577,"foreignNotional":3392.923101673102}]}
+
+        The hot path (``_usual``) builds a usual trade frame's trades inline when every field has its usual
+        type and range; on any doubt ``parse_careful`` converts each field and says what is wrong: the same
+        trades, or the same error (it decodes the frame again: only rare or bad frames take it).
         """
+        try:
+            msg = _loads(frame)  # load_json, inlined
+        except _JSONDecodeError:
+            return self.parse_careful(frame)  # says it is not JSON
+        trades = _usual(msg)
+        if trades is not None:
+            return trades
+        return self.parse_careful(frame)
+
+    def parse_careful(self, frame: str | bytes) -> list[Trade]:
+        """``parse`` without its hot path: each field converted and checked in turn (tests compare the two)."""
         if frame == "pong" or frame == b"pong":
             return []
         msg = load_json(frame)
@@ -66,3 +87,32 @@ class Parser(ParserOutboxes):
             raise FrameError("unknown_message", f"bitmex message {shown(msg)}")
         except SHAPE_ERRORS as exc:
             raise missing(exc) from None
+
+
+def _usual(msg: object) -> list[Trade] | None:
+    """An ``insert`` whose every field has its usual form (numbers, a text id, an ISO time in UTC), as
+    ``parse_careful`` would build it; None on any doubt."""
+    try:
+        if type(msg) is not dict or msg.get("table") != "trade" or msg["action"] != "insert":
+            return None
+        rows = msg["data"]
+        if type(rows) is not list:
+            return None
+        trades = []
+        keep = trades.append
+        for row in rows:
+            if type(row) is not dict:
+                return None
+            p, q, tid = row["price"], row["size"], row["trdMatchID"]
+            kind_p, kind_q = type(p), type(q)
+            if not ((kind_p is float or kind_p is int) and (kind_q is float or kind_q is int) and type(tid) is str
+                    and tid):
+                return None
+            price_, size_ = float(p), float(q)
+            if not (0.0 < price_ < _INF and 0.0 < size_ < _INF):
+                return None
+            keep(_new_trade(Trade, (row["symbol"], price_, size_, _SIDES[row["side"]], ns_from_iso(row["timestamp"]),
+                                    tid, 0, -1, 1)))
+        return trades
+    except Exception:  # noqa: BLE001 - a missing key, a bad time ...: the careful path says what
+        return None

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import orjson
 
-from feeds.normalize import SHAPE_ERRORS, load_json, missing, not_json_object, ns_from_us, price, side, size, trade_id
+from feeds.normalize import (MAX_NS, SHAPE_ERRORS, load_json, missing, not_json_object, ns_from_us, price, side, size,
+                             trade_id)
 from feeds.trade import BUY, SELL, FrameError, Trade, shown
 from feeds.venue_form import ParserOutboxes
 
@@ -21,6 +22,10 @@ SYMBOL_CASE = "lower"  # canonical symbol form (feeds/canonical.py)
 _SIDES = {0: BUY, 1: SELL}  # type: side of the taker
 _QUIET_EVENTS = frozenset(("bts:subscription_succeeded", "bts:unsubscription_succeeded",
                            "bts:heartbeat", "bts:request_reconnect"))
+_INF = float("inf")
+_new_trade = tuple.__new__
+_loads, _JSONDecodeError = orjson.loads, orjson.JSONDecodeError
+_MAX_DIGITS = 20  # normalize's limit for digit text
 
 
 def url_for(base_url: str, symbols: list[str]) -> str:
@@ -45,7 +50,22 @@ class Parser(ParserOutboxes):
         "price":3805.44,"price_str":"3805.44","type":0,"microtimestamp":"1641343699596000",
         "buy_order_id":1443875737346049,"sell_order_id":1443875731320832},
         "channel":"live_trades_ethusd","event":"trade"}
+
+        The hot path (``_usual``) builds a usual trade frame's trades inline when every field has its usual
+        type and range; on any doubt ``parse_careful`` converts each field and says what is wrong: the same
+        trades, or the same error (it decodes the frame again: only rare or bad frames take it).
         """
+        try:
+            msg = _loads(frame)  # load_json, inlined
+        except _JSONDecodeError:
+            return self.parse_careful(frame)  # says it is not JSON
+        trades = _usual(msg)
+        if trades is not None:
+            return trades
+        return self.parse_careful(frame)
+
+    def parse_careful(self, frame: str | bytes) -> list[Trade]:
+        """``parse`` without its hot path: each field converted and checked in turn (tests compare the two)."""
         msg = load_json(frame)
         if type(msg) is not dict:
             raise not_json_object(frame)
@@ -69,3 +89,32 @@ class Parser(ParserOutboxes):
             raise FrameError("unknown_message", f"bitstamp event {shown(event)}")
         except SHAPE_ERRORS as exc:
             raise missing(exc) from None
+
+
+def _usual(msg: object) -> list[Trade] | None:
+    """A ``trade`` whose every field has its usual form (text price and amount, a digit-string
+    ``microtimestamp``), as ``parse_careful`` would build it; None on any doubt."""
+    try:
+        if type(msg) is not dict or msg.get("event") != "trade":
+            return None
+        channel, data = msg["channel"], msg["data"]
+        if type(channel) is not str or not channel.startswith(CHANNEL_PREFIX) or type(data) is not dict:
+            return None
+        p = data["price_str"] if "price_str" in data else data["price"]
+        q = data["amount_str"] if "amount_str" in data else data["amount"]
+        us = data["microtimestamp"]
+        tid = data["id_str"] if "id_str" in data else data["id"]
+        if not (type(p) is str and type(q) is str and type(us) is str and "_" not in p and "_" not in q
+                and len(us) <= _MAX_DIGITS and us.isdigit() and us.isascii()):
+            return None
+        price_, size_, ns = float(p), float(q), int(us) * 1_000  # ValueError: a doubt
+        if type(tid) is int:
+            tid = str(tid)
+        elif type(tid) is not str or not tid:
+            return None
+        if not (0.0 < price_ < _INF and 0.0 < size_ < _INF and ns <= MAX_NS):
+            return None
+        return [_new_trade(Trade, (channel[len(CHANNEL_PREFIX):], price_, size_, _SIDES[data["type"]], ns, tid, 0, -1,
+                                   1))]
+    except Exception:  # noqa: BLE001 - a missing key, an unhashable type ...: the careful path says what
+        return None

@@ -1,7 +1,10 @@
 """Bybit v5 public ``publicTrade.{symbol}``. Every push says ``type:"snapshot"``: all are LIVE."""
 from __future__ import annotations
 
-from feeds.normalize import SHAPE_ERRORS, load_json, missing, not_json_object, ns_from_ms, price, side, size, trade_id
+import orjson
+
+from feeds.normalize import (MAX_NS, SHAPE_ERRORS, load_json, missing, not_json_object, ns_from_ms, price, side, size,
+                             trade_id)
 from feeds.trade import BUY, SELL, FrameError, Trade, shown
 from feeds.venue_form import ParserOutboxes, op_subscribe
 
@@ -17,6 +20,10 @@ SEQ_IS_TRADE_ID = False
 SYMBOL_CASE = "upper"  # canonical symbol form (feeds/canonical.py)
 
 _SIDES = {"Buy": BUY, "Sell": SELL}  # side of the taker
+_INF = float("inf")
+_MAX_MS = MAX_NS // 1_000_000  # later times do not fit a tick's int64 ns
+_new_trade = tuple.__new__
+_loads, _JSONDecodeError = orjson.loads, orjson.JSONDecodeError
 
 
 def url_for(base_url: str, symbols: list[str]) -> str:
@@ -39,19 +46,64 @@ class Parser(ParserOutboxes):
     def parse(self, frame: str | bytes) -> list[Trade]:
         """{"topic":"publicTrade.BTCUSDC","ts":1680688980000,"type":"snapshot","data":[{"i":"2240000000041223438",
         "T":1680688979998,"p":"28528.98","v":"0.00433","S":"Buy","s":"BTCUSDC","BT":false}]}
+
+        The hot path (``_usual``) builds the trades inline when every field has its usual
+        type and range; on any doubt the careful path (``parse_careful``'s) converts each
+        field and says what is wrong: the same trades, or the same error.
         """
-        msg = load_json(frame)
-        if type(msg) is not dict:
-            raise not_json_object(frame)
         try:
-            topic = msg.get("topic")
-            if topic is not None and topic.startswith("publicTrade."):
-                return [Trade(row["s"], price(row["p"]), size(row["v"]), side(_SIDES, row["S"]),
-                              ns_from_ms(row["T"]), trade_id(row["i"])) for row in msg["data"]]
-            if msg.get("success") is False:
-                raise FrameError("venue_error", f"bybit error: {shown(msg.get('ret_msg'))}")
-            if "op" in msg or "success" in msg:
-                return []  # subscribe ack, pong
-            raise FrameError("unknown_message", f"bybit message {shown(msg)}")
-        except SHAPE_ERRORS as exc:
-            raise missing(exc) from None
+            msg = _loads(frame)  # load_json, inlined
+        except _JSONDecodeError as exc:
+            raise FrameError("json", f"malformed JSON: {exc}") from None
+        if type(msg) is dict:
+            trades = _usual(msg)
+            if trades is not None:
+                return trades
+        return _message(msg, frame)
+
+    def parse_careful(self, frame: str | bytes) -> list[Trade]:
+        """``parse`` without its hot path (tests compare the two)."""
+        return _message(load_json(frame), frame)
+
+
+def _message(msg: object, frame: str | bytes) -> list[Trade]:
+    """The careful path: each field converted and checked in turn."""
+    if type(msg) is not dict:
+        raise not_json_object(frame)
+    try:
+        topic = msg.get("topic")
+        if topic is not None and topic.startswith("publicTrade."):
+            return [Trade(row["s"], price(row["p"]), size(row["v"]), side(_SIDES, row["S"]),
+                          ns_from_ms(row["T"]), trade_id(row["i"])) for row in msg["data"]]
+        if msg.get("success") is False:
+            raise FrameError("venue_error", f"bybit error: {shown(msg.get('ret_msg'))}")
+        if "op" in msg or "success" in msg:
+            return []  # subscribe ack, pong
+        raise FrameError("unknown_message", f"bybit message {shown(msg)}")
+    except SHAPE_ERRORS as exc:
+        raise missing(exc) from None
+
+
+def _usual(msg: dict) -> list[Trade] | None:
+    """A trade frame whose every field has its usual form (text price and size, an integer ms ``T``, a text
+    id), as the careful path would build it; None on any doubt."""
+    try:
+        topic, rows = msg.get("topic"), msg["data"]
+        if type(topic) is not str or not topic.startswith("publicTrade.") or type(rows) is not list:
+            return None
+        trades = []
+        keep = trades.append
+        for row in rows:
+            if type(row) is not dict:
+                return None
+            p, v, ms, tid = row["p"], row["v"], row["T"], row["i"]
+            if not (type(p) is str and type(v) is str and type(ms) is int and type(tid) is str and tid
+                    and "_" not in p and "_" not in v and 0 <= ms <= _MAX_MS):
+                return None
+            price_, size_ = float(p), float(v)  # ValueError: a doubt
+            if not (0.0 < price_ < _INF and 0.0 < size_ < _INF):
+                return None
+            keep(_new_trade(Trade, (row["s"], price_, size_, _SIDES[row["S"]], ms * 1_000_000, tid, 0, -1, 1)))
+        return trades
+    except Exception:  # noqa: BLE001 - a missing key, an unhashable side ...: the careful path says what
+        return None

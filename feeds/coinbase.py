@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import orjson
 
-from feeds.normalize import SHAPE_ERRORS, load_json, missing, not_json_object, ns_from_iso, price, sequence, side, size, trade_id
+from feeds.normalize import (MAX_NS, SHAPE_ERRORS, load_json, missing, not_json_object, ns_from_iso, price, sequence,
+                             side, size, trade_id)
 from feeds.trade import BUY, SELL, FrameError, Trade, shown
 from feeds.venue_form import ParserOutboxes
 from shm.records import FLAG_SNAPSHOT
@@ -20,6 +21,9 @@ SYMBOL_CASE = "upper"  # canonical symbol form (feeds/canonical.py)
 
 _TAKER_SIDES = {"buy": SELL, "sell": BUY}  # maker bought => the taker sold
 _QUIET = frozenset(("subscriptions", "heartbeat"))
+_INF = float("inf")
+_new_trade = tuple.__new__
+_loads, _JSONDecodeError = orjson.loads, orjson.JSONDecodeError
 
 
 def url_for(base_url: str, symbols: list[str]) -> str:
@@ -44,8 +48,27 @@ class Parser(ParserOutboxes):
         "taker_order_id":"3c82abaa-c01e-4608-be59-6a1e69742891","side":"sell","size":"985","price":"0.00001305",
         "product_id":"SKL-BTC","sequence":177100030,"time":"2021-04-17T16:43:37.089723Z"}
         (maker sold, so the taker BOUGHT)
+
+        The hot path (``_usual``) builds a ``match`` inline when every field has its usual
+        type and range; on any doubt the careful path (``parse_careful``'s) converts each
+        field and says what is wrong: the same trade, or the same error.
         """
-        msg = load_json(frame)
+        try:
+            msg = _loads(frame)  # load_json, inlined
+        except _JSONDecodeError as exc:
+            raise FrameError("json", f"malformed JSON: {exc}") from None
+        if type(msg) is dict and msg.get("type") == "match":
+            trade = _usual(msg)
+            if trade is not None:
+                return [trade]
+        return self._message(msg, frame)
+
+    def parse_careful(self, frame: str | bytes) -> list[Trade]:
+        """``parse`` without its hot path (tests compare the two)."""
+        return self._message(load_json(frame), frame)
+
+    def _message(self, msg: object, frame: str | bytes) -> list[Trade]:
+        """The careful path: each field converted and checked in turn."""
         if type(msg) is not dict:
             raise not_json_object(frame)
         try:
@@ -65,3 +88,20 @@ class Parser(ParserOutboxes):
             raise FrameError("unknown_message", f"coinbase message type {shown(kind)}")
         except SHAPE_ERRORS as exc:
             raise missing(exc) from None
+
+
+def _usual(msg: dict) -> Trade | None:
+    """A ``match`` whose every field has its usual form (text price and size, an integer trade id, an ISO time
+    in UTC), as the careful path would build it; None on any doubt."""
+    try:
+        p, q, tid = msg["price"], msg["size"], msg["trade_id"]
+        if not (type(p) is str and type(q) is str and type(tid) is int and "_" not in p and "_" not in q
+                and 0 <= tid <= MAX_NS):
+            return None
+        price_, size_ = float(p), float(q)  # ValueError: a doubt
+        if not (0.0 < price_ < _INF and 0.0 < size_ < _INF):
+            return None
+        return _new_trade(Trade, (msg["product_id"], price_, size_, _TAKER_SIDES[msg["side"]],
+                                  ns_from_iso(msg["time"]), str(tid), 0, tid, 1))
+    except Exception:  # noqa: BLE001 - a missing key, a bad time ...: the careful path says what
+        return None

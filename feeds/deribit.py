@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import orjson
 
-from feeds.normalize import SHAPE_ERRORS, load_json, missing, not_json_object, ns_from_ms, price, sequence, side, size, trade_id
+from feeds.normalize import (MAX_NS, SHAPE_ERRORS, load_json, missing, not_json_object, ns_from_ms, price, sequence,
+                             side, size, trade_id)
 from feeds.trade import BUY, SELL, FrameError, Trade, shown
 from feeds.venue_form import ParserOutboxes
 
@@ -27,6 +28,10 @@ SYMBOL_CASE = "upper"  # canonical symbol form (feeds/canonical.py)
 
 _SIDES = {"buy": BUY, "sell": SELL}  # direction: side of the taker
 _TRADES = "trades."
+_INF = float("inf")
+_MAX_MS = MAX_NS // 1_000_000  # later times do not fit a tick's int64 ns
+_new_trade = tuple.__new__
+_loads, _JSONDecodeError = orjson.loads, orjson.JSONDecodeError
 
 
 def url_for(base_url: str, symbols: list[str]) -> str:
@@ -59,7 +64,22 @@ class Parser(ParserOutboxes):
         "data":[{"trade_seq":40781986,"trade_id":"66460463","timestamp":1584058044032,"tick_direction":3,
         "price":4469.5,"liquidation":"T","instrument_name":"BTC-PERPETUAL","index_price":4805.41,
         "direction":"sell","amount":1120}]}}
+
+        The hot path (``_usual``) builds a usual trade frame's trades inline when every field has its usual
+        type and range; on any doubt ``parse_careful`` converts each field and says what is wrong: the same
+        trades, or the same error (it decodes the frame again: only rare or bad frames take it).
         """
+        try:
+            msg = _loads(frame)  # load_json, inlined
+        except _JSONDecodeError:
+            return self.parse_careful(frame)  # says it is not JSON
+        trades = _usual(msg)
+        if trades is not None:
+            return trades
+        return self.parse_careful(frame)
+
+    def parse_careful(self, frame: str | bytes) -> list[Trade]:
+        """``parse`` without its hot path: each field converted and checked in turn (tests compare the two)."""
         msg = load_json(frame)
         if type(msg) is not dict:
             raise not_json_object(frame)
@@ -87,3 +107,33 @@ class Parser(ParserOutboxes):
             raise FrameError("unknown_message", f"deribit message {shown(msg)}")
         except SHAPE_ERRORS as exc:
             raise missing(exc) from None
+
+
+def _usual(msg: object) -> list[Trade] | None:
+    """A ``subscription`` to trades whose every field has its usual form (numbers, integer ms and
+    ``trade_seq``, a text id), as ``parse_careful`` would build it; None on any doubt."""
+    try:
+        if type(msg) is not dict or msg.get("method") != "subscription":
+            return None
+        params = msg["params"]
+        channel, rows = params["channel"], params["data"]
+        if type(channel) is not str or not channel.startswith(_TRADES) or type(rows) is not list:
+            return None
+        trades = []
+        keep = trades.append
+        for row in rows:
+            if type(row) is not dict:
+                return None
+            p, q, ms, tid, seq = row["price"], row["amount"], row["timestamp"], row["trade_id"], row["trade_seq"]
+            kind_p, kind_q = type(p), type(q)
+            if not ((kind_p is float or kind_p is int) and (kind_q is float or kind_q is int) and type(ms) is int
+                    and type(tid) is str and tid and type(seq) is int and 0 <= ms <= _MAX_MS and 0 <= seq <= MAX_NS):
+                return None
+            price_, size_ = float(p), float(q)
+            if not (0.0 < price_ < _INF and 0.0 < size_ < _INF):
+                return None
+            keep(_new_trade(Trade, (row["instrument_name"], price_, size_, _SIDES[row["direction"]], ms * 1_000_000,
+                                    tid, 0, seq, 1)))
+        return trades
+    except Exception:  # noqa: BLE001 - a missing key, an unhashable side ...: the careful path says what
+        return None

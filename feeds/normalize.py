@@ -119,8 +119,14 @@ def _in_range(ns: int, value: object) -> int:
 
 def ns_from_ms(value: object) -> int:
     """Epoch milliseconds (int or digit string) -> ns, exactly."""
-    if type(value) is int and 0 <= value <= _MAX_MS:
-        return value * 1_000_000
+    kind = type(value)
+    if kind is int:
+        if 0 <= value <= _MAX_MS:
+            return value * 1_000_000
+    elif kind is str and len(value) <= _MAX_DIGITS and value.isdigit() and value.isascii():  # _integer, inlined
+        ms = int(value)
+        if ms <= _MAX_MS:
+            return ms * 1_000_000
     return _in_range(_integer(value, "ms timestamp") * 1_000_000, value)
 
 
@@ -176,11 +182,37 @@ def _day_seconds(date: str) -> int:
     return seconds
 
 
+_CLOCK_SECONDS: dict[str, int] = {}  # "YYYY-MM-DDTHH:MM:SS", validated -> epoch seconds of that clock reading
+_CLOCK_CACHE_MAX = 4096  # a new second each second: emptied when full
+
+
 def ns_from_iso(text: object) -> int:
     """``YYYY-MM-DDTHH:MM:SS[.f{1,9}](Z|±HH:MM)`` -> ns since the epoch, exactly.
 
     Integer arithmetic only; a timestamp without a zone is rejected (ambiguous).
+    The hot path: a UTC time (``Z``) whose date and clock were validated before
+    (``_CLOCK_SECONDS``) only has its fraction checked; anything else, the careful path.
     """
+    if type(text) is str:
+        seconds = _CLOCK_SECONDS.get(text[:19])
+        if seconds is not None:
+            last = len(text) - 1
+            if text[last] == "Z":
+                if last == 19:
+                    ns = seconds * _NS_PER_S
+                    if 0 <= ns <= MAX_NS:
+                        return ns
+                elif 21 <= last <= 29 and text[19] == ".":
+                    fraction = text[20:last]
+                    if fraction.isdigit() and fraction.isascii():
+                        ns = seconds * _NS_PER_S + int(fraction) * _FRACTION_SCALE[last - 20]
+                        if 0 <= ns <= MAX_NS:
+                            return ns
+    return _ns_from_iso(text)
+
+
+def _ns_from_iso(text: object) -> int:
+    """``ns_from_iso``'s careful path: every part checked; remembers a valid date and clock (``_CLOCK_SECONDS``)."""
     if type(text) is not str or len(text) < 20 or not text.isascii():
         raise FrameError("bad_timestamp", f"timestamp {shown(text)} is not ISO-8601")
     day = _DAY_SECONDS.get(text[:10])
@@ -193,6 +225,9 @@ def ns_from_iso(text: object) -> int:
     hour, minute, second = clock // 10000, clock // 100 % 100, clock % 100
     if hour > 23 or minute > 59 or second > 59:
         raise FrameError("bad_timestamp", f"timestamp {shown(text)} is out of range")
+    if len(_CLOCK_SECONDS) >= _CLOCK_CACHE_MAX:
+        _CLOCK_SECONDS.clear()
+    _CLOCK_SECONDS[text[:19]] = day + hour * 3600 + minute * 60 + second
     rest = text[19:]
     if rest[-1] == "Z" or rest[-1] == "z":
         offset_s = 0
@@ -235,6 +270,8 @@ def span(value: object) -> int:
     """How many venue sequence numbers one trade covers (OKX ``count``): a positive integer up to 10^9."""
     if type(value) is int and 0 < value <= 1_000_000_000:
         return value
+    if value == "1":  # OKX writes it as text, nearly always "1"
+        return 1
     if type(value) is str and 0 < len(value) <= 10 and value.isascii() and value.isdigit() and int(value) > 0:
         return int(value)
     raise FrameError("bad_number", f"trade count {shown(value)} is not a positive integer")

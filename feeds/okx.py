@@ -1,8 +1,10 @@
 """OKX v5 public ``trades`` channel (aggregated per taker order and price)."""
 from __future__ import annotations
 
-from feeds.normalize import (SHAPE_ERRORS, load_json, missing, not_json_object, ns_from_ms, price, sequence, side, size,
-                             span, trade_id)
+import orjson
+
+from feeds.normalize import (MAX_NS, SHAPE_ERRORS, load_json, missing, not_json_object, ns_from_ms, price, sequence,
+                             side, size, span, trade_id)
 from feeds.trade import BUY, SELL, FrameError, Trade, shown
 from feeds.venue_form import ParserOutboxes, op_subscribe
 
@@ -18,6 +20,11 @@ SEQ_IS_TRADE_ID = True  # ``seq`` is the numeric ``tradeId``
 SYMBOL_CASE = "upper"  # canonical symbol form (feeds/canonical.py)
 
 _SIDES = {"buy": BUY, "sell": SELL}  # side of the taker
+_INF = float("inf")
+_MAX_DIGITS = 20  # normalize's limit for digit text
+_MAX_MS = MAX_NS // 1_000_000  # later times do not fit a tick's int64 ns
+_new_trade = tuple.__new__
+_loads, _JSONDecodeError = orjson.loads, orjson.JSONDecodeError
 
 
 def url_for(base_url: str, symbols: list[str]) -> str:
@@ -40,22 +47,73 @@ class Parser(ParserOutboxes):
     def parse(self, frame: str | bytes) -> list[Trade]:
         """{"arg":{"channel":"trades","instId":"BTC-USDT"},"data":[{"instId":"BTC-USDT",
         "tradeId":"338476307","px":"30236","sz":"0.0002","side":"buy","ts":"1652459224818"}]}
+
+        The hot path (``_usual``) builds the trades inline when every field has its usual
+        type and range; on any doubt the careful path (``parse_careful``'s) converts each
+        field and says what is wrong: the same trades, or the same error.
         """
         if frame == "pong" or frame == b"pong":
             return []
-        msg = load_json(frame)
-        if type(msg) is not dict:
-            raise not_json_object(frame)
         try:
-            if "data" in msg and msg["arg"]["channel"] == "trades":
-                return [Trade(row["instId"], price(row["px"]), size(row["sz"]), side(_SIDES, row["side"]),
-                              ns_from_ms(row["ts"]), trade_id(row["tradeId"]), 0, sequence(row["tradeId"]),
-                              span(row.get("count", 1))) for row in msg["data"]]
-            event = msg.get("event")
-            if event == "error":
-                raise FrameError("venue_error", f"okx error {shown(msg.get('code'))}: {shown(msg.get('msg'))}")
-            if event in ("subscribe", "unsubscribe", "notice", "channel-conn-count"):
-                return []
-            raise FrameError("unknown_message", f"okx message {shown(msg)}")
-        except SHAPE_ERRORS as exc:
-            raise missing(exc) from None
+            msg = _loads(frame)  # load_json, inlined
+        except _JSONDecodeError as exc:
+            raise FrameError("json", f"malformed JSON: {exc}") from None
+        if type(msg) is dict and "data" in msg:
+            trades = _usual(msg)
+            if trades is not None:
+                return trades
+        return _message(msg, frame)
+
+    def parse_careful(self, frame: str | bytes) -> list[Trade]:
+        """``parse`` without its hot path (tests compare the two)."""
+        if frame == "pong" or frame == b"pong":
+            return []
+        return _message(load_json(frame), frame)
+
+
+def _message(msg: object, frame: str | bytes) -> list[Trade]:
+    """The careful path: each field converted and checked in turn."""
+    if type(msg) is not dict:
+        raise not_json_object(frame)
+    try:
+        if "data" in msg and msg["arg"]["channel"] == "trades":
+            return [Trade(row["instId"], price(row["px"]), size(row["sz"]), side(_SIDES, row["side"]),
+                          ns_from_ms(row["ts"]), trade_id(row["tradeId"]), 0, sequence(row["tradeId"]),
+                          span(row.get("count", 1))) for row in msg["data"]]
+        event = msg.get("event")
+        if event == "error":
+            raise FrameError("venue_error", f"okx error {shown(msg.get('code'))}: {shown(msg.get('msg'))}")
+        if event in ("subscribe", "unsubscribe", "notice", "channel-conn-count"):
+            return []
+        raise FrameError("unknown_message", f"okx message {shown(msg)}")
+    except SHAPE_ERRORS as exc:
+        raise missing(exc) from None
+
+
+def _usual(msg: dict) -> list[Trade] | None:
+    """A trades frame whose every field has its usual form (text numbers, a digit-string ``ts`` and
+    ``tradeId``, ``count`` "1" or absent), as the careful path would build it; None on any doubt."""
+    try:
+        arg = msg["arg"]
+        rows = msg["data"]
+        if type(arg) is not dict or arg["channel"] != "trades" or type(rows) is not list:
+            return None
+        trades = []
+        keep = trades.append
+        for row in rows:
+            if type(row) is not dict:
+                return None
+            px, sz, ts, tid, count = row["px"], row["sz"], row["ts"], row["tradeId"], row.get("count", 1)
+            if not (type(px) is str and type(sz) is str and type(ts) is str and type(tid) is str
+                    and "_" not in px and "_" not in sz and len(ts) <= _MAX_DIGITS and ts.isdigit() and ts.isascii()
+                    and 0 < len(tid) <= _MAX_DIGITS and tid.isdigit() and tid.isascii()
+                    and (count == "1" or count == 1 and type(count) is int)):
+                return None
+            price_, size_, ms, seq = float(px), float(sz), int(ts), int(tid)  # ValueError: a doubt
+            if not (0.0 < price_ < _INF and 0.0 < size_ < _INF and ms <= _MAX_MS and seq <= MAX_NS):
+                return None
+            keep(_new_trade(Trade, (row["instId"], price_, size_, _SIDES[row["side"]], ms * 1_000_000, tid, 0,
+                                    seq, 1)))
+        return trades
+    except Exception:  # noqa: BLE001 - a missing key, an unhashable side ...: the careful path says what
+        return None

@@ -150,6 +150,9 @@ class TickWriter:
                     if seq < 0 or last < 0 or 0 < seq - last <= span:  # no sequence, or no gap and no repeat
                         if self.seq_is_trade_id and 0 <= seq <= _U64_MAX:
                             ident, ident_lo, id_flag = seq, 0, 0
+                        elif (type(trade_id) is str and len(trade_id) <= _MAX_ID_DIGITS and trade_id.isdigit()
+                              and trade_id.isascii() and (ident := int(trade_id)) <= _U64_MAX):
+                            ident_lo = id_flag = 0  # trade_id_words' common case, inlined
                         else:
                             ident, ident_lo, id_flag = trade_id_words(trade_id)
                         values = self.metrics.values
@@ -254,6 +257,9 @@ class TickWriter:
                             known[1] = seq
                         if ids_from_seq and 0 <= seq <= _U64_MAX:
                             ident, ident_lo, id_flag = seq, 0, 0
+                        elif (type(trade_id) is str and len(trade_id) <= _MAX_ID_DIGITS and trade_id.isdigit()
+                              and trade_id.isascii() and (ident := int(trade_id)) <= _U64_MAX):
+                            ident_lo = id_flag = 0  # trade_id_words' common case, inlined
                         else:
                             ident, ident_lo, id_flag = trade_id_words(trade_id)
                         pack(staging, count * 64, ts_ns, recv_ns, price, size, ident, tick_seq, known[0], exchange_id,

@@ -16,7 +16,10 @@ Every venue module is the same form, so the feed loop treats them alike:
   LIVE trades of one frame and raises ``FrameError`` for bad frames. Two outboxes
   the caller drains after each call: ``replies`` (text frames to send back, e.g.
   Deribit ``public/test``) and ``replayed`` (trades the venue replays on subscribe,
-  flagged ``FLAG_SNAPSHOT``, never returned by ``parse``).
+  flagged ``FLAG_SNAPSHOT``, never returned by ``parse``). The default protocols' ``parse`` has a
+  hot path for the usual trade frame (fields of the usual type and range, built inline) and
+  ``parse_careful``, the field-by-field path it takes on any doubt: the same trades or the same
+  error (tests/unit/test_parse_fast_paths.py; Binance's hot path is inside ``parse``).
 
 A venue with more than one protocol lists them in ``PROTOCOLS`` (the first is the default, the one
 in ``VENUES``); each alternative module has the same form, the same ``NAME`` and a ``URL_HINT``: a URL
