@@ -44,12 +44,12 @@ PAGE = 4096
 SMALL_PAGES_FROM = 2 << 20  # an array smaller than a huge page cannot be made resident by a neighbour's write
 
 
-def settle(*roots) -> dict[str, float]:
+def settle(*roots) -> dict[str, int]:
     """After the kernels ran once, before serving: 4 KiB pages for the big untouched arrays under ``roots``
     (nested tuples of arrays, e.g. the aggregator's state), Numba's linking modules kept as bitcode, the
     heap's free top given back. MB (or count) for each, for the log."""
-    return {"small_pages_mb": small_pages(*roots) / 2**20, "linking_modules": compact_linking_modules(),
-            "heap_trimmed": float(_libc_call("malloc_trim", 0))}
+    return {"small_pages_mb": round(small_pages(*roots) / 2**20), "linking_modules": compact_linking_modules(),
+            "heap_trimmed": _libc_call("malloc_trim", 0)}
 
 
 def _libc():
