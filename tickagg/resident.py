@@ -25,7 +25,7 @@ more things, measured with 2,378 symbols (PSS from outside):
   and signals are the same: only the page size differs.
 - Numba keeps, for each kernel library loaded from its cache, the LLVM module
   a kernel compiled later would link against (``_shared_module``, parsed
-  from the cache's bitcode): ~18 MB of LLVM's heap for the aggregator's 84
+  from the cache's bitcode): ~18 MB of LLVM's heap for the aggregator's 41
   libraries. ``compact_linking_modules`` keeps only that bitcode, compressed,
   and parses it again if a compile ever asks for it.
 - ``malloc_trim(0)`` once: the heap's free top goes back (a few MB).
@@ -106,7 +106,7 @@ def compact_linking_modules() -> int:
     _restore_on_demand(library_class)
     frozen = gc.get_freeze_count()
     gc.unfreeze()  # frozen objects (the aggregator freezes what it loaded) are not in gc.get_objects()
-    libraries = [obj for obj in gc.get_objects() if isinstance(obj, library_class)]
+    libraries = [obj for obj in gc.get_objects() if library_class in type(obj).__mro__]  # not isinstance: an ABC
     for library in libraries:
         if getattr(library, "_shared_module", None) is not None:
             library._tickagg_bitcode = zlib.compress(library._shared_module.as_bitcode(), 1)
@@ -114,7 +114,6 @@ def compact_linking_modules() -> int:
     compacted = sum("_tickagg_bitcode" in library.__dict__ for library in libraries)
     del libraries
     if frozen:
-        gc.collect()
         gc.freeze()
     return compacted
 
