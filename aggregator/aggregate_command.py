@@ -58,11 +58,13 @@ def run(args: argparse.Namespace) -> int:
     except (RingError, ValueError) as exc:
         print(f"tickagg aggregate: {exc}", file=sys.stderr)
         return EXIT_REFUSED if isinstance(exc, SegmentRefusedError) else 1
-    from tickagg.resident import drop_clean
+    from tickagg.resident import drop_clean, settle
 
-    # the kernels are loaded: LLVM's code (~70 MB resident) is not run again, its pages go back (tickagg/resident.py)
-    logging.getLogger("tickagg.aggregate").info("kernels loaded; %.0f MB of LLVM's code pages given back",
-                                                drop_clean("libllvmlite") / 1024)
+    # the kernels are loaded: LLVM's code (~70 MB resident) is not run again, its pages go back, and memory the
+    # loaded kernels no longer need (4 KiB pages for the state, Numba's linking modules; tickagg/resident.py)
+    settled = settle(aggregator.state, aggregator.outputs)
+    logging.getLogger("tickagg.aggregate").info("kernels loaded; %.0f MB of LLVM's code pages given back; %s",
+                                                drop_clean("libllvmlite") / 1024, settled)
     aggregator.install_signal_handlers()
     aggregator.attach_new_rings()
     try:

@@ -53,6 +53,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import logging
 
+    # clickhouse-driver builds its Date lookup table for 1900-2299 at import (~30 MB); lazily, as dates come (none do)
+    os.environ.setdefault("CLICKHOUSE_DRIVER_LASY_DATE_LUT", "1")  # sic: the driver's documented spelling
     from store import StoreError, configured, redact
     from store.url import StoreURLError
 

@@ -42,3 +42,52 @@ def test_clean_pages_go_back_and_read_the_same_and_written_ones_stay(tmp_path):
     finally:
         clean.close()
         written.close()
+
+
+def _resident_bytes(array) -> int:
+    import ctypes
+
+    libc = ctypes.CDLL("libc.so.6")
+    start = array.ctypes.data // mmap.PAGESIZE * mmap.PAGESIZE
+    pages = (array.ctypes.data + array.nbytes - start + mmap.PAGESIZE - 1) // mmap.PAGESIZE
+    vector = (ctypes.c_ubyte * pages)()
+    assert libc.mincore(ctypes.c_void_p(start), ctypes.c_size_t(pages * mmap.PAGESIZE), vector) == 0
+    return sum(v & 1 for v in vector) * mmap.PAGESIZE
+
+
+def test_small_pages_keep_a_sparse_write_to_its_own_pages():
+    """NumPy asks for huge pages for big arrays: one write would make 2 MiB resident. After small_pages, 32 writes
+    256 KiB apart make 32 pages resident, not 8 MiB, and the values are as written."""
+    import numpy as np
+
+    from tickagg.resident import small_pages
+
+    array = np.zeros(1 << 20)  # 8 MiB, untouched
+    assert small_pages((array, (np.zeros(4),))) >= array.nbytes - 2 * mmap.PAGESIZE
+    array[:: 1 << 15] = 7.0
+    assert _resident_bytes(array) <= 40 * mmap.PAGESIZE
+    assert array.sum() == 7.0 * 32
+
+
+def test_compacted_linking_modules_still_link_a_kernel_compiled_later():
+    """A kernel compiled after compact_linking_modules links the compacted library from its kept bitcode."""
+    import numba
+
+    from tickagg.resident import compact_linking_modules
+
+    @numba.njit
+    def inner(x):
+        return x * 3 + 1
+
+    assert inner(2) == 7
+    library = inner.overloads[inner.signatures[0]].library
+    library._get_module_for_linking()  # as after loading from the cache: the linking module exists
+    assert compact_linking_modules() >= 1
+    assert library._shared_module is None
+
+    @numba.njit
+    def outer(x):
+        return inner(x) + inner(x + 1)
+
+    assert outer(2) == 7 + 10
+    assert library._shared_module is not None
