@@ -10,7 +10,7 @@ import pytest
 from bench.writer_command import make_ticks
 from shm.pipeline_records import STAMPED_TICK
 from shm.ring import CONSUMER, PRODUCER, Ring, ring_name
-from store import parse
+from store import open_store, parse
 from store.chdb_store import ChdbStore
 from writer.batcher import QUIET_ROWS, RingBatcher
 from store.tables import TICKS
@@ -125,3 +125,52 @@ def test_chdb_batches_by_age_only_unless_a_row_trigger_is_given(chdb_url, tmp_pa
     assert Writer(parse(chdb_url), WriterConfig(state_dir=str(tmp_path)), store)._triggers(True)[0] >= 1 << 40
     given = Writer(parse(chdb_url), WriterConfig(state_dir=str(tmp_path), batch_rows=500), store)
     assert given._triggers(True)[0] == 500
+
+
+def test_a_quiet_writer_stores_a_lone_tick_and_a_bar_after_a_silence(chdb_url, group, tmp_path):
+    """The writer's own loop (run: step, then sleep idle_s) over a silent group, then one tick and one bar: both
+    reach the store (counted there), the tick with no more than quiet_batch_ms of batching, the bar quiet_summary_ms."""
+    import threading
+
+    import numpy as np
+
+    from shm.pipeline_records import BAR
+
+    ticks = Ring(ring_name(group, "out.ticks"), PRODUCER, STAMPED_TICK, 4096)
+    bars = Ring(ring_name(group, "out.bars1s"), PRODUCER, BAR, 4096)
+    writer = Writer(parse(chdb_url), WriterConfig(group=group, state_dir=str(tmp_path), feature_names=("a", "b"),
+                                                  catalogue_version=1, rings=("out.ticks", "out.bars1s")))
+    thread = None
+    try:
+        writer.start()
+        assert writer.store_up, writer.store_error
+        thread = threading.Thread(target=writer.run, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 60
+        while not (len(writer.batchers) == 2 and writer._quiet()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert writer._quiet()
+        time.sleep(1.0)  # a silence of a few quiet looks
+        assert ticks.push_batch(make_ticks(0, 1, time.time_ns())) == 1
+        bar = np.zeros(1, BAR)
+        bar["start_ns"], bar["symbol_id"], bar["close"] = time.time_ns(), 1, 100.5
+        assert bars.push_batch(bar) == 1
+        while writer.stats["rows_stored"].get("bars_1s", 0) + writer.stats["rows_stored"].get("ticks", 0) < 2:
+            assert time.monotonic() < deadline, writer.stats
+            time.sleep(0.05)
+        writer.stop()
+        thread.join(60)
+        assert not thread.is_alive()
+        store = open_store(parse(chdb_url))  # the writer closed its own at the end of run()
+        store.connect()
+        try:
+            db = store.database
+            assert [int(store.execute(f"SELECT count() FROM {db}.{t}")[0][0]) for t in ("ticks", "bars_1s")] == [1, 1]
+        finally:
+            store.close()
+    finally:
+        if thread is not None and thread.is_alive():
+            writer.stop()
+            thread.join(60)
+        ticks.close()
+        bars.close()
