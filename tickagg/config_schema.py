@@ -92,6 +92,7 @@ SETTINGS = [
     Setting("writer.batch_rows", "int", positive_int, {"write": "batch_rows"}),
     Setting("writer.batch_ms", "float", positive_float, {"write": "batch_ms"}),
     Setting("writer.quiet_batch_ms", "float", non_negative_float, {"write": "quiet_batch_ms"}),
+    Setting("writer.quiet_summary_ms", "float", non_negative_float, {"write": "quiet_summary_ms"}),
     Setting("writer.max_batch_rows", "int", positive_int, {"write": "max_batch_rows"}),
     Setting("writer.memory_mb", "float", positive_float, {"write": "memory_mb"}),
     Setting("writer.spill_fsync", "str", _choice(*SPILL_FSYNC), {"write": "spill_fsync"}),

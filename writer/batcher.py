@@ -12,10 +12,11 @@ publishes every record popped so far). Triggers, whichever comes first:
 - a *quiet* ring (fewer than ``QUIET_ROWS`` rows popped in about the last
   second, this batch's included) waits ``quiet_batch_ms`` instead of
   ``batch_ms`` (writer.py): an idle group then makes a few inserts a second,
-  not one per tick; a burst ends the quiet at its ``QUIET_ROWS``-th row (the
-  writer still looks at a quiet, empty ticks ring every ``batch_ms``, at the
-  cost of a header read, so a burst after a silence is not held back; the
-  other quiet, empty rings every ``quiet_batch_ms``);
+  not one per tick; a burst ends the quiet at its ``QUIET_ROWS``-th row (while
+  every ring is quiet the writer still looks at the empty ticks ring every
+  0.2 s, at the cost of a header read, so a burst after a silence waits at most
+  that; the other quiet, empty rings every ``quiet_summary_ms``, 2 s, which is
+  also their quiet batch age: writer.py);
 - ``spill_rows`` / ``spill_ms`` while it is down (bigger batches: fewer spill
   records and fewer checks on replay);
 - the buffer is full (``capacity`` rows: ``max_batch_rows`` capped by the ring
@@ -61,7 +62,7 @@ def ring_incarnation(name: str) -> int:
 class RingBatcher:
     def __init__(self, ring: Ring, table: Table, capacity: int, quiet_s: float = 0.0):
         self.ring, self.table = ring, table
-        self.quiet_s = quiet_s  # how often a quiet, empty ring other than the ticks' is looked at (the writer's quiet age)
+        self.quiet_s = quiet_s  # this ring's batch age while quiet; a quiet, empty ring other than the ticks' is looked at this often
         self.name = ring.name
         self.key = ring_key(ring.name)
         self.incarnation = ring_incarnation(ring.name)
@@ -84,13 +85,14 @@ class RingBatcher:
     def pending_bytes(self) -> int:
         return self.count * self.buffer.itemsize
 
-    def pop(self) -> int:
+    def pop(self, group_quiet: bool = False) -> int:
         """Pop what fits into the buffer; 0 while a frozen batch waits. A quiet, empty ring is only popped when its
-        head moved (a look costs a header read, after the ring's own damage check when one is due)."""
+        head moved (a look costs a header read, after the ring's own damage check when one is due); while the whole
+        group is quiet (``group_quiet``), one other than the ticks' is looked at only every ``quiet_s``."""
         if self.frozen is not None or self.count == len(self.buffer):
             return 0
         if not self.count and self.quiet:
-            if self.table.name != "ticks" and time.monotonic() - self.drained_s < self.quiet_s:
+            if group_quiet and self.table.name != "ticks" and time.monotonic() - self.drained_s < self.quiet_s:
                 return 0  # not looked at: summaries (bars, latency, features, events) wait a quiet age anyway
             if not self._arrived():
                 self.drained_s = time.monotonic()
@@ -123,9 +125,10 @@ class RingBatcher:
         """Fewer than ``QUIET_ROWS`` rows popped in the last one to two seconds (the buffer's included)."""
         return self._window_rows + self._previous_rows < QUIET_ROWS and self.count < QUIET_ROWS
 
-    def age_limit(self, age_s: float, quiet_s: float) -> float:
-        """The batch age that applies now: ``quiet_s`` while the ring is quiet (if longer), else ``age_s``."""
-        return quiet_s if quiet_s > age_s and self.quiet else age_s
+    def age_limit(self, age_s: float, quiet: bool = True) -> float:
+        """The batch age that applies now: this ring's quiet age while it is quiet (if ``quiet`` batches apply and
+        it is longer), else ``age_s``."""
+        return self.quiet_s if quiet and self.quiet_s > age_s and self.quiet else age_s
 
     def due(self, now_s: float, rows: int, age_s: float) -> bool:
         if self.frozen is not None:

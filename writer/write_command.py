@@ -26,6 +26,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet-batch-ms", type=non_negative_float, default=500.0,
                         help="... or this old on a quiet ring (under 50 rows in the last second: an idle group makes a "
                              "few inserts a second, a tick after a silence waits up to this long; default 500, 0: --batch-ms)")
+    parser.add_argument("--quiet-summary-ms", type=non_negative_float, default=2000.0,
+                        help="... and on a quiet ring other than out.ticks (bars, features, regime, latency, events; at "
+                             "least --quiet-batch-ms, off with it; default 2000)")
     parser.add_argument("--max-batch-rows", type=positive_int, default=100_000,
                         help="largest insert when the writer has fallen behind (default 100000)")
     parser.add_argument("--memory-mb", type=positive_float, default=200.0, help="budget for batches held in memory (default 200)")
@@ -82,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
 
     config = WriterConfig(
         group=args.group, state_dir=args.state_dir, batch_rows=args.batch_rows, batch_ms=args.batch_ms,
-        quiet_batch_ms=args.quiet_batch_ms,
+        quiet_batch_ms=args.quiet_batch_ms, quiet_summary_ms=args.quiet_summary_ms,
         max_batch_rows=args.max_batch_rows, memory_budget_mb=args.memory_mb, spill_fsync=args.spill_fsync,
         spill_max_mb=args.spill_max_mb, spill_full=args.spill_full, commitlog_compact_mb=args.commit_log_compact_mb,
         retention_days=args.retention_days, report_path=args.report, rings=tuple(args.ring) if args.ring else None,

@@ -4,7 +4,8 @@ One thread, one loop::
 
   pop every ring (aggregator out.*, feed <exchange>.events) into its batcher
   (nothing to do: sleep until a batch may be due, at most batch_ms — ``Writer.idle_s``)
-  for each batch that is due (1,000 rows / 50 ms; chDB: 50 ms; a quiet ring: quiet_batch_ms, writer/batcher.py):
+  for each batch that is due (1,000 rows / 50 ms; chDB: 50 ms; a quiet ring: quiet_batch_ms, 500 ms, for ticks,
+  quiet_summary_ms, 2 s, for the others: writer/batcher.py):
       symbol ids: the group directory's run ids -> the store's stable ids (writer/symbol_ids.py), once
       store up:   new symbol ids to the store -> commit log INTENT -> insert -> ACK -> commit the ring tail
       store down: spill (fsync) -> commit log SPILLED -> commit the ring tail
@@ -66,6 +67,7 @@ from shm.ring import CONSUMER, MONITOR, PREFIX, Ring, RingBusyError, RingError, 
 log = logging.getLogger("tickagg.writer")
 TIMELINE_SECONDS = 600  # the status report's (time, ticks stored) samples, one a second: the last 10 minutes
 QUIET_LATENCY_S = 5.0  # while every ring is quiet, the writer's own latency rows are stored this often (else each second)
+QUIET_LOOK_S = 0.2  # while every ring is quiet, the empty ticks ring is looked at this often (else every batch_ms)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,6 +77,8 @@ class WriterConfig:
     batch_rows: int | None = None  # None: the store's own default (Store.batch_rows: 1,000; chDB by batch_ms only)
     batch_ms: float = 50.0
     quiet_batch_ms: float = 500.0  # the batch age of a quiet ring (< batcher.QUIET_ROWS rows in the last second; 0: batch_ms)
+    quiet_summary_ms: float = 2000.0  # ... of a quiet ring other than out.ticks (bars, features, regime, latency,
+    # events), at least quiet_batch_ms; 0 with quiet_batch_ms
     max_batch_rows: int = 100_000
     spill_rows: int = 100_000
     spill_ms: float = 1000.0
@@ -210,7 +214,7 @@ class Writer(SpillAndReplay):
                     self._unreadable[name] = str(exc)
                     log.warning("cannot read ring %s: %s", name, exc)
                 continue
-            batcher = RingBatcher(ring, table, self._capacity(ring), self.config.quiet_batch_ms / 1000)
+            batcher = RingBatcher(ring, table, self._capacity(ring), self._quiet_age(table))
             self.batchers[name] = batcher
             self._recover(batcher)
             log.info("reading %s -> %s (batches up to %d rows)", name, table.name, batcher.capacity)
@@ -254,6 +258,14 @@ class Writer(SpillAndReplay):
             log.warning("%s holds %s records of an earlier layout; reading them as they are", name, table.name)
             return ring
 
+    def _quiet_age(self, table) -> float:
+        """The batch age (s) of a quiet ring of ``table``: ``quiet_batch_ms`` for ticks, ``quiet_summary_ms`` (at least
+        that) for the others; 0 when quiet batches are off."""
+        quiet = self.config.quiet_batch_ms
+        if not quiet or table.name == "ticks":
+            return quiet / 1000
+        return max(quiet, self.config.quiet_summary_ms) / 1000
+
     def _capacity(self, ring: Ring) -> int:
         share = int(self.config.memory_budget_mb * (1 << 20) / 4 / ring.dtype.itemsize)  # a quarter of the budget per busy ring
         return max(1, min(self.config.max_batch_rows, ring.capacity, max(self.config.batch_rows or Store.batch_rows, share)))
@@ -269,24 +281,27 @@ class Writer(SpillAndReplay):
         finally:
             self.shutdown()
 
-    def _triggers(self, store_up: bool) -> tuple[int, float, float]:
-        """A batch's (rows, age in s, age in s when quiet) triggers: the insert ones while the store is up, the spill
-        ones while down."""
+    def _triggers(self, store_up: bool) -> tuple[int, float, bool]:
+        """A batch's (rows, age in s, whether quiet rings wait their quiet age) triggers: the insert ones while the
+        store is up, the spill ones while down."""
         if store_up:
-            return self.config.batch_rows or self.store.batch_rows, self.config.batch_ms / 1000, self.config.quiet_batch_ms / 1000
-        return self.config.spill_rows, self.config.spill_ms / 1000, 0.0
+            return self.config.batch_rows or self.store.batch_rows, self.config.batch_ms / 1000, self.config.quiet_batch_ms > 0
+        return self.config.spill_rows, self.config.spill_ms / 1000, False
 
     def idle_s(self, deadline: float | None = None) -> float:
         """How long the loop may sleep after a step with nothing to do: until the first batch may be due (at most
         the batch age: records arriving meanwhile are flushed on the next look, within ``batch_ms`` of their
         arrival, ``quiet_batch_ms`` on a quiet ring), the next report, rescan, probe or spill sync; at least
-        ``poll_ms``. A writer so wakes about once per ``batch_ms`` (20 times a second by default), not every
-        ``poll_ms``; while quiet, a look at the empty ticks ring is a header read, the other empty rings are looked
-        at every ``quiet_batch_ms`` (RingBatcher.pop)."""
+        ``poll_ms``. A busy writer so wakes about once per ``batch_ms`` (20 times a second by default), not every
+        ``poll_ms``. While every ring is quiet it looks at the empty ticks ring (a header read) every
+        ``QUIET_LOOK_S`` (at most ``quiet_batch_ms``: a lone tick still waits at most ``quiet_batch_ms``, as its age
+        counts from the look before it; a burst after a silence is seen within ``QUIET_LOOK_S``), and at the other
+        empty rings every ``quiet_summary_ms`` (RingBatcher.pop): about 5 wakeups a second, plus the inserts."""
         now = time.monotonic()
         rows, age, quiet = self._triggers(self.store_up)
-        wake = [age, self._next_rescan - now, self._next_report - now, self.spill.sync_in(now)]  # a burst: within age
-        wake += [b.wake_in(now, rows, b.age_limit(age, quiet)) for b in self.batchers.values()]
+        look = max(age, min(QUIET_LOOK_S, self.config.quiet_batch_ms / 1000)) if self._quiet() else age  # a burst: within it
+        wake = [look, self._next_rescan - now, self._next_report - now, self.spill.sync_in(now)]
+        wake += [b.wake_in(now, rows, b.age_limit(age, quiet)) for b in self.batchers.values()]  # (empty: <= its age)
         if not self.store_up:
             wake += [self._next_probe - now, self._next_down_report - now]
         if deadline is not None:
@@ -306,8 +321,9 @@ class Writer(SpillAndReplay):
         if now >= self._next_rescan:
             self._next_rescan = now + self.config.rescan_s
             self.rescan()
+        group_quiet = self._quiet()
         for batcher in self.batchers.values():
-            batcher.pop()
+            batcher.pop(group_quiet)
         rows, age, quiet = self._triggers(self.store_up)
         busy = False
         for batcher in self.batchers.values():

@@ -10,11 +10,11 @@ import pytest
 from bench.writer_command import make_ticks
 from shm.pipeline_records import STAMPED_TICK
 from shm.ring import CONSUMER, PRODUCER, Ring, ring_name
-from store import parse
+from store import open_store, parse
 from store.chdb_store import ChdbStore
 from writer.batcher import QUIET_ROWS, RingBatcher
 from store.tables import TICKS
-from writer.writer import Writer, WriterConfig
+from writer.writer import QUIET_LOOK_S, Writer, WriterConfig
 
 AGE = 0.05
 QUIET = 0.5
@@ -73,19 +73,19 @@ def test_wake_in_is_the_age_limit_or_the_estimated_time_to_the_row_trigger(rings
 
 def test_a_quiet_ring_waits_the_quiet_age_until_its_quiet_rows_th_row(rings):
     producer, consumer = rings
-    batcher = RingBatcher(consumer, TICKS, 1000)
+    batcher = RingBatcher(consumer, TICKS, 1000, QUIET)
     assert batcher.pop() == 0 and batcher.quiet
     looked = batcher.drained_s
     assert producer.push_batch(make_ticks(0, QUIET_ROWS - 1, 10**18)) == QUIET_ROWS - 1
     batcher.pop()
-    assert batcher.quiet and batcher.age_limit(AGE, QUIET) == QUIET
-    assert not batcher.due(looked + AGE * 2, 1000, batcher.age_limit(AGE, QUIET))
-    assert batcher.due(looked + QUIET * 1.01, 1000, batcher.age_limit(AGE, QUIET))
-    assert batcher.wake_in(looked + AGE * 2, 1000, batcher.age_limit(AGE, QUIET)) == pytest.approx(QUIET - AGE * 2)
-    assert batcher.age_limit(AGE, 0.0) == AGE  # quiet batches off
+    assert batcher.quiet and batcher.age_limit(AGE) == QUIET
+    assert not batcher.due(looked + AGE * 2, 1000, batcher.age_limit(AGE))
+    assert batcher.due(looked + QUIET * 1.01, 1000, batcher.age_limit(AGE))
+    assert batcher.wake_in(looked + AGE * 2, 1000, batcher.age_limit(AGE)) == pytest.approx(QUIET - AGE * 2)
+    assert batcher.age_limit(AGE, False) == AGE  # quiet batches off
     assert producer.push_batch(make_ticks(QUIET_ROWS, 1, 10**18)) == 1
     batcher.pop()
-    assert not batcher.quiet and batcher.due(looked + AGE * 1.01, 1000, batcher.age_limit(AGE, QUIET))
+    assert not batcher.quiet and batcher.due(looked + AGE * 1.01, 1000, batcher.age_limit(AGE))
     batcher.durable(batcher.batch())
     assert not batcher.quiet  # the last second brought QUIET_ROWS rows: still busy after the insert
 
@@ -102,12 +102,14 @@ def test_an_idle_writer_sleeps_a_batch_interval_not_a_poll(chdb_url, group, tmp_
         assert not writer.step()
         writer._next_report = writer._next_rescan = float("inf")  # only the batches decide the sleep here
         assert writer.idle_s() > 10 * writer.config.poll_ms / 1000  # not a 1 ms poll
-        assert writer.idle_s() == pytest.approx(AGE, abs=0.01)  # quiet or not: a burst is noticed within batch_ms
+        # a burst is noticed within batch_ms, or QUIET_LOOK_S while every ring is quiet (a lone tick: within quiet_ms)
+        look = max(AGE, min(QUIET_LOOK_S, quiet_ms / 1000))
+        assert writer.idle_s() == pytest.approx(look, abs=0.01)
         batcher = writer.batchers[producer.name]
         batcher.drained_s = time.monotonic() + 3600  # as if last looked at later: no batch is due by age in this step
         assert producer.push_batch(make_ticks(0, 5, 10**18)) == 5
         writer.step()
-        assert writer.idle_s() <= AGE
+        assert writer.idle_s() <= look
         assert batcher.count == 5  # popped: a quiet, empty ring is looked at when its head moves
         rows, age, quiet = writer._triggers(True)
         assert batcher.due(batcher.first_s + AGE * 1.01, rows, batcher.age_limit(age, quiet)) == (not quiet_ms)  # quiet: later
@@ -123,3 +125,52 @@ def test_chdb_batches_by_age_only_unless_a_row_trigger_is_given(chdb_url, tmp_pa
     assert Writer(parse(chdb_url), WriterConfig(state_dir=str(tmp_path)), store)._triggers(True)[0] >= 1 << 40
     given = Writer(parse(chdb_url), WriterConfig(state_dir=str(tmp_path), batch_rows=500), store)
     assert given._triggers(True)[0] == 500
+
+
+def test_a_quiet_writer_stores_a_lone_tick_and_a_bar_after_a_silence(chdb_url, group, tmp_path):
+    """The writer's own loop (run: step, then sleep idle_s) over a silent group, then one tick and one bar: both
+    reach the store (counted there), the tick with no more than quiet_batch_ms of batching, the bar quiet_summary_ms."""
+    import threading
+
+    import numpy as np
+
+    from shm.pipeline_records import BAR
+
+    ticks = Ring(ring_name(group, "out.ticks"), PRODUCER, STAMPED_TICK, 4096)
+    bars = Ring(ring_name(group, "out.bars1s"), PRODUCER, BAR, 4096)
+    writer = Writer(parse(chdb_url), WriterConfig(group=group, state_dir=str(tmp_path), feature_names=("a", "b"),
+                                                  catalogue_version=1, rings=("out.ticks", "out.bars1s")))
+    thread = None
+    try:
+        writer.start()
+        assert writer.store_up, writer.store_error
+        thread = threading.Thread(target=writer.run, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 60
+        while not (len(writer.batchers) == 2 and writer._quiet()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert writer._quiet()
+        time.sleep(1.0)  # a silence of a few quiet looks
+        assert ticks.push_batch(make_ticks(0, 1, time.time_ns())) == 1
+        bar = np.zeros(1, BAR)
+        bar["start_ns"], bar["symbol_id"], bar["close"] = time.time_ns(), 1, 100.5
+        assert bars.push_batch(bar) == 1
+        while writer.stats["rows_stored"].get("bars_1s", 0) + writer.stats["rows_stored"].get("ticks", 0) < 2:
+            assert time.monotonic() < deadline, writer.stats
+            time.sleep(0.05)
+        writer.stop()
+        thread.join(60)
+        assert not thread.is_alive()
+        store = open_store(parse(chdb_url))  # the writer closed its own at the end of run()
+        store.connect()
+        try:
+            db = store.database
+            assert [int(store.execute(f"SELECT count() FROM {db}.{t}")[0][0]) for t in ("ticks", "bars_1s")] == [1, 1]
+        finally:
+            store.close()
+    finally:
+        if thread is not None and thread.is_alive():
+            writer.stop()
+            thread.join(60)
+        ticks.close()
+        bars.close()
