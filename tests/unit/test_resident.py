@@ -64,7 +64,7 @@ def test_small_pages_keep_a_sparse_write_to_its_own_pages():
 
     # 8 MiB of fresh, untouched anonymous memory advised for huge pages as NumPy does (np.zeros itself may reuse
     # heap pages an earlier test made resident: calloc then zeroes them, so the count would be the process's history)
-    region = mmap.mmap(-1, 8 << 20)
+    region = mmap.mmap(-1, 8 << 20, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)  # private: shared memory is shmem
     region.madvise(mmap.MADV_HUGEPAGE)
     array = np.frombuffer(region, np.float64)
     assert small_pages((array, (np.zeros(4),))) >= array.nbytes - 2 * mmap.PAGESIZE
