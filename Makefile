@@ -46,7 +46,7 @@ demo: setup
 	$(VENV)/bin/tickagg summary --group demo
 
 test: setup system-packages
-	TICKAGG_REQUIRE_STORES=1 $(PY) -m pytest -q
+	TICKAGG_REQUIRE_STORES=1 $(PY) -m pytest -q --durations=25  # the slowest tests listed: CI time is watched
 
 # The unit tier (tests/unit): no processes, servers or sockets, so no system packages either.
 test-unit: setup
