@@ -30,9 +30,10 @@ def url_for(base_url: str, symbols: list[str]) -> str:
 
 
 def subscribe_messages(symbols: list[str]) -> list[str]:
-    """Must be sent within 5 s of connecting."""
+    """Must be sent within 5 s of connecting. The heartbeat channel (one frame a second per product it
+    names) only shows the connection is alive: one product is enough, not one frame per product."""
     return [orjson.dumps({"type": "subscribe", "product_ids": list(symbols),
-                          "channels": ["matches", "heartbeat"]}).decode()]
+                          "channels": ["matches", {"name": "heartbeat", "product_ids": list(symbols[:1])}]}).decode()]
 
 
 def on_connect_messages() -> list[str]:
@@ -74,7 +75,7 @@ class Parser(HotPathParser):
         return self.careful(load_json(frame), frame)
 
     def careful(self, msg: object, frame: str | bytes) -> list[Trade]:
-        """The careful path, given the decoded frame (heartbeats come once a second per product): each field
+        """The careful path, given the decoded frame (heartbeats, acks): each field
         converted and checked in turn."""
         if type(msg) is not dict:
             raise not_json_object(frame)
