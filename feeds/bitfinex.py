@@ -8,12 +8,14 @@ connection can subscribe): a ``subscribed`` past that is a counted frame error
 """
 from __future__ import annotations
 
+from functools import partial
+
 import orjson
 
+from feeds.hot_path import HotPathParser
 from feeds.normalize import (MAX_NS, SHAPE_ERRORS, load_json, missing, not_json_object, ns_from_ms, price, signed_size,
                              trade_id)
 from feeds.trade import BUY, SELL, FrameError, Trade, shown
-from feeds.venue_form import ParserOutboxes
 from shm.records import FLAG_SNAPSHOT
 
 NAME = "bitfinex"
@@ -35,7 +37,6 @@ _QUIET_EVENTS = frozenset(("info", "pong", "conf", "unsubscribed"))
 _INF = float("inf")
 _MAX_MS = MAX_NS // 1_000_000  # later times do not fit a tick's int64 ns
 _new_trade = tuple.__new__
-_loads, _JSONDecodeError = orjson.loads, orjson.JSONDecodeError
 
 
 def url_for(base_url: str, symbols: list[str]) -> str:
@@ -61,29 +62,46 @@ def _trade(symbol: str, row: list) -> Trade:
                  ns_from_ms(row[1]), trade_id(row[0]))
 
 
-class Parser(ParserOutboxes):
-    """``te`` is live; the array snapshot after subscribing is a replay; ``tu`` is ignored."""
+def _usual(msg: object, symbols: dict) -> list[Trade] | None:
+    """A live trade (``te``) on a known channel whose every field has its usual form (numbers, integer id
+    and ms), or a repeat (``tu``, heartbeat: nothing), as ``parse_careful`` would give it; None on any doubt."""
+    try:
+        if type(msg) is not list or len(msg) < 2:
+            return None
+        body = msg[1]
+        if type(body) is not str:
+            return None
+        if body in _REPEAT:
+            return []
+        symbol = symbols.get(msg[0])
+        row = msg[2]
+        if symbol is None or body not in _LIVE or type(row) is not list:
+            return None
+        tid, ms, amount, p = row[0], row[1], row[2], row[3]
+        kind_a, kind_p = type(amount), type(p)
+        if not ((kind_a is float or kind_a is int) and (kind_p is float or kind_p is int) and type(ms) is int
+                and type(tid) is int and 0 <= ms <= _MAX_MS):
+            return None
+        amount, price_ = float(amount), float(p)
+        if not (0.0 < price_ < _INF and -_INF < amount < _INF and amount != 0.0):
+            return None
+        return [_new_trade(Trade, (symbol, price_, abs(amount), BUY if amount > 0 else SELL, ms * 1_000_000, str(tid),
+                                   0, -1, 1))]
+    except Exception:  # noqa: BLE001 - an unhashable chanId, a short row ...: the careful path says what
+        return None
+
+
+class Parser(HotPathParser):
+    """``te`` is live; the array snapshot after subscribing is a replay; ``tu`` is ignored.
+
+    [89,"te",[382489563,1564617600709,0.00705845,10087.98969503],18,1564617600784]
+    (after {"event":"subscribed","channel":"trades","chanId":89,"symbol":"tBTCUSD","pair":"BTCUSD"})
+    """
 
     def __init__(self) -> None:
         super().__init__()
         self.symbols: dict[int, str] = {}  # chanId -> symbol, from "subscribed"
-
-    def parse(self, frame: str | bytes) -> list[Trade]:
-        """[89,"te",[382489563,1564617600709,0.00705845,10087.98969503],18,1564617600784]
-        (after {"event":"subscribed","channel":"trades","chanId":89,"symbol":"tBTCUSD","pair":"BTCUSD"})
-
-        The hot path (``_usual``) builds a usual trade frame's trades inline when every field has its usual
-        type and range; on any doubt ``parse_careful`` converts each field and says what is wrong: the same
-        trades, or the same error (it decodes the frame again: only rare or bad frames take it).
-        """
-        try:
-            msg = _loads(frame)  # load_json, inlined
-        except _JSONDecodeError:
-            return self.parse_careful(frame)  # says it is not JSON
-        trades = _usual(msg, self.symbols)
-        if trades is not None:
-            return trades
-        return self.parse_careful(frame)
+        self.usual = partial(_usual, symbols=self.symbols)  # the hot path (feeds/hot_path.py), on these channels
 
     def parse_careful(self, frame: str | bytes) -> list[Trade]:
         """``parse`` without its hot path: each field converted and checked in turn (tests compare the two)."""
@@ -138,32 +156,3 @@ class Parser(ParserOutboxes):
         if symbol is None:
             raise FrameError("unknown_channel", f"bitfinex chanId {shown(chan_id)} was never subscribed")
         return symbol
-
-
-def _usual(msg: object, symbols: dict) -> list[Trade] | None:
-    """A live trade (``te``) on a known channel whose every field has its usual form (numbers, integer id
-    and ms), or a repeat (``tu``, heartbeat: nothing), as ``parse_careful`` would give it; None on any doubt."""
-    try:
-        if type(msg) is not list or len(msg) < 2:
-            return None
-        body = msg[1]
-        if type(body) is not str:
-            return None
-        if body in _REPEAT:
-            return []
-        symbol = symbols.get(msg[0])
-        row = msg[2]
-        if symbol is None or body not in _LIVE or type(row) is not list:
-            return None
-        tid, ms, amount, p = row[0], row[1], row[2], row[3]
-        kind_a, kind_p = type(amount), type(p)
-        if not ((kind_a is float or kind_a is int) and (kind_p is float or kind_p is int) and type(ms) is int
-                and type(tid) is int and 0 <= ms <= _MAX_MS):
-            return None
-        amount, price_ = float(amount), float(p)
-        if not (0.0 < price_ < _INF and -_INF < amount < _INF and amount != 0.0):
-            return None
-        return [_new_trade(Trade, (symbol, price_, abs(amount), BUY if amount > 0 else SELL, ms * 1_000_000, str(tid),
-                                   0, -1, 1))]
-    except Exception:  # noqa: BLE001 - an unhashable chanId, a short row ...: the careful path says what
-        return None

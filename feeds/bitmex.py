@@ -1,12 +1,11 @@
 """BitMEX ``trade`` table. ``partial`` (the table image on subscribe) is a replay."""
 from __future__ import annotations
 
-import orjson
-
+from feeds.hot_path import HotPathParser
 from feeds.normalize import (SHAPE_ERRORS, load_json, missing, not_json_object, ns_from_iso, price, side, size,
                              trade_id)
 from feeds.trade import BUY, SELL, FrameError, Trade, shown
-from feeds.venue_form import ParserOutboxes, op_subscribe
+from feeds.venue_form import op_subscribe
 from shm.records import FLAG_SNAPSHOT
 
 NAME = "bitmex"
@@ -23,7 +22,6 @@ SYMBOL_CASE = "upper"  # canonical symbol form (feeds/canonical.py)
 _SIDES = {"Buy": BUY, "Sell": SELL}  # used as the taker side (cryptofeed, tardis)
 _INF = float("inf")
 _new_trade = tuple.__new__
-_loads, _JSONDecodeError = orjson.loads, orjson.JSONDecodeError
 
 
 def url_for(base_url: str, symbols: list[str]) -> str:
@@ -38,55 +36,6 @@ def subscribe_messages(symbols: list[str]) -> list[str]:
 
 def on_connect_messages() -> list[str]:
     return []
-
-
-class Parser(ParserOutboxes):
-    """``insert`` is live, ``partial`` is a replay."""
-
-    def parse(self, frame: str | bytes) -> list[Trade]:
-        """{"table":"trade","action":"insert","data":[{"timestamp":"2021-07-22T22:36:19.764Z","symbol":"MATICUSDT",
-        "side":"Sell","size":1199,"price":0.8795,"tickDirection":"PlusTick",
-        "trdMatchID":"3b2d6d74-b858-2413-ec15-715b1e7a251c","grossValue":10545205,
-        "homeNotional":3857.7863577863577,"foreignNotional":3392.923101673102}]}
-
-        The hot path (``_usual``) builds a usual trade frame's trades inline when every field has its usual
-        type and range; on any doubt ``parse_careful`` converts each field and says what is wrong: the same
-        trades, or the same error (it decodes the frame again: only rare or bad frames take it).
-        """
-        try:
-            msg = _loads(frame)  # load_json, inlined
-        except _JSONDecodeError:
-            return self.parse_careful(frame)  # says it is not JSON
-        trades = _usual(msg)
-        if trades is not None:
-            return trades
-        return self.parse_careful(frame)
-
-    def parse_careful(self, frame: str | bytes) -> list[Trade]:
-        """``parse`` without its hot path: each field converted and checked in turn (tests compare the two)."""
-        if frame == "pong" or frame == b"pong":
-            return []
-        msg = load_json(frame)
-        if type(msg) is not dict:
-            raise not_json_object(frame)
-        try:
-            if msg.get("table") == "trade":
-                action = msg["action"]
-                if action != "insert" and action != "partial":
-                    raise FrameError("unknown_message", f"bitmex trade action {shown(action)}")
-                trades = [Trade(row["symbol"], price(row["price"]), size(row["size"]), side(_SIDES, row["side"]),
-                                ns_from_iso(row["timestamp"]), trade_id(row["trdMatchID"])) for row in msg["data"]]
-                if action == "insert":
-                    return trades
-                self.replayed.extend([trade._replace(flags=FLAG_SNAPSHOT) for trade in trades])
-                return []
-            if "error" in msg:
-                raise FrameError("venue_error", f"bitmex error {shown(msg.get('status'))}: {shown(msg['error'])}")
-            if "info" in msg or "success" in msg:
-                return []  # welcome, subscribe ack
-            raise FrameError("unknown_message", f"bitmex message {shown(msg)}")
-        except SHAPE_ERRORS as exc:
-            raise missing(exc) from None
 
 
 def _usual(msg: object) -> list[Trade] | None:
@@ -116,3 +65,41 @@ def _usual(msg: object) -> list[Trade] | None:
         return trades
     except Exception:  # noqa: BLE001 - a missing key, a bad time ...: the careful path says what
         return None
+
+
+class Parser(HotPathParser):
+    """``insert`` is live, ``partial`` is a replay.
+
+    {"table":"trade","action":"insert","data":[{"timestamp":"2021-07-22T22:36:19.764Z","symbol":"MATICUSDT",
+    "side":"Sell","size":1199,"price":0.8795,"tickDirection":"PlusTick",
+    "trdMatchID":"3b2d6d74-b858-2413-ec15-715b1e7a251c","grossValue":10545205,
+    "homeNotional":3857.7863577863577,"foreignNotional":3392.923101673102}]}
+    """
+
+    usual = staticmethod(_usual)  # the hot path (feeds/hot_path.py)
+
+    def parse_careful(self, frame: str | bytes) -> list[Trade]:
+        """``parse`` without its hot path: each field converted and checked in turn (tests compare the two)."""
+        if frame == "pong" or frame == b"pong":
+            return []
+        msg = load_json(frame)
+        if type(msg) is not dict:
+            raise not_json_object(frame)
+        try:
+            if msg.get("table") == "trade":
+                action = msg["action"]
+                if action != "insert" and action != "partial":
+                    raise FrameError("unknown_message", f"bitmex trade action {shown(action)}")
+                trades = [Trade(row["symbol"], price(row["price"]), size(row["size"]), side(_SIDES, row["side"]),
+                                ns_from_iso(row["timestamp"]), trade_id(row["trdMatchID"])) for row in msg["data"]]
+                if action == "insert":
+                    return trades
+                self.replayed.extend([trade._replace(flags=FLAG_SNAPSHOT) for trade in trades])
+                return []
+            if "error" in msg:
+                raise FrameError("venue_error", f"bitmex error {shown(msg.get('status'))}: {shown(msg['error'])}")
+            if "info" in msg or "success" in msg:
+                return []  # welcome, subscribe ack
+            raise FrameError("unknown_message", f"bitmex message {shown(msg)}")
+        except SHAPE_ERRORS as exc:
+            raise missing(exc) from None

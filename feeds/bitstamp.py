@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import orjson
 
+from feeds.hot_path import HotPathParser
 from feeds.normalize import (MAX_NS, SHAPE_ERRORS, load_json, missing, not_json_object, ns_from_us, price, side, size,
                              trade_id)
 from feeds.trade import BUY, SELL, FrameError, Trade, shown
-from feeds.venue_form import ParserOutboxes
 
 NAME = "bitstamp"
 URL = "wss://ws.bitstamp.net"
@@ -24,7 +24,6 @@ _QUIET_EVENTS = frozenset(("bts:subscription_succeeded", "bts:unsubscription_suc
                            "bts:heartbeat", "bts:request_reconnect"))
 _INF = float("inf")
 _new_trade = tuple.__new__
-_loads, _JSONDecodeError = orjson.loads, orjson.JSONDecodeError
 _MAX_DIGITS = 20  # normalize's limit for digit text
 
 
@@ -40,55 +39,6 @@ def subscribe_messages(symbols: list[str]) -> list[str]:
 
 def on_connect_messages() -> list[str]:
     return []
-
-
-class Parser(ParserOutboxes):
-    """Stateless apart from the outboxes every venue parser has."""
-
-    def parse(self, frame: str | bytes) -> list[Trade]:
-        """{"data":{"id":216000477,"timestamp":"1641343699","amount":0.0792,"amount_str":"0.07920000",
-        "price":3805.44,"price_str":"3805.44","type":0,"microtimestamp":"1641343699596000",
-        "buy_order_id":1443875737346049,"sell_order_id":1443875731320832},
-        "channel":"live_trades_ethusd","event":"trade"}
-
-        The hot path (``_usual``) builds a usual trade frame's trades inline when every field has its usual
-        type and range; on any doubt ``parse_careful`` converts each field and says what is wrong: the same
-        trades, or the same error (it decodes the frame again: only rare or bad frames take it).
-        """
-        try:
-            msg = _loads(frame)  # load_json, inlined
-        except _JSONDecodeError:
-            return self.parse_careful(frame)  # says it is not JSON
-        trades = _usual(msg)
-        if trades is not None:
-            return trades
-        return self.parse_careful(frame)
-
-    def parse_careful(self, frame: str | bytes) -> list[Trade]:
-        """``parse`` without its hot path: each field converted and checked in turn (tests compare the two)."""
-        msg = load_json(frame)
-        if type(msg) is not dict:
-            raise not_json_object(frame)
-        try:
-            event = msg["event"]
-            if event == "trade":
-                channel = msg["channel"]
-                if not channel.startswith(CHANNEL_PREFIX):
-                    raise FrameError("unknown_message", f"bitstamp trade on channel {shown(channel)}")
-                data = msg["data"]
-                # the *_str twins hold the exact decimal text; perp ids > 2^53 come as id_str too
-                return [Trade(channel[len(CHANNEL_PREFIX):],
-                              price(data["price_str"] if "price_str" in data else data["price"]),
-                              size(data["amount_str"] if "amount_str" in data else data["amount"]),
-                              side(_SIDES, data["type"]), ns_from_us(data["microtimestamp"]),
-                              trade_id(data["id_str"] if "id_str" in data else data["id"]))]
-            if event in _QUIET_EVENTS:
-                return []
-            if event == "bts:error":
-                raise FrameError("venue_error", f"bitstamp error: {shown(msg.get('data'))}")
-            raise FrameError("unknown_message", f"bitstamp event {shown(event)}")
-        except SHAPE_ERRORS as exc:
-            raise missing(exc) from None
 
 
 def _usual(msg: object) -> list[Trade] | None:
@@ -118,3 +68,41 @@ def _usual(msg: object) -> list[Trade] | None:
                                    1))]
     except Exception:  # noqa: BLE001 - a missing key, an unhashable type ...: the careful path says what
         return None
+
+
+class Parser(HotPathParser):
+    """Stateless apart from the outboxes every venue parser has.
+
+    {"data":{"id":216000477,"timestamp":"1641343699","amount":0.0792,"amount_str":"0.07920000",
+    "price":3805.44,"price_str":"3805.44","type":0,"microtimestamp":"1641343699596000",
+    "buy_order_id":1443875737346049,"sell_order_id":1443875731320832},
+    "channel":"live_trades_ethusd","event":"trade"}
+    """
+
+    usual = staticmethod(_usual)  # the hot path (feeds/hot_path.py)
+
+    def parse_careful(self, frame: str | bytes) -> list[Trade]:
+        """``parse`` without its hot path: each field converted and checked in turn (tests compare the two)."""
+        msg = load_json(frame)
+        if type(msg) is not dict:
+            raise not_json_object(frame)
+        try:
+            event = msg["event"]
+            if event == "trade":
+                channel = msg["channel"]
+                if not channel.startswith(CHANNEL_PREFIX):
+                    raise FrameError("unknown_message", f"bitstamp trade on channel {shown(channel)}")
+                data = msg["data"]
+                # the *_str twins hold the exact decimal text; perp ids > 2^53 come as id_str too
+                return [Trade(channel[len(CHANNEL_PREFIX):],
+                              price(data["price_str"] if "price_str" in data else data["price"]),
+                              size(data["amount_str"] if "amount_str" in data else data["amount"]),
+                              side(_SIDES, data["type"]), ns_from_us(data["microtimestamp"]),
+                              trade_id(data["id_str"] if "id_str" in data else data["id"]))]
+            if event in _QUIET_EVENTS:
+                return []
+            if event == "bts:error":
+                raise FrameError("venue_error", f"bitstamp error: {shown(msg.get('data'))}")
+            raise FrameError("unknown_message", f"bitstamp event {shown(event)}")
+        except SHAPE_ERRORS as exc:
+            raise missing(exc) from None

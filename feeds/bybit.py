@@ -1,12 +1,11 @@
 """Bybit v5 public ``publicTrade.{symbol}``. Every push says ``type:"snapshot"``: all are LIVE."""
 from __future__ import annotations
 
-import orjson
-
+from feeds.hot_path import HotPathParser
 from feeds.normalize import (MAX_NS, SHAPE_ERRORS, load_json, missing, not_json_object, ns_from_ms, price, side, size,
                              trade_id)
 from feeds.trade import BUY, SELL, FrameError, Trade, shown
-from feeds.venue_form import ParserOutboxes, op_subscribe
+from feeds.venue_form import op_subscribe
 
 NAME = "bybit"
 URL = "wss://stream.bybit.com/v5/public/spot"  # /linear, /inverse, /option through base_url
@@ -23,7 +22,6 @@ _SIDES = {"Buy": BUY, "Sell": SELL}  # side of the taker
 _INF = float("inf")
 _MAX_MS = MAX_NS // 1_000_000  # later times do not fit a tick's int64 ns
 _new_trade = tuple.__new__
-_loads, _JSONDecodeError = orjson.loads, orjson.JSONDecodeError
 
 
 def url_for(base_url: str, symbols: list[str]) -> str:
@@ -38,32 +36,6 @@ def subscribe_messages(symbols: list[str]) -> list[str]:
 
 def on_connect_messages() -> list[str]:
     return []
-
-
-class Parser(ParserOutboxes):
-    """Stateless apart from the outboxes every venue parser has."""
-
-    def parse(self, frame: str | bytes) -> list[Trade]:
-        """{"topic":"publicTrade.BTCUSDC","ts":1680688980000,"type":"snapshot","data":[{"i":"2240000000041223438",
-        "T":1680688979998,"p":"28528.98","v":"0.00433","S":"Buy","s":"BTCUSDC","BT":false}]}
-
-        The hot path (``_usual``) builds the trades inline when every field has its usual
-        type and range; on any doubt the careful path (``parse_careful``'s) converts each
-        field and says what is wrong: the same trades, or the same error.
-        """
-        try:
-            msg = _loads(frame)  # load_json, inlined
-        except _JSONDecodeError as exc:
-            raise FrameError("json", f"malformed JSON: {exc}") from None
-        if type(msg) is dict:
-            trades = _usual(msg)
-            if trades is not None:
-                return trades
-        return _message(msg, frame)
-
-    def parse_careful(self, frame: str | bytes) -> list[Trade]:
-        """``parse`` without its hot path (tests compare the two)."""
-        return _message(load_json(frame), frame)
 
 
 def _message(msg: object, frame: str | bytes) -> list[Trade]:
@@ -107,3 +79,18 @@ def _usual(msg: dict) -> list[Trade] | None:
         return trades
     except Exception:  # noqa: BLE001 - a missing key, an unhashable side ...: the careful path says what
         return None
+
+
+class Parser(HotPathParser):
+    """Stateless apart from the outboxes every venue parser has.
+
+    {"topic":"publicTrade.BTCUSDC","ts":1680688980000,"type":"snapshot","data":[{"i":"2240000000041223438",
+    "T":1680688979998,"p":"28528.98","v":"0.00433","S":"Buy","s":"BTCUSDC","BT":false}]}
+    """
+
+    usual = staticmethod(_usual)  # the hot path (feeds/hot_path.py)
+    careful = staticmethod(_message)  # given the decoded frame: not decoded twice
+
+    def parse_careful(self, frame: str | bytes) -> list[Trade]:
+        """``parse`` without its hot path (tests compare the two)."""
+        return _message(load_json(frame), frame)

@@ -5,13 +5,13 @@ each share is a ``Link`` (feeds/loop.py) with its own session (socket, parser
 state, heartbeats, stale clock), backoff and lifetime. The loop::
 
   open the links that are down and due (paced by the venue's connection rate)
-  epoll: wait for a readable socket, the next housekeeping or the next due open
+  epoll: wait for a readable socket, the next due open or (no frames) housekeeping
   read each ready session (TLS: also while its SSL layer holds bytes) -> writer
   flush the writer once per wakeup (one thread: pushes into the ring never overlap)
   light traffic: wait <= 1 ms before the next epoll (feeds/batching.py; after it
   epoll does not block, and the reads are stamped with the wait's start)
-  every 50 ms: subscribe frames the rate held back, pings, stale checks, lifetime
-  switches, counters
+  after a read, every 50 ms (else once a second): subscribe frames the rate held
+  back, pings, stale checks, lifetime switches, counters
 
 A link whose connection ends (EOF, close frame, stale, error) is closed and
 retried after its own backoff; the others keep streaming. A lifetime switch
@@ -31,7 +31,7 @@ import ssl
 import time
 from typing import TYPE_CHECKING
 
-from feeds.loop import HOUSEKEEPING_S, IDLE_READ_TIMEOUT_S, OVERLAP_MAX_S, Link
+from feeds.loop import HOUSEKEEPING_S, IDLE_READ_TIMEOUT_S, OVERLAP_MAX_S, READ_TIMEOUT_S, Link
 from feeds.session import Disconnect, Session
 from shm.pipeline_records import EVENT_DISCONNECT, EVENT_RECONNECT_DELAY
 
@@ -53,8 +53,10 @@ class ConnectionSet:
         self.down = len(self.links)  # links without a session  # lifetime switches under way (``writer.overlap`` is on while any is)
 
     # -- opening and closing ---------------------------------------------------------------------
-    def _open_due(self, now: float) -> None:
+    def _open_due(self, now: float) -> bool:
+        """Open the links that are down and due; True when one opened (its subscribe frames may wait)."""
         feed = self.feed
+        opened = False
         for link in self.links:
             if link.session is not None or now < link.next_open or feed._stopping:
                 continue
@@ -63,7 +65,7 @@ class ConnectionSet:
                 for other in self.links:
                     if other.session is None:
                         other.next_open = max(other.next_open, now + wait)
-                return
+                return opened
             session = feed._open_session(link)
             now = time.monotonic()
             if session is None:
@@ -72,6 +74,8 @@ class ConnectionSet:
             link.session = session
             self._watch(link, session)
             self._count_up()
+            opened = True
+        return opened
 
     def _watch(self, link: Link, session: Session) -> None:
         fd = session.connection.sock.fileno()
@@ -159,22 +163,25 @@ class ConnectionSet:
 
     # -- the loop ------------------------------------------------------------------------------------
     def run(self) -> None:
-        """Serve until the feed stops. Housekeeping runs every 50 ms while frames come (or subscribe
-        frames wait, or a switch is under way), and once a second (a quarter of the stale limit if
-        shorter) once every connection is quiet, so a silent feed wakes about once a second."""
+        """Serve until the feed stops. Housekeeping runs after a read at most every 50 ms; without
+        reads, once a second (a quarter of the stale limit if shorter; every 50 ms while subscribe
+        frames wait or a switch is under way), and 0.25 s after reads it did not follow (their
+        counters stand still from there). A silent feed wakes about once a second, and a lone
+        frame (housekeeping right after it) costs one wakeup, not two."""
         feed = self.feed
         writer, metrics, poll, watched = feed.writer, feed.metrics, self.epoll.poll, self.watched
         batching = feed.batching
         stamp = batching.stamp
         idle_s = min(IDLE_READ_TIMEOUT_S, max(HOUSEKEEPING_S, feed.stale_after_s / 4))
-        next_housekeeping = 0.0
-        busy = True
+        next_housekeeping = wake_at = 0.0  # housekeeping due after a read / due without one
         try:
             while not feed._stopping:
                 now = time.monotonic()
-                timeout = min(MAX_WAIT_S, next_housekeeping - now)
+                timeout = min(MAX_WAIT_S, wake_at - now)
                 if self.down:
-                    self._open_due(now)
+                    if self._open_due(now):
+                        next_housekeeping = wake_at = min(wake_at, now + HOUSEKEEPING_S)
+                        timeout = min(timeout, HOUSEKEEPING_S)
                     timeout = min([timeout, *(link.next_open - now for link in self.links if link.session is None)])
                 received = 0
                 ready = poll(0.0) if stamp[0] else None  # after a batching wait: what came meanwhile
@@ -188,16 +195,15 @@ class ConnectionSet:
                 stamp[0] = 0
                 if received:
                     writer.flush()
-                    busy = True
-                elif busy:
-                    busy = False
-                    next_housekeeping = 0.0  # flush the counters now: they stand still from here
                 now = time.monotonic()
-                if now >= next_housekeeping:
+                if now >= (next_housekeeping if received else wake_at):
                     self._housekeeping(now)
                     batching.update(metrics.values["frames"], metrics.values["reads"], now)
-                    quick = busy or self.switches or any(link.session.unsent for link in self.links if link.session)
-                    next_housekeeping = now + (HOUSEKEEPING_S if quick else idle_s)
+                    quick = self.switches or any(link.session.unsent for link in self.links if link.session)
+                    next_housekeeping = now + HOUSEKEEPING_S
+                    wake_at = now + (HOUSEKEEPING_S if quick else idle_s)
+                elif received:  # frames closer together than HOUSEKEEPING_S: what they counted is flushed
+                    wake_at = min(wake_at, now + READ_TIMEOUT_S)  # within READ_TIMEOUT_S even if none follow
                 if received and batching.active:
                     batching.wait()
                     metrics.values["batch_waits"] += 1

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import orjson
 
+from feeds.hot_path import HotPathParser
 from feeds.normalize import (MAX_NS, SHAPE_ERRORS, load_json, missing, not_json_object, ns_from_ms, price, sequence,
                              side, size, trade_id)
 from feeds.trade import BUY, SELL, FrameError, Trade, shown
-from feeds.venue_form import ParserOutboxes
 
 NAME = "deribit"
 URL = "wss://www.deribit.com/ws/api/v2"
@@ -31,7 +31,6 @@ _TRADES = "trades."
 _INF = float("inf")
 _MAX_MS = MAX_NS // 1_000_000  # later times do not fit a tick's int64 ns
 _new_trade = tuple.__new__
-_loads, _JSONDecodeError = orjson.loads, orjson.JSONDecodeError
 
 
 def url_for(base_url: str, symbols: list[str]) -> str:
@@ -50,63 +49,6 @@ def on_connect_messages() -> list[str]:
     """Turn on server heartbeats (then answer each ``test_request``)."""
     return [orjson.dumps({"jsonrpc": "2.0", "id": 1, "method": "public/set_heartbeat",
                           "params": {"interval": HEARTBEAT_S}}).decode()]
-
-
-class Parser(ParserOutboxes):
-    """Queues a ``public/test`` reply on ``replies`` for every ``test_request``."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.next_request_id = 1_000_000  # ids of our replies, apart from the subscribe ids
-
-    def parse(self, frame: str | bytes) -> list[Trade]:
-        """{"jsonrpc":"2.0","method":"subscription","params":{"channel":"trades.BTC-PERPETUAL.raw",
-        "data":[{"trade_seq":40781986,"trade_id":"66460463","timestamp":1584058044032,"tick_direction":3,
-        "price":4469.5,"liquidation":"T","instrument_name":"BTC-PERPETUAL","index_price":4805.41,
-        "direction":"sell","amount":1120}]}}
-
-        The hot path (``_usual``) builds a usual trade frame's trades inline when every field has its usual
-        type and range; on any doubt ``parse_careful`` converts each field and says what is wrong: the same
-        trades, or the same error (it decodes the frame again: only rare or bad frames take it).
-        """
-        try:
-            msg = _loads(frame)  # load_json, inlined
-        except _JSONDecodeError:
-            return self.parse_careful(frame)  # says it is not JSON
-        trades = _usual(msg)
-        if trades is not None:
-            return trades
-        return self.parse_careful(frame)
-
-    def parse_careful(self, frame: str | bytes) -> list[Trade]:
-        """``parse`` without its hot path: each field converted and checked in turn (tests compare the two)."""
-        msg = load_json(frame)
-        if type(msg) is not dict:
-            raise not_json_object(frame)
-        try:
-            method = msg.get("method")
-            if method == "subscription":
-                params = msg["params"]
-                if not params["channel"].startswith(_TRADES):
-                    raise FrameError("unknown_message", f"deribit channel {shown(params['channel'])}")
-                return [Trade(row["instrument_name"], price(row["price"]), size(row["amount"]),
-                              side(_SIDES, row["direction"]), ns_from_ms(row["timestamp"]),
-                              trade_id(row["trade_id"]), 0, sequence(row["trade_seq"])) for row in params["data"]]
-            if method == "heartbeat":
-                if msg["params"]["type"] == "test_request":
-                    self.replies.append(orjson.dumps({"jsonrpc": "2.0", "id": self.next_request_id,
-                                                      "method": "public/test", "params": {}}).decode())
-                    self.next_request_id += 1
-                return []
-            if "error" in msg:
-                error = msg["error"]
-                raise FrameError("venue_error", f"deribit error {shown(error.get('code'))}: {shown(error.get('message'))} "
-                                                f"{shown(error.get('data', ''))}")
-            if "result" in msg:
-                return []  # responses to subscribe / set_heartbeat / test
-            raise FrameError("unknown_message", f"deribit message {shown(msg)}")
-        except SHAPE_ERRORS as exc:
-            raise missing(exc) from None
 
 
 def _usual(msg: object) -> list[Trade] | None:
@@ -137,3 +79,49 @@ def _usual(msg: object) -> list[Trade] | None:
         return trades
     except Exception:  # noqa: BLE001 - a missing key, an unhashable side ...: the careful path says what
         return None
+
+
+class Parser(HotPathParser):
+    """Queues a ``public/test`` reply on ``replies`` for every ``test_request``.
+
+    {"jsonrpc":"2.0","method":"subscription","params":{"channel":"trades.BTC-PERPETUAL.raw",
+    "data":[{"trade_seq":40781986,"trade_id":"66460463","timestamp":1584058044032,"tick_direction":3,
+    "price":4469.5,"liquidation":"T","instrument_name":"BTC-PERPETUAL","index_price":4805.41,
+    "direction":"sell","amount":1120}]}}
+    """
+
+    usual = staticmethod(_usual)  # the hot path (feeds/hot_path.py)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.next_request_id = 1_000_000  # ids of our replies, apart from the subscribe ids
+
+    def parse_careful(self, frame: str | bytes) -> list[Trade]:
+        """``parse`` without its hot path: each field converted and checked in turn (tests compare the two)."""
+        msg = load_json(frame)
+        if type(msg) is not dict:
+            raise not_json_object(frame)
+        try:
+            method = msg.get("method")
+            if method == "subscription":
+                params = msg["params"]
+                if not params["channel"].startswith(_TRADES):
+                    raise FrameError("unknown_message", f"deribit channel {shown(params['channel'])}")
+                return [Trade(row["instrument_name"], price(row["price"]), size(row["amount"]),
+                              side(_SIDES, row["direction"]), ns_from_ms(row["timestamp"]),
+                              trade_id(row["trade_id"]), 0, sequence(row["trade_seq"])) for row in params["data"]]
+            if method == "heartbeat":
+                if msg["params"]["type"] == "test_request":
+                    self.replies.append(orjson.dumps({"jsonrpc": "2.0", "id": self.next_request_id,
+                                                      "method": "public/test", "params": {}}).decode())
+                    self.next_request_id += 1
+                return []
+            if "error" in msg:
+                error = msg["error"]
+                raise FrameError("venue_error", f"deribit error {shown(error.get('code'))}: {shown(error.get('message'))} "
+                                                f"{shown(error.get('data', ''))}")
+            if "result" in msg:
+                return []  # responses to subscribe / set_heartbeat / test
+            raise FrameError("unknown_message", f"deribit message {shown(msg)}")
+        except SHAPE_ERRORS as exc:
+            raise missing(exc) from None

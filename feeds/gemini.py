@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import orjson
 
+from feeds.hot_path import HotPathParser
 from feeds.normalize import (MAX_NS, SHAPE_ERRORS, load_json, missing, not_json_object, ns_from_ms, ns_from_ns, price,
                              side, side_from_buyer_is_maker, size, trade_id)
 from feeds.trade import BUY, SELL, UNKNOWN, FrameError, Trade, shown
-from feeds.venue_form import ParserOutboxes
 from shm.records import FLAG_SNAPSHOT
 
 NAME = "gemini"
@@ -29,7 +29,6 @@ SYMBOL_CASE = "lower"  # canonical symbol form (feeds/canonical.py)
 _V2_SIDES = {"buy": BUY, "sell": SELL, "block": UNKNOWN}
 _INF = float("inf")
 _new_trade = tuple.__new__
-_loads, _JSONDecodeError = orjson.loads, orjson.JSONDecodeError
 
 
 def url_for(base_url: str, symbols: list[str]) -> str:
@@ -51,27 +50,34 @@ def _v2_trade(row: dict) -> Trade:
                  ns_from_ms(row["timestamp"]), trade_id(row["event_id"]))
 
 
-class Parser(ParserOutboxes):
-    """New-API ``@trade`` and v2 ``trade`` are live; v2 ``l2_updates.trades`` is a replay."""
+def _usual(msg: object) -> list[Trade] | None:
+    """A new-API trade whose every field has its usual form (text price and size, integer ns and id), as
+    ``parse_careful`` would build it; None on any doubt."""
+    try:
+        if type(msg) is not dict or "t" not in msg:
+            return None
+        p, q, buyer_is_maker, ns, tid = msg["p"], msg["q"], msg["m"], msg["E"], msg["t"]
+        if not (type(p) is str and type(q) is str and type(ns) is int and type(tid) is int and "_" not in p
+                and "_" not in q and 0 <= ns <= MAX_NS and (buyer_is_maker is True or buyer_is_maker is False)):
+            return None
+        price_, size_ = float(p), float(q)  # ValueError: a doubt
+        if not (0.0 < price_ < _INF and 0.0 < size_ < _INF):
+            return None
+        return [_new_trade(Trade, (msg["s"], price_, size_, SELL if buyer_is_maker else BUY, ns, str(tid), 0, -1, 1))]
+    except Exception:  # noqa: BLE001 - a missing key ...: the careful path says what
+        return None
 
-    def parse(self, frame: str | bytes) -> list[Trade]:
-        """new API: {"E":1783981140085684200,"s":"btcrlusd","t":2840141014190422,"p":"62145.38000",
-        "q":"0.0162522200","m":true}
-        v2: {"type":"trade","symbol":"ANKRUSD","event_id":45465818387,"timestamp":1624493670759,
-        "price":"0.07946","quantity":"1020.482111","side":"buy"}
 
-        The hot path (``_usual``) builds a usual trade frame's trades inline when every field has its usual
-        type and range; on any doubt ``parse_careful`` converts each field and says what is wrong: the same
-        trades, or the same error (it decodes the frame again: only rare or bad frames take it).
-        """
-        try:
-            msg = _loads(frame)  # load_json, inlined
-        except _JSONDecodeError:
-            return self.parse_careful(frame)  # says it is not JSON
-        trades = _usual(msg)
-        if trades is not None:
-            return trades
-        return self.parse_careful(frame)
+class Parser(HotPathParser):
+    """New-API ``@trade`` and v2 ``trade`` are live; v2 ``l2_updates.trades`` is a replay.
+
+    new API: {"E":1783981140085684200,"s":"btcrlusd","t":2840141014190422,"p":"62145.38000",
+    "q":"0.0162522200","m":true}
+    v2: {"type":"trade","symbol":"ANKRUSD","event_id":45465818387,"timestamp":1624493670759,
+    "price":"0.07946","quantity":"1020.482111","side":"buy"}
+    """
+
+    usual = staticmethod(_usual)  # the hot path (feeds/hot_path.py)
 
     def parse_careful(self, frame: str | bytes) -> list[Trade]:
         """``parse`` without its hot path: each field converted and checked in turn (tests compare the two)."""
@@ -99,21 +105,3 @@ class Parser(ParserOutboxes):
             raise FrameError("unknown_message", f"gemini message {shown(msg)}")
         except SHAPE_ERRORS as exc:
             raise missing(exc) from None
-
-
-def _usual(msg: object) -> list[Trade] | None:
-    """A new-API trade whose every field has its usual form (text price and size, integer ns and id), as
-    ``parse_careful`` would build it; None on any doubt."""
-    try:
-        if type(msg) is not dict or "t" not in msg:
-            return None
-        p, q, buyer_is_maker, ns, tid = msg["p"], msg["q"], msg["m"], msg["E"], msg["t"]
-        if not (type(p) is str and type(q) is str and type(ns) is int and type(tid) is int and "_" not in p
-                and "_" not in q and 0 <= ns <= MAX_NS and (buyer_is_maker is True or buyer_is_maker is False)):
-            return None
-        price_, size_ = float(p), float(q)  # ValueError: a doubt
-        if not (0.0 < price_ < _INF and 0.0 < size_ < _INF):
-            return None
-        return [_new_trade(Trade, (msg["s"], price_, size_, SELL if buyer_is_maker else BUY, ns, str(tid), 0, -1, 1))]
-    except Exception:  # noqa: BLE001 - a missing key ...: the careful path says what
-        return None

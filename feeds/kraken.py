@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import orjson
 
+from feeds.hot_path import HotPathParser
 from feeds.normalize import (MAX_NS, SHAPE_ERRORS, load_json, missing, not_json_object, ns_from_decimal_seconds,
                              ns_from_iso, price, sequence, side, size, trade_id)
 from feeds.trade import BUY, SELL, FrameError, Trade, shown
-from feeds.venue_form import ParserOutboxes
 from shm.records import FLAG_SNAPSHOT
 
 NAME = "kraken"
@@ -30,7 +30,6 @@ _QUIET_CHANNELS = frozenset(("heartbeat", "status"))
 _QUIET_V1_EVENTS = frozenset(("heartbeat", "systemStatus", "subscriptionStatus", "pong"))
 _INF = float("inf")
 _new_trade = tuple.__new__
-_loads, _JSONDecodeError = orjson.loads, orjson.JSONDecodeError
 
 
 def url_for(base_url: str, symbols: list[str]) -> str:
@@ -47,26 +46,40 @@ def on_connect_messages() -> list[str]:
     return []
 
 
-class Parser(ParserOutboxes):
-    """v2 ``type:"update"`` is live, ``type:"snapshot"`` is a replay."""
+def _usual(msg: object) -> list[Trade] | None:
+    """A v2 ``update`` whose every field has its usual form (float price and qty, an integer trade id, an
+    ISO time in UTC), as ``parse_careful`` would build it; None on any doubt."""
+    try:
+        if type(msg) is not dict or msg.get("channel") != "trade" or msg["type"] != "update":
+            return None
+        rows = msg["data"]
+        if type(rows) is not list:
+            return None
+        trades = []
+        keep = trades.append
+        for row in rows:
+            if type(row) is not dict:
+                return None
+            p, q, tid = row["price"], row["qty"], row["trade_id"]
+            if not (type(p) is float and type(q) is float and type(tid) is int and 0.0 < p < _INF and 0.0 < q < _INF
+                    and 0 <= tid <= MAX_NS):
+                return None
+            keep(_new_trade(Trade, (row["symbol"], p, q, _SIDES[row["side"]], ns_from_iso(row["timestamp"]), str(tid),
+                                    0, tid, 1)))
+        return trades
+    except Exception:  # noqa: BLE001 - a missing key, a bad time ...: the careful path says what
+        return None
 
-    def parse(self, frame: str | bytes) -> list[Trade]:
-        """v2: {"channel":"trade","type":"update","data":[{"symbol":"MATIC/USD","side":"sell","price":0.5117,
-        "qty":40.0,"ord_type":"market","trade_id":4665906,"timestamp":"2023-09-25T07:49:37.708706Z"}]}
-        v1: [993,[["354.11000000","0.89594024","1618678142.557535","s","l",""]],"trade","XMR/USD"]
 
-        The hot path (``_usual``) builds a usual trade frame's trades inline when every field has its usual
-        type and range; on any doubt ``parse_careful`` converts each field and says what is wrong: the same
-        trades, or the same error (it decodes the frame again: only rare or bad frames take it).
-        """
-        try:
-            msg = _loads(frame)  # load_json, inlined
-        except _JSONDecodeError:
-            return self.parse_careful(frame)  # says it is not JSON
-        trades = _usual(msg)
-        if trades is not None:
-            return trades
-        return self.parse_careful(frame)
+class Parser(HotPathParser):
+    """v2 ``type:"update"`` is live, ``type:"snapshot"`` is a replay.
+
+    v2: {"channel":"trade","type":"update","data":[{"symbol":"MATIC/USD","side":"sell","price":0.5117,
+    "qty":40.0,"ord_type":"market","trade_id":4665906,"timestamp":"2023-09-25T07:49:37.708706Z"}]}
+    v1: [993,[["354.11000000","0.89594024","1618678142.557535","s","l",""]],"trade","XMR/USD"]
+    """
+
+    usual = staticmethod(_usual)  # the hot path (feeds/hot_path.py)
 
     def parse_careful(self, frame: str | bytes) -> list[Trade]:
         """``parse`` without its hot path: each field converted and checked in turn (tests compare the two)."""
@@ -107,28 +120,3 @@ class Parser(ParserOutboxes):
         return [Trade(pair, price(row[0]), size(row[1]), side(_V1_SIDES, row[3]),
                       ns_from_decimal_seconds(row[2]), trade_id(row[6]) if len(row) > 6 else "")
                 for row in msg[1]]
-
-
-def _usual(msg: object) -> list[Trade] | None:
-    """A v2 ``update`` whose every field has its usual form (float price and qty, an integer trade id, an
-    ISO time in UTC), as ``parse_careful`` would build it; None on any doubt."""
-    try:
-        if type(msg) is not dict or msg.get("channel") != "trade" or msg["type"] != "update":
-            return None
-        rows = msg["data"]
-        if type(rows) is not list:
-            return None
-        trades = []
-        keep = trades.append
-        for row in rows:
-            if type(row) is not dict:
-                return None
-            p, q, tid = row["price"], row["qty"], row["trade_id"]
-            if not (type(p) is float and type(q) is float and type(tid) is int and 0.0 < p < _INF and 0.0 < q < _INF
-                    and 0 <= tid <= MAX_NS):
-                return None
-            keep(_new_trade(Trade, (row["symbol"], p, q, _SIDES[row["side"]], ns_from_iso(row["timestamp"]), str(tid),
-                                    0, tid, 1)))
-        return trades
-    except Exception:  # noqa: BLE001 - a missing key, a bad time ...: the careful path says what
-        return None

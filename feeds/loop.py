@@ -9,7 +9,7 @@
      |  a read of one single-trade frame: packed straight into a slot  |
      |  light traffic: wait <= 1 ms before the next read (batching.py) |
      |  every 50 ms: pings due? stale? lifetime near? metrics flush    |
-     |  nothing for 0.25 s: idle, read up to 1 s at a time            |
+     |  quiet (lone frames): reads wait up to 1 s, one wakeup a frame  |
      +-- Disconnect (EOF, close frame, stale, error) ---> backoff -----+
      +-- lifetime near: open a second session, read both, drop
          duplicates, close the old one once the new one delivers.
@@ -50,7 +50,7 @@ from shm.topology import EVENT_RING_CAPACITY, TICK_RING_CAPACITY, event_ring, ti
 log = logging.getLogger("tickagg.feed")
 HOUSEKEEPING_S = 0.05
 READ_TIMEOUT_S = 0.25
-IDLE_READ_TIMEOUT_S = 1.0  # reads of a connection that has gone quiet (see Feed._serve)
+IDLE_READ_TIMEOUT_S = 1.0  # the longest read wait (see Feed._serve): a stop request is seen within it
 OVERLAP_MAX_S = 10.0  # a lifetime switch gives the new connection this long to deliver
 GC_YOUNG_OBJECTS = 200_000  # more than a full read buffer's trades: no collection in the middle of a chunk
 
@@ -177,18 +177,21 @@ class Feed:
     def _serve(self, session: Session) -> None:
         """Read until the session ends; switch sessions before the venue's lifetime limit.
 
-        A read that times out with nothing (the counters are flushed then) makes the
-        connection idle: reads then wait up to ``IDLE_READ_TIMEOUT_S`` (a quarter of
-        the stale limit if that is shorter), so a silent feed wakes about once a
-        second, not four times; the first frame makes it busy again. While
-        traffic is light a read that brought data is followed by the batching
-        wait (feeds/batching.py); the read after it does not block, and what it
-        finds is stamped with the wait's start.
+        Housekeeping runs after a read at most every ``HOUSEKEEPING_S``, and after
+        every read that timed out (the counters are flushed then: they stand still
+        from there). Reads wait up to ``READ_TIMEOUT_S`` while frames come closer
+        together than that (or subscribe frames wait for the venue's rate), else
+        up to ``IDLE_READ_TIMEOUT_S`` (a quarter of the stale limit if shorter):
+        a silent feed wakes about once a second, and a lone frame (housekeeping
+        right after it) costs one wakeup, not a second one a moment later.
+        While traffic is light a read that brought data is followed by the
+        batching wait (feeds/batching.py); the read after it does not block, and
+        what it finds is stamped with the wait's start.
         """
         next_housekeeping = 0.0
         writer, metrics, batching = self.writer, self.metrics, self.batching
         values, stamp = metrics.values, batching.stamp
-        idle = False
+        short = True  # the socket's read timeout is READ_TIMEOUT_S (a new session's: Feed._open_session)
         idle_timeout_s = min(IDLE_READ_TIMEOUT_S, max(READ_TIMEOUT_S, self.stale_after_s / 4))
         while not self._stopping:
             if stamp[0]:  # after a batching wait: what came meanwhile, without blocking
@@ -198,16 +201,14 @@ class Feed:
                     continue  # nothing did: the next read blocks (and stamps its own time)
             else:
                 received = session.read()
+            now = time.monotonic()
             if received:
                 writer.flush()
-                if idle:
-                    idle = False
+                if now < next_housekeeping and not short:  # frames closer together than HOUSEKEEPING_S:
+                    short = True  # what this read counted is flushed within READ_TIMEOUT_S even if none follow
                     session.connection.settimeout(READ_TIMEOUT_S)
-            elif not idle:
-                idle = True
-                next_housekeeping = 0.0  # flush the counters now: they stand still from here
-                session.connection.settimeout(idle_timeout_s)
-            now = time.monotonic()
+            else:
+                next_housekeeping = 0.0  # a read timed out: flush the counters, they stand still from here
             if now >= next_housekeeping:
                 next_housekeeping = now + HOUSEKEEPING_S
                 values["last_frame_ns"] = session.recv_ns
@@ -215,8 +216,14 @@ class Feed:
                 metrics.flush()
                 session.housekeeping(now)
                 if self.max_lifetime_s and now - session.started > self._switch_at():
-                    session = self._switch(session)
-                    idle = False  # a session starts busy (READ_TIMEOUT_S)
+                    new = self._switch(session)
+                    if new is not session:
+                        session, short = new, True
+                if short and not received and not session.unsent:  # quiet: wake rarely
+                    short = False
+                    session.connection.settimeout(idle_timeout_s)
+                elif session.unsent and not short:  # subscribe frames wait for the rate: housekeeping soon
+                    short = True
                     session.connection.settimeout(READ_TIMEOUT_S)
             if received and batching.active:
                 batching.wait()

@@ -1,12 +1,11 @@
 """OKX v5 public ``trades`` channel (aggregated per taker order and price)."""
 from __future__ import annotations
 
-import orjson
-
+from feeds.hot_path import HotPathParser
 from feeds.normalize import (MAX_NS, SHAPE_ERRORS, load_json, missing, not_json_object, ns_from_ms, price, sequence,
                              side, size, span, trade_id)
 from feeds.trade import BUY, SELL, FrameError, Trade, shown
-from feeds.venue_form import ParserOutboxes, op_subscribe
+from feeds.venue_form import op_subscribe
 
 NAME = "okx"
 URL = "wss://ws.okx.com:8443/ws/v5/public"
@@ -24,7 +23,6 @@ _INF = float("inf")
 _MAX_DIGITS = 20  # normalize's limit for digit text
 _MAX_MS = MAX_NS // 1_000_000  # later times do not fit a tick's int64 ns
 _new_trade = tuple.__new__
-_loads, _JSONDecodeError = orjson.loads, orjson.JSONDecodeError
 
 
 def url_for(base_url: str, symbols: list[str]) -> str:
@@ -39,36 +37,6 @@ def subscribe_messages(symbols: list[str]) -> list[str]:
 
 def on_connect_messages() -> list[str]:
     return []
-
-
-class Parser(ParserOutboxes):
-    """Stateless apart from the outboxes every venue parser has."""
-
-    def parse(self, frame: str | bytes) -> list[Trade]:
-        """{"arg":{"channel":"trades","instId":"BTC-USDT"},"data":[{"instId":"BTC-USDT",
-        "tradeId":"338476307","px":"30236","sz":"0.0002","side":"buy","ts":"1652459224818"}]}
-
-        The hot path (``_usual``) builds the trades inline when every field has its usual
-        type and range; on any doubt the careful path (``parse_careful``'s) converts each
-        field and says what is wrong: the same trades, or the same error.
-        """
-        if frame == "pong" or frame == b"pong":
-            return []
-        try:
-            msg = _loads(frame)  # load_json, inlined
-        except _JSONDecodeError as exc:
-            raise FrameError("json", f"malformed JSON: {exc}") from None
-        if type(msg) is dict and "data" in msg:
-            trades = _usual(msg)
-            if trades is not None:
-                return trades
-        return _message(msg, frame)
-
-    def parse_careful(self, frame: str | bytes) -> list[Trade]:
-        """``parse`` without its hot path (tests compare the two)."""
-        if frame == "pong" or frame == b"pong":
-            return []
-        return _message(load_json(frame), frame)
 
 
 def _message(msg: object, frame: str | bytes) -> list[Trade]:
@@ -117,3 +85,20 @@ def _usual(msg: dict) -> list[Trade] | None:
         return trades
     except Exception:  # noqa: BLE001 - a missing key, an unhashable side ...: the careful path says what
         return None
+
+
+class Parser(HotPathParser):
+    """Stateless apart from the outboxes every venue parser has.
+
+    {"arg":{"channel":"trades","instId":"BTC-USDT"},"data":[{"instId":"BTC-USDT",
+    "tradeId":"338476307","px":"30236","sz":"0.0002","side":"buy","ts":"1652459224818"}]}
+    """
+
+    usual = staticmethod(_usual)  # the hot path (feeds/hot_path.py)
+    careful = staticmethod(_message)  # given the decoded frame: not decoded twice
+
+    def parse_careful(self, frame: str | bytes) -> list[Trade]:
+        """``parse`` without its hot path (tests compare the two)."""
+        if frame == "pong" or frame == b"pong":
+            return []
+        return _message(load_json(frame), frame)

@@ -123,6 +123,24 @@ def test_server_heartbeats_on_subscribed_connections(sim, venue, is_heartbeat, s
     assert not client.errors
 
 
+def test_coinbase_heartbeats_come_for_one_product_per_connection(sim):
+    """The feed asks for the heartbeat channel on one product: a frame a second shows the connection is
+    alive; one per product (hundreds a second on a big connection) would show nothing more."""
+    symbols = ["BTC-USD", "ETH-USD", "SOL-USD"]
+    client = VenueClient("coinbase", sim.url("coinbase"), symbols)
+    client.keep = True
+    products: list = []
+    try:
+        deadline = time.monotonic() + 30.0  # generous: a loaded machine
+        while len(products) < 3 and time.monotonic() < deadline:
+            client.pump(0.2)
+            products = [orjson.loads(text)["product_id"] for text in client.texts if '"type":"heartbeat"' in text]
+    finally:
+        client.close()
+    assert len(products) >= 3 and set(products) == {"BTC-USD"}
+    assert not client.errors
+
+
 def test_coinbase_closes_a_connection_that_never_subscribes(sim):
     ws = websocket.create_connection(sim.url("coinbase"), timeout=2)
     try:

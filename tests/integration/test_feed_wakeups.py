@@ -1,0 +1,42 @@
+"""A quiet feed wakes once per lone frame, not twice (feeds/loop.py, feeds/connections.py): real feed
+processes (one connection: blocking reads; two: the epoll loop) against the simulator at 3 trades/s,
+their wakeups counted from outside (/proc: the main thread's voluntary context switches)."""
+from __future__ import annotations
+
+import time
+
+from feed_helpers import metrics, start_feed, stop_feed, wait_until
+from shm import segment
+from simulator.handle import start_simulator
+
+SYMBOLS = ["BTC-USDT", "ETH-USDT"]
+WINDOW_S = 6.0  # 18 frames at 3/s
+
+
+def _switches(pid: int) -> int:
+    with open(f"/proc/{pid}/task/{pid}/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("voluntary_ctxt_switches"))
+
+
+def test_a_lone_frame_costs_one_wakeup(group):
+    groups = {"single": f"{group}s", "epoll": f"{group}m"}
+    sim = start_simulator(["okx"], rate=3.0)
+    feeds = {}
+    try:
+        feeds["single"] = start_feed("okx", sim.url("okx"), groups["single"], SYMBOLS)
+        feeds["epoll"] = start_feed("okx", sim.url("okx"), groups["epoll"], SYMBOLS, "--connection-symbols", "1")
+        for kind, name in groups.items():
+            wait_until(lambda n=name: metrics(n, "okx")["ticks"] >= 2, 60, f"{kind} feed's first ticks")
+        before = {kind: (metrics(name, "okx")["reads"], _switches(feeds[kind].pid)) for kind, name in groups.items()}
+        time.sleep(WINDOW_S)  # a measuring window, not a wait for a condition
+        after = {kind: (metrics(name, "okx")["reads"], _switches(feeds[kind].pid)) for kind, name in groups.items()}
+    finally:
+        for feed in feeds.values():
+            stop_feed(feed)
+        sim.stop()
+        for name in groups.values():
+            for segment_name in segment.names(f"tickagg.{name}."):
+                segment.remove(segment_name)
+    counts = {kind: (after[kind][0] - before[kind][0], after[kind][1] - before[kind][1]) for kind in groups}
+    # one per frame (+ a pong every 20 s, a read counted late); ce1c478 took 2 (single) and 1.5 (epoll)
+    assert all(reads >= WINDOW_S and wakeups <= 1.25 * reads + 1 for reads, wakeups in counts.values()), counts
