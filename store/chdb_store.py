@@ -9,11 +9,12 @@ measured fastest here (about 2 M tick rows/s at 100 k rows per insert, versus
 varint length then the values; strings (events, few) are encoded row by row.
 
 What an insert costs here is mostly per insert, not per row (a part's files,
-the pipeline, the merges it feeds), so the embedded tables and inserts are set
-for small frequent parts (measured on the 2-core machine, 10-row inserts: ~20
-ms of CPU each before, ~8 after): parts under 10 MiB are written ``packed``
-(``min_bytes_for_full_part_storage``: one file per part instead of a dozen;
-merges above it write ordinary parts), and an insert runs on one thread
+the pipeline, the merges it feeds), so the embedded tables and inserts are
+set for small frequent parts (10-row inserts with their row-count check, on
+the loaded 2-core machine: ~20-30 ms of CPU each before, ~12-16 after): parts
+under 10 MiB are written ``packed`` (``min_bytes_for_full_part_storage``: one
+file per part instead of a dozen; merges above it write ordinary parts,
+``TABLE_SETTINGS``), and an insert runs on one thread
 without ClickHouse's deduplication (``insert_deduplicate = 0``: no block hash,
 no dedup log; a batch that may already be in, after a crash or a failed
 insert, is marked in doubt by the writer and checked by ``batch_id`` before it
@@ -54,7 +55,7 @@ INSERT_SETTINGS = "max_threads = 1, max_insert_threads = 1"  # a batch is small:
 class ChdbStore(Store):
     kind = "chdb"
     # Batches go by age only (``--batch-ms``, 50 ms: 20 inserts a second at any rate): each chDB insert writes a part
-    # and feeds the merges in this process, ~10-25 ms of CPU whatever its size (+ ~3 ms per 1,000 tick rows), so
+    # and feeds the merges in this process, ~12-16 ms of CPU whatever its size (+ ~1 ms per 1,000 tick rows), so
     # 1,000-row batches at 80k ticks/s would need 80 inserts a second: the writer falls behind and inserts back to
     # back, a whole core. ``--batch-rows`` still sets a row trigger for lower latency at that price.
     batch_rows = 1 << 62
