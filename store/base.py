@@ -8,9 +8,10 @@ A store implements ``connect`` (reads the server version into ``caps``),
 - ``insert``: one batch, exactly once. A batch marked in doubt (an earlier
   attempt may have reached the store) is inserted with
   ``insert_deduplication_token`` where the server has it; where it does not
-  (18.16) the store is asked first how many of the batch's rows it already has,
-  by ``batch_id`` within the batch's days, leading key values and time range
-  (so the primary key index keeps that query small).
+  (18.16), or where the store goes without tokens (chDB: ``dedup_by_token``),
+  the store is asked first how many of the batch's rows it already has, by
+  ``batch_id`` within the batch's days, leading key values and time range (so
+  the primary key index keeps that query small).
 """
 from __future__ import annotations
 
@@ -158,13 +159,19 @@ class Store:
     def insert(self, batch: Batch) -> int:
         """Insert ``batch`` unless the store already has it; return the rows inserted now."""
         records = batch.records
-        if batch.in_doubt and not self.caps.dedup_token:
+        by_token = self.dedup_by_token()
+        if batch.in_doubt and not by_token:
             records = self._missing_rows(batch)
             if len(records) == 0:
                 log.info("%r was already in the store", batch)
                 return 0
-        self._insert(batch, records, dedup=self.caps.dedup_token)
+        self._insert(batch, records, dedup=by_token)
         return len(records)
+
+    def dedup_by_token(self) -> bool:
+        """Whether every insert carries ``insert_deduplication_token`` (a retry is then deduplicated by the store);
+        otherwise an in-doubt batch is checked by ``batch_id`` first (``_missing_rows``)."""
+        return self.caps.dedup_token
 
     def _missing_rows(self, batch: Batch) -> np.ndarray:
         """The rows of an in-doubt batch the store does not have (a part per day is atomic)."""

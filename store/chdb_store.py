@@ -8,6 +8,18 @@ measured fastest here (about 2 M tick rows/s at 100 k rows per insert, versus
 1.4 M through a PyArrow table and ``Python()``). A fixed-length Array is its
 varint length then the values; strings (events, few) are encoded row by row.
 
+What an insert costs here is mostly per insert, not per row (a part's files,
+the pipeline, the merges it feeds), so the embedded tables and inserts are
+set for small frequent parts (10-row inserts with their row-count check, on
+the loaded 2-core machine: ~20-30 ms of CPU each before, ~12-16 after): parts
+under 10 MiB are written ``packed`` (``min_bytes_for_full_part_storage``: one
+file per part instead of a dozen; merges above it write ordinary parts;
+merges wait for more parts of a size: ``TABLE_SETTINGS``), and an insert
+runs on one thread without ClickHouse's deduplication (``insert_deduplicate = 0``: no block hash,
+no dedup log; a batch that may already be in, after a crash or a failed
+insert, is marked in doubt by the writer and checked by ``batch_id`` before it
+goes in again, as on ClickHouse 18.16: ``Store.insert``).
+
 chDB is imported here, lazily, and only this module imports it: it takes a
 process to about 270 MB of RSS. One process at a time can open a chDB
 directory (chDB locks it), so ``tickagg query`` cannot read the store while a
@@ -23,7 +35,7 @@ import orjson
 from store.base import Store, StoreError, StoreRejected, StoreUnavailable, batch_days, error_code, error_kind
 from store.batch import Batch
 from store.schema import Capabilities, quote
-from store.tables import NS, Table, column_values
+from store.tables import ALL, NS, Table, column_values
 from store.url import StoreURL
 
 log = logging.getLogger(__name__)
@@ -34,10 +46,17 @@ _FIXED = {
 }
 
 
+# Per table (ALTER ... MODIFY SETTING at setup): parts under 10 MiB uncompressed (an insert's part, early merges) in
+# one packed file; merges that wait for more parts of a size (merge_selector_base 10, ClickHouse's default 5: each row
+# is rewritten fewer times, for more parts per day between merges; ~0.85x the store's CPU at 50 ms batches).
+TABLE_SETTINGS = {"min_bytes_for_full_part_storage": 10 << 20, "merge_selector_base": 10}
+INSERT_SETTINGS = "max_threads = 1, max_insert_threads = 1"  # a batch is small: no pipeline threads to hand it between
+
+
 class ChdbStore(Store):
     kind = "chdb"
     # Batches go by age only (``--batch-ms``, 50 ms: 20 inserts a second at any rate): each chDB insert writes a part
-    # and feeds the merges in this process, ~10-25 ms of CPU whatever its size (+ ~3 ms per 1,000 tick rows), so
+    # and feeds the merges in this process, ~12-16 ms of CPU whatever its size (+ ~1 ms per 1,000 tick rows), so
     # 1,000-row batches at 80k ticks/s would need 80 inserts a second: the writer falls behind and inserts back to
     # back, a whole core. ``--batch-rows`` still sets a row trigger for lower latency at that price.
     batch_rows = 1 << 62
@@ -46,6 +65,24 @@ class ChdbStore(Store):
         super().__init__(url)
         self._session = None
         self._rows: dict[str, int] = {}  # per table, its row count after our last confirmed insert
+
+    def dedup_by_token(self) -> bool:
+        return False  # an in-doubt batch is checked by batch_id instead: a token costs every insert a hash and a log write
+
+    def setup(self, feature_names: list[str], catalogue_version: int = 0, retention_days: int = 0) -> list[int]:
+        applied = super().setup(feature_names, catalogue_version, retention_days)
+        self._set_table_settings()
+        return applied
+
+    def _set_table_settings(self) -> None:
+        """``TABLE_SETTINGS`` on every stored table that lacks them (a store made before them too); idempotent."""
+        wanted = [f"{k} = {v}" for k, v in TABLE_SETTINGS.items()]
+        names = ", ".join(f"'{t.name}'" for t in ALL)
+        rows = self.execute(f"SELECT name, create_table_query FROM system.tables WHERE database = '{quote(self.database)}' "
+                            f"AND name IN ({names})")
+        for name, create in rows:
+            if any(setting not in create for setting in wanted):
+                self.execute(f"ALTER TABLE {self.database}.{name} MODIFY SETTING {', '.join(wanted)}")
 
     def connect(self) -> None:
         if self._session is not None:
@@ -100,7 +137,8 @@ class ChdbStore(Store):
         batch's own rows (``stored_by_day``), which decides."""
         table = batch.table
         columns = ", ".join(f"`{c}`" for c in table.column_names)
-        settings = f" SETTINGS insert_deduplication_token = '{batch.token}'" if dedup else ""
+        settings = f" SETTINGS {INSERT_SETTINGS}" + (f", insert_deduplication_token = '{batch.token}'" if dedup else
+                                                     ", insert_deduplicate = 0")
         payload = rowbinary(table, records, batch.id)
         before = self._rows.pop(table.name, None)  # forgotten until this insert is confirmed
         if before is None:
