@@ -97,7 +97,8 @@ def error_code(text: str) -> int | None:
 
 class Store:
     kind = "store"
-    batch_rows = 1000  # the writer's default row trigger for a batch (its age trigger, 50 ms, is the other)
+    batch_rows = 1000  # the writer's default row trigger for a batch (its age trigger, batch_ms, is the other)
+    batch_ms = 50.0  # the writer's default age trigger (``--batch-ms``)
 
     def __init__(self, url: StoreURL):
         self.url = url

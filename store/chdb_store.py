@@ -55,11 +55,16 @@ INSERT_SETTINGS = "max_threads = 1, max_insert_threads = 1"  # a batch is small:
 
 class ChdbStore(Store):
     kind = "chdb"
-    # Batches go by age only (``--batch-ms``, 50 ms: 20 inserts a second at any rate): each chDB insert writes a part
-    # and feeds the merges in this process, ~12-16 ms of CPU whatever its size (+ ~1 ms per 1,000 tick rows), so
+    # Batches go by age only (``--batch-ms``; ``batch_ms`` below: 10 inserts a second per busy ring at any rate):
+    # each chDB insert writes a part and feeds the merges in this process, ~8-15 ms of CPU whatever its size (+ ~1 ms
+    # per 1,000 tick rows), so
     # 1,000-row batches at 80k ticks/s would need 80 inserts a second: the writer falls behind and inserts back to
     # back, a whole core. ``--batch-rows`` still sets a row trigger for lower latency at that price.
     batch_rows = 1 << 62
+    # 100 ms, not 50: ~10 inserts a second per busy ring, not 20. At 80k ticks/s the store's own CPU (insert
+    # pipeline, part writes, merges: all in this process) fell from ~95% to ~55% of a core (w4's harness, session 9)
+    # for up to 50 ms more tick-to-storage latency; ``--batch-ms 50`` buys it back.
+    batch_ms = 100.0
 
     def __init__(self, url: StoreURL):
         super().__init__(url)

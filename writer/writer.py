@@ -4,7 +4,7 @@ One thread, one loop::
 
   pop every ring (aggregator out.*, feed <exchange>.events) into its batcher
   (nothing to do: sleep until a batch may be due, at most batch_ms — ``Writer.idle_s``)
-  for each batch that is due (1,000 rows / 50 ms; chDB: 50 ms; a quiet ring: quiet_batch_ms, 500 ms, for ticks,
+  for each batch that is due (1,000 rows / 50 ms; chDB: 100 ms; a quiet ring: quiet_batch_ms, 500 ms, for ticks,
   quiet_summary_ms, 2 s, for the others: writer/batcher.py):
       symbol ids: the group directory's run ids -> the store's stable ids (writer/symbol_ids.py), once
       store up:   new symbol ids to the store -> commit log INTENT -> insert -> ACK -> commit the ring tail
@@ -75,7 +75,7 @@ class WriterConfig:
     group: str = "default"
     state_dir: str = "./data/writer"
     batch_rows: int | None = None  # None: the store's own default (Store.batch_rows: 1,000; chDB by batch_ms only)
-    batch_ms: float = 50.0
+    batch_ms: float | None = None  # None: the store's own default (Store.batch_ms: 50; chDB 100)
     quiet_batch_ms: float = 500.0  # the batch age of a quiet ring (< batcher.QUIET_ROWS rows in the last second; 0: batch_ms)
     quiet_summary_ms: float = 2000.0  # ... of a quiet ring other than out.ticks (bars, features, regime, latency,
     # events), at least quiet_batch_ms; 0 with quiet_batch_ms
@@ -105,6 +105,8 @@ class Writer(SpillAndReplay):
     def __init__(self, url: StoreURL, config: WriterConfig = WriterConfig(), store: Store | None = None):
         self.url, self.config = url, config
         self.store = store or open_store(url)
+        if config.batch_ms is None:
+            self.config = config = dataclasses.replace(config, batch_ms=self.store.batch_ms)
         self.state_dir = os.path.join(config.state_dir, config.group)
         os.makedirs(self.state_dir, exist_ok=True)
         compact_bytes = CommitLog.COMPACT_BYTES if config.commitlog_compact_mb is None else int(config.commitlog_compact_mb * (1 << 20))

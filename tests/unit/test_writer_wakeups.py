@@ -127,6 +127,17 @@ def test_chdb_batches_by_age_only_unless_a_row_trigger_is_given(chdb_url, tmp_pa
     assert given._triggers(True)[0] == 500
 
 
+def test_the_batch_age_defaults_to_the_stores_own(chdb_url, tmp_path):
+    """chDB inserts cost CPU in the writer's process: its batches are 100 ms old by default, a server's 50;
+    a given --batch-ms wins over either."""
+    server = parse("clickhouse://default@127.0.0.1:9/tickagg")  # never connected here
+    chdb = ChdbStore(parse(chdb_url))
+    assert Writer(server, WriterConfig(state_dir=str(tmp_path)), open_store(server))._triggers(True)[1] == 0.05
+    assert Writer(parse(chdb_url), WriterConfig(state_dir=str(tmp_path)), chdb)._triggers(True)[1] == 0.1
+    given = Writer(parse(chdb_url), WriterConfig(state_dir=str(tmp_path), batch_ms=20.0), chdb)
+    assert given._triggers(True)[1] == 0.02 and given.config.batch_ms == 20.0
+
+
 def test_a_quiet_writer_stores_a_lone_tick_and_a_bar_after_a_silence(chdb_url, group, tmp_path):
     """The writer's own loop (run: step, then sleep idle_s) over a silent group, then one tick and one bar: both
     reach the store (counted there), the tick with no more than quiet_batch_ms of batching, the bar quiet_summary_ms."""
