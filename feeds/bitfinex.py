@@ -14,7 +14,7 @@ from feeds.normalize import (MAX_NS, SHAPE_ERRORS, load_json, missing, not_json_
                              trade_id)
 from feeds.trade import BUY, SELL, FrameError, Trade, shown
 from feeds.venue_form import ParserOutboxes
-from shm.records import FLAG_SNAPSHOT
+from shm.flags import FLAG_SNAPSHOT
 
 NAME = "bitfinex"
 URL = "wss://api-pub.bitfinex.com/ws/2"

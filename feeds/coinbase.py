@@ -7,7 +7,7 @@ from feeds.normalize import (MAX_NS, SHAPE_ERRORS, load_json, missing, not_json_
                              side, size, trade_id)
 from feeds.trade import BUY, SELL, FrameError, Trade, shown
 from feeds.venue_form import ParserOutboxes
-from shm.records import FLAG_SNAPSHOT
+from shm.flags import FLAG_SNAPSHOT
 
 NAME = "coinbase"
 URL = "wss://ws-feed.exchange.coinbase.com"

@@ -46,11 +46,8 @@ TICK = np.dtype(
 )
 assert TICK.itemsize == 64
 
-# tick flags (a bit set, u1; also in out.ticks records)
-FLAG_GAP = 1  # trade ids/sequence skipped before this tick
-FLAG_SNAPSHOT = 2  # replayed by the venue on subscribe, not a live trade
-FLAG_REPLAY = 4  # filled in after a reconnect, deduplicated by trade id
-FLAG_TRADE_UUID = 8  # the trade id is a UUID, kept exactly in trade_id and trade_id_lo
+# tick flags (a bit set, u1; also in out.ticks records): defined in shm/flags.py (no NumPy there)
+from shm.flags import FLAG_GAP, FLAG_REPLAY, FLAG_SNAPSHOT, FLAG_TRADE_UUID  # noqa: E402,F401
 
 
 _U64_MAX = (1 << 64) - 1
