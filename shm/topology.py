@@ -19,10 +19,11 @@ processes that map it once touched, and a ring that wraps touches them all.
 The two rings that grow with the tick rate are sized by seconds of buffer at
 a configured peak rate (``RingSizing``, the deployment file's ``[rings]``):
 a feed's tick ring holds ``buffer_seconds`` at ``venue_peak_rate`` (it must
-cover a warm aggregator restart: ~2-3 s from exec to reading again with the
-kernels cached, plus systemd's 1 s RestartSec; 4 s at 2x a venue's share of
-80k/s is 8 s at that share. No default covers a cold Numba compile, 100-300 s:
-warm the cache before an upgrade, `python -m aggregator.main`), ``out.ticks`` holds ``output_seconds`` at
+cover a warm aggregator restart: 2.3-2.6 CPU-s from exec to reading again
+with the kernels cached (3-9 s wall on a 2-core machine at load 15), plus
+systemd's 1 s RestartSec; 4 s at 2x a venue's share of 80k/s is 8 s at that
+share. No default covers a cold Numba compile, 100-300 s: warm the cache
+before an upgrade, `python -m aggregator.main`), ``out.ticks`` holds ``output_seconds`` at
 ``peak_rate`` (the writer's batch cycles, a slow insert, a restart: the writer
 spills when the store is down; `tickagg run` starts the feeds only once the
 writer reads out.ticks, tickagg/start_gate.py, so its first start needs no room). The others have fixed capacities: their rates do not follow the

@@ -6,7 +6,12 @@ and only when a chDB store is opened.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from store.url import StoreURL, configured, parse, redact
+
+if TYPE_CHECKING:
+    from store.base import Store
 
 _FROM_BASE = ("Store", "StoreError", "StoreUnavailable")
 
