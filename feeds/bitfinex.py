@@ -16,7 +16,7 @@ from feeds.hot_path import HotPathParser
 from feeds.normalize import (MAX_NS, SHAPE_ERRORS, load_json, missing, not_json_object, ns_from_ms, price, signed_size,
                              trade_id)
 from feeds.trade import BUY, SELL, FrameError, Trade, shown
-from shm.records import FLAG_SNAPSHOT
+from shm.flags import FLAG_SNAPSHOT
 
 NAME = "bitfinex"
 URL = "wss://api-pub.bitfinex.com/ws/2"

@@ -6,7 +6,7 @@ from feeds.normalize import (SHAPE_ERRORS, load_json, missing, not_json_object, 
                              trade_id)
 from feeds.trade import BUY, SELL, FrameError, Trade, shown
 from feeds.venue_form import op_subscribe
-from shm.records import FLAG_SNAPSHOT
+from shm.flags import FLAG_SNAPSHOT
 
 NAME = "bitmex"
 URL = "wss://ws.bitmex.com/realtime"

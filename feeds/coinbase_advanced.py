@@ -20,7 +20,7 @@ import orjson
 from feeds.normalize import SHAPE_ERRORS, load_json, missing, not_json_object, ns_from_iso, price, sequence, side, size, trade_id
 from feeds.trade import BUY, SELL, FrameError, Trade, shown
 from feeds.venue_form import ParserOutboxes
-from shm.records import FLAG_SNAPSHOT
+from shm.flags import FLAG_SNAPSHOT
 
 NAME = "coinbase"  # the same venue as feeds/coinbase.py: one ring, one exchange id
 URL = "wss://advanced-trade-ws.coinbase.com"

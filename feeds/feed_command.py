@@ -41,9 +41,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--log-level", type=log_level, default="INFO", help="logging level (default INFO)")
     parser.add_argument("--ring-capacity", type=power_of_two, default=None,
                         help="records in the tick ring when it is created (a power of two; default: "
-                             "--buffer-seconds x --venue-peak-rate, 131072)")
+                             "--buffer-seconds x --venue-peak-rate, 65536)")
     parser.add_argument("--buffer-seconds", type=bounded_float(0, 600, low_open=True),
-                        help="the tick ring holds this many seconds at --venue-peak-rate when it is created (default 8)")
+                        help="the tick ring holds this many seconds at --venue-peak-rate when it is created (default 4)")
     parser.add_argument("--venue-peak-rate", type=bounded_float(0, 1e8, low_open=True),
                         help="ticks/s this venue may burst to, for --buffer-seconds (default 16000)")
     parser.add_argument("--batch-wait-us", type=bounded_float(0, 1000), default=None, metavar="US",

@@ -14,7 +14,7 @@ from feeds.hot_path import HotPathParser
 from feeds.normalize import (MAX_NS, SHAPE_ERRORS, load_json, missing, not_json_object, ns_from_ms, ns_from_ns, price,
                              side, side_from_buyer_is_maker, size, trade_id)
 from feeds.trade import BUY, SELL, UNKNOWN, FrameError, Trade, shown
-from shm.records import FLAG_SNAPSHOT
+from shm.flags import FLAG_SNAPSHOT
 
 NAME = "gemini"
 URL = "wss://ws.gemini.com"

@@ -12,7 +12,7 @@ from feeds.hot_path import HotPathParser
 from feeds.normalize import (MAX_NS, SHAPE_ERRORS, load_json, missing, not_json_object, ns_from_decimal_seconds,
                              ns_from_iso, price, sequence, side, size, trade_id)
 from feeds.trade import BUY, SELL, FrameError, Trade, shown
-from shm.records import FLAG_SNAPSHOT
+from shm.flags import FLAG_SNAPSHOT
 
 NAME = "kraken"
 URL = "wss://ws.kraken.com/v2"

@@ -21,13 +21,16 @@ The tick record (64 bytes, one cache line)::
 - ``seq``: the feed's own per-ring counter, +1 per tick (gap-free by design).
 - ``symbol_id``: index in the symbol directory (shm/symbols.py).
 - ``exchange_id``: see ``EXCHANGE_IDS``.
-- ``side``: +1 taker buy, -1 taker sell, 0 unknown. ``flags``: FLAG_* below.
+- ``side``: +1 taker buy, -1 taker sell, 0 unknown. ``flags``: FLAG_* (shm/flags.py, re-exported here).
 
 Fingerprints and earlier layouts of this and every other record: shm/layouts.py.
 """
 from __future__ import annotations
 
 import numpy as np
+
+# tick flags (a bit set, u1; also in out.ticks records), re-exported: defined in shm/flags.py, without NumPy
+from shm.flags import FLAG_GAP, FLAG_REPLAY, FLAG_SNAPSHOT, FLAG_TRADE_UUID  # noqa: F401
 
 TICK = np.dtype(
     [
@@ -46,11 +49,6 @@ TICK = np.dtype(
 )
 assert TICK.itemsize == 64
 
-# tick flags (a bit set, u1; also in out.ticks records)
-FLAG_GAP = 1  # trade ids/sequence skipped before this tick
-FLAG_SNAPSHOT = 2  # replayed by the venue on subscribe, not a live trade
-FLAG_REPLAY = 4  # filled in after a reconnect, deduplicated by trade id
-FLAG_TRADE_UUID = 8  # the trade id is a UUID, kept exactly in trade_id and trade_id_lo
 
 
 _U64_MAX = (1 << 64) - 1

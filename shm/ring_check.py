@@ -12,9 +12,14 @@ throw a ring away: each side repairs its own word (shm/kernels.py).
 """
 from __future__ import annotations
 
-import numpy as np
+import os
+from typing import TYPE_CHECKING
 
 from shm import header as H
+from shm import segment
+
+if TYPE_CHECKING:  # the checks index any int64 word sequence: a plain reader (no NumPy) uses them too
+    import numpy as np
 
 MAX_CAPACITY = 1 << 32  # records; the largest ring we create is 2^20
 MAX_RECORD_BYTES = 1 << 16
@@ -60,3 +65,20 @@ def positions_problem(words: np.ndarray, capacity: int) -> str | None:
     if not 0 <= tail <= head <= tail + capacity:
         return f"has impossible positions: tail {tail}, head {head}, capacity {capacity}"
     return None
+
+
+def consumer_alive_plain(name: str) -> bool:
+    """Whether segment ``name`` is a sound ring (owner and mode as shm/segment.py requires, layout words that
+    agree with the file, ``header_problem``) whose consumer role a live process holds: read with one ``pread``
+    of the header, without NumPy (`tickagg run`'s start gate, tickagg/start_gate.py). SegmentError when the
+    segment is missing or refused; False when it is not a sound ring or nobody consumes it."""
+    fd = segment.open_checked(name)
+    try:
+        data = os.pread(fd, H.HEADER_BYTES, 0)
+        if len(data) < H.HEADER_BYTES:
+            return False
+        if header_problem(memoryview(data).cast("q"), os.fstat(fd).st_size):
+            return False
+        return segment.is_locked(fd, H.CONSUMER_LOCK_BYTE)
+    finally:
+        os.close(fd)

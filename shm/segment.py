@@ -86,6 +86,17 @@ def create(name: str, size: int, initialise: Callable[[mmap.mmap], None]) -> boo
 
 def open_segment(name: str) -> tuple[int, mmap.mmap]:
     """Open an existing segment: its file descriptor and a shared mapping."""
+    fd = open_checked(name)
+    try:
+        size = os.fstat(fd).st_size
+        return fd, mmap.mmap(fd, size)
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def open_checked(name: str) -> int:
+    """The file descriptor of existing segment ``name``, refused unless it is ours (``_check_ours``)."""
     path = path_of(name)
     try:
         fd = os.open(path, _OPEN_FLAGS)
@@ -95,8 +106,7 @@ def open_segment(name: str) -> tuple[int, mmap.mmap]:
         raise SegmentRefusedError(_refusal(name, path, *_what_is_there(path, exc))) from None
     try:
         _check_ours(name, path, os.fstat(fd))
-        size = os.fstat(fd).st_size
-        return fd, mmap.mmap(fd, size)
+        return fd
     except BaseException:
         os.close(fd)
         raise

@@ -19,7 +19,11 @@ processes that map it once touched, and a ring that wraps touches them all.
 The two rings that grow with the tick rate are sized by seconds of buffer at
 a configured peak rate (``RingSizing``, the deployment file's ``[rings]``):
 a feed's tick ring holds ``buffer_seconds`` at ``venue_peak_rate`` (it must
-cover an aggregator restart), ``out.ticks`` holds ``output_seconds`` at
+cover a warm aggregator restart: 2.3-2.6 CPU-s from exec to reading again
+with the kernels cached (3-9 s wall on a 2-core machine at load 15), plus
+systemd's 1 s RestartSec; 4 s at 2x a venue's share of 80k/s is 8 s at that
+share. No default covers a cold Numba compile, 100-300 s: warm the cache
+before an upgrade, `python -m aggregator.main`), ``out.ticks`` holds ``output_seconds`` at
 ``peak_rate`` (the writer's batch cycles, a slow insert, a restart: the writer
 spills when the store is down; `tickagg run` starts the feeds only once the
 writer reads out.ticks, tickagg/start_gate.py, so its first start needs no room). The others have fixed capacities: their rates do not follow the
@@ -45,7 +49,7 @@ class RingSpec(NamedTuple):
     table: str | None  # None: the writer does not read it
 
 
-TICK_RING = RingSpec(TICK, 1 << 17, None)  # per exchange: the capacity at the default RingSizing, 8 MiB
+TICK_RING = RingSpec(TICK, 1 << 16, None)  # per exchange: the capacity at the default RingSizing, 4 MiB
 EVENT_RING = RingSpec(EVENT, 1 << 12, "events")  # per exchange
 TICK_RING_CAPACITY = TICK_RING.capacity
 EVENT_RING_CAPACITY = EVENT_RING.capacity
@@ -71,7 +75,7 @@ class RingSizing(NamedTuple):
     """How much the rate-driven rings buffer (the deployment file's ``[rings]``). Defaults: the seed's operating
     point, 80k ticks/s over ten venues, with bursts to 1.5x the group rate and 2x a venue's."""
 
-    buffer_seconds: float = 8.0  # a feed's tick ring: an aggregator restart
+    buffer_seconds: float = 4.0  # a feed's tick ring: a warm aggregator restart (the docstring)
     venue_peak_rate: float = 16_000.0  # ticks/s one venue may send
     output_seconds: float = 4.0  # out.ticks: writer batch cycles, hiccups and a restart (not its first start: the docstring)
     peak_rate: float = 120_000.0  # ticks/s of the whole group

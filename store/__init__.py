@@ -6,8 +6,24 @@ and only when a chDB store is opened.
 """
 from __future__ import annotations
 
-from store.base import Store, StoreError, StoreUnavailable
+from typing import TYPE_CHECKING
+
 from store.url import StoreURL, configured, parse, redact
+
+if TYPE_CHECKING:
+    from store.base import Store
+
+_FROM_BASE = ("Store", "StoreError", "StoreUnavailable")
+
+
+def __getattr__(name: str):
+    """``Store``, ``StoreError``, ``StoreUnavailable`` from base.py on first use: base.py imports NumPy (~10 MB),
+    and `tickagg run` only parses a store URL (url.py), so it stays without it."""
+    if name in _FROM_BASE:
+        from store import base
+
+        return getattr(base, name)
+    raise AttributeError(f"module 'store' has no attribute {name!r}")
 
 
 def open_store(url: StoreURL | str) -> Store:

@@ -111,9 +111,7 @@ def run(args: argparse.Namespace) -> int:
     supervisor.start()
     print(f"tickagg run: group {args.group}, {len(exchanges)} feed(s){' from the simulator' if simulator else ''}, "
           f"logs in {supervisor.log_dir}; Ctrl-C stops", flush=True)
-    from tickagg.run_status import GroupStatus
-
-    status = GroupStatus(args.group, exchanges, None if args.no_writer else report, supervisor.roles)
+    status = _LazyStatus(args.group, exchanges, None if args.no_writer else report, supervisor.roles)
     deadline = time.monotonic() + args.seconds if args.seconds else None
     next_status = time.monotonic() + args.status_every
     try:
@@ -151,6 +149,22 @@ def run(args: argparse.Namespace) -> int:
                   file=sys.stderr, flush=True)
         return 1
     return 0
+
+
+class _LazyStatus:
+    """tickagg/run_status.py's ``GroupStatus``, imported at the first line it prints: it reads the rings with
+    NumPy (~10 MB of the supervisor's PSS), which a supervisor that prints no status line (``--status-every``
+    longer than the run, as `tickagg bench e2e` asks) never needs."""
+
+    def __init__(self, *args):
+        self._args, self._status = args, None
+
+    def line(self, final: bool = False) -> str:
+        if self._status is None:
+            from tickagg.run_status import GroupStatus
+
+            self._status = GroupStatus(*self._args)
+        return self._status.line(final)
 
 
 def _serve_metrics(args: argparse.Namespace, exchanges: list[str], report: str, roles):

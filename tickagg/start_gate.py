@@ -14,17 +14,19 @@ from typing import Callable
 
 
 def writer_reads(group: str) -> Callable[[], bool]:
-    """A condition: the group's out.ticks exists and a live process holds its consumer role."""
-    from shm.ring import MONITOR, Ring, RingError, ring_name
+    """A condition: the group's out.ticks exists, is a sound ring of ours and a live process holds its consumer
+    role. Read with plain ``pread`` and a lock query (shm/ring_check.py ``consumer_alive_plain``), so the
+    supervisor never imports NumPy for it."""
+    from shm.names import PREFIX, check_group
+    from shm.ring_check import consumer_alive_plain
     from shm.segment import SegmentError
 
-    name = ring_name(group, "out.ticks")
+    name = f"{PREFIX}{check_group(group)}.out.ticks"  # shm/ring.py ring_name, whose module imports NumPy
 
     def ready() -> bool:
         try:
-            with Ring(name, MONITOR, numba=False) as ring:
-                return bool(ring.status().get("consumer_alive"))
-        except (RingError, SegmentError):  # not there yet (or not sound: the aggregator replaces it)
+            return consumer_alive_plain(name)
+        except (OSError, SegmentError):  # not there yet, refused, or removed meanwhile (the aggregator replaces it)
             return False
 
     return ready

@@ -1,6 +1,7 @@
 """`tickagg run` starts the feeds only once the writer reads out.ticks (tickagg/start_gate.py), so that ring never
 has to hold the writer's start: here the writer is slow to attach (its store accepts the connection and never
-answers, so it waits for its timeout before it spills), and no feed may have started before it did."""
+answers, so it waits for its timeout before it spills), and no feed may have started before it did. The
+supervisor, asked for no status line, never imports NumPy (its gate reads the ring plainly)."""
 from __future__ import annotations
 
 import signal
@@ -43,6 +44,11 @@ def test_the_feeds_start_after_the_writer_reads_out_ticks(group, tmp_path):
                 feeds = [venue for venue in ("binance", "okx") if segment.exists(ring_name(group, venue))]
                 if feeds:
                     assert _writer_reads(group), f"{feeds} started before the writer read out.ticks"
+                    # the gate read out.ticks without NumPy, and no status line was asked for: the supervisor
+                    # never imported it (~10 MB of its PSS)
+                    with open(f"/proc/{run.pid}/maps") as maps:
+                        numpy_maps = [line.split()[-1] for line in maps if "/numpy" in line]
+                    assert not numpy_maps, f"the supervisor maps NumPy: {sorted(set(numpy_maps))[:3]}"
                     break
                 time.sleep(0.02)
             assert seen_out_ticks  # the feeds did wait: out.ticks was there without a reader first

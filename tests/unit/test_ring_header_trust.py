@@ -171,3 +171,36 @@ def test_a_file_truncated_after_attach_stops_its_use_with_the_reason(group, prod
         with pytest.raises(RingDamagedError, match="truncated"):
             consumer.pop_batch(np.zeros(4, TICK))
         assert producer.status()["damaged"]
+
+
+@pytest.mark.parametrize("damage", [None, "magic", "capacity", "half"])  # a held header stays mapped: no cut into it
+def test_the_plain_consumer_check_trusts_only_a_sound_ring(group, damage):
+    """`tickagg run`'s start gate (no NumPy): True only for a sound ring whose consumer role is held."""
+    name = ring_name(group, "gate")
+    with pytest.raises(segment.SegmentMissingError):
+        ring_check.consumer_alive_plain(name)
+    with Ring(name, PRODUCER, TICK, CAPACITY):
+        assert ring_check.consumer_alive_plain(name) is False  # a producer only
+        with Ring(name, CONSUMER, TICK):
+            if damage == "magic":
+                corrupt(name, H.W_MAGIC, 0x41414141)
+            elif damage == "capacity":
+                corrupt(name, H.W_CAPACITY, 1 << 40)
+            elif damage == "half":
+                truncate(name, SIZE // 2)
+            assert ring_check.consumer_alive_plain(name) is (damage is None)
+        assert ring_check.consumer_alive_plain(name) is False  # the consumer gave its role up
+
+
+def test_the_plain_consumer_check_refuses_a_file_open_to_others(group):
+    name = ring_name(group, "open")
+    with Ring(name, PRODUCER, TICK, CAPACITY), Ring(name, CONSUMER, TICK):
+        os.chmod(segment.path_of(name), 0o644)
+        with pytest.raises(segment.SegmentRefusedError):
+            ring_check.consumer_alive_plain(name)
+
+
+def test_the_plain_consumer_check_finds_no_ring_in_a_short_file(group):
+    name = ring_name(group, "short")
+    assert segment.create(name, 100, lambda memory: None)
+    assert ring_check.consumer_alive_plain(name) is False

@@ -41,10 +41,10 @@ def test_an_impossible_sizing_is_refused_saying_why(rate, seconds, words):
 
 def test_the_defaults_are_the_topology_capacities():
     sizing = RingSizing()
-    assert sizing.tick_capacity() == TICK_RING.capacity == 1 << 17  # 8 s x 16,000 ticks/s per venue
+    assert sizing.tick_capacity() == TICK_RING.capacity == 1 << 16  # 4 s x 16,000 ticks/s per venue
     assert sizing.output_capacities() == {name: spec.capacity for name, spec in OUTPUT_RINGS.items()}
     assert sizing.output_capacities()["out.ticks"] == 1 << 19  # 4 s x 120,000 ticks/s
-    assert ring_bytes(TICK, sizing.tick_capacity()) == 4096 + (8 << 20)  # 8 MiB and its header page
+    assert ring_bytes(TICK, sizing.tick_capacity()) == 4096 + (4 << 20)  # 4 MiB and its header page
     assert ring_bytes(STAMPED_TICK, 1 << 19) == 4096 + 44 * (1 << 20)
 
 
