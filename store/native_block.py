@@ -26,12 +26,12 @@ rows each, and the driver's LZ4 framing (checksums, buffers, in Python) was a
 third of the CPU of such an insert; large batches stay compressed, framed here:
 the block's bytes joined once, compressed in one call and sent as one
 compressed frame (what the driver sends, without its buffered compressor's
-copies: a minute close's 26 MB of feature rows took ~3x the CPU through it).
+copies: a minute close's 26 MB feature insert took ~1.4x the CPU through them).
 A column is turned into bytes in one copy, strided record fields included
 (store/tables.py hands them over as views of the ring records).
 
-The framing follows the driver's ``Connection.send_data`` and
-``BlockOutputStream.write`` (clickhouse-driver 0.2.x): packet type and table
+The framing follows the driver's ``Connection.send_data``,
+``BlockOutputStream.write`` and ``CompressedBlockOutputStream.finalize`` (clickhouse-driver 0.2.x): packet type and table
 name, block info, column and row counts, then per column its name, type, (on
 new servers) a custom-serialization flag, and its data; setup.cfg pins the
 driver below 0.3 for that reason (tests/test_store_native_block.py checks it
