@@ -1,13 +1,13 @@
 """The aggregator process: attach every feed ring of a group, busy-poll them, run the kernels.
 
-The loop itself runs in Numba (aggregator/poll.py) in 50 ms slices (500 ms
+The loop itself runs in Numba (aggregator/poll.py) in 50 ms slices (1 s
 when quiet); between slices Python handles signals, checks the rings (a file
 cut short must be let go before the kernel touches it; inside a slice the
 kernel compares the files' sizes every 50 ms and returns when one changed),
 publishes counters, looks for new rings and, once a second, publishes the
 cumulative latency histograms (``tickagg.<group>.latency_hist``,
 shm/histogram_segment.py). Those chores and the call into Numba cost ~0.5 ms
-(~1 % of a core at 20 slices a second, ~0.1 % at 2). With nothing to read
+(~1 % of a core at 20 slices a second, ~0.05 % at 1). With nothing to read
 (after ``spin_us``, default 0) the loop sleeps between looks, ``min_sleep_us``
 (100) first and twice as long after each empty look, up to ``idle_sleep_us``
 (1,000): the wake bound while ticks flow. A quiet
@@ -17,15 +17,15 @@ second instead of ~1,000; its bar sweep (every symbol, each 10 ms) waits for
 the earliest open bar's close unless a tick came. A quiet aggregator sleeps on
 its input rings' doorbells instead (``doorbell``, on by default;
 shm/doorbell.py): a producer's push wakes it, and it wakes on its own at most
-every 40 ms, and for bar closes (~25 wakeups a second when idle, not ~250).
+every 150 ms, and for bar closes (~10 wakeups a second when idle, not ~250).
 A tick that arrives while the aggregator naps is popped within the nap's bound
 plus the kernel's timer slack (50 µs by default), while it waits on a doorbell
-on the producer's wake (a missed wake: within 40 ms); ``busy_poll`` never
+on the producer's wake (a missed wake: within 150 ms); ``busy_poll`` never
 sleeps (lowest latency, one core at 100 %). The doorbell's outcomes are
 published with the counters: bell_wakes, bell_timeouts, bell_missed (timed
 out with a tick waiting), bell_ready (armed, a tick already there), bell_errno.
 Tick rings that appear later (a feed started after the aggregator) are
-attached within a second. The objects loaded at start are frozen out of the
+attached within about a second (a quiet slice). The objects loaded at start are frozen out of the
 garbage collector (``gc.freeze``): a collection never walks Numba's modules.
 
 Restart without republishing: a turn publishes its outputs and then commits
@@ -66,7 +66,7 @@ from shm.topology import tick_ring
 log = logging.getLogger("tickagg.aggregate")
 BATCH = 4096
 RESTART_WINDOW = 2 * MAX_INPUTS * BATCH  # out.ticks records looked at on attach: more than one turn of every ring
-ATTACH_EVERY_S = 0.5  # how often to look for new tick rings (between slices: within a second even when quiet)
+ATTACH_EVERY_S = 0.5  # how often to look for new tick rings (between slices: about a second when quiet)
 COUNTER_NAMES = ("ticks", "late_ticks", "ticks_without_slot", "feature_rows", "bars1s", "bars1m", "feature_queue_max",
                  "input_rings", "slices", "quiet_slices", "bell_wakes", "bell_timeouts", "bell_missed", "bell_ready",
                  "bell_errno")  # the last five: shm/bell_wait.py's B_* order

@@ -2,7 +2,7 @@
 
 Calling a kernel from Python unboxes every array it takes (~0.4 µs each; the
 aggregator's state and outputs are ~75 arrays), so the loop runs in Numba
-for a whole time slice (aggregator/pace.py: 50 ms, 500 ms when quiet) and
+for a whole time slice (aggregator/pace.py: 50 ms, 1 s when quiet) and
 returns to Python only between slices (signals, new rings, counters, ring
 checks), or early when a ring file changed size (looked at every 50 ms from
 inside, shm/file_size.py). Input rings travel as fixed-length tuples

@@ -23,7 +23,7 @@ wakes it. The one window left: x86 may let the producer's load of ``asleep``
 pass its own head store (store buffer; Python has no fence to prevent it), so
 a push that lands in the same few nanoseconds as the consumer arming its flag
 may ring nobody. The consumer then sees the tick when its wait times out: a
-missed wake costs at most that timeout (aggregator/pace.py: 40 ms), never a
+missed wake costs at most that timeout (aggregator/pace.py: 150 ms), never a
 tick. A consumer killed while asleep leaves ``asleep`` set: its producers make
 a futex call per push (~1 µs, no one to wake) until the next consumer clears
 it when it attaches. The shared (not PRIVATE) futex works across processes:

@@ -57,8 +57,9 @@ class Table:
         return [c.name for c in self.columns] + ["batch_id"]
 
     def column_arrays(self, records: np.ndarray, batch_id: int) -> list:
-        """The batch as one array (or list) per column, in ``column_names`` order."""
-        arrays = [_contiguous(column_values(c, records)) for c in self.columns]
+        """The batch as one array (or list) per column, in ``column_names`` order; a record field is a view (strided:
+        no copy here, store/native_block.py turns it into bytes in one)."""
+        arrays = [column_values(c, records) for c in self.columns]
         arrays.append(np.full(len(records), batch_id, dtype=np.uint64))
         return arrays
 
@@ -72,10 +73,6 @@ def column_values(column: Column, records: np.ndarray):
     if column.name == "detail":
         return [bytes(d).rstrip(b"\0").decode("utf-8", "replace") for d in records["detail"]]
     return records[column.field or column.name]
-
-
-def _contiguous(values):
-    return np.ascontiguousarray(values) if isinstance(values, np.ndarray) else values
 
 
 def uuid_column(records: np.ndarray) -> np.ndarray:

@@ -63,6 +63,8 @@ class RingBatcher:
     def __init__(self, ring: Ring, table: Table, capacity: int, quiet_s: float = 0.0):
         self.ring, self.table = ring, table
         self.quiet_s = quiet_s  # this ring's batch age while quiet; a quiet, empty ring other than the ticks' is looked at this often
+        self.summary = table.name != "ticks"  # bars, features, regime, latency, events: looked at less often when quiet
+        self.half = ring.capacity // 2
         self.name = ring.name
         self.key = ring_key(ring.name)
         self.incarnation = ring_incarnation(ring.name)
@@ -88,12 +90,13 @@ class RingBatcher:
     def pop(self, group_quiet: bool = False) -> int:
         """Pop what fits into the buffer; 0 while a frozen batch waits. A quiet, empty ring is only popped when its
         head moved (a look costs a header read, after the ring's own damage check when one is due); while the whole
-        group is quiet (``group_quiet``), one other than the ticks' is looked at only every ``quiet_s``."""
+        group is quiet (``group_quiet``: this ring too), one other than the ticks' is looked at only every
+        ``quiet_s``."""
         if self.frozen is not None or self.count == len(self.buffer):
             return 0
+        if not self.count and group_quiet and self.summary and time.monotonic() - self.drained_s < self.quiet_s:
+            return 0  # not looked at: summaries (bars, latency, features, events) wait a quiet age anyway
         if not self.count and self.quiet:
-            if group_quiet and self.table.name != "ticks" and time.monotonic() - self.drained_s < self.quiet_s:
-                return 0  # not looked at: summaries (bars, latency, features, events) wait a quiet age anyway
             if not self._arrived():
                 self.drained_s = time.monotonic()
                 self.rate /= 2
@@ -134,6 +137,11 @@ class RingBatcher:
         if self.frozen is not None:
             return now_s >= self.retry_at
         return self.count > 0 and (self.count >= rows or self.count == len(self.buffer) or now_s - self.first_s >= age_s)
+
+    def wakes_before(self, look_s: float, rows: int) -> bool:
+        """Whether ``wake_in`` may be shorter than ``look_s`` (the writer's own next look, never longer than an empty
+        ring's age limit): not for an empty ring whose last rate brings ``rows`` no sooner than that."""
+        return bool(self.count) or self.frozen is not None or self.rate * look_s > min(rows, self.half)
 
     def wake_in(self, now_s: float, rows: int, age_s: float) -> float:
         """Seconds until this batch may be due: its age limit, or sooner when the rate since ``first_s`` would bring

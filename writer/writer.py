@@ -303,7 +303,8 @@ class Writer(SpillAndReplay):
         rows, age, quiet = self._triggers(self.store_up)
         look = max(age, min(QUIET_LOOK_S, self.config.quiet_batch_ms / 1000)) if self._quiet() else age  # a burst: within it
         wake = [look, self._next_rescan - now, self._next_report - now, self.spill.sync_in(now)]
-        wake += [b.wake_in(now, rows, b.age_limit(age, quiet)) for b in self.batchers.values()]  # (empty: <= its age)
+        wake += [b.wake_in(now, rows, b.age_limit(age, quiet)) for b in self.batchers.values()  # (empty: <= its age,
+                 if b.wakes_before(look, rows)]                                                 # which is >= look)
         if not self.store_up:
             wake += [self._next_probe - now, self._next_down_report - now]
         if deadline is not None:
@@ -329,7 +330,7 @@ class Writer(SpillAndReplay):
         rows, age, quiet = self._triggers(self.store_up)
         busy = False
         for batcher in self.batchers.values():
-            if batcher.due(now, rows, batcher.age_limit(age, quiet)):
+            if (batcher.count or batcher.frozen is not None) and batcher.due(now, rows, batcher.age_limit(age, quiet)):
                 self._flush(batcher)
                 busy = True
         self.spill.tick()

@@ -55,13 +55,13 @@ def _status(group: str) -> dict:
 
 def _idle_for(group: str, quiet: bool) -> None:
     """Wait until the aggregator has had a whole window with nothing to read and has run two more time slices
-    since (``quiet``: two quiet ones, the deepest sleep, each a long slice)."""
+    since (``quiet``: a whole quiet one since, the deepest sleep, a long slice; the next is quiet too)."""
     first, since = _status(group), time.monotonic()
     wait_until(lambda: time.monotonic() - since > QUIET_WINDOW_S
-               and _status(group).get("slices", 0) >= first.get("slices", 0) + 2, 120, "an idle window")
+               and _status(group).get("slices", 0) >= first.get("slices", 0) + (1 if quiet else 2), 120, "an idle window")
     if quiet:
-        wait_until(lambda: _status(group).get("quiet_slices", 0) >= first.get("quiet_slices", 0) + 2, 120,
-                   "two quiet slices")
+        wait_until(lambda: _status(group).get("quiet_slices", 0) >= first.get("quiet_slices", 0) + 1, 120,
+                   "a quiet slice")
 
 
 def _lone_ticks(group: str, ring: Ring, ticks: np.ndarray, bell: bool) -> int:

@@ -48,7 +48,9 @@ def _values(rows: int) -> NumpyColumns:
         columns.append(values)
     columns[-2] = np.arange(rows, dtype=np.uint16) + 17000  # Date: days since 1970
     columns[-1] = np.arange(rows, dtype=np.uint32) + 1_700_000_000
-    columns.append(rng.standard_normal((rows, 5)))  # Array(Float64)
+    records = np.zeros(rows, [("pad", "<u4"), ("arr", "<f8", (5,))])  # a record field: a strided view, as the writer
+    records["arr"] = rng.standard_normal((rows, 5))                    # hands over a ring's records
+    columns.append(records["arr"])  # Array(Float64)
     return NumpyColumns(columns)
 
 
