@@ -19,7 +19,8 @@ A publication is a sequence lock: the producer makes ``sequence`` odd, writes
 the counts and ``updated_ns``, then makes it even (x86 keeps the stores in
 order); a reader copies the counts between two equal even readings. A producer
 takes the OFD lock on its byte (one producer per segment), zeroes the counts
-when it starts (a counter reset, which Prometheus handles) and replaces a
+when it starts (a counter reset, which Prometheus handles; an odd sequence left
+by a producer killed mid-publication is made even first) and replaces a
 segment with another layout. Created and opened with shm/segment.py's rules
 (0600, no symbolic links, owner checked). Readers trust nothing: they read with
 ``pread`` (a file cut short is a short read, never SIGBUS) and answer None for a
@@ -91,6 +92,7 @@ class HistogramPublisher:
                 if _layout_ok(header, len(memory)):
                     self.fd, self.memory, self.header = fd, memory, header
                     self.counts = np.ndarray(SHAPE, np.int64, memory, HEADER_WORDS * 8)
+                    header[W_SEQUENCE] += header[W_SEQUENCE] & 1  # a producer killed mid-publication left it odd
                     self.publish(np.zeros(SHAPE, np.int64))
                     return
                 del header  # no view of the mapping left: it can be closed

@@ -61,6 +61,19 @@ def test_a_publication_under_way_is_not_read(group):
     publisher.close()
 
 
+def test_a_restart_after_a_producer_killed_mid_publication_is_read(group):
+    """A producer killed between its two sequence steps leaves the sequence odd: its restart must not keep it odd
+    (every reader would answer None for ever)."""
+    killed = hs.HistogramPublisher(group, "aggregator")
+    _word(group, "aggregator", hs.W_SEQUENCE, int(killed.header[hs.W_SEQUENCE]) + 1)  # odd: killed while writing
+    killed.close()
+    restarted = hs.HistogramPublisher(group, "aggregator")
+    assert hs.read_counts(group, "aggregator").sum() == 0
+    restarted.publish(_counts(0, 2, 10, 5))
+    assert hs.read_counts(group, "aggregator")[0, 2, 10] == 5
+    restarted.close()
+
+
 @pytest.mark.parametrize("word,value", [(hs.W_MAGIC, 1), (hs.W_VERSION, 2), (hs.W_BUCKETS, 10**6), (8 + 3, -1)])
 def test_other_layouts_and_negative_counts_are_refused_and_replaced_by_the_producer(group, word, value):
     hs.HistogramPublisher(group, "writer").close()
