@@ -49,8 +49,10 @@ def serve(in_data, in_header, n_inputs, positions, scratch, state, outputs, slic
 
     Returns early, for Python's checks (aggregator/main.py), once a ring file
     in ``files`` (descriptors of every input and output ring) is no longer its
-    size in ``sizes`` (looked at every ``check_ns``: a file cut short must be
-    let go before a read or write past its end, SIGBUS), and once more than
+    size in ``sizes`` (looked at every ``check_ns`` and before each
+    housekeeping, whose bar closes may come long after the last look when
+    quiet: a file cut short must be let go before a read or write past its
+    end, SIGBUS; a cut within a busy turn's few µs is still a race), and once more than
     ``max_ticks`` ticks came (0: never; a quiet slice ends on a burst).
 
     One turn: pop a batch from each input ring -> ``fold_batch`` -> publish the
@@ -96,6 +98,8 @@ def serve(in_data, in_header, n_inputs, positions, scratch, state, outputs, slic
         queued = 0
         now = now_ns()
         if housekeeping_due(marks, ends, now, sweep_every_ns):  # an idle turn calls nothing with the state
+            if first_changed(files, sizes) >= 0:  # it may write bars: never into a file cut short since the last check
+                return total
             queued = housekeeping(state, outputs, now, feature_budget)
         if counts.any():
             flush_all(outputs, state.histograms)
