@@ -45,6 +45,17 @@ def check_ring(ring: str) -> str:
     return ring
 
 
+def ring_name(group: str, ring: str) -> str:
+    """Shared-memory name of ring ``ring`` in process group ``group`` (both checked).
+
+    ``ring=""`` gives the group's name prefix, for older callers; ``group_segments`` matches exactly.
+    """
+    check_group(group)
+    if ring:
+        check_ring(ring)
+    return f"{PREFIX}{group}.{ring}"
+
+
 def split(name: str) -> tuple[str, str] | None:
     """``(group, ring)`` of a segment name ``tickagg.<group>.<ring>``, or None if it is not one."""
     match = _SEGMENT.fullmatch(name)

@@ -22,6 +22,7 @@ from shm import header as H
 from shm import doorbell, names, plain, ring_attach, segment
 from shm.histogram_segment import SEGMENTS
 from shm.layouts import describe
+from shm.names import ring_name  # noqa: F401 (re-exported: callers name rings through shm.ring)
 from shm.ring_errors import RingBusyError, RingDamagedError, RingError
 from shm.ring_errors import RingLayoutError, RingOtherLayoutError, RingRefusedError  # noqa: F401 (re-exported)
 from shm.ring_watch import RingWatch
@@ -29,17 +30,6 @@ from shm.ring_watch import RingWatch
 PRODUCER, CONSUMER, MONITOR = "producer", "consumer", "monitor"
 PREFIX = names.PREFIX
 CHECK_EVERY_NS = 250_000_000  # push and pop fstat the ring's file this often (time.time_ns(): one clock read a batch)
-
-
-def ring_name(group: str, ring: str) -> str:
-    """Shared-memory name of ring ``ring`` in process group ``group`` (both checked: shm/names.py).
-
-    ``ring=""`` gives the group's name prefix, for older callers; ``names.group_segments`` matches exactly.
-    """
-    names.check_group(group)
-    if ring:
-        names.check_ring(ring)
-    return f"{PREFIX}{group}.{ring}"
 
 
 class Ring:

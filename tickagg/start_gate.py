@@ -17,11 +17,11 @@ def writer_reads(group: str) -> Callable[[], bool]:
     """A condition: the group's out.ticks exists, is a sound ring of ours and a live process holds its consumer
     role. Read with plain ``pread`` and a lock query (shm/ring_check.py ``consumer_alive_plain``), so the
     supervisor never imports NumPy for it."""
-    from shm.names import PREFIX, check_group
+    from shm.names import ring_name
     from shm.ring_check import consumer_alive_plain
     from shm.segment import SegmentError
 
-    name = f"{PREFIX}{check_group(group)}.out.ticks"  # shm/ring.py ring_name, whose module imports NumPy
+    name = ring_name(group, "out.ticks")
 
     def ready() -> bool:
         try:
