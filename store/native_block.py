@@ -39,21 +39,20 @@ against the real server).
 """
 from __future__ import annotations
 
-import io
 import re
 import select
 import struct
 import time
 
 import numpy as np
-from clickhouse_driver import Client, defines
+from clickhouse_driver import Client
 from clickhouse_driver.protocol import Compression
 from clickhouse_driver.result import QueryInfo
 from clickhouse_driver.streams.native import BlockOutputStream
-from clickhouse_driver.block import BlockInfo, ColumnOrientedBlock
-from clickhouse_driver.protocol import ClientPacketTypes
-from clickhouse_driver.varint import write_varint
-from clickhouse_driver.writer import write_binary_str, write_binary_uint128
+from clickhouse_driver.block import ColumnOrientedBlock
+from clickhouse_driver.writer import write_binary_uint128
+
+from store import small_insert
 
 SCALARS = {
     "Int8": "i1", "Int16": "<i2", "Int32": "<i4", "Int64": "<i8",
@@ -121,6 +120,7 @@ class NativeClient(Client):
         self._used_s = float("-inf")  # when the last query started
         self._encodable: dict[tuple, bool] = {}  # (column types, numpy column kinds) -> every column ours to encode
         self._column_heads: dict[tuple, list[bytes]] = {}  # (column types, revision) -> each column's header bytes
+        self._samples = small_insert.SampleBlocks()  # the sample blocks of small inserts (store/small_insert.py)
 
     def establish_connection(self, settings):
         connection = getattr(self, "connection", None)
@@ -144,7 +144,15 @@ class NativeClient(Client):
         connection.compression = Compression.DISABLED  # this query only: the flag goes in its query packet
         connection.block_in, connection.block_out = connection.block_in_raw, BlockOutputStream(connection.fout, connection.context)
         try:
-            return super().process_insert_query(query_without_data, data, external_tables, query_id, types_check, columnar)
+            if external_tables or not small_insert.can_send(connection):
+                return super().process_insert_query(query_without_data, data, external_tables, query_id, types_check, columnar)
+            small_insert.send_query(connection, query_without_data, query_id)  # the driver's packets, less of its Python
+            sample_block = self._samples.receive(self, query_without_data)
+            if not sample_block:
+                return None
+            inserted = self.send_data(sample_block, data, types_check=types_check, columnar=columnar)
+            self.receive_end_of_insert_query()
+            return inserted
         finally:
             connection.compression = compression
             connection.block_in, connection.block_out = streams
@@ -163,32 +171,28 @@ class NativeClient(Client):
             return super().send_data(sample_block, data.as_lists(), types_check=types_check, columnar=True)
         step = self.connection.context.client_settings["insert_block_size"]
         rows = data.rows
+        ended = False
         for start in range(0, rows, step):
             encoded = [encode(t, c[start : start + step]) for (_, t), c in zip(types, data)]
-            self._send_block(types, encoded, min(step, rows - start))
+            ended = self._send_block(types, encoded, min(step, rows - start), last=start + step >= rows)
             self.receive_profile_events()
-        self.connection.send_data(ColumnOrientedBlock())  # an empty block ends the data
+        if not ended:
+            self.connection.send_data(ColumnOrientedBlock())  # an empty block ends the data
         self.receive_profile_events()
         return rows
 
-    def _send_block(self, types: list[tuple[str, str]], encoded: list[list[bytes]], rows: int) -> None:
+    def _send_block(self, types: list[tuple[str, str]], encoded: list[list[bytes]], rows: int, last: bool = False) -> bool:
+        """Send one block; on an uncompressed connection the last one goes with the empty block that ends the data,
+        in one send (True: the data is ended)."""
         connection = self.connection
         revision = connection.server_info.used_revision
-        write_varint(ClientPacketTypes.DATA, connection.fout)
-        if revision >= defines.DBMS_MIN_REVISION_WITH_TEMPORARY_TABLES:
-            write_binary_str("", connection.fout)  # table name: none
+        connection.fout.write(small_insert.data_packet_head(revision))
         stream = connection.block_out
-        block = io.BytesIO()
-        if revision >= defines.DBMS_MIN_REVISION_WITH_BLOCK_INFO:
-            BlockInfo().write(block)
-        write_varint(len(types), block)
-        write_varint(rows, block)
         heads = self._column_heads.get((tuple(types), revision))
         if heads is None:  # each column's name, type and (on new servers) custom-serialization flag, once per table
-            flag = b"\0" if revision >= defines.DBMS_MIN_REVISION_WITH_CUSTOM_SERIALIZATION else b""
             heads = self._column_heads[(tuple(types), revision)] = [
-                _binary_str(name) + _binary_str(ch_type) + flag for name, ch_type in types]
-        parts = [block.getvalue()]
+                small_insert.column_head(revision, name, ch_type) for name, ch_type in types]
+        parts = [small_insert.block_head(revision, len(types), rows)]
         for head, column in zip(heads, encoded):
             parts.append(head)
             parts.extend(column)
@@ -196,9 +200,12 @@ class NativeClient(Client):
         if compressor is None:
             for part in parts:
                 stream.fout.write(part)
+            if last:
+                stream.fout.write(small_insert.empty_data_packet(revision))
             stream.finalize()
-            return
+            return last
         _send_compressed(compressor, b"".join(parts), stream.raw_fout)
+        return False
 
 
 def _send_compressed(compressor, data: bytes, out) -> None:
@@ -214,13 +221,6 @@ def _send_compressed(compressor, data: bytes, out) -> None:
     write_binary_uint128(CityHash128(frame), out)
     out.write(frame)
     out.flush()
-
-
-def _binary_str(text: str) -> bytes:
-    """A string as the Native protocol writes it (the driver's ``write_binary_str``), as bytes."""
-    out = io.BytesIO()
-    write_binary_str(text, out)
-    return out.getvalue()
 
 
 def _nothing_to_read(connection) -> bool:

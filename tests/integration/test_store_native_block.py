@@ -16,6 +16,7 @@ import pytest
 
 from bench.clickhouse_server import PASSWORD
 from store import native_block
+from store import small_insert
 from store.native_block import SMALL_INSERT_ROWS, NativeClient, NumpyColumns, encode
 
 COLUMNS = [
@@ -167,3 +168,54 @@ def test_small_inserts_go_uncompressed_and_a_connection_in_use_is_not_pinged_unl
         proxy.close()
     rows = client.execute(f"SELECT count(), uniqExact(a), min(a), max(a) FROM {database}.small")[0]
     assert rows == (SMALL_INSERT_ROWS + 6, SMALL_INSERT_ROWS + 6, 0, SMALL_INSERT_ROWS + 5)
+
+
+class Capture:
+    """A connection's output stream that keeps what is written (nothing reaches the server)."""
+
+    def __init__(self):
+        self.data = bytearray()
+
+    def write(self, data) -> None:
+        self.data += data
+
+    def flush(self) -> None:
+        pass
+
+
+def test_a_small_insert_sends_the_drivers_query_bytes_and_skips_a_sample_block_it_knows(client, clickhouse_server):
+    client, database = client
+    client.execute(f"CREATE TABLE {database}.known (a UInt32, b Float64) ENGINE = MergeTree ORDER BY a")
+    plain = NativeClient(host="127.0.0.1", port=clickhouse_server.tcp_port, user="writer", password=PASSWORD)
+    try:
+        plain.execute("SELECT 1")
+        connection, sent = plain.connection, []
+        real, stream = connection.fout, connection.block_out
+        for send in (lambda: (connection.send_query("INSERT INTO t VALUES", "q1"), connection.send_external_tables(None)),
+                     lambda: small_insert.send_query(connection, "INSERT INTO t VALUES", "q1")):
+            connection.fout = stream.fout = Capture()
+            try:
+                send()
+            finally:
+                sent.append(bytes(connection.fout.data))
+                connection.fout = stream.fout = real
+        assert sent[0] == sent[1] and len(sent[0]) > 50  # the driver's query and empty external-tables block
+    finally:
+        plain.disconnect()
+
+    def insert(first: int) -> int:
+        columns = NumpyColumns([np.arange(first, first + 3, dtype=np.uint32), np.full(3, 0.25)])
+        return client.execute(f"INSERT INTO {database}.known (a, b) VALUES", columns)
+
+    samples = client._samples
+    assert insert(0) == 3 and samples.skipped == 0  # first seen: parsed by the driver
+    assert insert(3) == 3 and samples.skipped == 1  # known: skipped
+    client.execute(f"ALTER TABLE {database}.known MODIFY COLUMN b Float32")
+    assert insert(6) == 3 and samples.skipped == 1  # another type now: not the bytes it knows, parsed again
+    assert insert(9) == 3 and samples.skipped == 2
+    client.execute(f"DROP TABLE {database}.known")
+    with pytest.raises(Exception, match="doesn't exist"):  # the server's exception instead of a sample block
+        insert(12)
+    client.execute(f"CREATE TABLE {database}.known (a UInt32, b Float64) ENGINE = MergeTree ORDER BY a")
+    assert insert(12) == 3
+    assert client.execute(f"SELECT any(toTypeName(b)), count(), sum(a), sum(b) FROM {database}.known") == [("Float64", 3, 39, 0.75)]
