@@ -23,7 +23,12 @@ An insert of fewer than ``SMALL_INSERT_ROWS`` rows is sent uncompressed on a
 compressed connection (the query packet carries the compression flag, so the
 server answers that query uncompressed too): an idle group's inserts are a few
 rows each, and the driver's LZ4 framing (checksums, buffers, in Python) was a
-third of the CPU of such an insert; large batches stay compressed, framed here:
+third of the CPU of such an insert (store/small_insert.py cuts more of the
+driver's per-query Python for them). A large insert goes uncompressed too
+when its query's last compressed insert kept more than ``WORTH_RATIO`` of its
+size (the minute's 2,378 feature rows of random-looking doubles: LZ4 was ~5x
+the CPU of the whole uncompressed insert, for ~nothing), looking again every
+``PROBE_EVERY``-th insert; other large batches stay compressed, framed here:
 the block's bytes joined once, compressed in one call and sent as one
 compressed frame (what the driver sends, without its buffered compressor's
 copies: a minute close's 26 MB feature insert took ~1.4x the CPU through them).
@@ -62,6 +67,8 @@ SCALARS = {
 _DATETIME = re.compile(r"^DateTime\('[^']*'\)$")
 _DATETIME64 = re.compile(r"^DateTime64\(\d+(, '[^']*')?\)$")
 SMALL_INSERT_ROWS = 1000  # inserts of fewer rows go uncompressed (LZ4 framing in Python costs more than it saves)
+WORTH_RATIO = 0.8  # an insert whose last compressed block kept more than this of its size goes uncompressed
+PROBE_EVERY = 16  # ... except every this many inserts of that query (does it compress now?)
 PING_AFTER_S = 5.0  # ping the server before a query when the connection sat unused this long (the driver: always)
 
 
@@ -120,6 +127,8 @@ class NativeClient(Client):
         self._used_s = float("-inf")  # when the last query started
         self._encodable: dict[tuple, bool] = {}  # (column types, numpy column kinds) -> every column ours to encode
         self._column_heads: dict[tuple, list[bytes]] = {}  # (column types, revision) -> each column's header bytes
+        self._ratios: dict[str, tuple[float, int]] = {}  # insert query -> (last compressed/raw size, inserts since)
+        self._compressing: str | None = None  # the query whose compressed size is measured next
         self._samples = small_insert.SampleBlocks()  # the sample blocks of small inserts (store/small_insert.py)
 
     def establish_connection(self, settings):
@@ -138,7 +147,7 @@ class NativeClient(Client):
     def process_insert_query(self, query_without_data, data, external_tables=None, query_id=None, types_check=False,
                              columnar=False):
         connection = self.connection
-        if not (isinstance(data, NumpyColumns) and data.rows < SMALL_INSERT_ROWS and connection.compression):
+        if not (isinstance(data, NumpyColumns) and connection.compression and not self._worth_compressing(query_without_data, data)):
             return super().process_insert_query(query_without_data, data, external_tables, query_id, types_check, columnar)
         compression, streams = connection.compression, (connection.block_in, connection.block_out)
         connection.compression = Compression.DISABLED  # this query only: the flag goes in its query packet
@@ -156,6 +165,20 @@ class NativeClient(Client):
         finally:
             connection.compression = compression
             connection.block_in, connection.block_out = streams
+
+    def _worth_compressing(self, query: str, data: NumpyColumns) -> bool:
+        """Whether this insert goes LZ4-compressed: not a small one, nor one whose last compressed insert (same
+        query) shrank by less than ``WORTH_RATIO`` (random-looking doubles: the minute's feature rows), except every
+        ``PROBE_EVERY``-th such insert, which looks again."""
+        self._compressing = None
+        if data.rows < SMALL_INSERT_ROWS:
+            return False
+        ratio, since = self._ratios.get(query, (0.0, 0))
+        if ratio < WORTH_RATIO or since + 1 >= PROBE_EVERY:
+            self._compressing = query
+            return True
+        self._ratios[query] = (ratio, since + 1)
+        return False
 
     def send_data(self, sample_block, data, types_check=False, columnar=False):
         if not isinstance(data, NumpyColumns):
@@ -204,14 +227,18 @@ class NativeClient(Client):
                 stream.fout.write(small_insert.empty_data_packet(revision))
             stream.finalize()
             return last
-        _send_compressed(compressor, b"".join(parts), stream.raw_fout)
+        data = b"".join(parts)
+        size = _send_compressed(compressor, data, stream.raw_fout)
+        if self._compressing is not None:  # the first block's ratio decides the query's next inserts
+            self._ratios[self._compressing] = (size / max(len(data), 1), 0)
+            self._compressing = None
         return False
 
 
-def _send_compressed(compressor, data: bytes, out) -> None:
+def _send_compressed(compressor, data: bytes, out) -> int:
     """``data`` as one compressed frame, as the driver's ``CompressedBlockOutputStream.finalize`` sends it: the
     CityHash128 of what follows, then the method byte, the frame's size with its 9-byte header and the size
-    uncompressed (UInt32 each), then the compressed bytes."""
+    uncompressed (UInt32 each), then the compressed bytes; answers the compressed size."""
     from clickhouse_cityhash.cityhash import CityHash128  # as the driver's compressed stream: there with compression
 
     compressed = compressor.compress_data(data)
@@ -221,6 +248,7 @@ def _send_compressed(compressor, data: bytes, out) -> None:
     write_binary_uint128(CityHash128(frame), out)
     out.write(frame)
     out.flush()
+    return len(compressed)
 
 
 def _nothing_to_read(connection) -> bool:
