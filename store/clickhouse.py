@@ -1,6 +1,6 @@
-"""A ClickHouse server through clickhouse-driver: native protocol, LZ4 compression, columnar numpy inserts.
+"""A ClickHouse server through clickhouse-driver: native protocol, LZ4 where it pays, columnar numpy inserts.
 
-Inserts go through ``NativeClient`` (native_block.py), which sends numpy
+Inserts go through ``NativeClient`` (native_block.py, small_insert.py), which sends numpy
 columns as Native-format bytes without the driver's pandas-based numpy path.
 
 One connection, short timeouts (a down server must turn into a spilled batch

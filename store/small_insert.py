@@ -138,14 +138,16 @@ class SampleBlocks:
                 reader.read_into_buffer()  # waits for the reply's first bytes, as the driver's first read does
                 reader.position = 0  # (its reads set it so after a refill)
             start = reader.position
-            if reader.current_buffer_size - start >= len(expected) and reader.buffer[start : start + len(expected)] == expected:
-                reader.position = start + len(expected)
+            end = start + len(expected)
+            if reader.current_buffer_size >= end and reader.buffer[start:end] == expected:
+                reader.position = end
                 self.skipped += 1
                 return block
         block = client.receive_sample_block()
         if block is not None and not connection.compression and not block.num_rows:
             types = block.columns_with_types
-            expected = bytes([ServerPacketTypes.DATA]) + data_packet_head(revision)[1:] + block_head(revision, len(types), 0) \
-                + b"".join(column_head(revision, name, ch_type) for name, ch_type in types)
+            heads = b"".join(column_head(revision, name, ch_type) for name, ch_type in types)
+            packet = bytes([ServerPacketTypes.DATA]) + data_packet_head(revision)[1:]  # the server's Data packet type
+            expected = packet + block_head(revision, len(types), 0) + heads
             self._known[key] = (expected, block)
         return block
