@@ -25,10 +25,10 @@ server answers that query uncompressed too): an idle group's inserts are a few
 rows each, and the driver's LZ4 framing (checksums, buffers, in Python) was a
 third of the CPU of such an insert (store/small_insert.py cuts more of the
 driver's per-query Python for them). A large insert goes uncompressed too
-when its query's last compressed insert kept more than ``WORTH_RATIO`` of its
-size (the minute's 2,378 feature rows of random-looking doubles: LZ4 was ~5x
-the CPU of the whole uncompressed insert, for ~nothing), looking again every
-``PROBE_EVERY``-th insert; other large batches stay compressed, framed here:
+when LZ4 keeps more than ``WORTH_RATIO`` of a ~64 KB sample of its first rows
+(the minute's 2,378 feature rows of random-looking doubles: LZ4 was ~5x the
+CPU of the whole uncompressed insert, for ~nothing), asked once per
+``LOOK_EVERY`` inserts of a query; other large batches stay compressed, framed here:
 the block's bytes joined once, compressed in one call and sent as one
 compressed frame (what the driver sends, without its buffered compressor's
 copies: a minute close's 26 MB feature insert took ~1.4x the CPU through them).
@@ -67,8 +67,9 @@ SCALARS = {
 _DATETIME = re.compile(r"^DateTime\('[^']*'\)$")
 _DATETIME64 = re.compile(r"^DateTime64\(\d+(, '[^']*')?\)$")
 SMALL_INSERT_ROWS = 1000  # inserts of fewer rows go uncompressed (LZ4 framing in Python costs more than it saves)
-WORTH_RATIO = 0.8  # an insert whose last compressed block kept more than this of its size goes uncompressed
-PROBE_EVERY = 16  # ... except every this many inserts of that query (does it compress now?)
+WORTH_RATIO = 0.8  # a big insert whose sample LZ4 keeps more than this of goes uncompressed
+SAMPLE_BYTES = 65536  # about this much of its first rows is the sample
+LOOK_EVERY = 16  # a query's answer holds for this many inserts
 PING_AFTER_S = 5.0  # ping the server before a query when the connection sat unused this long (the driver: always)
 
 
@@ -127,8 +128,7 @@ class NativeClient(Client):
         self._used_s = float("-inf")  # when the last query started
         self._encodable: dict[tuple, bool] = {}  # (column types, numpy column kinds) -> every column ours to encode
         self._column_heads: dict[tuple, list[bytes]] = {}  # (column types, revision) -> each column's header bytes
-        self._ratios: dict[str, tuple[float, int]] = {}  # insert query -> (last compressed/raw size, inserts since)
-        self._compressing: str | None = None  # the query whose compressed size is measured next
+        self._worth: dict[str, tuple[bool, int]] = {}  # insert query -> (worth compressing, inserts since the look)
         self._samples = small_insert.SampleBlocks()  # the sample blocks of small inserts (store/small_insert.py)
 
     def establish_connection(self, settings):
@@ -167,18 +167,16 @@ class NativeClient(Client):
             connection.block_in, connection.block_out = streams
 
     def _worth_compressing(self, query: str, data: NumpyColumns) -> bool:
-        """Whether this insert goes LZ4-compressed: not a small one, nor one whose last compressed insert (same
-        query) shrank by less than ``WORTH_RATIO`` (random-looking doubles: the minute's feature rows), except every
-        ``PROBE_EVERY``-th such insert, which looks again."""
-        self._compressing = None
+        """Whether this insert goes LZ4-compressed: not a small one, nor one whose sample (``shrinks``) LZ4 does not
+        shrink below ``WORTH_RATIO`` of its size (random-looking doubles: the minute's feature rows); a query's
+        answer is kept for ``LOOK_EVERY`` inserts, then looked at again."""
         if data.rows < SMALL_INSERT_ROWS:
             return False
-        ratio, since = self._ratios.get(query, (0.0, 0))
-        if ratio < WORTH_RATIO or since + 1 >= PROBE_EVERY:
-            self._compressing = query
-            return True
-        self._ratios[query] = (ratio, since + 1)
-        return False
+        worth, since = self._worth.get(query, (True, LOOK_EVERY))
+        if since >= LOOK_EVERY:
+            worth, since = shrinks(data), 0
+        self._worth[query] = (worth, since + 1)
+        return worth
 
     def send_data(self, sample_block, data, types_check=False, columnar=False):
         if not isinstance(data, NumpyColumns):
@@ -228,17 +226,24 @@ class NativeClient(Client):
             stream.finalize()
             return last
         data = b"".join(parts)
-        size = _send_compressed(compressor, data, stream.raw_fout)
-        if self._compressing is not None:  # the first block's ratio decides the query's next inserts
-            self._ratios[self._compressing] = (size / max(len(data), 1), 0)
-            self._compressing = None
+        _send_compressed(compressor, data, stream.raw_fout)
         return False
 
 
-def _send_compressed(compressor, data: bytes, out) -> int:
+def shrinks(data: NumpyColumns) -> bool:
+    """Whether LZ4 shrinks the first ~``SAMPLE_BYTES`` of the columns' rows below ``WORTH_RATIO`` of their size."""
+    import lz4.block  # the driver's LZ4 (clickhouse-driver[lz4])
+
+    arrays = [c for c in data if isinstance(c, np.ndarray)]
+    row_bytes = sum(c.itemsize * int(np.prod(c.shape[1:])) for c in arrays)
+    sample = b"".join(c[: max(1, SAMPLE_BYTES // max(row_bytes, 1))].tobytes() for c in arrays)
+    return not sample or len(lz4.block.compress(sample, store_size=False)) < WORTH_RATIO * len(sample)
+
+
+def _send_compressed(compressor, data: bytes, out) -> None:
     """``data`` as one compressed frame, as the driver's ``CompressedBlockOutputStream.finalize`` sends it: the
     CityHash128 of what follows, then the method byte, the frame's size with its 9-byte header and the size
-    uncompressed (UInt32 each), then the compressed bytes; answers the compressed size."""
+    uncompressed (UInt32 each), then the compressed bytes."""
     from clickhouse_cityhash.cityhash import CityHash128  # as the driver's compressed stream: there with compression
 
     compressed = compressor.compress_data(data)
@@ -248,7 +253,6 @@ def _send_compressed(compressor, data: bytes, out) -> int:
     write_binary_uint128(CityHash128(frame), out)
     out.write(frame)
     out.flush()
-    return len(compressed)
 
 
 def _nothing_to_read(connection) -> bool:
