@@ -1,4 +1,6 @@
-"""`tickagg bench writer --json` runs end to end against both stores and reports every figure (values not judged here)."""
+"""`tickagg bench writer --json` runs end to end against both stores and reports every figure (values not judged here).
+It is given the session's ClickHouse server (``--clickhouse-url``) instead of starting its own: the bench's private
+server is bench/clickhouse_server.py's LocalServer, which that session server and `bench e2e`'s test start too."""
 from __future__ import annotations
 
 import subprocess
@@ -6,19 +8,15 @@ import sys
 
 import orjson
 import pytest
-from stores import missing, need_chdb
-
-from bench.clickhouse_server import server_binary
+from stores import need_chdb
 
 
 @pytest.mark.slow
-def test_bench_writer_json_has_every_figure():
-    if server_binary() is None:  # the bench starts its own server (a server that cannot start fails the bench)
-        missing("clickhouse-server is not installed (make test installs Debian's clickhouse-server)")
+def test_bench_writer_json_has_every_figure(clickhouse_server):
     need_chdb()
     result = subprocess.run(
         [sys.executable, "-m", "tickagg.cli", "bench", "writer", "--json", "--seconds", "1", "--latency-seconds", "1",
-         "--rate", "20000"],
+         "--rate", "20000", "--clickhouse-url", clickhouse_server.url(database="unused")],
         capture_output=True, text=True, timeout=300,
     )
     assert result.returncode == 0, result.stderr
