@@ -6,10 +6,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import re
-
 import orjson
 import pytest
+from group_run import GroupRun
 from stores import need_chdb
 
 from shm.ring import Ring, ring_name
@@ -48,12 +47,15 @@ symbols = ["BTCUSDT", "SOLUSDT"]
 [venues.kraken]
 enabled = false
 """)
-    result = tickagg("run", "--simulate", "--config", str(deployment), "--seconds", "12", "--status-every", "4")
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert f"group {group}, 2 feed(s) from the simulator" in result.stdout
-    final = next(line for line in result.stdout.splitlines() if line.startswith("final:"))
-    received, aggregated, stored = (int(n.replace(",", "")) for n in re.search(
-        r"([\d,]+) ticks received.*?([\d,]+) aggregated, ([\d,]+) stored", final).groups())
+    run = GroupRun("--simulate", "--config", str(deployment))
+    try:  # stopped once more ticks came than the two small rings (4,096 records each) hold, and reach the store
+        run.wait_for(lambda s: s.connected == 2 and s.received > 2 * 4096 + 800 and s.stored > 4096)
+    finally:
+        done = run.stop()
+    done.assert_no_restarts()
+    assert f"group {group}, 2 feed(s) from the simulator" in done.stdout
+    final = done.final
+    received, aggregated, stored = final.received, final.aggregated, final.stored
     capacities = {}
     for name in ("binance", "coinbase", "out.ticks"):
         ring = Ring(ring_name(group, name))

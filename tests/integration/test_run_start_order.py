@@ -53,6 +53,7 @@ def test_the_feeds_start_after_the_writer_reads_out_ticks(group, tmp_path):
                 time.sleep(0.02)
             assert seen_out_ticks  # the feeds did wait: out.ticks was there without a reader first
         finally:
+            silent.close()  # resets the writer's connection: its stop need not wait out its store timeout (10 s)
             run.send_signal(signal.SIGINT)
             output = run.communicate(timeout=120)[0]
     assert run.returncode == 0, output[-3000:]
