@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 
 from feeds.loop import HOUSEKEEPING_S, IDLE_READ_TIMEOUT_S, OVERLAP_MAX_S, READ_TIMEOUT_S, Link
 from feeds.session import Disconnect, Session
-from shm.pipeline_records import EVENT_DISCONNECT, EVENT_RECONNECT_DELAY
+from shm.event_kinds import EVENT_DISCONNECT, EVENT_RECONNECT_DELAY
 
 if TYPE_CHECKING:
     from feeds.loop import Feed

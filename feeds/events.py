@@ -5,29 +5,33 @@ from __future__ import annotations
 import logging
 import time
 
-import numpy as np
-
-from shm.pipeline_records import EVENT
+from shm.record_forms import EVENT_DETAIL_BYTES, EVENT_STRUCT
 from shm.records import EXCHANGE_IDS
-from shm.ring import Ring
 
 
 class FeedEvents:
-    """Writes EVENT records; a full events ring drops (and counts) like any ring."""
+    """Writes EVENT records (packed by ``struct``: shm/record_forms.py); a full events ring drops (and counts)
+    like any ring."""
 
-    def __init__(self, exchange: str, ring: Ring | None):
+    def __init__(self, exchange: str, ring=None):
+        """``ring``: the events ring, a producer without Numba (shm/plain_ring.py) or any ring with ``push_batch``
+        of EVENT records; None: events go nowhere."""
         self.exchange_id = EXCHANGE_IDS[exchange]
         self.ring = ring
-        self._record = np.zeros(1, dtype=EVENT)
+        self._push = ring.record_pusher(EVENT_STRUCT) if getattr(ring, "pushes_records", False) else None
 
     def emit(self, kind: int, value: int = 0, detail: str = "", symbol_id: int = 0) -> None:
         if self.ring is None:
             return
-        record = self._record
-        record["ts_ns"] = time.time_ns()
-        record["exchange_id"], record["kind"], record["symbol_id"], record["value"] = self.exchange_id, kind, symbol_id, value
-        record["detail"] = detail.encode("utf-8", "replace")[: EVENT["detail"].itemsize]
-        self.ring.push_batch(record)
+        fields = (time.time_ns(), self.exchange_id, kind, symbol_id, value,
+                  detail.encode("utf-8", "replace")[:EVENT_DETAIL_BYTES])
+        if self._push is not None:
+            self._push(fields)
+        else:  # a ring with NumPy (no plain stores on this CPU)
+            from shm.pipeline_records import EVENT
+            import numpy as np
+
+            self.ring.push_batch(np.frombuffer(EVENT_STRUCT.pack(*fields), EVENT))
 
 
 class RateLimitedLog:

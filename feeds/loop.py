@@ -20,7 +20,9 @@ the ring keeps its one producer; one connection is served as above, by blocking
 reads of its socket (the cheapest wakeup).
 
 The tick ring and the symbol directory are created if missing; a second feed
-for the same exchange and group is refused by the ring (one producer).
+for the same exchange and group is refused by the ring (one producer). A feed
+process imports neither Numba nor NumPy (issue 12: memory): its rings are
+``PlainRing`` producers (shm/plain_ring.py) of record forms (shm/record_forms.py).
 """
 from __future__ import annotations
 
@@ -41,11 +43,12 @@ from feeds.metrics import NAMES, FeedMetrics
 from feeds.plausible import Limits
 from feeds.session import Disconnect, Session
 from feeds.ticks import TickWriter
-from shm.pipeline_records import EVENT, EVENT_CONNECT, EVENT_DISCONNECT, EVENT_GAP, EVENT_RECONNECT_DELAY
-from shm.records import TICK
-from shm.ring import PRODUCER, Ring, ring_name
+from shm.event_kinds import EVENT_CONNECT, EVENT_DISCONNECT, EVENT_GAP, EVENT_RECONNECT_DELAY
+from shm.names import ring_name
+from shm.plain_ring import open_producer
+from shm.record_forms import EVENT_FORM, TICK_FORM
+from shm.ring_sizing import EVENT_RING_CAPACITY, TICK_RING_CAPACITY, event_ring, tick_ring
 from shm.symbols import SymbolDirectory
-from shm.topology import EVENT_RING_CAPACITY, TICK_RING_CAPACITY, event_ring, tick_ring
 
 log = logging.getLogger("tickagg.feed")
 HOUSEKEEPING_S = 0.05
@@ -85,11 +88,10 @@ class Feed:
         self.max_lifetime_s = max_lifetime_s if max_lifetime_s is not None else venue.MAX_LIFETIME_S
         self.backoff = backoff or Backoff()
         self.batching = ReadBatching(batch_wait_us / 1e6)
-        # numba=False: plain stores (shm/plain.py), so a feed process never imports Numba (issue 12)
-        self.ring = Ring(ring_name(group, tick_ring(self.name)), PRODUCER, TICK, ring_capacity, numba=False)
+        # plain stores (shm/plain.py), so a feed process never imports Numba nor NumPy (issue 12)
+        self.ring = open_producer(ring_name(group, tick_ring(self.name)), TICK_FORM, ring_capacity)
         self.ring.metric_names = list(NAMES)
-        self.events_ring = Ring(ring_name(group, event_ring(self.name)), PRODUCER, EVENT, EVENT_RING_CAPACITY,
-                                numba=False)
+        self.events_ring = open_producer(ring_name(group, event_ring(self.name)), EVENT_FORM, EVENT_RING_CAPACITY)
         self.metrics = FeedMetrics(self.ring.metrics)
         self.events = FeedEvents(self.name, self.events_ring)
         self.warnings = RateLimitedLog(log)

@@ -6,7 +6,7 @@ ints and ``flush`` copies them into shared memory once per received chunk.
 """
 from __future__ import annotations
 
-import numpy as np
+from array import array
 
 ERROR_KINDS = (
     "json", "venue_error", "missing_field", "bad_number", "bad_price", "bad_size", "bad_timestamp",
@@ -29,7 +29,8 @@ NAMES = (
 class FeedMetrics:
     """Named counters; ``values[name]`` is a plain int until ``flush``."""
 
-    def __init__(self, block: np.ndarray | None = None):
+    def __init__(self, block=None):
+        """``block``: the ring's metric words (int64: a ``memoryview`` or an array), None for none."""
         self.values = dict.fromkeys(NAMES, 0)
         self._block = block
         if block is not None:  # resume the counts of an earlier run of this feed
@@ -45,4 +46,4 @@ class FeedMetrics:
 
     def flush(self) -> None:
         if self._block is not None:
-            self._block[: len(NAMES)] = list(self.values.values())
+            self._block[: len(NAMES)] = array("q", self.values.values())

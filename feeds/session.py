@@ -30,7 +30,7 @@ from feeds.metrics import FeedMetrics
 from feeds.ticks import TickWriter
 from feeds.trade import FrameError
 from feeds.wsconn import OP_CLOSE, OP_PING, Connection, ConnectionClosed
-from shm.pipeline_records import EVENT_VENUE_ERROR
+from shm.event_kinds import EVENT_VENUE_ERROR
 from shm.records import FLAG_REPLAY
 
 log = logging.getLogger("tickagg.feed")

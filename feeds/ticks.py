@@ -17,12 +17,12 @@ per symbol and repeats are dropped.
 
 Hot path: the session hands over a whole socket read's frames at once
 (``add_frames``). A long run of live frames in which nothing needs a decision
-is staged as numpy columns (feeds/tick_columns.py); otherwise, and for short
+is staged as columns (feeds/tick_columns.py); otherwise, and for short
 runs, the per-tick loop packs one record at a time. A frame of one trade (light
 traffic, a read per frame: ``add_one``) is packed straight into its ring slot
-when nothing needs a decision, without staging (Ring.record_pusher); a
-flush copies the staged records' bytes into the ring without numpy
-(Ring.bytes_pusher). Venues
+when nothing needs a decision, without staging (``record_pusher``); a
+flush copies the staged records' bytes into the ring (``bytes_pusher``,
+shm/plain_ring.py). No NumPy: a feed process never imports it (issue 12). Venues
 whose ``seq`` is the numeric trade id (``seq_is_trade_id``) skip turning the
 id's text back into an int.
 
@@ -41,23 +41,19 @@ import re
 import struct
 import time
 
-import numpy as np
-
 from feeds.canonical import canonical_symbol
 from feeds.events import RateLimitedLog
 from feeds.metrics import FeedMetrics
 from feeds.plausible import UNCHECKED, Limits, broken_rule
 from feeds.tick_columns import COLUMNS_MIN_FRAMES, ColumnStager
 from feeds.trade import Trade, shown
-from shm.records import EXCHANGE_IDS, FLAG_GAP, FLAG_TRADE_UUID, TICK, uuid_words
-from shm.ring import Ring
+from shm.record_forms import TICK_STRUCT
+from shm.records import EXCHANGE_IDS, FLAG_GAP, FLAG_TRADE_UUID, uuid_words
 from shm.symbols import ENTRY_BYTES, SymbolDirectory, SymbolDirectoryFull
 
-_RECORD = struct.Struct("<qqddQQIHbBQ")  # the TICK layout, see shm/records.py
-assert _RECORD.size == TICK.itemsize
+_RECORD = TICK_STRUCT  # "<qqddQQIHbBQ": the TICK layout (shm/records.py, shm/record_forms.py)
 _U64_MAX = (1 << 64) - 1
 STAGING_TICKS = 1 << 14
-_VIEWS = 64  # a light feed pushes a tick or a few per wakeup: the batch's view is kept, not sliced each time
 _NO_TIME = 1 << 62  # "no live trade yet": every replay is older than it
 _MAX_ID_DIGITS = 20  # the longest u64 in decimal; longer digit text is hashed like any other text
 _FULL_RETRY_S = 1.0  # a full symbol directory is asked again for a new symbol at most this often
@@ -96,24 +92,23 @@ def trade_id_u64(trade_id: str) -> int:
 class TickWriter:
     """Writes one exchange's trades into its tick ring."""
 
-    def __init__(self, exchange: str, ring: Ring, symbols: SymbolDirectory, metrics: FeedMetrics,
+    def __init__(self, exchange: str, ring, symbols: SymbolDirectory, metrics: FeedMetrics,
                  subscribed: list[str], on_gap=None, seq_is_trade_id: bool = False, limits: Limits = UNCHECKED,
                  symbol_case: str = "upper", warnings: RateLimitedLog | None = None):
         """``limits``: the plausibility rules (UNCHECKED: none, for old or synthetic trades); ``symbol_case``:
-        the venue's canonical symbol form; ``warnings``: where rejected trades are logged (rate-limited)."""
+        the venue's canonical symbol form; ``warnings``: where rejected trades are logged (rate-limited).
+        ``ring``: the tick ring, a producer without Numba (shm/plain_ring.py) or any ring with ``push_batch``."""
         self.exchange = exchange
         self.exchange_id = EXCHANGE_IDS[exchange]
         self.ring, self.directory, self.metrics = ring, symbols, metrics
-        self._staging = bytearray(STAGING_TICKS * TICK.itemsize)
-        self._records = np.frombuffer(self._staging, dtype=TICK)
+        self._staging = bytearray(STAGING_TICKS * _RECORD.size)
         self._count = 0
-        self._views = [self._records[:n] for n in range(_VIEWS)]  # records[:n] for small n, made once
         self._seq = ring.head  # the feed's tick counter continues across restarts
         self.limits, self.symbol_case, self.warnings = limits, symbol_case, warnings
         # add_one's plausibility bounds as scalars (Limits.bounds without the call and the tuple)
         oldest, newest, self._min_price, self._max_price, self._min_size, self._max_size = limits.bounds(0)
         self._behind_ns, self._ahead_ns = -oldest, newest
-        # add_one packs straight into the ring's slots; flush copies the staged bytes without numpy
+        # add_one packs straight into the ring's slots; flush copies the staged bytes
         plain = getattr(ring, "pushes_records", False)
         self._push = ring.record_pusher(_RECORD) if plain else None
         self._push_bytes = ring.bytes_pusher() if plain else None
@@ -180,7 +175,7 @@ class TickWriter:
         loop below takes whatever it declines (it then has changed nothing).
         """
         if not extra_flags and self.overlap is None and len(frames) >= COLUMNS_MIN_FRAMES:
-            staged = self._columns.stage(frames, self._records, self._count, self._seq, recv_ns, self.exchange_id,
+            staged = self._columns.stage(frames, self._staging, self._count, self._seq, recv_ns, self.exchange_id,
                                          self.limits.bounds(recv_ns))
             if staged:
                 self._count += staged
@@ -298,8 +293,12 @@ class TickWriter:
         if count:
             if self._push_bytes is not None:
                 accepted = self._push_bytes(self._staged_bytes, count)
-            else:
-                accepted = self.ring.push_batch(self._views[count] if count < _VIEWS else self._records[:count])
+            else:  # a ring with NumPy (no plain stores on this CPU; tests' rings)
+                import numpy as np
+
+                from shm.records import TICK
+
+                accepted = self.ring.push_batch(np.frombuffer(self._staging, TICK, count))
             if accepted != count:
                 self.metrics.values["ring_dropped"] += count - accepted
             self._count = 0

@@ -41,6 +41,8 @@
 """
 from __future__ import annotations
 
+import contextlib
+
 MAGIC = int.from_bytes(b"TICKAGG\x01", "little")
 VERSION = 1
 HEADER_BYTES = 4096
@@ -72,3 +74,11 @@ def write_text(memory, span: slice, text: str) -> None:
     if len(data) >= size:
         raise ValueError(f"header text of {len(data)} bytes does not fit in {size}")
     memory[span] = data + b"\0" * (size - len(data))
+
+
+@contextlib.contextmanager
+def header_words(memory):
+    """The header of ring mapping ``memory`` as int64 words (a ``memoryview``, no NumPy), released on exit: a view
+    left alive would keep the mapping, and with it the file and its role locks, after the ring is closed."""
+    with memoryview(memory) as view, view[:HEADER_BYTES] as head, head.cast("q") as words:
+        yield words

@@ -37,11 +37,12 @@ adds ``trade_id_lo`` at 80..88, the fields before it at the same offsets)::
 from __future__ import annotations
 
 import dataclasses
-import hashlib
+from typing import NamedTuple
 
 import numpy as np
 
 from shm.pipeline_records import BAR, EVENT, FEATURE_ROW, LATENCY, REGIME, SIGNAL, STAMPED_TICK
+from shm.record_forms import text_fingerprint
 from shm.records import TICK
 
 
@@ -77,8 +78,7 @@ def dtype_from_description(text: str) -> np.dtype:
 
 def fingerprint(dtype: np.dtype) -> int:
     """Signed 64-bit fingerprint of ``describe(dtype)``: equal layouts, equal fingerprints."""
-    digest = hashlib.blake2b(describe(dtype).encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "little", signed=True)
+    return text_fingerprint(describe(dtype))
 
 
 TICK_RESERVED = np.dtype([(n if n != "trade_id_lo" else "reserved", TICK.fields[n][0]) for n in TICK.names])
@@ -145,3 +145,30 @@ def upgrade(records: np.ndarray, dtype: np.dtype) -> np.ndarray:
     for name in records.dtype.names:
         upgraded[name] = records[name]
     return upgraded
+
+
+class DtypeForm(NamedTuple):
+    """A dtype as the record form shm/ring_attach.py checks rings against (as shm/record_forms.py ``RecordForm``)."""
+
+    dtype: np.dtype
+
+    @property
+    def itemsize(self) -> int:
+        return self.dtype.itemsize
+
+    @property
+    def description(self) -> str:
+        return describe(self.dtype)
+
+    @property
+    def fingerprint(self) -> int:
+        return fingerprint(self.dtype)
+
+    def same_bytes(self, stored: int) -> bool:
+        return same_bytes(stored, self.dtype)
+
+
+def stored_form(stored: int, description: str) -> DtypeForm:
+    """The form of a ring's own records, from its header's fingerprint and description: the current dtype if the
+    fingerprint is an alias, else the described one (ValueError, TypeError or IndexError if unreadable)."""
+    return DtypeForm(current_layout(stored) or dtype_from_description(description))

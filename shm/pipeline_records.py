@@ -8,6 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 
+# event kinds, re-exported: defined in shm/event_kinds.py, without NumPy (a feed emits them)
+from shm.event_kinds import (EVENT_CONNECT, EVENT_DISCONNECT, EVENT_GAP, EVENT_LATE_TICK, EVENT_NAMES,  # noqa: F401
+                             EVENT_PARSE_ERROR, EVENT_RECONNECT_DELAY, EVENT_RING_DROP, EVENT_SUBSCRIBED,
+                             EVENT_VENUE_ERROR)
+
 FEATURE_COUNT = 1400  # length of every feature vector (aggregator/features catalogue)
 
 # Tick as stored: the feed's tick plus the aggregator's stamps (88 bytes; the 80-byte one before: shm/layouts.py).
@@ -136,30 +141,6 @@ LATENCY = np.dtype(
         ("max", "<f8"),  # 56
     ]
 )
-
-# Event kinds
-(
-    EVENT_CONNECT,
-    EVENT_DISCONNECT,
-    EVENT_RECONNECT_DELAY,
-    EVENT_GAP,
-    EVENT_PARSE_ERROR,
-    EVENT_RING_DROP,
-    EVENT_LATE_TICK,
-    EVENT_SUBSCRIBED,
-    EVENT_VENUE_ERROR,
-) = range(1, 10)
-EVENT_NAMES = {
-    EVENT_CONNECT: "connect",
-    EVENT_DISCONNECT: "disconnect",
-    EVENT_RECONNECT_DELAY: "reconnect_delay",
-    EVENT_GAP: "gap",
-    EVENT_PARSE_ERROR: "parse_error",
-    EVENT_RING_DROP: "ring_drop",
-    EVENT_LATE_TICK: "late_tick",
-    EVENT_SUBSCRIBED: "subscribed",
-    EVENT_VENUE_ERROR: "venue_error",
-}
 
 # A feed or aggregator event (128 bytes): connects, disconnects with reason, gaps...
 EVENT = np.dtype(

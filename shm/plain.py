@@ -39,12 +39,14 @@ from __future__ import annotations
 import os
 import platform
 import time
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from shm.doorbell import ring as ring_bell
 from shm.header import (HEADER_BYTES, W_ASLEEP, W_CONSUMER_HB, W_CONSUMER_RESYNCS, W_DROPPED, W_HEAD, W_PRODUCER_HB,
                         W_PRODUCER_RESYNCS, W_SKIPPED, W_TAIL)
+
+if TYPE_CHECKING:  # NumPy only for the Ring's arrays (push, pop): a feed imports this module without it
+    import numpy as np
 
 AVAILABLE = platform.machine().lower() in ("x86_64", "amd64")
 
@@ -68,6 +70,8 @@ def push(memory, header: np.ndarray, records: np.ndarray, now_ns: int) -> int:
     accepted = max(0, min(count, capacity - (head - tail)))
     if accepted:
         if not records.flags.c_contiguous:
+            import numpy as np  # the caller has it: a numpy Ring's records
+
             records = np.ascontiguousarray(records)
         start = head & (capacity - 1)
         first = min(accepted, capacity - start)
@@ -191,6 +195,8 @@ def pop(fd: int, header: np.ndarray, position: int, out: np.ndarray, capacity: i
     size = out.dtype.itemsize
     start = position & (capacity - 1)
     first = min(count, capacity - start)
+    import numpy as np  # the caller has it: a numpy Ring's records
+
     raw = out[:count].view(np.uint8)
     _read(fd, raw[: first * size], HEADER_BYTES + start * size)
     if count > first:  # wrapped: the rest from the ring's first slot

@@ -27,13 +27,14 @@ Fingerprints and earlier layouts of this and every other record: shm/layouts.py.
 """
 from __future__ import annotations
 
-import numpy as np
-
 # tick flags (a bit set, u1; also in out.ticks records), re-exported: defined in shm/flags.py, without NumPy
 from shm.flags import FLAG_GAP, FLAG_REPLAY, FLAG_SNAPSHOT, FLAG_TRADE_UUID  # noqa: F401
 
-TICK = np.dtype(
-    [
+
+def _tick_dtype():
+    import numpy as np
+
+    return np.dtype([
         ("ts_exchange_ns", "<i8"),
         ("ts_recv_ns", "<i8"),
         ("price", "<f8"),
@@ -45,10 +46,17 @@ TICK = np.dtype(
         ("side", "i1"),
         ("flags", "u1"),
         ("trade_id_lo", "<u8"),
-    ]
-)
-assert TICK.itemsize == 64
+    ])
 
+
+def __getattr__(name: str):
+    """``TICK`` (a numpy dtype) is built when first asked for: a feed uses this module without NumPy (issue 12;
+    its record form, equal to TICK: shm/record_forms.py ``TICK_FORM``)."""
+    if name == "TICK":
+        tick = globals()["TICK"] = _tick_dtype()
+        assert tick.itemsize == 64
+        return tick
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 _U64_MAX = (1 << 64) - 1
@@ -61,8 +69,10 @@ def mix64(word: int) -> int:
     return word ^ (word >> 31)
 
 
-def mix64_array(words: np.ndarray) -> np.ndarray:
+def mix64_array(words):
     """``mix64`` of each element of a uint64 array (numpy wraps the products like the masks above)."""
+    import numpy as np
+
     words = words.astype(np.uint64)
     words = (words ^ (words >> np.uint64(30))) * np.uint64(_MIX[0])
     words = (words ^ (words >> np.uint64(27))) * np.uint64(_MIX[1])

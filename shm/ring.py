@@ -13,27 +13,24 @@ another record layout that no live process holds): shm/ring_attach.py.
 """
 from __future__ import annotations
 
-import os
 import time
 
 import numpy as np
 
 from shm import header as H
-from shm import doorbell, names, plain, ring_attach, segment
+from shm import doorbell, names, plain, segment
 from shm.histogram_segment import SEGMENTS
-from shm.layouts import describe
+from shm.layouts import DtypeForm, describe, stored_form
 from shm.names import ring_name  # noqa: F401 (re-exported: callers name rings through shm.ring)
-from shm.ring_errors import RingBusyError, RingDamagedError, RingError
+from shm.plain_ring import CHECK_EVERY_NS, CONSUMER, MONITOR, PRODUCER, PlainRing  # noqa: F401 (re-exported)
+from shm.ring_errors import RingBusyError, RingDamagedError, RingError  # noqa: F401 (re-exported)
 from shm.ring_errors import RingLayoutError, RingOtherLayoutError, RingRefusedError  # noqa: F401 (re-exported)
-from shm.ring_watch import RingWatch
 
-PRODUCER, CONSUMER, MONITOR = "producer", "consumer", "monitor"
 PREFIX = names.PREFIX
-CHECK_EVERY_NS = 250_000_000  # push and pop fstat the ring's file this often (time.time_ns(): one clock read a batch)
 
 
-class Ring:
-    """One SPSC ring, opened in one role: producer, consumer or monitor."""
+class Ring(PlainRing):
+    """One SPSC ring, opened in one role: producer, consumer or monitor (attach, role and checks: ``PlainRing``)."""
 
     def __init__(self, name: str, role: str = MONITOR, dtype: np.dtype | None = None, capacity: int | None = None,
                  numba: bool = True):
@@ -44,89 +41,30 @@ class Ring:
         ``numba=False``: a producer pushes with plain stores, a consumer or
         monitor pops, peeks and commits with plain loads and ``pread``
         (shm/plain.py) where the CPU allows (x86-64), so the process never
-        imports Numba (the feeds and the writer open their rings this way).
+        imports Numba (the writer opens its rings this way; a feed, which must
+        not import NumPy either, uses ``PlainRing``).
         """
-        if role not in (PRODUCER, CONSUMER, MONITOR):
-            raise ValueError(f"role must be producer, consumer or monitor, not {role!r}")
-        if capacity is not None and dtype is None:
-            raise ValueError("creating a ring needs its record dtype")
-        self.name, self.role = name, role
-        self._words = None  # the header as int64 words: plain producers only (record_pusher)
-        self._fd, self._memory, self._header, self.dtype = ring_attach.attach(
-            name, dtype, capacity, may_replace=role == PRODUCER and capacity is not None)
-        try:
-            self.capacity = int(self._header[H.W_CAPACITY])
-            self._data = np.frombuffer(self._memory, dtype=self.dtype, offset=H.HEADER_BYTES)
-            self._claim(role)
-            self._kernels = None if (not numba and plain.AVAILABLE) else _kernels()
-            if self._kernels is not None:
-                self._kernels.warm_up(self.dtype)
-            elif role == PRODUCER:  # plain.push copies into the mapping itself
-                self._data = self._memory
-                self._words = memoryview(self._memory)[: H.HEADER_BYTES].cast("q")  # record_pusher's header
-                self._slots = (len(self._memory) - H.HEADER_BYTES) // self.dtype.itemsize
-        except BaseException:
-            self._release_memory()
-            raise
+        self._numba = numba
+        super().__init__(name, role, None if dtype is None else DtypeForm(np.dtype(dtype)), capacity)
         self._position = int(self._header[H.W_TAIL])  # consumer's read cursor
         self._ops = self._kernels or plain  # push, pop, commit ...
-        self._watch = RingWatch(self)
-        self._checked_ns = time.time_ns()  # push and pop check again once the clock leaves [checked, next)
-        self._next_check_ns = self._checked_ns + CHECK_EVERY_NS
 
-    # -- damage after attach --------------------------------------------------
-    def check(self) -> str | None:
-        """Look for damage since attach (call every few hundred ms; push and pop do it on their own).
+    def _read_form(self, stored: int, description: str) -> DtypeForm:
+        return stored_form(stored, description)
 
-        Returns why the ring can no longer be used (its file changed size: a
-        read could SIGBUS), else None; header words written by someone else
-        (layout words, impossible positions, resyncs) are logged once per
-        incident and ignored: the kernels use what was validated at attach.
-        """
-        problem = self._watch.look()
-        if problem:
-            self._next_check_ns = 0  # push and pop raise from now on
-        return problem
+    def _header_words(self) -> np.ndarray:
+        return np.frombuffer(self._memory, dtype=np.int64, count=H.HEADER_BYTES // 8)
 
-    def file_and_size(self) -> tuple[int, int]:
-        """(file descriptor, size validated at attach): for kernels that look at the size themselves
-        (shm/file_size.py) and hand back to ``check`` when it changed."""
-        return self._fd, self._watch.expected_size
-
-    def overwritten(self) -> bool:
-        """Whether layout words were written over since attach (still used as checked; a restart of either side
-        would find the ring damaged)."""
-        return bool(self._watch.overwritten())
-
-    def _check_now_and_then(self, now: int) -> None:
-        """``check`` once ``now`` (``time.time_ns()``, read once per batch) leaves the window since the last
-        check (CHECK_EVERY_NS long; a clock stepped back checks at once); raise once the ring is damaged.
-        Push and pop inline the window test: this call costs only when a check is due."""
-        if self._checked_ns <= now < self._next_check_ns:
-            return
-        problem = self._watch.look()
-        if problem:
-            self._next_check_ns = 0  # every later call raises too
-            raise RingDamagedError(problem)
-        self._checked_ns, self._next_check_ns = now, now + CHECK_EVERY_NS
-
-    def _damage(self, problem: str) -> None:
-        self._watch.mark_damaged(problem)
-        self._next_check_ns = 0
-        raise RingDamagedError(problem)
-
-    # -- roles ----------------------------------------------------------------
-    def _claim(self, role: str) -> None:
-        if role == MONITOR:
-            return
-        lock_byte, pid_word = (
-            (H.PRODUCER_LOCK_BYTE, H.W_PRODUCER_PID) if role == PRODUCER else (H.CONSUMER_LOCK_BYTE, H.W_CONSUMER_PID)
-        )
-        if not segment.try_lock(self._fd, lock_byte):
-            holder = int(self._header[pid_word])
-            raise RingBusyError(f"{self.name} already has a live {role} (pid {holder}); a ring has one {role} at a time")
-        self._header[pid_word] = os.getpid()
-        self.heartbeat()
+    def _attached(self) -> None:
+        self.dtype = self.form.dtype
+        self._data = np.frombuffer(self._memory, dtype=self.dtype, offset=H.HEADER_BYTES)
+        self._kernels = None if (not self._numba and plain.AVAILABLE) else _kernels()
+        if self._kernels is not None:
+            self._kernels.warm_up(self.dtype)
+        elif self.role == PRODUCER:  # plain.push copies into the mapping itself
+            self._data = self._memory
+            self._words = memoryview(self._memory)[: H.HEADER_BYTES].cast("q")  # record_pusher's header
+            super()._attached()
 
     # -- producer -------------------------------------------------------------
     def push_batch(self, records: np.ndarray) -> int:
@@ -142,23 +80,6 @@ class Ring:
         if self._header[H.W_ASLEEP] and accepted:  # the consumer sleeps on the doorbell (shm/doorbell.py)
             doorbell.ring(self._header, self.bell_address)
         return accepted
-
-    def record_pusher(self, record):
-        """A function ``push(fields) -> 1 or 0`` that packs one record with ``record`` (a ``struct.Struct`` of the
-        ring's record size) straight into its slot: ``push_batch`` of one record without numpy
-        (shm/plain.py ``record_pusher``). Producers opened with ``numba=False`` only (``pushes_records``)."""
-        if self._words is None:
-            raise RingError(f"record_pusher needs the producer role on {self.name}, opened with numba=False")
-        if record.size != self.dtype.itemsize:
-            raise TypeError(f"{self.name} carries {self.dtype.itemsize}-byte records, got a {record.size}-byte struct")
-        return plain.record_pusher(self._memory, self._words, self._slots, record, self)
-
-    def bytes_pusher(self):
-        """A function ``push(data, count) -> accepted``: ``push_batch`` of ``count`` records given as bytes (a
-        staging buffer's memoryview), without numpy (shm/plain.py ``bytes_pusher``); ``numba=False`` producers."""
-        if self._words is None:
-            raise RingError(f"bytes_pusher needs the producer role on {self.name}, opened with numba=False")
-        return plain.bytes_pusher(self._memory, self._words, self._slots, self.dtype.itemsize, self)
 
     # -- consumer -------------------------------------------------------------
     def pop_batch(self, out: np.ndarray, spin_us: float = 0.0) -> int:
@@ -230,12 +151,6 @@ class Ring:
         """Forget records popped but not committed: the next pop returns them again."""
         self._position = int(self._header[H.W_TAIL])
 
-    def heartbeat(self) -> None:
-        """Mark this role alive without moving data (idle producers and consumers)."""
-        word = {PRODUCER: H.W_PRODUCER_HB, CONSUMER: H.W_CONSUMER_HB}.get(self.role)
-        if word is not None:
-            self._header[word] = time.time_ns()
-
     # -- for Numba loops that pop, push and commit inside one kernel ---------
     def kernel_arrays(self) -> tuple[np.ndarray, np.ndarray]:
         """``(records, header)`` arrays for ``shm.kernels`` called from another kernel.
@@ -254,47 +169,9 @@ class Ring:
         return int(self._ops.head_of(self._header))
 
     @property
-    def consumer_asleep(self) -> bool:
-        """Whether the consumer waits on this ring's doorbell now (shm/doorbell.py)."""
-        return bool(self._header[H.W_ASLEEP])
-
-    @property
-    def bell_address(self) -> int:
-        """Where this process maps the ring's doorbell word (shm/doorbell.py); 0 once closed."""
-        return 0 if self._header is None else doorbell.bell_address(self._header)
-
-    @property
-    def pushes_records(self) -> bool:
-        """Whether ``record_pusher`` works here: a producer opened with ``numba=False`` (on x86-64)."""
-        return self._words is not None
-
-    @property
-    def tail(self) -> int:
-        return int(self._header[H.W_TAIL])
-
-    @property
-    def created_ns(self) -> int:
-        return int(self._header[H.W_CREATED_NS])
-
-    @property
-    def dropped(self) -> int:
-        return int(self._header[H.W_DROPPED])
-
-    @property
     def metrics(self) -> np.ndarray:
         """The producer's 64 counters (feed statistics); names: ``metric_names``."""
         return self._header[H.W_METRICS : H.W_METRICS + H.METRIC_SLOTS]
-
-    @property
-    def metric_names(self) -> list[str]:
-        text = H.read_text(self._memory, H.METRIC_NAMES_TEXT)
-        return text.split(",") if text else []
-
-    @metric_names.setter
-    def metric_names(self, names: list[str]) -> None:
-        if len(names) > H.METRIC_SLOTS:
-            raise ValueError(f"at most {H.METRIC_SLOTS} metrics, got {len(names)}")
-        H.write_text(self._memory, H.METRIC_NAMES_TEXT, ",".join(names))
 
     def status(self) -> dict:
         """Counters and liveness, as ``tickagg rings`` shows them."""
@@ -332,33 +209,9 @@ class Ring:
         return mine or segment.is_locked(self._fd, lock_byte)
 
     # -- lifetime -------------------------------------------------------------
-    def close(self) -> None:
-        """Give up the role (the ring stays in shared memory)."""
-        if self._memory is None:
-            return
-        if self._watch.damaged is None:  # a file cut short may end before the header
-            if self.role == PRODUCER:
-                self._header[H.W_PRODUCER_PID] = 0
-            elif self.role == CONSUMER:
-                self._header[H.W_CONSUMER_PID] = 0
-        self._release_memory()
-
     def _release_memory(self) -> None:
-        self._header = self._data = None
-        if self._words is not None:
-            self._words.release()
-            self._words = None
-        ring_attach.release(self._fd, self._memory)  # and with it the role lock
-        self._memory = None
-
-    def __enter__(self) -> "Ring":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        return f"Ring({self.name!r}, role={self.role!r}, capacity={self.capacity})"
+        self._data = None
+        super()._release_memory()
 
 
 def _kernels():

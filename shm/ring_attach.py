@@ -6,7 +6,13 @@ layout word against the others and the file's real size (shm/ring_check.py).
 A producer that finds a ring damaged, foreign, or of another record layout
 replaces it only if no live process holds it and (for another layout)
 nothing in it is unread (``_remove_if_abandoned``); which layouts count as
-the same bytes: shm/layouts.py. Roles are claimed afterwards (shm/ring.py).
+the same bytes: shm/layouts.py. Roles are claimed afterwards (shm/ring_role.py).
+
+No NumPy here: the records are named by a *form*, anything with ``itemsize``,
+``description``, ``fingerprint`` and ``same_bytes(stored_fingerprint)``: a
+``RecordForm`` (shm/record_forms.py) for a feed, which must never import NumPy,
+or a dtype's ``DtypeForm`` (shm/layouts.py) for the NumPy ``Ring``; the header
+words are read through a ``memoryview`` of the mapping (``H.header_words``).
 """
 from __future__ import annotations
 
@@ -15,31 +21,27 @@ import mmap
 import os
 import time
 
-import numpy as np
-
 from shm import header as H
 from shm import ring_check, segment
-from shm.layouts import current_layout, describe, dtype_from_description, fingerprint, same_bytes
 from shm.ring_errors import RingDamagedError, RingError, RingLayoutError, RingOtherLayoutError, RingRefusedError
 
 log = logging.getLogger("shm.ring")  # the ring's logger, as before this module was split off
 
 
-def attach(name: str, dtype: np.dtype | None, capacity: int | None,
-           may_replace: bool) -> tuple[int, mmap.mmap, np.ndarray, np.dtype]:
+def attach(name: str, form, capacity: int | None, may_replace: bool, read_form=None) -> tuple[int, mmap.mmap, object]:
     """Map ring ``name`` (creating it if ``capacity`` is given and it is missing) and check its layout; return
-    its file descriptor, mapping, header words (int64) and record dtype.
+    its file descriptor, mapping and record form.
 
-    ``dtype`` must match the ring's record layout (None: take the ring's).
+    ``form`` must match the ring's record layout (None: take the ring's, ``read_form(stored fingerprint,
+    stored description)``, which raises ValueError, TypeError or IndexError for a description it cannot read).
     ``may_replace``: a ring that no live process holds is unlinked and created anew if it is damaged or
     foreign (shm/ring_check.py), or of another layout (e.g. left by another tickagg release) with nothing
     unread; otherwise the error says what is wrong and who holds it.
     """
     for attempt in (1, 2):
         if capacity is not None and not segment.exists(name):
-            _check_new(np.dtype(dtype), capacity)
-            segment.create(name, H.HEADER_BYTES + capacity * np.dtype(dtype).itemsize,
-                           _initialiser(np.dtype(dtype), capacity))
+            _check_new(form, capacity)
+            segment.create(name, H.HEADER_BYTES + capacity * form.itemsize, _initialiser(form, capacity))
         try:
             fd, memory = segment.open_segment(name)
         except segment.SegmentMissingError as exc:
@@ -58,7 +60,7 @@ def attach(name: str, dtype: np.dtype | None, capacity: int | None,
         try:
             size = _checked_size(name, fd, memory)
             sized = True
-            return (fd, memory, *_checked_layout(name, memory, size, dtype))
+            return fd, memory, _checked_layout(name, memory, size, form, read_form)
         except (RingOtherLayoutError, RingDamagedError) as exc:
             if not may_replace or attempt == 2:
                 release(fd, memory)
@@ -92,36 +94,45 @@ def _checked_size(name: str, fd: int, memory: mmap.mmap) -> int:
     return size
 
 
-def _checked_layout(name: str, memory: mmap.mmap, size: int, dtype: np.dtype | None) -> tuple[np.ndarray, np.dtype]:
-    """The ring's header words and record dtype, once every layout word agrees with the others and with the
-    file's real size (``size``: checked to hold a header)."""
+def _checked_layout(name: str, memory: mmap.mmap, size: int, form, read_form):
+    """The ring's record form, once every layout word agrees with the others and with the file's real size
+    (``size``: checked to hold a header)."""
+    with H.header_words(memory) as words:
+        return _checked_words(name, words, H.read_text(memory, H.DTYPE_TEXT), size, form, read_form)
+
+
+def _checked_words(name: str, words, stored: str, size: int, form, read_form):
     path = segment.path_of(name)
-    header = np.frombuffer(memory, dtype=np.int64, count=H.HEADER_BYTES // 8)
-    if header[H.W_MAGIC] != H.MAGIC:
-        raise RingDamagedError(f"{path} {ring_check.header_problem(header, size)}")
-    if header[H.W_VERSION] != H.VERSION:
-        raise RingOtherLayoutError(f"{name} has layout version {header[H.W_VERSION]}, this tickagg reads version {H.VERSION}")
-    stored = H.read_text(memory, H.DTYPE_TEXT)
-    if dtype is None:  # a monitor: the ring's own layout, under its current names if it is an alias
+    if words[H.W_MAGIC] != H.MAGIC:
+        raise RingDamagedError(f"{path} {ring_check.header_problem(words, size)}")
+    if words[H.W_VERSION] != H.VERSION:
+        raise RingOtherLayoutError(f"{name} has layout version {words[H.W_VERSION]}, this tickagg reads version {H.VERSION}")
+    if form is None:  # a monitor: the ring's own layout, under its current names if it is an alias
         try:
-            dtype = current_layout(int(header[H.W_FINGERPRINT])) or dtype_from_description(stored)
+            form = read_form(int(words[H.W_FINGERPRINT]), stored)
         except (ValueError, TypeError, IndexError) as exc:
             raise RingDamagedError(f"{path} has an unreadable record description {stored[:60]!r} ({exc})") from None
-    else:
-        dtype = np.dtype(dtype)
-        if not same_bytes(int(header[H.W_FINGERPRINT]), dtype):
-            raise RingOtherLayoutError(f"{name} holds other records: {_difference(stored, describe(dtype))}")
-    problem = ring_check.header_problem(header, size, dtype.itemsize)
+    elif not form.same_bytes(int(words[H.W_FINGERPRINT])):
+        raise RingOtherLayoutError(f"{name} holds other records: {_difference(stored, form.description)}")
+    problem = ring_check.header_problem(words, size, form.itemsize)
     if problem:
         raise RingDamagedError(f"{path} {problem}")
-    return header, dtype
+    return form
 
 
 def _remove_if_abandoned(name: str, fd: int, memory: mmap.mmap | None, exc: RingLayoutError) -> None:
     """Unlink ring ``name``, damaged or of another layout, if no live producer or consumer holds it and (for
     another layout) nothing in it is unread; both role locks are held meanwhile, so no one can claim it.
     Else raise ``exc`` saying why it stays. ``memory``: its mapping, None if the file cannot hold a header."""
-    header = None if memory is None else np.frombuffer(memory, dtype=np.int64, count=H.HEADER_BYTES // 8)
+    if memory is None:
+        _remove_if_unheld(name, fd, None, exc)
+        return
+    with H.header_words(memory) as header:
+        _remove_if_unheld(name, fd, header, exc)
+
+
+def _remove_if_unheld(name: str, fd: int, header, exc: RingLayoutError) -> None:
+    """``_remove_if_abandoned`` with the header's words (None: the file cannot hold a header)."""
     damaged = isinstance(exc, RingDamagedError)
     if not damaged and header[H.W_VERSION] != H.VERSION:  # head and tail may be elsewhere: leave it to the user
         raise RingOtherLayoutError(f"{exc}; remove it with `tickagg rings --remove GROUP` once drained")
@@ -145,7 +156,7 @@ def _remove_if_abandoned(name: str, fd: int, memory: mmap.mmap | None, exc: Ring
             segment.unlock(fd, byte)
 
 
-def _holders(fd: int, header: np.ndarray | None) -> str:
+def _holders(fd: int, header) -> str:
     """Who holds a ring's role locks, for error messages: "a live producer (pid 12) and consumer (pid 34)"."""
     roles = []
     for role, byte, word in (("producer", H.PRODUCER_LOCK_BYTE, H.W_PRODUCER_PID),
@@ -184,27 +195,26 @@ def _replace_unmappable(name: str, exc: RingDamagedError) -> None:
         os.close(fd)  # drops our locks
 
 
-def _initialiser(dtype: np.dtype, capacity: int):
+def _initialiser(form, capacity: int):
     def initialise(memory) -> None:
-        words = np.frombuffer(memory, dtype=np.int64, count=H.HEADER_BYTES // 8)
-        words[H.W_VERSION] = H.VERSION
-        words[H.W_RECORD_SIZE] = dtype.itemsize
-        words[H.W_CAPACITY] = capacity
-        words[H.W_FINGERPRINT] = fingerprint(dtype)
-        words[H.W_CREATED_NS] = time.time_ns()
-        H.write_text(memory, H.DTYPE_TEXT, describe(dtype))
-        words[H.W_MAGIC] = H.MAGIC  # last: a header with magic is complete
-        del words
+        with H.header_words(memory) as words:
+            words[H.W_VERSION] = H.VERSION
+            words[H.W_RECORD_SIZE] = form.itemsize
+            words[H.W_CAPACITY] = capacity
+            words[H.W_FINGERPRINT] = form.fingerprint
+            words[H.W_CREATED_NS] = time.time_ns()
+            H.write_text(memory, H.DTYPE_TEXT, form.description)
+            words[H.W_MAGIC] = H.MAGIC  # last: a header with magic is complete
 
     return initialise
 
 
-def _check_new(dtype: np.dtype, capacity: int) -> None:
+def _check_new(form, capacity: int) -> None:
     if capacity < 2 or capacity & (capacity - 1):
         raise ValueError(f"ring capacity must be a power of two >= 2, got {capacity}")
-    if dtype.itemsize % 8:
-        raise ValueError(f"ring records must be a multiple of 8 bytes, {describe(dtype)} is not")
-    if len(describe(dtype).encode()) >= H.DTYPE_TEXT.stop - H.DTYPE_TEXT.start:
+    if form.itemsize % 8:
+        raise ValueError(f"ring records must be a multiple of 8 bytes, {form.description} is not")
+    if len(form.description.encode()) >= H.DTYPE_TEXT.stop - H.DTYPE_TEXT.start:
         raise ValueError("record dtype has too many fields to describe in the ring header")
 
 

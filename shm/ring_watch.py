@@ -12,8 +12,6 @@ from __future__ import annotations
 import logging
 import os
 
-import numpy as np
-
 from shm import header as H
 from shm import ring_check
 
@@ -29,7 +27,7 @@ class RingWatch:
 
     def __init__(self, ring) -> None:
         self._ring = ring
-        self.expected_size = H.HEADER_BYTES + ring.capacity * ring.dtype.itemsize
+        self.expected_size = H.HEADER_BYTES + ring.capacity * ring.record_bytes
         self._layout = {name: int(ring._header[word]) for name, word in LAYOUT_WORDS}
         self._counters = self._read_counters()
         self._incident: str | None = None
@@ -101,9 +99,9 @@ class RingWatch:
         return segment.path_of(self._ring.name)
 
 
-def _positions(words: np.ndarray) -> np.ndarray:
+def _positions(words) -> list[int]:
     """A private copy of the head and tail words (tail first: a racing read sees head >= tail)."""
-    copy = np.zeros(H.W_TAIL + 1, np.int64)
-    copy[H.W_TAIL] = words[H.W_TAIL]
-    copy[H.W_HEAD] = words[H.W_HEAD]
+    copy = [0] * (H.W_TAIL + 1)
+    copy[H.W_TAIL] = int(words[H.W_TAIL])
+    copy[H.W_HEAD] = int(words[H.W_HEAD])
     return copy

@@ -29,8 +29,6 @@ import fcntl
 import os
 import time
 
-import numpy as np
-
 from shm import plain, segment
 from shm.symbols_plain import ENTRY_BYTES, MAGIC, VERSION, W_CAPACITY, W_COUNT, W_MAGIC, W_VERSION, directory_name
 
@@ -55,11 +53,11 @@ def _ordered():
     return kernels
 
 
-def _published(header: np.ndarray) -> int:
+def _published(header) -> int:
     return int(_ordered().load_word(header, W_COUNT))
 
 
-def _publish(header: np.ndarray, count: int) -> None:
+def _publish(header, count: int) -> None:
     _ordered().store_word(header, W_COUNT, count)
 
 
@@ -71,8 +69,9 @@ class SymbolDirectory:
         if not segment.exists(self.name):
             segment.create(self.name, ENTRY_BYTES * (capacity + 1), _initialiser(capacity))
         self._fd, self._memory = segment.open_segment(self.name)
-        self._header = np.frombuffer(self._memory, dtype=np.int64, count=ENTRY_BYTES // 8)
+        self._header = _header_words(self._memory)
         if self._header[W_MAGIC] != MAGIC or self._header[W_VERSION] != VERSION:
+            self.close()
             raise segment.SegmentError(f"{self.name} is not a tickagg symbol directory of version {VERSION}")
         self.capacity = int(self._header[W_CAPACITY])
         self._ids: dict[str, int] = {}
@@ -156,6 +155,8 @@ class SymbolDirectory:
                 pause = min(0.05, pause * 2)
 
     def close(self) -> None:
+        if isinstance(self._header, memoryview):
+            self._header.release()
         self._header = None
         try:
             self._memory.close()
@@ -164,12 +165,21 @@ class SymbolDirectory:
         os.close(self._fd)
 
 
+def _header_words(memory):
+    """The directory's header as int64 words: a ``memoryview`` where plain loads and stores order (x86-64: a feed
+    registers symbols without NumPy), else the array Numba's atomics take."""
+    if plain.AVAILABLE:
+        return memoryview(memory)[: ENTRY_BYTES].cast("q")
+    import numpy as np
+
+    return np.frombuffer(memory, dtype=np.int64, count=ENTRY_BYTES // 8)
+
+
 def _initialiser(capacity: int):
     def initialise(memory) -> None:
-        header = np.frombuffer(memory, dtype=np.int64, count=ENTRY_BYTES // 8)
-        header[W_VERSION] = VERSION
-        header[W_CAPACITY] = capacity
-        header[W_MAGIC] = MAGIC
-        del header
+        with memoryview(memory) as view, view[:ENTRY_BYTES] as head, head.cast("q") as header:
+            header[W_VERSION] = VERSION
+            header[W_CAPACITY] = capacity
+            header[W_MAGIC] = MAGIC
 
     return initialise

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import os
 
-import numpy as np
-
 from shm import names, segment
 
 MAGIC = int.from_bytes(b"TICKSYM\x01", "little")
@@ -32,9 +30,8 @@ class PlainDirectory:
         self._fd, self._memory = segment.open_segment(self.name)
         info = os.fstat(self._fd)
         self.identity = (info.st_dev, info.st_ino)  # a directory recreated (rings --remove, new run) is another file
-        header = np.frombuffer(self._memory, dtype=np.int64, count=ENTRY_BYTES // 8)
-        magic, version, capacity = int(header[W_MAGIC]), int(header[W_VERSION]), int(header[W_CAPACITY])
-        del header
+        magic, version, capacity = (int.from_bytes(self._memory[word * 8 : word * 8 + 8], "little", signed=True)
+                                    for word in (W_MAGIC, W_VERSION, W_CAPACITY))
         if magic != MAGIC or version != VERSION:
             self.close()
             raise segment.SegmentError(f"{self.name} is not a tickagg symbol directory of version {VERSION}")
