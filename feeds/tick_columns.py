@@ -49,14 +49,13 @@ class ColumnStager:
         """Pack the ticks of ``frames`` as records ``count`` on of ``staging``; how many, or 0 (no count or symbol
         state changed) if the loop must decide: the staging area would fill, a symbol is new, a sequence skips
         or repeats, a trade is outside ``bounds`` (feeds/plausible.py ``Limits.bounds``: a few reductions)."""
-        trades = list(chain.from_iterable(frames))
-        n = len(trades)
-        if not n or (count + n) * _SIZE > len(staging):
-            return 0
         try:
+            symbols, prices, sizes, sides, times, trade_ids, flags, seqs, spans = zip(*chain.from_iterable(frames))
+            n = len(symbols)
+            if (count + n) * _SIZE > len(staging):
+                return 0
             if not self._seq_is_trade_id:
-                self._u64(trades[0][5])  # a venue of UUID ids: ValueError now, before any column is built
-            symbols, prices, sizes, sides, times, trade_ids, flags, seqs, spans = zip(*trades)
+                self._u64(trade_ids[0])  # a venue of UUID ids: ValueError now, before any column is built
             slots = list(map(self._slot_of.__getitem__, symbols))
             oldest, newest, min_price, max_price, min_size, max_size = bounds
             if not (oldest <= min(times) and max(times) <= newest
