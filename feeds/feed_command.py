@@ -73,8 +73,8 @@ def limits_from(args: argparse.Namespace):
 def run(args: argparse.Namespace) -> int:
     from feeds.loop import Feed
     from feeds.venues import venue
-    from shm.segment import EXIT_REFUSED, SegmentError, SegmentRefusedError
     from shm.ring_sizing import RingSizing
+    from shm.segment import EXIT_REFUSED, SegmentError, SegmentRefusedError
 
     deployment = getattr(args, "deployment", None)  # the venue's part of the file: under the venue's own flags
     if deployment is not None:

@@ -95,7 +95,11 @@ class ColumnStager:
             previous[start] = last if last >= 0 else seq_sorted[start] - 1  # a first seq: nothing to follow
             start += ticks
         steps = list(map(sub, seq_sorted, previous))
-        return min(steps) > 0 and all(map(le, steps, map(spans.__getitem__, order)))
+        if min(steps) <= 0:
+            return False
+        if max(steps) == 1:  # the common case: consecutive, within any span of at least one
+            return min(spans) >= 1
+        return all(map(le, steps, map(spans.__getitem__, order)))
 
     def _remember(self, slots: list[int], seqs: tuple | None, times: tuple) -> None:
         """Each symbol's last seq and exchange time, as the loop leaves them."""
