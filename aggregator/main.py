@@ -53,6 +53,7 @@ from aggregator.agg_state import C_SECOND, K_BARS1M, K_BARS1S, K_FEATURE_ROWS, K
 from aggregator.outputs import TICKS, flush_all, open_outputs
 from aggregator.pace import CHECK_S, Pace
 from aggregator.poll import MAX_INPUTS, dummy_ring, serve
+from aggregator.stored_pages import StoredPages
 from shm import header as H
 from shm import segment
 from shm.bell_wait import B_ERRNO, BELL_COUNTS, new_waiters
@@ -91,6 +92,7 @@ class Aggregator:
         self.outputs, self.output_rings = open_outputs(group, output_capacities)
         self.status = self.output_rings[TICKS]  # out.ticks: its metrics block holds our counters
         self.status.metric_names = list(COUNTER_NAMES)
+        self.stored_pages = StoredPages(self.output_rings, {"out.ticks": RESTART_WINDOW, "out.features": 0})
         self.inputs: dict[str, Ring] = {}
         self._scratch = np.zeros(BATCH, dtype=TICK)
         self._positions = np.zeros(MAX_INPUTS, np.int64)
@@ -193,6 +195,7 @@ class Aggregator:
                           os.strerror(int(self._bell_counts[B_ERRNO])), self.deep_sleep_us)
             pace.after_slice(time.monotonic(), ticks)
             self.check_rings()
+            self.stored_pages.release(time.monotonic())
             if time.monotonic() >= next_attach:
                 next_attach = time.monotonic() + ATTACH_EVERY_S
                 self.attach_new_rings()

@@ -30,6 +30,9 @@ writer reads out.ticks, tickagg/start_gate.py, so its first start needs no room)
 tick rate (one bar per symbol and second, one feature row per symbol and
 minute: ``out.features`` must take a whole minute close of 2,378 symbols).
 A ring that exists keeps the capacity it was created with (shm/ring.py).
+The aggregator gives back the pages of out.ticks and out.features its writer
+has stored (aggregator/stored_pages.py), so those two cost their capacity only
+while the writer lags.
 """
 from __future__ import annotations
 

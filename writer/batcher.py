@@ -27,6 +27,12 @@ when inserts fall behind the next batch is larger (one insert of up to
 ``capacity`` rows instead of many small ones): that is how the writer keeps up
 at high rates and stays at ~``batch_rows`` per insert at low ones.
 
+A stored batch of big records (out.features: 11 KiB rows, a minute close of
+2,378 symbols fills 26 MB of the buffer once a minute) gives the buffer's
+pages back, and the heap's free pages what encoding it allocated
+(writer/buffer_pages.py), so the writer does not keep a minute
+close's size resident between closes.
+
 A batch whose insert may have reached the store (in doubt) is *frozen*: the
 ring is not popped further until that exact batch (same start, end and id) is
 durable, so retrying it never changes its id.
@@ -45,8 +51,10 @@ from shm import header as H
 from shm import segment
 from shm.layouts import upgrade
 from shm.ring import Ring
+from writer.buffer_pages import give_back
 
 QUIET_ROWS = 50  # a ring that brought fewer rows in about the last second is quiet (an idle group: ~10 ticks/s)
+GIVE_BACK_RECORD_BYTES = 4096  # a stored batch of records this big (feature rows) gives its buffer's pages back
 
 
 def ring_incarnation(name: str) -> int:
@@ -176,6 +184,8 @@ class RingBatcher:
         assert batch.start == self.start and batch.end == self.start + self.count, (batch, self.start, self.count)
         self.rate = self.count / max(time.monotonic() - self.first_s, 1e-3)
         self.ring.commit()
+        if self.buffer.itemsize >= GIVE_BACK_RECORD_BYTES:  # a minute close's feature rows: ~26 MB, once a minute
+            give_back(self.buffer[: self.count])
         self.start, self.count, self.frozen = batch.end, 0, None
 
     def skip(self, end: int) -> int:
