@@ -237,6 +237,7 @@ class ConnectionSet:
         values = feed.metrics.values
         values["last_frame_ns"] = max((link.session.recv_ns for link in self.links if link.session), default=values["last_frame_ns"])
         feed.metrics.flush()
+        feed.give_back_read_pages()
         for link in self.links:
             for session in (link.session, link.switching):
                 if session is None:

@@ -8,7 +8,8 @@
   read chunk -> frames -> parser -> TickWriter -> ring (one push/chunk)|
      |  a read of one single-trade frame: packed straight into a slot  |
      |  light traffic: wait <= 1 ms before the next read (batching.py) |
-     |  every 50 ms: pings due? stale? lifetime near? metrics flush    |
+     |  every 50 ms: pings due? stale? lifetime near? metrics flush,   |
+     |  ring pages the aggregator has read go back (dead_pages.py)     |
      |  quiet (lone frames): reads wait up to 1 s, one wakeup a frame  |
      +-- Disconnect (EOF, close frame, stale, error) ---> backoff -----+
      +-- lifetime near: open a second session, read both, drop
@@ -43,6 +44,8 @@ from feeds.metrics import NAMES, FeedMetrics
 from feeds.plausible import Limits
 from feeds.session import Disconnect, Session
 from feeds.ticks import TickWriter
+from shm import header as H
+from shm.dead_pages import DeadPages
 from shm.event_kinds import EVENT_CONNECT, EVENT_DISCONNECT, EVENT_GAP, EVENT_RECONNECT_DELAY
 from shm.names import ring_name
 from shm.plain_ring import open_producer
@@ -51,6 +54,7 @@ from shm.ring_sizing import EVENT_RING_CAPACITY, TICK_RING_CAPACITY, event_ring,
 from shm.symbols import SymbolDirectory
 
 log = logging.getLogger("tickagg.feed")
+RELEASE_MIN_BYTES = 256 << 10  # tick ring pages go back in steps of at least this (2x a second at 8k ticks/s)
 HOUSEKEEPING_S = 0.05
 READ_TIMEOUT_S = 0.25
 IDLE_READ_TIMEOUT_S = 1.0  # the longest read wait (see Feed._serve): a stop request is seen within it
@@ -91,6 +95,8 @@ class Feed:
         # plain stores (shm/plain.py), so a feed process never imports Numba nor NumPy (issue 12)
         self.ring = open_producer(ring_name(group, tick_ring(self.name)), TICK_FORM, ring_capacity)
         self.ring.metric_names = list(NAMES)
+        fd, _ = self.ring.file_and_size()  # the pages the aggregator has read go back (shm/dead_pages.py)
+        self.read_pages = DeadPages(fd, H.HEADER_BYTES, self.ring.record_bytes, self.ring.capacity, RELEASE_MIN_BYTES)
         self.events_ring = open_producer(ring_name(group, event_ring(self.name)), EVENT_FORM, EVENT_RING_CAPACITY)
         self.metrics = FeedMetrics(self.ring.metrics)
         self.events = FeedEvents(self.name, self.events_ring)
@@ -107,6 +113,11 @@ class Feed:
 
     def stop(self, *_signal) -> None:
         self._stopping = True
+
+    def give_back_read_pages(self) -> None:
+        """At housekeeping: the tick ring's pages holding only records the aggregator has read go back, once
+        ``RELEASE_MIN_BYTES`` of them died (a venue's ring is 4 MiB at the default sizing; ~256 KiB stays)."""
+        self.read_pages.release(self.ring.tail, self.ring.head)
 
     def install_signal_handlers(self) -> None:
         signal.signal(signal.SIGTERM, self.stop)
@@ -216,6 +227,7 @@ class Feed:
                 values["last_frame_ns"] = session.recv_ns
                 batching.update(values["frames"], values["reads"], now)
                 metrics.flush()
+                self.give_back_read_pages()
                 session.housekeeping(now)
                 if self.max_lifetime_s and now - session.started > self._switch_at():
                     new = self._switch(session)
