@@ -36,10 +36,6 @@ class StoredPages:
         self._due = 0.0
         self._warned: set[tuple[str, str]] = set()
 
-    @property
-    def released_bytes(self) -> int:
-        return sum(pages.released_bytes for _, pages, _ in self._rings)
-
     def release(self, now: float) -> None:
         """Give back what died since the last release (``now``: time.monotonic())."""
         if now < self._due:

@@ -95,13 +95,12 @@ class DeadPages:
         self.min_records = max(1, min_bytes // record_size)  # fewer newly dead records wait for the next release
         self.ring_bytes = data_offset + capacity * record_size
         self.dead_from = 0  # positions before it were given back (or were never written by this producer)
-        self.released_bytes = self.releases = self.skipped_low_space = self.errors = 0
-        self._fallocate = _fallocate()
+        self.released_bytes = self.skipped_low_space = self.errors = 0
 
     def release(self, live_from: int, head: int) -> int:
         """Punch the pages that hold only records before ``live_from`` (``head``: the producer's head); bytes
         punched. Nothing while fewer than ``min_bytes`` of records died since the last release."""
-        if live_from - self.dead_from < self.min_records or self._fallocate is None:
+        if live_from - self.dead_from < self.min_records or _FALLOCATE is None:
             return 0
         if not self._room():
             self.skipped_low_space += 1
@@ -109,14 +108,13 @@ class DeadPages:
         spans = dead_spans(self.data_offset, self.record_size, self.capacity, self.dead_from, live_from, head)
         punched = 0
         for start, end in spans:
-            if self._fallocate(self.fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, start, end - start) != 0:
+            if _FALLOCATE(self.fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, start, end - start) != 0:
                 self.errors += 1  # e.g. EOPNOTSUPP on a file system without holes: the pages stay
                 return punched
             punched += end - start
         if head - self.capacity <= live_from <= head:
             self.dead_from = live_from
         self.released_bytes += punched
-        self.releases += 1
         return punched
 
     def _room(self) -> bool:
@@ -137,3 +135,6 @@ def _fallocate():
     function.argtypes = (ctypes.c_int, ctypes.c_int, ctypes.c_int64, ctypes.c_int64)
     function.restype = ctypes.c_int
     return function
+
+
+_FALLOCATE = _fallocate()
