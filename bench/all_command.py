@@ -37,7 +37,8 @@ QUICK = {  # short settings per bench: seconds, not minutes
     "features": ["--symbols", "200", "--warmup-bars", "5", "--repeats", "3"],
     "writer": ["--seconds", "3", "--latency-seconds", "1", "--rate", "20000"],
     "outage": ["--seconds", "2", "--warmup", "1", "--after", "1", "--rate", "20000"],
-    "e2e": ["--rate", "2000", "--seconds", "3", "--idle-seconds", "1", "--warmup", "1", "--symbols", "100"],
+    "e2e": ["--rate", "2000", "--seconds", "3", "--idle-seconds", "1", "--warmup", "1", "--symbols", "100",
+            "--no-closeout"],
 }
 ERROR_TAIL = 2000  # characters of a failed bench's stderr kept in the document
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

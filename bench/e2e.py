@@ -11,8 +11,15 @@
 3. Loaded window (``seconds``): CPU time per role from /proc/PID/stat at both ends, PSS
    per role from /proc/PID/smaps_rollup every 2 s (the maximum of the per-sample sums is
    reported), the simulator's count of trades written at both ends.
-4. Idle window: the simulator's rate drops to 1 trade/s per venue (10/s in all, over its
-   control port); after 3 s to settle, CPU over ``idle_seconds``.
+4. Close-out and idle window: the simulator's rate drops to 1 trade/s per venue (10/s in
+   all, over its control port). The loaded phase is not over until its last minute has
+   closed: at the next minute boundary the aggregator closes the 1-minute bars and features
+   of every symbol that traded in it (2,378 here) and the writer stores them; that costs
+   a few hundred ms of CPU, the loaded phase's, not an idle group's. So the idle window
+   starts ``CLOSEOUT_SETTLE_S`` after that boundary (the close-out's CPU and length are in
+   the detail, ``closeout_cpu_pct`` / ``closeout_s``); then CPU over ``idle_seconds``
+   (default 60: one idle minute, its own small minute close included).
+   ``closeout=False`` (the tests) waits ``SETTLE_S`` instead.
 
 The simulator runs at nice ``simulator_nice`` (default -5, when allowed): it stands for the
 exchanges, so on a busy machine it should still offer the rate asked (the detail says how
@@ -42,6 +49,8 @@ from bench.e2e_procs import ROLES, Group, cpu_pct
 REPO = Path(__file__).resolve().parents[1]
 COUNTED = ("feeds", "aggregator", "writer", "supervisor")
 IDLE_RATE = 1.0  # trades/s per venue in the idle phase
+SETTLE_S = 3.0  # after the rate drop, before anything is measured
+CLOSEOUT_SETTLE_S = 10.0  # after the minute boundary: bars close 0.25 s late, the writer stores them within ~5 s
 PSS_EVERY_S = 2.0
 
 
@@ -81,6 +90,13 @@ class Control:
 
     def close(self) -> None:
         self.sock.close()
+
+
+def closeout_wait_s(now_s: float) -> float:
+    """Seconds from wall time ``now_s`` until ``CLOSEOUT_SETTLE_S`` past the next minute boundary: the loaded
+    phase's last minute (the one running at ``now_s``) is then closed and stored."""
+    boundary = (now_s // 60 + 1) * 60
+    return boundary + CLOSEOUT_SETTLE_S - now_s
 
 
 def _free_port() -> int:
@@ -140,7 +156,8 @@ def _feed_batch_wait_us() -> float:
 
 
 def e2e(rate: float = 80_000, seconds: float = 30.0, store_kind: str = "clickhouse", symbols: int = 2378,
-        idle_seconds: float = 10.0, warmup: float = 5.0, seed: int = 1, simulator_nice: int = -5) -> dict:
+        idle_seconds: float = 60.0, warmup: float = 5.0, seed: int = 1, simulator_nice: int = -5,
+        closeout: bool = True) -> dict:
     from store import open_store
 
     workdir = tempfile.mkdtemp(prefix="tickagg-bench-e2e-")
@@ -194,11 +211,16 @@ def e2e(rate: float = 80_000, seconds: float = 30.0, store_kind: str = "clickhou
         loaded = cpu_pct(cpu0, cpu1, t1 - t0)
         gone = [pid for pid in cpu0 if pid not in cpu1]
 
-        # idle window
+        # close-out, then the idle window
         control.command(cmd="rate", rate=IDLE_RATE)
-        time.sleep(3.0)
+        time.sleep(SETTLE_S)
+        roles = processes.processes()
+        tc, cpuc = time.monotonic(), processes.cpu(roles)
+        if closeout:
+            time.sleep(closeout_wait_s(time.time()))
         roles = processes.processes()
         t2, cpu2 = time.monotonic(), processes.cpu(roles)
+        closing = cpu_pct(cpuc, cpu2, t2 - tc) if t2 > tc else dict.fromkeys(ROLES, 0.0)
         time.sleep(idle_seconds)
         roles = processes.processes()
         t3, cpu3 = time.monotonic(), processes.cpu(roles)
@@ -243,6 +265,8 @@ def e2e(rate: float = 80_000, seconds: float = 30.0, store_kind: str = "clickhou
             "tick_to_storage_p99_ms": round(ticks["recv_p99"] + store_p99, 3),
             "_detail": {"store": store_kind, "rate": rate, "feed_batch_wait_us": _feed_batch_wait_us(), "seconds": round(t1 - t0, 2), "idle_seconds": round(t3 - t2, 2),
                         "idle_cpu_pct": {role: round(idle[role], 2) for role in ROLES},
+                        "closeout_s": round(t2 - tc, 2),
+                        "closeout_cpu_pct": {role: round(closing[role], 2) for role in ROLES},
                         "exchange_to_recv_p99_ms": round(ticks["recv_p99"], 3),
                         "recv_to_store_p99_ms_estimated": round(store_p99, 3), "store_latency_window_widened": widened,
                         "simulator_blocked_s": {v: round(sent1[v]["blocked_s"] - sent0[v]["blocked_s"], 2) for v in sent1},

@@ -14,7 +14,11 @@ HELP = "the whole group at an operating point: CPU and PSS per role from outside
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rate", type=positive_float, default=80_000, help="trades/s over the ten venues (default 80000)")
     parser.add_argument("--seconds", type=positive_float, default=30.0, help="loaded window (default 30)")
-    parser.add_argument("--idle-seconds", type=positive_float, default=10.0, help="idle window, 10 trades/s (default 10)")
+    parser.add_argument("--idle-seconds", type=positive_float, default=60.0,
+                        help="idle window, 10 trades/s, after the loaded phase's last minute has closed (default 60)")
+    parser.add_argument("--no-closeout", dest="closeout", action="store_false",
+                        help="start the idle window 3 s after the rate drops, not after the loaded phase's last minute "
+                             "has closed (quicker; the idle figure then includes that close-out)")
     parser.add_argument("--warmup", type=float, default=5.0, help="seconds after every venue sent before measuring (default 5)")
     parser.add_argument("--store", choices=("clickhouse", "chdb"), default="clickhouse",
                         help="a private clickhouse-server (default) or embedded chDB")
@@ -30,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     from bench.e2e import e2e
 
     result = e2e(args.rate, args.seconds, args.store, args.symbols, args.idle_seconds, args.warmup, args.seed,
-                 args.simulator_nice)
+                 args.simulator_nice, args.closeout)
     detail = result.pop("_detail")
     if args.json:
         print(json.dumps({**result, **({"_detail": detail} if args.detail else {})}))
@@ -46,7 +50,8 @@ def run(args: argparse.Namespace) -> int:
           f"{cpu['aggregator']}, writer {cpu['writer']}, supervisor {cpu['supervisor']}; simulator {cpu['simulator']} not counted)")
     print(f"PSS max, MB: {result['pss_mb_total']} (feeds {pss['feeds']}, aggregator {pss['aggregator']}, writer "
           f"{pss['writer']}, supervisor {pss['supervisor']}; simulator {pss['simulator']} not counted)")
-    print(f"idle (10 trades/s) CPU over {detail['idle_seconds']} s: {result['idle_cpu_pct_total']}% of one core")
+    print(f"idle (10 trades/s) CPU over {detail['idle_seconds']} s: {result['idle_cpu_pct_total']}% of one core "
+          f"(after the loaded phase's close-out: {detail['closeout_s']} s)")
     print(f"from the simulator's send: tick-to-signal p50 {result['tick_to_signal_p50_ms']} ms, p99 "
           f"{result['tick_to_signal_p99_ms']} ms; tick-to-storage p99 {result['tick_to_storage_p99_ms']} ms "
           f"(send->receive p99 {detail['exchange_to_recv_p99_ms']} + receive->store p99 "

@@ -25,7 +25,8 @@ def test_a_short_run_stores_every_trade_once_and_reports_every_figure(store_kind
         missing("clickhouse-server is not installed (make test installs Debian's clickhouse-server)")
     watcher = CommandLines()
     try:
-        result = e2e(rate=600, seconds=1.5, store_kind=store_kind, symbols=40, idle_seconds=1.0, warmup=0.0)
+        result = e2e(rate=600, seconds=1.5, store_kind=store_kind, symbols=40, idle_seconds=1.0, warmup=0.0,
+                     closeout=False)
     finally:
         watcher.stop()
     assert watcher.seen > 0, "no command line of the group was read"

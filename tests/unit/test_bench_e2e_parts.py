@@ -4,6 +4,8 @@ from __future__ import annotations
 import math
 import os
 
+import pytest
+
 from bench.e2e_procs import Group, role_of
 from bench.e2e_store import mixture_quantile
 
@@ -34,3 +36,12 @@ def test_a_mixture_quantile_weighs_each_summary_by_its_count():
     heavy = mixture_quantile([one, (10_000, 10.0, 20.0, 30.0, 40.0, 50.0)], 0.5)
     assert 9.0 < heavy < 10.5  # the busy second decides
     assert math.isnan(mixture_quantile([(0, 1, 2, 3, 4, 5)], 0.99))
+
+
+def test_the_idle_window_waits_for_the_minute_running_at_the_rate_drop_to_close():
+    from bench.e2e import CLOSEOUT_SETTLE_S, closeout_wait_s
+
+    boundary = 1_000_020.0  # a multiple of 60 s
+    assert closeout_wait_s(boundary + 20.0) == pytest.approx(40.0 + CLOSEOUT_SETTLE_S)
+    assert closeout_wait_s(boundary + 59.5) == pytest.approx(0.5 + CLOSEOUT_SETTLE_S)
+    assert closeout_wait_s(boundary) == pytest.approx(60.0 + CLOSEOUT_SETTLE_S)  # the minute just begun
