@@ -24,9 +24,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="flush a ring's batch at this many rows (default 1000; chDB: none, by --batch-ms only)")
     parser.add_argument("--batch-ms", type=positive_float, default=None,
                         help="... or when its first record is this old (default 50; chDB: 100)")
-    parser.add_argument("--quiet-batch-ms", type=non_negative_float, default=500.0,
+    parser.add_argument("--quiet-batch-ms", type=non_negative_float, default=1000.0,
                         help="... or this old on a quiet ring (under 50 rows in the last second: an idle group makes a "
-                             "few inserts a second, a tick after a silence waits up to this long; default 500, 0: --batch-ms)")
+                             "few inserts a second, a tick after a silence waits up to this long; default 1000, 0: --batch-ms)")
     parser.add_argument("--quiet-summary-ms", type=non_negative_float, default=2000.0,
                         help="... and on a quiet ring other than out.ticks (bars, features, regime, latency, events; at "
                              "least --quiet-batch-ms, off with it; default 2000)")

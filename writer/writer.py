@@ -4,7 +4,7 @@ One thread, one loop::
 
   pop every ring (aggregator out.*, feed <exchange>.events) into its batcher
   (nothing to do: sleep until a batch may be due, at most batch_ms — ``Writer.idle_s``)
-  for each batch that is due (1,000 rows / 50 ms; chDB: 100 ms; a quiet ring: quiet_batch_ms, 500 ms, for ticks,
+  for each batch that is due (1,000 rows / 50 ms; chDB: 100 ms; a quiet ring: quiet_batch_ms, 1 s, for ticks,
   quiet_summary_ms, 2 s, for the others: writer/batcher.py):
       symbol ids: the group directory's run ids -> the store's stable ids (writer/symbol_ids.py), once
       store up:   new symbol ids to the store -> commit log INTENT -> insert -> ACK -> commit the ring tail
@@ -76,7 +76,7 @@ class WriterConfig:
     state_dir: str = "./data/writer"
     batch_rows: int | None = None  # None: the store's own default (Store.batch_rows: 1,000; chDB by batch_ms only)
     batch_ms: float | None = None  # None: the store's own default (Store.batch_ms: 50; chDB 100)
-    quiet_batch_ms: float = 500.0  # the batch age of a quiet ring (< batcher.QUIET_ROWS rows in the last second; 0: batch_ms)
+    quiet_batch_ms: float = 1000.0  # the batch age of a quiet ring (< batcher.QUIET_ROWS rows in the last second; 0: batch_ms)
     quiet_summary_ms: float = 2000.0  # ... of a quiet ring other than out.ticks (bars, features, regime, latency,
     # events), at least quiet_batch_ms; 0 with quiet_batch_ms
     max_batch_rows: int = 100_000
