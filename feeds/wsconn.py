@@ -55,6 +55,7 @@ class Connection:
             url, timeout=timeout_s, skip_utf8_validation=True, enable_multithread=False
         )
         self.sock: socket.socket = self.ws.sock
+        self._recv_into = self.sock.recv_into  # bound once: a light feed's one call per wakeup
         self.max_frame_bytes = max_frame_bytes
         self._buffer = bytearray(BUFFER_BYTES)
         self._view = memoryview(self._buffer)
@@ -82,7 +83,7 @@ class Connection:
             view = self._view[filled:]
             received = self.sock.recv_into(view, 0, self._nowait) if nowait and self._nowait else self.sock.recv_into(view)
         else:
-            received = self.sock.recv_into(self._view)
+            received = self._recv_into(self._view)
         if received == 0:
             raise ConnectionClosed("the server closed the connection (EOF)")
         if not filled and buffer[0] == 0x81 and not self._discard:  # light traffic: the read is one whole text frame?
