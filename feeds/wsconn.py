@@ -83,7 +83,7 @@ class Connection:
             view = self._view[filled:]
             received = self.sock.recv_into(view, 0, self._nowait) if nowait and self._nowait else self.sock.recv_into(view)
         else:
-            received = self._recv_into(self._view)
+            received = self._recv_into(buffer)
         if received == 0:
             raise ConnectionClosed("the server closed the connection (EOF)")
         if not filled and buffer[0] == 0x81 and not self._discard:  # light traffic: the read is one whole text frame?
