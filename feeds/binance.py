@@ -73,7 +73,7 @@ class Parser(ParserOutboxes):
             raise FrameError("json", f"malformed JSON: {exc}") from None
         if type(msg) is not dict:
             raise not_json_object(frame)
-        data = msg["data"] if "stream" in msg and "data" in msg else msg
+        data = msg.get("data", msg) if "stream" in msg else msg  # the combined stream's envelope, or none
         try:
             event = data.get("e")
             if event == "trade":

@@ -214,13 +214,15 @@ class Feed:
                     continue  # nothing did: the next read blocks (and stamps its own time)
             else:
                 received = session.read()
-            now = time.monotonic()
             if received:
-                writer.flush()
+                now = session.last_rx  # time.monotonic() right after the read
+                if writer.staged_ticks:  # a single-trade read went straight into the ring: nothing staged
+                    writer.flush()
                 if now < next_housekeeping and not short:  # frames closer together than HOUSEKEEPING_S:
                     short = True  # what this read counted is flushed within READ_TIMEOUT_S even if none follow
                     session.connection.settimeout(READ_TIMEOUT_S)
             else:
+                now = time.monotonic()
                 next_housekeeping = 0.0  # a read timed out: flush the counters, they stand still from here
             if now >= next_housekeeping:
                 next_housekeeping = now + HOUSEKEEPING_S

@@ -53,7 +53,7 @@ class Session:
         self.values = metrics.values
         self.parser = venue.Parser()
         self._parse, self._add_frames, self._add_one = self.parser.parse, writer.add_frames, writer.add_one  # bound once
-        self.frames = 0  # text frames, folded into the metrics once per read
+        self._outboxes = (self.parser.replayed, self.parser.replies)  # the parser's lists, drained in place
         self.stale_after_s = stale_after_s
         self.fill_from_replays = fill_from_replays
         self.connection = connection or Connection(venue.url_for(url, symbols), timeout_s=connect_timeout_s)
@@ -91,7 +91,8 @@ class Session:
         if len(payloads) == 1:  # one frame (the reader's single-frame reads call ``text`` directly)
             self.text(payloads[0])
             return
-        self.frames += len(payloads)
+        values = self.values
+        values["frames"] += len(payloads)
         parse, parser = self._parse, self.parser
         replayed, replies = parser.replayed, parser.replies  # the outboxes: lists, drained in place
         batch: list = []  # the trades of each frame not yet written
@@ -113,29 +114,36 @@ class Session:
                         self._write(batch)
                     self._drain_outboxes(parser)
         except BaseException:
-            self.frames -= length_hint(frames)  # the frames after the one that failed were never handled
+            values["frames"] -= length_hint(frames)  # the frames after the one that failed were never handled
             raise
         if batch:
             self._write(batch)
 
-    def text(self, payload) -> None:
-        """A read that held one whole text frame (light traffic: a wakeup per frame): ``texts([payload])`` in
-        fewer steps; a frame of one trade goes straight into the ring (``TickWriter.add_one``)."""
-        self.frames += 1
+    def text(self, payload, nbytes: int = 0) -> None:
+        """One text frame: ``texts([payload])`` in fewer steps; a frame of one trade goes straight into the
+        ring (``TickWriter.add_one``). ``nbytes``: the frame was a whole read (light traffic: a wakeup per
+        frame), and this call is ``received(nbytes)`` too (one call per wakeup, not two)."""
+        values = self.values
+        if nbytes:
+            self.recv_ns = self._stamp[0] or time.time_ns()  # ``received``, inlined
+            values["bytes"] += nbytes
+            values["reads"] += 1
+        values["frames"] += 1
         try:
             trades = self._parse(payload)
         except Exception as exc:
             self._failed(payload, exc)
             return
         if trades:
-            self.live_trades += len(trades)
             if len(trades) == 1:
+                self.live_trades += 1
                 self._add_one(trades[0], self.recv_ns)
             else:
+                self.live_trades += len(trades)
                 self._add_frames((trades,), self.recv_ns)
-        parser = self.parser
-        if parser.replayed or parser.replies:
-            self._drain_outboxes(parser)
+        replayed, replies = self._outboxes
+        if replayed or replies:
+            self._drain_outboxes(self.parser)
 
     def _write(self, batch: list) -> None:
         """Stage the trades of the frames in ``batch`` (and empty it)."""
@@ -195,9 +203,6 @@ class Session:
             return 0
         except (ConnectionClosed, OSError, websocket.WebSocketException) as exc:
             raise Disconnect(str(exc) or type(exc).__name__) from None
-        finally:
-            self.values["frames"] += self.frames
-            self.frames = 0
         self.last_rx = time.monotonic()
         return received
 

@@ -101,8 +101,9 @@ class TickWriter:
         self.exchange = exchange
         self.exchange_id = EXCHANGE_IDS[exchange]
         self.ring, self.directory, self.metrics = ring, symbols, metrics
+        self._values = metrics.values  # add_one's counters, one lookup nearer
         self._staging = bytearray(STAGING_TICKS * _RECORD.size)
-        self._count = 0
+        self.staged_ticks = 0  # records in the staging area, not yet in the ring (``flush`` pushes them)
         self._seq = ring.head  # the feed's tick counter continues across restarts
         self.limits, self.symbol_case, self.warnings = limits, symbol_case, warnings
         # add_one's plausibility bounds as scalars (Limits.bounds without the call and the tuple)
@@ -135,7 +136,7 @@ class TickWriter:
         (``Ring.record_pusher``): the same bytes, counters and state; anything else, and any error, goes
         the general way (staged, written at the loop's ``flush``) with nothing changed."""
         push = self._push
-        if push is not None and not self._count and self.overlap is None:
+        if push is not None and not self.staged_ticks and self.overlap is None:
             try:
                 symbol, price, size, side, ts_ns, trade_id, flags, seq, span = trade
                 known = self._symbols[symbol]
@@ -150,7 +151,7 @@ class TickWriter:
                             ident_lo = id_flag = 0  # trade_id_words' common case, inlined
                         else:
                             ident, ident_lo, id_flag = trade_id_words(trade_id)
-                        values = self.metrics.values
+                        values = self._values
                         if not push((ts_ns, recv_ns, price, size, ident, self._seq, known[0], self.exchange_id, side,
                                      flags | id_flag, ident_lo)):
                             values["ring_dropped"] += 1
@@ -175,10 +176,10 @@ class TickWriter:
         loop below takes whatever it declines (it then has changed nothing).
         """
         if not extra_flags and self.overlap is None and len(frames) >= COLUMNS_MIN_FRAMES:
-            staged = self._columns.stage(frames, self._staging, self._count, self._seq, recv_ns, self.exchange_id,
+            staged = self._columns.stage(frames, self._staging, self.staged_ticks, self._seq, recv_ns, self.exchange_id,
                                          self.limits.bounds(recv_ns))
             if staged:
-                self._count += staged
+                self.staged_ticks += staged
                 self._seq += staged
                 self.metrics.values["ticks"] += staged
                 return
@@ -193,13 +194,13 @@ class TickWriter:
         overlap, exchange_id, ids_from_seq = self.overlap, self.exchange_id, self.seq_is_trade_id
         bounds = self.limits.bounds(recv_ns)
         oldest, newest, min_price, max_price, min_size, max_size = bounds
-        count = staged = frame_start = self._count
+        count = staged = frame_start = self.staged_ticks
         tick_seq = frame_seq = self._seq
         try:
             for trades in frames:
                 frame_start, frame_seq = count, tick_seq
                 if count + len(trades) > STAGING_TICKS:
-                    self._count = count
+                    self.staged_ticks = count
                     values["ticks"] += count - staged
                     staged = count
                     self.flush()
@@ -210,7 +211,7 @@ class TickWriter:
                             for first in range(0, len(trades), STAGING_TICKS):
                                 self._stage_each((trades[first : first + STAGING_TICKS],), recv_ns, extra_flags)
                         finally:  # the pieces keep their own books
-                            count = staged = frame_start = self._count
+                            count = staged = frame_start = self.staged_ticks
                             tick_seq = self._seq
                         continue
                 try:
@@ -266,12 +267,12 @@ class TickWriter:
                     self._reject("tick_writer", f"{self.exchange}: dropped a frame of {len(trades)} trade(s): "
                                                 f"{type(exc).__name__}: {shown(exc)} (first trade {shown(trades[:1])})")
         except BaseException:  # interrupted: as if added frame by frame, the frame in progress is not staged
-            self._count = frame_start
+            self.staged_ticks = frame_start
             self._seq = frame_seq
             values["ticks"] += frame_start - staged
             raise
         self._seq = tick_seq
-        self._count = count
+        self.staged_ticks = count
         values["ticks"] += count - staged
 
     def _implausible(self, bounds: tuple, trade: Trade, recv_ns: int) -> None:
@@ -289,7 +290,7 @@ class TickWriter:
 
     def flush(self) -> None:
         """Push the staged ticks as one batch; what the ring cannot take is counted as dropped."""
-        count = self._count
+        count = self.staged_ticks
         if count:
             if self._push_bytes is not None:
                 accepted = self._push_bytes(self._staged_bytes, count)
@@ -301,7 +302,7 @@ class TickWriter:
                 accepted = self.ring.push_batch(np.frombuffer(self._staging, TICK, count))
             if accepted != count:
                 self.metrics.values["ring_dropped"] += count - accepted
-            self._count = 0
+            self.staged_ticks = 0  # records in the staging area, not yet in the ring (``flush`` pushes them)
 
     def _register(self, symbol: str) -> list | None:
         """A symbol spelled as never before: its entry (by its canonical form; the id from the directory when

@@ -36,7 +36,7 @@ BUFFER_BYTES = 1 << 20
 class FrameHandler(Protocol):
     def received(self, nbytes: int) -> None: ...
     def texts(self, payloads: list) -> None: ...
-    def text(self, payload) -> None: ...  # a read that held exactly one whole text frame: ``texts([payload])``
+    def text(self, payload, nbytes: int = 0) -> None: ...  # a read of one whole text frame: ``received``, ``texts``
     def control(self, opcode: int, payload: bytes) -> None: ...
     def binary(self, length: int) -> None: ...
     def oversized(self, length: int) -> None: ...
@@ -55,6 +55,7 @@ class Connection:
             url, timeout=timeout_s, skip_utf8_validation=True, enable_multithread=False
         )
         self.sock: socket.socket = self.ws.sock
+        self._recv_into = self.sock.recv_into  # bound once: a light feed's one call per wakeup
         self.max_frame_bytes = max_frame_bytes
         self._buffer = bytearray(BUFFER_BYTES)
         self._view = memoryview(self._buffer)
@@ -72,23 +73,29 @@ class Connection:
 
         Calls ``handler.received(nbytes)`` first (the moment to stamp receive
         time), then ``texts`` per run of text frames and ``control``/``binary``/
-        ``oversized`` per other frame, in wire order.
+        ``oversized`` per other frame, in wire order; a read that is exactly one
+        whole text frame (light traffic) is one call, ``handler.text(payload, nbytes)``.
         Returns the bytes received; raises ``TimeoutError`` or
         ``BlockingIOError`` (``settimeout``) when nothing came, ``ConnectionClosed`` at EOF.
         """
         filled, buffer = self._filled, self._buffer
-        view = self._view[filled:] if filled else self._view
-        received = self.sock.recv_into(view, 0, self._nowait) if nowait and self._nowait else self.sock.recv_into(view)
+        if filled or (nowait and self._nowait):
+            view = self._view[filled:]
+            received = self.sock.recv_into(view, 0, self._nowait) if nowait and self._nowait else self.sock.recv_into(view)
+        else:
+            received = self._recv_into(buffer)
         if received == 0:
             raise ConnectionClosed("the server closed the connection (EOF)")
-        handler.received(received)
         if not filled and buffer[0] == 0x81 and not self._discard:  # light traffic: the read is one whole text frame?
             second = buffer[1]
-            start = 2 if second < 126 else 4 if second == 126 else 0
-            if start and start + (second if start == 2 else buffer[2] << 8 | buffer[3]) == received \
-                    and received - start <= self.max_frame_bytes:
-                handler.text(buffer[start:received])
+            if second < 126:
+                if second + 2 == received and second <= self.max_frame_bytes:
+                    handler.text(buffer[2:received], received)
+                    return received
+            elif second == 126 and (buffer[2] << 8 | buffer[3]) + 4 == received and received - 4 <= self.max_frame_bytes:
+                handler.text(buffer[4:received], received)
                 return received
+        handler.received(received)
         on_texts, on_control, on_binary, on_oversized = handler.texts, handler.control, handler.binary, handler.oversized
         texts: list = []  # the run of text frames not yet handed on
         keep = texts.append

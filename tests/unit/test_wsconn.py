@@ -23,7 +23,7 @@ class Recorder:
     def texts(self, payloads: list) -> None:
         self.seen.append(("texts", [bytes(payload) for payload in payloads]))
 
-    def text(self, payload) -> None:  # a read of one whole text frame: the same as a run of one
+    def text(self, payload, nbytes: int = 0) -> None:  # a read of one whole text frame: the same as a run of one
         self.texts([payload])
 
     def control(self, opcode: int, payload: bytes) -> None:
