@@ -94,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
             parser.replies.clear()  # nothing to answer: there is no connection
             if parser.replayed:
                 if args.replayed:
-                    out.extend(record(trade, replayed=True) for trade in parser.replayed)
+                    out.extend(record(trade, replayed=True) for trade in map(Trade._make, parser.replayed))
                 parser.replayed.clear()
         if out:
             stdout.write(b"".join(out))
