@@ -51,7 +51,6 @@ def on_connect_messages() -> list[str]:
 
 _INF = float("inf")
 _MAX_MS = MAX_NS // 1_000_000  # later times do not fit a tick's int64 ns
-_new_trade = tuple.__new__
 _loads, _JSONDecodeError = orjson.loads, orjson.JSONDecodeError
 
 
@@ -94,10 +93,10 @@ class Parser(ParserOutboxes):
                 except ValueError:
                     price_ = size_ = 0.0  # the general path says which is wrong
                 if 0.0 < price_ < _INF and 0.0 < size_ < _INF and (buyer_is_maker is True or buyer_is_maker is False):
-                    return [_new_trade(Trade, (symbol, price_, size_, SELL if buyer_is_maker else BUY, ms * 1_000_000,
-                                               str(tid), 0, tid, 1))]
-            return [Trade(data["s"], price(data["p"]), size(data["q"]),
-                          side_from_buyer_is_maker(data["m"]), _time_ns(data["T"]), trade_id(tid), 0, sequence(tid))]
+                    return [(symbol, price_, size_, SELL if buyer_is_maker else BUY, ms * 1_000_000,
+                             str(tid), 0, tid, 1)]
+            return [(data["s"], price(data["p"]), size(data["q"]),
+                     side_from_buyer_is_maker(data["m"]), _time_ns(data["T"]), trade_id(tid), 0, sequence(tid), 1)]
         except SHAPE_ERRORS as exc:
             raise missing(exc) from None
 

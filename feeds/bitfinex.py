@@ -15,8 +15,7 @@ import orjson
 from feeds.hot_path import HotPathParser
 from feeds.normalize import (MAX_NS, SHAPE_ERRORS, load_json, missing, not_json_object, ns_from_ms, price, signed_size,
                              trade_id)
-from feeds.trade import BUY, SELL, FrameError, Trade, shown
-from shm.flags import FLAG_SNAPSHOT
+from feeds.trade import BUY, SELL, FrameError, Trade, shown, snapshot
 
 NAME = "bitfinex"
 URL = "wss://api-pub.bitfinex.com/ws/2"
@@ -36,7 +35,6 @@ _REPEAT = frozenset(("tu", "ftu", "hb"))
 _QUIET_EVENTS = frozenset(("info", "pong", "conf", "unsubscribed"))
 _INF = float("inf")
 _MAX_MS = MAX_NS // 1_000_000  # later times do not fit a tick's int64 ns
-_new_trade = tuple.__new__
 
 
 def url_for(base_url: str, symbols: list[str]) -> str:
@@ -58,8 +56,8 @@ def on_connect_messages() -> list[str]:
 def _trade(symbol: str, row: list) -> Trade:
     """[ID, MTS, AMOUNT, PRICE]; AMOUNT > 0 taker bought, < 0 taker sold (funding: PRICE is the RATE)."""
     amount = signed_size(row[2])
-    return Trade(symbol, price(row[3]), abs(amount), BUY if amount > 0 else SELL,
-                 ns_from_ms(row[1]), trade_id(row[0]))
+    return (symbol, price(row[3]), abs(amount), BUY if amount > 0 else SELL,
+            ns_from_ms(row[1]), trade_id(row[0]), 0, -1, 1)
 
 
 def _usual(msg: object, symbols: dict) -> list[Trade] | None:
@@ -85,8 +83,8 @@ def _usual(msg: object, symbols: dict) -> list[Trade] | None:
         amount, price_ = float(amount), float(p)
         if not (0.0 < price_ < _INF and -_INF < amount < _INF and amount != 0.0):
             return None
-        return [_new_trade(Trade, (symbol, price_, abs(amount), BUY if amount > 0 else SELL, ms * 1_000_000, str(tid),
-                                   0, -1, 1))]
+        return [(symbol, price_, abs(amount), BUY if amount > 0 else SELL, ms * 1_000_000, str(tid),
+                 0, -1, 1)]
     except Exception:  # noqa: BLE001 - an unhashable chanId, a short row ...: the careful path says what
         return None
 
@@ -119,7 +117,7 @@ class Parser(HotPathParser):
                     return [_trade(self._symbol(msg[0]), msg[2])]
                 if type(body) is list:
                     symbol = self._symbol(msg[0])
-                    self.replayed.extend([_trade(symbol, row)._replace(flags=FLAG_SNAPSHOT) for row in body])
+                    self.replayed.extend([snapshot(_trade(symbol, row)) for row in body])
                     return []
                 raise FrameError("unknown_message", f"bitfinex array {shown(msg)}")
             if type(msg) is not dict:

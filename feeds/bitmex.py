@@ -4,9 +4,8 @@ from __future__ import annotations
 from feeds.hot_path import HotPathParser
 from feeds.normalize import (SHAPE_ERRORS, load_json, missing, not_json_object, ns_from_iso, price, side, size,
                              trade_id)
-from feeds.trade import BUY, SELL, FrameError, Trade, shown
+from feeds.trade import BUY, SELL, FrameError, Trade, shown, snapshot
 from feeds.venue_form import op_subscribe
-from shm.flags import FLAG_SNAPSHOT
 
 NAME = "bitmex"
 URL = "wss://ws.bitmex.com/realtime"
@@ -21,7 +20,6 @@ SYMBOL_CASE = "upper"  # canonical symbol form (feeds/canonical.py)
 
 _SIDES = {"Buy": BUY, "Sell": SELL}  # used as the taker side (cryptofeed, tardis)
 _INF = float("inf")
-_new_trade = tuple.__new__
 
 
 def url_for(base_url: str, symbols: list[str]) -> str:
@@ -60,8 +58,8 @@ def _usual(msg: object) -> list[Trade] | None:
             price_, size_ = float(p), float(q)
             if not (0.0 < price_ < _INF and 0.0 < size_ < _INF):
                 return None
-            keep(_new_trade(Trade, (row["symbol"], price_, size_, _SIDES[row["side"]], ns_from_iso(row["timestamp"]),
-                                    tid, 0, -1, 1)))
+            keep((row["symbol"], price_, size_, _SIDES[row["side"]], ns_from_iso(row["timestamp"]),
+                  tid, 0, -1, 1))
         return trades
     except Exception:  # noqa: BLE001 - a missing key, a bad time ...: the careful path says what
         return None
@@ -90,11 +88,11 @@ class Parser(HotPathParser):
                 action = msg["action"]
                 if action != "insert" and action != "partial":
                     raise FrameError("unknown_message", f"bitmex trade action {shown(action)}")
-                trades = [Trade(row["symbol"], price(row["price"]), size(row["size"]), side(_SIDES, row["side"]),
-                                ns_from_iso(row["timestamp"]), trade_id(row["trdMatchID"])) for row in msg["data"]]
+                trades = [(row["symbol"], price(row["price"]), size(row["size"]), side(_SIDES, row["side"]),
+                           ns_from_iso(row["timestamp"]), trade_id(row["trdMatchID"]), 0, -1, 1) for row in msg["data"]]
                 if action == "insert":
                     return trades
-                self.replayed.extend([trade._replace(flags=FLAG_SNAPSHOT) for trade in trades])
+                self.replayed.extend([snapshot(trade) for trade in trades])
                 return []
             if "error" in msg:
                 raise FrameError("venue_error", f"bitmex error {shown(msg.get('status'))}: {shown(msg['error'])}")

@@ -23,7 +23,6 @@ _SIDES = {0: BUY, 1: SELL}  # type: side of the taker
 _QUIET_EVENTS = frozenset(("bts:subscription_succeeded", "bts:unsubscription_succeeded",
                            "bts:heartbeat", "bts:request_reconnect"))
 _INF = float("inf")
-_new_trade = tuple.__new__
 _MAX_DIGITS = 20  # normalize's limit for digit text
 
 
@@ -64,8 +63,8 @@ def _usual(msg: object) -> list[Trade] | None:
             return None
         if not (0.0 < price_ < _INF and 0.0 < size_ < _INF and ns <= MAX_NS):
             return None
-        return [_new_trade(Trade, (channel[len(CHANNEL_PREFIX):], price_, size_, _SIDES[data["type"]], ns, tid, 0, -1,
-                                   1))]
+        return [(channel[len(CHANNEL_PREFIX):], price_, size_, _SIDES[data["type"]], ns, tid, 0, -1,
+                 1)]
     except Exception:  # noqa: BLE001 - a missing key, an unhashable type ...: the careful path says what
         return None
 
@@ -94,11 +93,11 @@ class Parser(HotPathParser):
                     raise FrameError("unknown_message", f"bitstamp trade on channel {shown(channel)}")
                 data = msg["data"]
                 # the *_str twins hold the exact decimal text; perp ids > 2^53 come as id_str too
-                return [Trade(channel[len(CHANNEL_PREFIX):],
-                              price(data["price_str"] if "price_str" in data else data["price"]),
-                              size(data["amount_str"] if "amount_str" in data else data["amount"]),
-                              side(_SIDES, data["type"]), ns_from_us(data["microtimestamp"]),
-                              trade_id(data["id_str"] if "id_str" in data else data["id"]))]
+                return [(channel[len(CHANNEL_PREFIX):],
+                         price(data["price_str"] if "price_str" in data else data["price"]),
+                         size(data["amount_str"] if "amount_str" in data else data["amount"]),
+                         side(_SIDES, data["type"]), ns_from_us(data["microtimestamp"]),
+                         trade_id(data["id_str"] if "id_str" in data else data["id"]), 0, -1, 1)]
             if event in _QUIET_EVENTS:
                 return []
             if event == "bts:error":

@@ -21,7 +21,6 @@ SYMBOL_CASE = "upper"  # canonical symbol form (feeds/canonical.py)
 _SIDES = {"Buy": BUY, "Sell": SELL}  # side of the taker
 _INF = float("inf")
 _MAX_MS = MAX_NS // 1_000_000  # later times do not fit a tick's int64 ns
-_new_trade = tuple.__new__
 
 
 def url_for(base_url: str, symbols: list[str]) -> str:
@@ -45,8 +44,8 @@ def _message(msg: object, frame: str | bytes) -> list[Trade]:
     try:
         topic = msg.get("topic")
         if topic is not None and topic.startswith("publicTrade."):
-            return [Trade(row["s"], price(row["p"]), size(row["v"]), side(_SIDES, row["S"]),
-                          ns_from_ms(row["T"]), trade_id(row["i"])) for row in msg["data"]]
+            return [(row["s"], price(row["p"]), size(row["v"]), side(_SIDES, row["S"]),
+                     ns_from_ms(row["T"]), trade_id(row["i"]), 0, -1, 1) for row in msg["data"]]
         if msg.get("success") is False:
             raise FrameError("venue_error", f"bybit error: {shown(msg.get('ret_msg'))}")
         if "op" in msg or "success" in msg:
@@ -75,7 +74,7 @@ def _usual(msg: dict) -> list[Trade] | None:
             price_, size_ = float(p), float(v)  # ValueError: a doubt
             if not (0.0 < price_ < _INF and 0.0 < size_ < _INF):
                 return None
-            keep(_new_trade(Trade, (row["s"], price_, size_, _SIDES[row["S"]], ms * 1_000_000, tid, 0, -1, 1)))
+            keep((row["s"], price_, size_, _SIDES[row["S"]], ms * 1_000_000, tid, 0, -1, 1))
         return trades
     except Exception:  # noqa: BLE001 - a missing key, an unhashable side ...: the careful path says what
         return None

@@ -6,8 +6,7 @@ import orjson
 from feeds.hot_path import HotPathParser
 from feeds.normalize import (MAX_NS, SHAPE_ERRORS, load_json, missing, not_json_object, ns_from_iso, price, sequence,
                              side, size, trade_id)
-from feeds.trade import BUY, SELL, FrameError, Trade, shown
-from shm.flags import FLAG_SNAPSHOT
+from feeds.trade import BUY, SELL, FrameError, Trade, shown, snapshot
 
 NAME = "coinbase"
 URL = "wss://ws-feed.exchange.coinbase.com"
@@ -22,7 +21,6 @@ SYMBOL_CASE = "upper"  # canonical symbol form (feeds/canonical.py)
 _TAKER_SIDES = {"buy": SELL, "sell": BUY}  # maker bought => the taker sold
 _QUIET = frozenset(("subscriptions", "heartbeat"))
 _INF = float("inf")
-_new_trade = tuple.__new__
 
 
 def url_for(base_url: str, symbols: list[str]) -> str:
@@ -53,8 +51,8 @@ def _usual(msg: object) -> list[Trade] | None:
         price_, size_ = float(p), float(q)  # ValueError: a doubt
         if not (0.0 < price_ < _INF and 0.0 < size_ < _INF):
             return None
-        return [_new_trade(Trade, (msg["product_id"], price_, size_, _TAKER_SIDES[msg["side"]],
-                                   ns_from_iso(msg["time"]), str(tid), 0, tid, 1))]
+        return [(msg["product_id"], price_, size_, _TAKER_SIDES[msg["side"]],
+                 ns_from_iso(msg["time"]), str(tid), 0, tid, 1)]
     except Exception:  # noqa: BLE001 - a missing key, a bad time ...: the careful path says what
         return None
 
@@ -82,12 +80,12 @@ class Parser(HotPathParser):
         try:
             kind = msg.get("type")
             if kind == "match" or kind == "last_match":
-                trade = Trade(msg["product_id"], price(msg["price"]), size(msg["size"]),
-                              side(_TAKER_SIDES, msg["side"]), ns_from_iso(msg["time"]),
-                              trade_id(msg["trade_id"]), 0, sequence(msg["trade_id"]))
+                trade = (msg["product_id"], price(msg["price"]), size(msg["size"]),
+                         side(_TAKER_SIDES, msg["side"]), ns_from_iso(msg["time"]),
+                         trade_id(msg["trade_id"]), 0, sequence(msg["trade_id"]), 1)
                 if kind == "match":
                     return [trade]
-                self.replayed.append(trade._replace(flags=FLAG_SNAPSHOT))
+                self.replayed.append(snapshot(trade))
                 return []
             if kind in _QUIET:
                 return []

@@ -52,7 +52,7 @@ def on_connect_messages() -> list[str]:
 
 
 def _order(trade: Trade) -> tuple[int, int]:
-    return trade.seq, trade.ts_ns
+    return trade[7], trade[4]  # seq, ts_ns
 
 
 class Parser(ParserOutboxes):
@@ -98,8 +98,8 @@ class Parser(ParserOutboxes):
             rows = event["trades"]
             if type(rows) is not list:
                 raise FrameError("missing_field", f"trades {shown(rows)} is not a list")
-            trades = [Trade(row["product_id"], price(row["price"]), size(row["size"]), side(_SIDES, row["side"]),
-                            ns_from_iso(row["time"]), trade_id(row["trade_id"]), flags, sequence(row["trade_id"]))
+            trades = [(row["product_id"], price(row["price"]), size(row["size"]), side(_SIDES, row["side"]),
+                       ns_from_iso(row["time"]), trade_id(row["trade_id"]), flags, sequence(row["trade_id"]), 1)
                       for row in rows]
             if len(trades) > 1:
                 trades.sort(key=_order)

@@ -30,7 +30,6 @@ _SIDES = {"buy": BUY, "sell": SELL}  # direction: side of the taker
 _TRADES = "trades."
 _INF = float("inf")
 _MAX_MS = MAX_NS // 1_000_000  # later times do not fit a tick's int64 ns
-_new_trade = tuple.__new__
 
 
 def url_for(base_url: str, symbols: list[str]) -> str:
@@ -74,8 +73,8 @@ def _usual(msg: object) -> list[Trade] | None:
             price_, size_ = float(p), float(q)
             if not (0.0 < price_ < _INF and 0.0 < size_ < _INF):
                 return None
-            keep(_new_trade(Trade, (row["instrument_name"], price_, size_, _SIDES[row["direction"]], ms * 1_000_000,
-                                    tid, 0, seq, 1)))
+            keep((row["instrument_name"], price_, size_, _SIDES[row["direction"]], ms * 1_000_000,
+                  tid, 0, seq, 1))
         return trades
     except Exception:  # noqa: BLE001 - a missing key, an unhashable side ...: the careful path says what
         return None
@@ -107,9 +106,9 @@ class Parser(HotPathParser):
                 params = msg["params"]
                 if not params["channel"].startswith(_TRADES):
                     raise FrameError("unknown_message", f"deribit channel {shown(params['channel'])}")
-                return [Trade(row["instrument_name"], price(row["price"]), size(row["amount"]),
-                              side(_SIDES, row["direction"]), ns_from_ms(row["timestamp"]),
-                              trade_id(row["trade_id"]), 0, sequence(row["trade_seq"])) for row in params["data"]]
+                return [(row["instrument_name"], price(row["price"]), size(row["amount"]),
+                         side(_SIDES, row["direction"]), ns_from_ms(row["timestamp"]),
+                         trade_id(row["trade_id"]), 0, sequence(row["trade_seq"]), 1) for row in params["data"]]
             if method == "heartbeat":
                 if msg["params"]["type"] == "test_request":
                     self.replies.append(orjson.dumps({"jsonrpc": "2.0", "id": self.next_request_id,

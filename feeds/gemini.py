@@ -13,8 +13,7 @@ import orjson
 from feeds.hot_path import HotPathParser
 from feeds.normalize import (MAX_NS, SHAPE_ERRORS, load_json, missing, not_json_object, ns_from_ms, ns_from_ns, price,
                              side, side_from_buyer_is_maker, size, trade_id)
-from feeds.trade import BUY, SELL, UNKNOWN, FrameError, Trade, shown
-from shm.flags import FLAG_SNAPSHOT
+from feeds.trade import BUY, SELL, UNKNOWN, FrameError, Trade, shown, snapshot
 
 NAME = "gemini"
 URL = "wss://ws.gemini.com"
@@ -28,7 +27,6 @@ SYMBOL_CASE = "lower"  # canonical symbol form (feeds/canonical.py)
 
 _V2_SIDES = {"buy": BUY, "sell": SELL, "block": UNKNOWN}
 _INF = float("inf")
-_new_trade = tuple.__new__
 
 
 def url_for(base_url: str, symbols: list[str]) -> str:
@@ -46,8 +44,8 @@ def on_connect_messages() -> list[str]:
 
 
 def _v2_trade(row: dict) -> Trade:
-    return Trade(row["symbol"], price(row["price"]), size(row["quantity"]), side(_V2_SIDES, row["side"]),
-                 ns_from_ms(row["timestamp"]), trade_id(row["event_id"]))
+    return (row["symbol"], price(row["price"]), size(row["quantity"]), side(_V2_SIDES, row["side"]),
+            ns_from_ms(row["timestamp"]), trade_id(row["event_id"]), 0, -1, 1)
 
 
 def _usual(msg: object) -> list[Trade] | None:
@@ -63,7 +61,7 @@ def _usual(msg: object) -> list[Trade] | None:
         price_, size_ = float(p), float(q)  # ValueError: a doubt
         if not (0.0 < price_ < _INF and 0.0 < size_ < _INF):
             return None
-        return [_new_trade(Trade, (msg["s"], price_, size_, SELL if buyer_is_maker else BUY, ns, str(tid), 0, -1, 1))]
+        return [(msg["s"], price_, size_, SELL if buyer_is_maker else BUY, ns, str(tid), 0, -1, 1)]
     except Exception:  # noqa: BLE001 - a missing key ...: the careful path says what
         return None
 
@@ -86,14 +84,14 @@ class Parser(HotPathParser):
             raise not_json_object(frame)
         try:
             if "t" in msg or "E" in msg:  # new API trade: no event-type field
-                return [Trade(msg["s"], price(msg["p"]), size(msg["q"]), side_from_buyer_is_maker(msg["m"]),
-                              ns_from_ns(msg["E"]), trade_id(msg["t"]))]
+                return [(msg["s"], price(msg["p"]), size(msg["q"]), side_from_buyer_is_maker(msg["m"]),
+                         ns_from_ns(msg["E"]), trade_id(msg["t"]), 0, -1, 1)]
             kind = msg.get("type")
             if kind == "trade":
                 return [_v2_trade(msg)]
             if kind == "l2_updates":
                 if "trades" in msg:
-                    self.replayed.extend([_v2_trade(row)._replace(flags=FLAG_SNAPSHOT) for row in msg["trades"]])
+                    self.replayed.extend([snapshot(_v2_trade(row)) for row in msg["trades"]])
                 return []
             if kind == "heartbeat":
                 return []

@@ -11,8 +11,7 @@ import orjson
 from feeds.hot_path import HotPathParser
 from feeds.normalize import (MAX_NS, SHAPE_ERRORS, load_json, missing, not_json_object, ns_from_decimal_seconds,
                              ns_from_iso, price, sequence, side, size, trade_id)
-from feeds.trade import BUY, SELL, FrameError, Trade, shown
-from shm.flags import FLAG_SNAPSHOT
+from feeds.trade import BUY, SELL, FrameError, Trade, shown, snapshot
 
 NAME = "kraken"
 URL = "wss://ws.kraken.com/v2"
@@ -29,7 +28,6 @@ _V1_SIDES = {"b": BUY, "s": SELL}  # v1: side of the taker
 _QUIET_CHANNELS = frozenset(("heartbeat", "status"))
 _QUIET_V1_EVENTS = frozenset(("heartbeat", "systemStatus", "subscriptionStatus", "pong"))
 _INF = float("inf")
-_new_trade = tuple.__new__
 
 
 def url_for(base_url: str, symbols: list[str]) -> str:
@@ -64,8 +62,8 @@ def _usual(msg: object) -> list[Trade] | None:
             if not (type(p) is float and type(q) is float and type(tid) is int and 0.0 < p < _INF and 0.0 < q < _INF
                     and 0 <= tid <= MAX_NS):
                 return None
-            keep(_new_trade(Trade, (row["symbol"], p, q, _SIDES[row["side"]], ns_from_iso(row["timestamp"]), str(tid),
-                                    0, tid, 1)))
+            keep((row["symbol"], p, q, _SIDES[row["side"]], ns_from_iso(row["timestamp"]), str(tid),
+                  0, tid, 1))
         return trades
     except Exception:  # noqa: BLE001 - a missing key, a bad time ...: the careful path says what
         return None
@@ -92,13 +90,13 @@ class Parser(HotPathParser):
             channel = msg.get("channel")
             if channel == "trade":
                 kind = msg["type"]
-                trades = [Trade(row["symbol"], price(row["price"]), size(row["qty"]), side(_SIDES, row["side"]),
-                                ns_from_iso(row["timestamp"]), trade_id(row["trade_id"]), 0,
-                                sequence(row["trade_id"])) for row in msg["data"]]
+                trades = [(row["symbol"], price(row["price"]), size(row["qty"]), side(_SIDES, row["side"]),
+                           ns_from_iso(row["timestamp"]), trade_id(row["trade_id"]), 0,
+                           sequence(row["trade_id"]), 1) for row in msg["data"]]
                 if kind == "update":
                     return trades
                 if kind == "snapshot":
-                    self.replayed.extend(trade._replace(flags=FLAG_SNAPSHOT) for trade in trades)
+                    self.replayed.extend(snapshot(trade) for trade in trades)
                     return []
                 raise FrameError("unknown_message", f"kraken trade type {shown(kind)}")
             if channel in _QUIET_CHANNELS:
@@ -117,6 +115,6 @@ class Parser(HotPathParser):
         if len(msg) < 4 or msg[-2] != "trade":
             raise FrameError("unknown_message", f"kraken v1 array {shown(msg)}")
         pair = msg[-1]
-        return [Trade(pair, price(row[0]), size(row[1]), side(_V1_SIDES, row[3]),
-                      ns_from_decimal_seconds(row[2]), trade_id(row[6]) if len(row) > 6 else "")
+        return [(pair, price(row[0]), size(row[1]), side(_V1_SIDES, row[3]),
+                 ns_from_decimal_seconds(row[2]), trade_id(row[6]) if len(row) > 6 else "", 0, -1, 1)
                 for row in msg[1]]

@@ -22,7 +22,6 @@ _SIDES = {"buy": BUY, "sell": SELL}  # side of the taker
 _INF = float("inf")
 _MAX_DIGITS = 20  # normalize's limit for digit text
 _MAX_MS = MAX_NS // 1_000_000  # later times do not fit a tick's int64 ns
-_new_trade = tuple.__new__
 
 
 def url_for(base_url: str, symbols: list[str]) -> str:
@@ -45,9 +44,9 @@ def _message(msg: object, frame: str | bytes) -> list[Trade]:
         raise not_json_object(frame)
     try:
         if "data" in msg and msg["arg"]["channel"] == "trades":
-            return [Trade(row["instId"], price(row["px"]), size(row["sz"]), side(_SIDES, row["side"]),
-                          ns_from_ms(row["ts"]), trade_id(row["tradeId"]), 0, sequence(row["tradeId"]),
-                          span(row.get("count", 1))) for row in msg["data"]]
+            return [(row["instId"], price(row["px"]), size(row["sz"]), side(_SIDES, row["side"]),
+                     ns_from_ms(row["ts"]), trade_id(row["tradeId"]), 0, sequence(row["tradeId"]),
+                     span(row.get("count", 1))) for row in msg["data"]]
         event = msg.get("event")
         if event == "error":
             raise FrameError("venue_error", f"okx error {shown(msg.get('code'))}: {shown(msg.get('msg'))}")
@@ -80,8 +79,8 @@ def _usual(msg: dict) -> list[Trade] | None:
             price_, size_, ms, seq = float(px), float(sz), int(ts), int(tid)  # ValueError: a doubt
             if not (0.0 < price_ < _INF and 0.0 < size_ < _INF and ms <= _MAX_MS and seq <= MAX_NS):
                 return None
-            keep(_new_trade(Trade, (row["instId"], price_, size_, _SIDES[row["side"]], ms * 1_000_000, tid, 0,
-                                    seq, 1)))
+            keep((row["instId"], price_, size_, _SIDES[row["side"]], ms * 1_000_000, tid, 0,
+                  seq, 1))
         return trades
     except Exception:  # noqa: BLE001 - a missing key, an unhashable side ...: the careful path says what
         return None

@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     import orjson
 
     from feeds.plausible import Limits
-    from feeds.trade import SIDE_NAMES, FrameError, shown
+    from feeds.trade import SIDE_NAMES, FrameError, Trade, shown
 
     from tickagg.args import UsageError
 
@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
         out = []
         for line_no, frame in batch:
             try:
-                for trade in parser.parse(frame):
+                for trade in map(Trade._make, parser.parse(frame)):  # named fields (parsers give plain tuples)
                     # a symbol that is not text: the feed counts it as unknown_symbol (feeds/ticks.py)
                     kind = limits.value_error(trade.price, trade.size) if type(trade.symbol) is str else "unknown_symbol"
                     if kind is None:
@@ -94,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
             parser.replies.clear()  # nothing to answer: there is no connection
             if parser.replayed:
                 if args.replayed:
-                    out.extend(record(trade, replayed=True) for trade in parser.replayed)
+                    out.extend(record(trade, replayed=True) for trade in map(Trade._make, parser.replayed))
                 parser.replayed.clear()
         if out:
             stdout.write(b"".join(out))

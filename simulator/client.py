@@ -38,7 +38,7 @@ class VenueClient:
 
     @property
     def replayed(self) -> list[Trade]:
-        return self.parser.replayed
+        return [Trade._make(trade) for trade in self.parser.replayed]  # named (parsers give plain tuples)
 
     def send(self, text: str) -> None:
         self.ws.send(text)
@@ -84,7 +84,7 @@ class VenueClient:
             self.texts.append(frame)
         self.last_frame_at = time.monotonic()
         try:
-            trades = self.parser.parse(frame)
+            trades = [Trade._make(trade) for trade in self.parser.parse(frame)]  # named (parsers give plain tuples)
         except FrameError as exc:
             self.errors.append(exc)
             trades = []

@@ -19,6 +19,7 @@ from feeds.metrics import FeedMetrics
 from feeds.plausible import Limits
 from feeds.session import Session
 from feeds.ticks import TickWriter
+from feeds.trade import Trade
 from feeds.venues import venue
 from shm.records import TICK
 from shm.symbols import SymbolDirectoryFull
@@ -216,7 +217,7 @@ def poison_frames(name: str, good: bytes, symbol: str) -> list[bytes]:
     parser = feed_module(name).Parser()
     if name == "bitfinex":
         parser.parse(BITFINEX_SUBSCRIBED)
-    trade = parser.parse(good)[0]
+    trade = Trade._make(parser.parse(good)[0])
     tree = json.loads(good)
     roles = {"trade_id": [], "time": [], "price": [], "size": [], "symbol": []}
     for path in _leaves(tree)[1:]:

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from feeds.trade import SELL, FrameError
+from feeds.trade import SELL, FrameError, Trade
 from frame_cases import CASE_IDS, CASES, ROLES, Case, cases_with, expect_kind, parent_of
 
 
@@ -47,7 +47,7 @@ def test_bad_size(case: Case) -> None:
     for fragment, kind in BAD_NUMBERS:
         frame = case.with_raw(case.fields["size"], fragment)
         if kind == "negative" and case.signed_size:
-            [trade] = case.parser().parse(frame)  # Bitfinex: a negative AMOUNT is a taker sell
+            [trade] = map(Trade._make, case.parser().parse(frame))  # Bitfinex: a negative AMOUNT is a taker sell
             assert trade.side == SELL and trade.size > 0
             continue
         expected = {"zero": "bad_size", "negative": "bad_size"}.get(kind, kind)
@@ -97,7 +97,7 @@ def test_fuzzed_fields_only_raise_frame_errors(data) -> None:
     frame = case.with_raw(path, json.dumps(data.draw(json_values)))
     parser = case.parser()
     try:
-        trades = parser.parse(frame)
+        trades = [Trade._make(trade) for trade in parser.parse(frame)]
     except FrameError:
         return
     assert all(trade.price > 0 and trade.size > 0 for trade in trades)

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from feeds.trade import BUY, SELL, FrameError
+from feeds.trade import BUY, SELL, FrameError, Trade
 from feeds.venues import VENUES, venue
 from frame_cases import CASE_IDS, CASES, Case, cases_having, expect_kind
 
@@ -25,7 +25,7 @@ def test_cases_cover_every_venue() -> None:
 
 @pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
 def test_good_frame_parses(case: Case) -> None:
-    [trade] = case.parser().parse(case.good())
+    [trade] = map(Trade._make, case.parser().parse(case.good()))
     assert trade.price > 0 and trade.size > 0 and trade.ts_ns > 10**18 and trade.flags == 0
 
 
@@ -117,7 +117,7 @@ def test_bitfinex_snapshot_and_tu_are_not_live() -> None:
     case = next(case for case in CASES if case.id == "bitfinex")
     parser = case.parser()
     assert parser.parse('[89,[[2,1564617598688,-0.5,10088],[1,1564617598000,0.25,10087]],1,1564617600401]') == []
-    assert [(t.trade_id, t.side, t.size) for t in parser.replayed] == [("2", SELL, 0.5), ("1", BUY, 0.25)]
+    assert [(t.trade_id, t.side, t.size) for t in map(Trade._make, parser.replayed)] == [("2", SELL, 0.5), ("1", BUY, 0.25)]
     assert parser.parse('[89,"tu",[382489563,1564617600709,0.00705845,10087.98969503]]') == []
 
 

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from feeds import coinbase, coinbase_advanced
-from feeds.trade import BUY, SELL, FrameError
+from feeds.trade import BUY, SELL, FrameError, Trade
 from feeds.venues import venue
 from shm.records import FLAG_SNAPSHOT
 from simulator.clock import Clock
@@ -38,6 +38,10 @@ DOC_EXAMPLE = """{
 }"""
 
 
+def _named(trades: list) -> list[Trade]:
+    return [Trade._make(trade) for trade in trades]  # parsers give plain tuples in Trade's order
+
+
 def _frame(*events: tuple[str, list[tuple]]) -> str:
     return json.dumps({"channel": "market_trades", "client_id": "", "timestamp": "2023-02-09T20:19:35.39625135Z",
                        "sequence_num": 3, "events": [
@@ -52,7 +56,7 @@ def test_the_documented_snapshot_is_a_replay_and_its_trailing_comma_an_error_tha
         parser.parse(DOC_EXAMPLE)
     assert info.value.kind == "json"
     assert parser.parse(DOC_EXAMPLE.replace('265Z",', '265Z"')) == []  # the same frame, valid JSON
-    [trade] = parser.replayed
+    [trade] = _named(parser.replayed)
     assert trade.symbol == "ETH-USD" and trade.price == 1260.01 and trade.size == 0.3 and trade.side == BUY
     assert trade.ts_ns == 1565815347265000000 and trade.trade_id == "000000000" and trade.seq == 0
     assert trade.flags == FLAG_SNAPSHOT
@@ -60,10 +64,10 @@ def test_the_documented_snapshot_is_a_replay_and_its_trailing_comma_an_error_tha
 
 def test_an_update_is_live_oldest_first_with_nine_digit_times():
     parser = coinbase_advanced.Parser()
-    live = parser.parse(_frame(("update", [
+    live = _named(parser.parse(_frame(("update", [
         ("88", "BTC-USD", "30000.5", "0.01", "SELL", "2024-05-01T12:00:00.123456789Z"),
         ("87", "BTC-USD", "30000.0", "0.5", "BUY", "2024-05-01T12:00:00.1Z"),
-        ("12", "ETH-USD", "3000", "2", "BUY", "2024-05-01T12:00:00Z")])))
+        ("12", "ETH-USD", "3000", "2", "BUY", "2024-05-01T12:00:00Z")]))))
     assert parser.replayed == []
     assert [(t.symbol, t.trade_id, t.seq, t.side) for t in live] == [
         ("ETH-USD", "12", 12, BUY), ("BTC-USD", "87", 87, BUY), ("BTC-USD", "88", 88, SELL)]
@@ -73,11 +77,11 @@ def test_an_update_is_live_oldest_first_with_nine_digit_times():
 
 def test_snapshot_and_update_events_of_one_message_go_their_own_ways():
     parser = coinbase_advanced.Parser()
-    live = parser.parse(_frame(("snapshot", [("5", "BTC-USD", "1", "1", "BUY", "2024-05-01T12:00:00Z"),
-                                             ("4", "BTC-USD", "1", "1", "SELL", "2024-05-01T12:00:00Z")]),
-                               ("update", [("6", "BTC-USD", "1", "1", "SELL", "2024-05-01T12:00:01Z")])))
+    live = _named(parser.parse(_frame(("snapshot", [("5", "BTC-USD", "1", "1", "BUY", "2024-05-01T12:00:00Z"),
+                                                    ("4", "BTC-USD", "1", "1", "SELL", "2024-05-01T12:00:00Z")]),
+                                      ("update", [("6", "BTC-USD", "1", "1", "SELL", "2024-05-01T12:00:01Z")]))))
     assert [t.seq for t in live] == [6]
-    assert [t.seq for t in parser.replayed] == [4, 5] and {t.flags for t in parser.replayed} == {FLAG_SNAPSHOT}
+    assert [t.seq for t in _named(parser.replayed)] == [4, 5] and {t.flags for t in _named(parser.replayed)} == {FLAG_SNAPSHOT}
 
 
 def test_a_bad_trade_in_the_snapshot_replays_nothing():
@@ -89,8 +93,8 @@ def test_a_bad_trade_in_the_snapshot_replays_nothing():
 
 
 def test_non_numeric_trade_ids_are_kept_as_text_without_a_sequence():
-    [trade] = coinbase_advanced.Parser().parse(_frame(("update", [("a1-b2", "BTC-USD", "1", "1", "BUY",
-                                                                    "2024-05-01T12:00:00Z")])))
+    [trade] = _named(coinbase_advanced.Parser().parse(_frame(("update", [("a1-b2", "BTC-USD", "1", "1", "BUY",
+                                                                           "2024-05-01T12:00:00Z")]))))
     assert trade.trade_id == "a1-b2" and trade.seq == -1
 
 
@@ -131,7 +135,7 @@ def test_simulated_updates_batch_several_trades_and_the_feed_reads_them_all_in_o
     for end in ends:
         frame = chunk[start:end]
         start = end
-        got += parser.parse(frame[frame.index(b"{"):])
+        got += _named(parser.parse(frame[frame.index(b"{"):]))
     assert [t.seq for t in got] == list(range(first, first + 22)) and parser.replayed == []
     assert {t.side for t in got} == {BUY, SELL}
 
@@ -142,4 +146,4 @@ def test_the_simulated_snapshot_is_newest_first_and_replayed_oldest_first():
     ids = list(reversed(symbol.recent_ids(simulated.SNAPSHOT_TRADES)))
     parser = coinbase_advanced.Parser()
     assert parser.parse(bound.payload(ids, Clock().tick(), simulated.SNAPSHOT)) == []
-    assert [t.seq for t in parser.replayed] == sorted(ids)
+    assert [t.seq for t in _named(parser.replayed)] == sorted(ids)

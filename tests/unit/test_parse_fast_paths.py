@@ -79,7 +79,7 @@ def test_the_ring_gets_the_same_bytes(name: str) -> None:
     frames = [bytearray(frame.encode() if isinstance(frame, str) else frame) for frame in _frames(name)]
     now_ns = time.time_ns()
     parser = venue(name).Parser()  # one for all frames: Bitfinex channels
-    symbols = sorted({trade.symbol for frame in frames for trade in _trades(parser, frame) if type(trade.symbol) is str})
+    symbols = sorted({trade[0] for frame in frames for trade in _trades(parser, frame) if type(trade[0]) is str})  # symbol
     limits = Limits(behind_s=now_ns / 1e9)  # back to 1970: the recorded samples are years old
     sessions = [offline_session(name, symbols, limits) for _ in range(2)]
     sessions[1]._parse = sessions[1].parser.parse_careful

@@ -8,12 +8,13 @@ from __future__ import annotations
 import pytest
 from samples import SAMPLES, assert_ticks, frames_of, sample_lines
 
-from feeds.trade import SIDE_NAMES
+from feeds.trade import SIDE_NAMES, Trade
 from feeds.venues import VENUES, venue
 from shm.records import FLAG_SNAPSHOT
 
 
-def as_dict(trade) -> dict:
+def as_dict(trade: tuple) -> dict:
+    trade = Trade._make(trade)  # parsers give plain tuples in Trade's order
     return {"symbol": trade.symbol, "price": trade.price, "size": trade.size,
             "side": SIDE_NAMES[trade.side], "ts_ns": trade.ts_ns, "trade_id": trade.trade_id}
 
@@ -28,10 +29,10 @@ def test_samples_give_expected_ticks(name: str) -> None:
         live = []
         for frame in frames_of(sample):
             live.extend(parser.parse(frame))
-        assert all(trade.flags == 0 for trade in live), where
+        assert all(Trade._make(trade).flags == 0 for trade in live), where
         assert_ticks([as_dict(trade) for trade in live], sample["expected"], where)
         replayed, parser.replayed[:] = list(parser.replayed), []
-        assert all(trade.flags == FLAG_SNAPSHOT for trade in replayed), where
+        assert all(Trade._make(trade).flags == FLAG_SNAPSHOT for trade in replayed), where
         assert_ticks([as_dict(trade) for trade in replayed], sample.get("snapshot_trades", []), where + " replay")
         assert parser.replies == [], where
 

@@ -8,7 +8,7 @@ from simulator.faults import MALFORMED_VARIANTS, malformed_frame
 from simulator.market import Market
 from simulator.venues import VENUES
 from feeds.wsframe import BINARY
-from feeds.trade import BUY, SELL, FrameError
+from feeds.trade import BUY, SELL, FrameError, Trade
 from feeds.venues import VENUES as PARSERS
 
 # the $names a venue's Session passes when a client subscribes
@@ -56,7 +56,7 @@ def test_rendered_frames_parse_to_the_trades_sent(name):
     frames = payloads(chunk)
     assert ends[-1] == len(chunk) and len(frames) == len(ends)
     assert (trades == 1) if sizes is None else (trades == sizes)
-    got = [trade for _, payload in frames for trade in parser.parse(payload)]
+    got = [Trade._make(trade) for _, payload in frames for trade in parser.parse(payload)]  # named: parsers give tuples
     assert len(got) == count and not parser.replayed
     for offset, trade in enumerate(got):
         quote = symbol.quotes[(first + offset) & 255]

@@ -142,7 +142,7 @@ def test_session_text_writes_what_the_general_path_writes(group, name) -> None:
     module = venue(name)
     frames = [frame for sample in sample_lines(name) for frame in frames_of(sample)]
     parser = module.Parser()  # one for all frames: Bitfinex's channels are subscribed by earlier frames
-    symbols = {trade.symbol for frame in frames for trade in _parsed(parser, frame) if type(trade.symbol) is str}
+    symbols = {trade[0] for frame in frames for trade in _parsed(parser, frame) if type(trade[0]) is str}  # symbol
     states = []
     for path in ("fast", "slow"):
         # the recorded times are old: no plausibility rules in this comparison
