@@ -10,7 +10,8 @@
 2. Warm-up: until every venue has sent trades, then ``warmup`` s more.
 3. Loaded window (``seconds``): CPU time per role from /proc/PID/stat at both ends, PSS
    per role from /proc/PID/smaps_rollup every 2 s (the maximum of the per-sample sums is
-   reported), the simulator's count of trades written at both ends.
+   reported), the simulator's count of trades written at both ends, and each feed's reads
+   per second and frames per read (``_detail.feed_reads``; bench/e2e_reads.py).
 4. Close-out and idle window: the simulator's rate drops to 1 trade/s per venue (10/s in
    all, over its control port). The loaded phase is not over until its last minute has
    closed: at the next minute boundary the aggregator closes the 1-minute bars and features
@@ -45,6 +46,7 @@ import time
 from pathlib import Path
 
 from bench.e2e_procs import ROLES, Group, cpu_pct
+from bench.e2e_reads import feed_counters, reads_per_venue
 
 REPO = Path(__file__).resolve().parents[1]
 COUNTED = ("feeds", "aggregator", "writer", "supervisor")
@@ -202,12 +204,14 @@ def e2e(rate: float = 80_000, seconds: float = 30.0, store_kind: str = "clickhou
         # loaded window
         roles = processes.processes()
         t0, start_ns, cpu0, sent0 = time.monotonic(), time.time_ns(), processes.cpu(roles), control.sent()
+        reads0 = feed_counters(group, sent0)
         pss_samples = []
         while time.monotonic() - t0 < seconds:
             pss_samples.append(processes.pss())
             time.sleep(max(min(PSS_EVERY_S, seconds - (time.monotonic() - t0)), 0.0))
         roles = processes.processes()
         t1, end_ns, cpu1, sent1 = time.monotonic(), time.time_ns(), processes.cpu(roles), control.sent()
+        reads1 = feed_counters(group, sent1)
         loaded = cpu_pct(cpu0, cpu1, t1 - t0)
         gone = [pid for pid in cpu0 if pid not in cpu1]
 
@@ -267,6 +271,7 @@ def e2e(rate: float = 80_000, seconds: float = 30.0, store_kind: str = "clickhou
                         "idle_cpu_pct": {role: round(idle[role], 2) for role in ROLES},
                         "closeout_s": round(t2 - tc, 2),
                         "closeout_cpu_pct": {role: round(closing[role], 2) for role in ROLES},
+                        "feed_reads": reads_per_venue(reads0, reads1, t1 - t0),
                         "exchange_to_recv_p99_ms": round(ticks["recv_p99"], 3),
                         "recv_to_store_p99_ms_estimated": round(store_p99, 3), "store_latency_window_widened": widened,
                         "simulator_blocked_s": {v: round(sent1[v]["blocked_s"] - sent0[v]["blocked_s"], 2) for v in sent1},

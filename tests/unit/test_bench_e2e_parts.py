@@ -45,3 +45,15 @@ def test_the_idle_window_waits_for_the_minute_running_at_the_rate_drop_to_close(
     assert closeout_wait_s(boundary + 20.0) == pytest.approx(40.0 + CLOSEOUT_SETTLE_S)
     assert closeout_wait_s(boundary + 59.5) == pytest.approx(0.5 + CLOSEOUT_SETTLE_S)
     assert closeout_wait_s(boundary) == pytest.approx(60.0 + CLOSEOUT_SETTLE_S)  # the minute just begun
+
+
+def test_reads_per_venue_are_the_counters_differences_over_the_window():
+    from bench.e2e_reads import reads_per_venue
+
+    before = {"okx": (1_000, 100), "kraken": (50, 50)}
+    after = {"okx": (4_000, 400), "kraken": (50, 50), "gemini": (30, 10)}  # gemini's ring appeared meanwhile
+    assert reads_per_venue(before, after, 10.0) == {
+        "gemini": {"reads_per_s": 1.0, "frames_per_read": 3.0},
+        "kraken": {"reads_per_s": 0.0, "frames_per_read": None},
+        "okx": {"reads_per_s": 30.0, "frames_per_read": 10.0},
+    }
