@@ -9,14 +9,16 @@ publishes every record popped so far). Triggers, whichever comes first:
   from the last time its ring was seen drained (any record popped since came
   in after that), so a writer that sleeps between looks still flushes every
   record within ``batch_ms`` of its arrival;
-- a *quiet* ring (fewer than ``QUIET_ROWS`` rows popped in about the last
-  second, this batch's included) waits ``quiet_batch_ms`` instead of
-  ``batch_ms`` (writer.py): an idle group then makes a few inserts a second,
-  not one per tick; a burst ends the quiet at its ``QUIET_ROWS``-th row (while
-  every ring is quiet the writer still looks at the empty ticks ring every
-  0.2 s, at the cost of a header read, so a burst after a silence waits at most
-  that; the other quiet, empty rings every ``quiet_summary_ms``, 2 s, which is
-  also their quiet batch age: writer.py);
+- a *quiet* ring (fewer than ``QUIET_ROWS`` rows popped in the last one to
+  two seconds, this batch's included; a summary ring, looked at only every
+  ``quiet_summary_ms`` while quiet, that many seconds' worth: it brings them
+  at once) waits ``quiet_batch_ms`` instead of ``batch_ms`` (writer.py): an
+  idle group then makes a few inserts a second, not one per tick; a burst ends
+  the quiet at its ``QUIET_ROWS``-th row (while every ring is quiet the writer
+  reads the ticks ring's head every 0.2 s, so a burst after a silence waits at
+  most that, and pops it on the report's beat, once a second; the other quiet
+  rings every ``quiet_summary_ms``, which is also their quiet batch age:
+  writer.py);
 - ``spill_rows`` / ``spill_ms`` while it is down (bigger batches: fewer spill
   records and fewer checks on replay);
 - the buffer is full (``capacity`` rows: ``max_batch_rows`` capped by the ring
@@ -86,6 +88,9 @@ class RingBatcher:
         self.retry_at = 0.0
         self._window_s = self.drained_s  # rows popped in the current second-long window, and in the one before
         self._window_rows = self._previous_rows = 0
+        # rows a quiet ring may bring in a window: a summary ring looked at every quiet_s brings quiet_s seconds' rows
+        # at once (out.latency: ~30 rows/s whatever the traffic, 60 per 2 s look), which is no burst
+        self.quiet_rows = QUIET_ROWS * max(1.0, quiet_s) if self.summary else QUIET_ROWS
 
     @property
     def capacity(self) -> int:
@@ -95,14 +100,14 @@ class RingBatcher:
     def pending_bytes(self) -> int:
         return self.count * self.buffer.itemsize
 
-    def pop(self, group_quiet: bool = False) -> int:
+    def pop(self, group_quiet: bool = False, ahead_s: float = 0.0) -> int:
         """Pop what fits into the buffer; 0 while a frozen batch waits. A quiet, empty ring is only popped when its
         head moved (a look costs a header read, after the ring's own damage check when one is due); while the whole
         group is quiet (``group_quiet``: this ring too), one other than the ticks' is looked at only every
-        ``quiet_s``."""
+        ``quiet_s`` (or up to ``ahead_s`` sooner: the writer's next look would be later)."""
         if self.frozen is not None or self.count == len(self.buffer):
             return 0
-        if not self.count and group_quiet and self.summary and time.monotonic() - self.drained_s < self.quiet_s:
+        if not self.count and group_quiet and self.summary and time.monotonic() + ahead_s - self.drained_s < self.quiet_s:
             return 0  # not looked at: summaries (bars, latency, features, events) wait a quiet age anyway
         if not self.count and self.quiet:
             if not self._arrived():
@@ -131,20 +136,27 @@ class RingBatcher:
         self.ring._check_now_and_then(time.time_ns())
         return self.ring.head != self.start
 
+    def unpopped(self) -> int:
+        """Records in the ring past what this batcher took (a header read, after the damage check when due)."""
+        self.ring._check_now_and_then(time.time_ns())
+        return self.ring.head - self.start - self.count
+
     @property
     def quiet(self) -> bool:
-        """Fewer than ``QUIET_ROWS`` rows popped in the last one to two seconds (the buffer's included)."""
-        return self._window_rows + self._previous_rows < QUIET_ROWS and self.count < QUIET_ROWS
+        """Fewer than ``quiet_rows`` rows popped in the last one to two seconds (the buffer's included)."""
+        return self._window_rows + self._previous_rows < self.quiet_rows and self.count < self.quiet_rows
 
     def age_limit(self, age_s: float, quiet: bool = True) -> float:
         """The batch age that applies now: this ring's quiet age while it is quiet (if ``quiet`` batches apply and
         it is longer), else ``age_s``."""
         return self.quiet_s if quiet and self.quiet_s > age_s and self.quiet else age_s
 
-    def due(self, now_s: float, rows: int, age_s: float) -> bool:
+    def due(self, now_s: float, rows: int, age_s: float, ahead_s: float = 0.0) -> bool:
+        """Whether the batch is to be made durable now: by rows, a full buffer, or its age reached by ``now_s`` or
+        within ``ahead_s`` (the writer's next look would be later); a frozen one when its retry is due."""
         if self.frozen is not None:
             return now_s >= self.retry_at
-        return self.count > 0 and (self.count >= rows or self.count == len(self.buffer) or now_s - self.first_s >= age_s)
+        return self.count > 0 and (self.count >= rows or self.count == len(self.buffer) or now_s + ahead_s - self.first_s >= age_s)
 
     def wakes_before(self, look_s: float, rows: int) -> bool:
         """Whether ``wake_in`` may be shorter than ``look_s`` (the writer's own next look, never longer than an empty

@@ -116,6 +116,10 @@ class DashboardSocket:
             request.answer = {"error": "the writer did not answer in time"}
         connection.sendall(orjson.dumps(request.answer, option=orjson.OPT_SERIALIZE_NUMPY, default=str) + b"\n")
 
+    def waiting(self) -> bool:
+        """Whether a request waits for the writer's loop."""
+        return not self._requests.empty()
+
     def serve(self, store, store_up: bool) -> bool:
         """Answer one waiting request if this second's budget allows (from the writer's loop); True if it did."""
         now = time.monotonic()

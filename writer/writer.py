@@ -3,7 +3,8 @@
 One thread, one loop::
 
   pop every ring (aggregator out.*, feed <exchange>.events) into its batcher
-  (nothing to do: sleep until a batch may be due, at most batch_ms — ``Writer.idle_s``)
+  (nothing to do: sleep until a batch may be due, at most batch_ms — ``Writer.idle_s``; every ring quiet:
+  read out.ticks' head every 0.2 s, work on the status report's beat, once a second — ``Writer.step``)
   for each batch that is due (1,000 rows / 50 ms; chDB: 100 ms; a quiet ring: quiet_batch_ms, 1 s, for ticks,
   quiet_summary_ms, 2 s, for the others: writer/batcher.py):
       symbol ids: the group directory's run ids -> the store's stable ids (writer/symbol_ids.py), once
@@ -101,6 +102,13 @@ class WriterConfig:
     down_report_s: float = 10.0  # while the store does not answer, say so this often (and once at once)
 
 
+def _after(scheduled: float, every: float, now: float) -> float:
+    """The next time of a chore done every ``every`` s, last scheduled at ``scheduled`` and done at ``now`` (a look may
+    do it a little early: its schedule keeps the average; one that fell behind starts again from ``now``)."""
+    following = scheduled + every
+    return following if following > now else now + every
+
+
 class Writer(SpillAndReplay):
     def __init__(self, url: StoreURL, config: WriterConfig = WriterConfig(), store: Store | None = None):
         self.url, self.config = url, config
@@ -131,6 +139,9 @@ class Writer(SpillAndReplay):
         self._next_rescan = 0.0
         self._unreadable: dict[str, str] = {}  # ring -> why it could not be read, last time
         self._next_report = 0.0
+        self._look = 0.0  # while every ring is quiet: the time between looks (else 0), as of the last full step
+        self._ticks: RingBatcher | None = None  # out.ticks' batcher, once attached
+        self._calm_until = 0.0  # until then a look only checks that out.ticks brought no burst (step)
         self._latency_stored_s = 0.0  # when the writer's own latency rows were last stored
         self._stop = False
         self.features = feature_catalogue(config.feature_names, config.catalogue_version)
@@ -218,6 +229,8 @@ class Writer(SpillAndReplay):
                 continue
             batcher = RingBatcher(ring, table, self._capacity(ring), self._quiet_age(table))
             self.batchers[name] = batcher
+            if not batcher.summary:
+                self._ticks = batcher
             self._recover(batcher)
             log.info("reading %s -> %s (batches up to %d rows)", name, table.name, batcher.capacity)
 
@@ -231,6 +244,8 @@ class Writer(SpillAndReplay):
             self._released[name] = ring.created_ns
             ring.close()
             del self.batchers[name]
+            if batcher is self._ticks:
+                self._ticks = None
             log.info("%s (earlier layout) is drained; released for its producer to replace", name)
 
     def _still_released(self, name: str) -> bool:
@@ -295,21 +310,33 @@ class Writer(SpillAndReplay):
         the batch age: records arriving meanwhile are flushed on the next look, within ``batch_ms`` of their
         arrival, ``quiet_batch_ms`` on a quiet ring), the next report, rescan, probe or spill sync; at least
         ``poll_ms``. A busy writer so wakes about once per ``batch_ms`` (20 times a second by default), not every
-        ``poll_ms``. While every ring is quiet it looks at the empty ticks ring (a header read) every
-        ``QUIET_LOOK_S`` (at most ``quiet_batch_ms``: a lone tick still waits at most ``quiet_batch_ms``, as its age
-        counts from the look before it; a burst after a silence is seen within ``QUIET_LOOK_S``), and at the other
-        empty rings every ``quiet_summary_ms`` (RingBatcher.pop): about 5 wakeups a second, plus the inserts."""
+        ``poll_ms``. While every ring is quiet it wakes every ``QUIET_LOOK_S`` (at most ``quiet_batch_ms``) to read
+        out.ticks' head (a burst after a silence is seen within that) and works on the report's beat, once a second
+        (``step``): an idle group's writer wakes 5 times a second, inserts included, and works once."""
         now = time.monotonic()
+        if now < self._calm_until:  # every ring quiet, nothing due before the next look or beat (step)
+            wake = min(self._look, self._calm_until - now, float("inf") if deadline is None else deadline - now)
+            return max(self.config.poll_ms / 1000, wake)
         rows, age, quiet = self._triggers(self.store_up)
-        look = max(age, min(QUIET_LOOK_S, self.config.quiet_batch_ms / 1000)) if self._quiet() else age  # a burst: within it
-        wake = [look, self._next_rescan - now, self._next_report - now, self.spill.sync_in(now)]
-        wake += [b.wake_in(now, rows, b.age_limit(age, quiet)) for b in self.batchers.values()  # (empty: <= its age,
-                 if b.wakes_before(look, rows)]                                                 # which is >= look)
+        look = self._quiet_look_s()
+        if look:
+            wake = [look, self._next_report - now, self.spill.sync_in(now),
+                    *(b.retry_at - now for b in self.batchers.values() if b.frozen is not None)]
+        else:
+            wake = [age, self._next_rescan - now, self._next_report - now, self.spill.sync_in(now)]
+            wake += [b.wake_in(now, rows, b.age_limit(age, quiet)) for b in self.batchers.values()  # (empty: <= its
+                     if b.wakes_before(age, rows)]                                                   # age, >= the look)
         if not self.store_up:
             wake += [self._next_probe - now, self._next_down_report - now]
         if deadline is not None:
             wake.append(deadline - now)
         return max(self.config.poll_ms / 1000, min(wake))
+
+    def _quiet_look_s(self) -> float:
+        """While every ring is quiet (and the store is up): the time between looks; else 0 (look as batches fall due)."""
+        if not (self.store_up and self._quiet()):
+            return 0.0
+        return max(self.config.batch_ms / 1000, min(QUIET_LOOK_S, self.config.quiet_batch_ms / 1000))
 
     def _quiet(self) -> bool:
         """Quiet batches are on and every ring is quiet (writer/batcher.py)."""
@@ -319,20 +346,30 @@ class Writer(SpillAndReplay):
         self._stop = True
 
     def step(self) -> bool:
-        """One pass of the loop; False when there was nothing to do (the caller may sleep)."""
+        """One pass of the loop; False when there was nothing to do (the caller may sleep).
+
+        While every ring is quiet the report's second is the writer's beat: a step on the beat does what falls due
+        before the next one (the inserts of quiet batches, the summary rings' looks, the rescan, the report), so an
+        idle group's writer works once a second; between beats a look only reads out.ticks' head (``_calm``) and
+        works when that brought a burst, or a chore falls due before the next beat (a shorter quiet age, a frozen
+        batch's retry, a spill sync, a dashboard request)."""
         now = time.monotonic()
-        if now >= self._next_rescan:
-            self._next_rescan = now + self.config.rescan_s
+        if now < self._calm_until and self._calm(now):
+            return False
+        look = self._quiet_look_s()
+        beat = bool(look) and now >= self._next_report
+        ahead = self.config.report_every_s if beat else look  # what falls due this soon is done now
+        if now + ahead >= self._next_rescan:
+            self._next_rescan = _after(self._next_rescan, self.config.rescan_s, now)
             self.rescan()
-        group_quiet = self._quiet()
         for batcher in self.batchers.values():
-            batcher.pop(group_quiet)
+            batcher.pop(look > 0, ahead)
         rows, age, quiet = self._triggers(self.store_up)
         busy = False
         for batcher in self.batchers.values():
-            if (batcher.count or batcher.frozen is not None) and batcher.due(now, rows, batcher.age_limit(age, quiet)):
+            if (batcher.count or batcher.frozen is not None) and batcher.due(now, rows, batcher.age_limit(age, quiet), ahead):
                 self._flush(batcher)
-                busy = True
+                busy = not look  # a quiet ring brought all it had: no need to look again at once
         self.spill.tick()
         if not self.store_up and time.monotonic() >= self._next_probe:
             self._probe()
@@ -344,15 +381,47 @@ class Writer(SpillAndReplay):
         if self.dashboard is not None and not busy:  # a dashboard query only when no batch was due
             busy = self.dashboard.serve(self.store, self.store_up)
         if now >= self._next_report:
-            self._next_report = now + self.config.report_every_s
-            if not self._quiet() or now - self._latency_stored_s >= QUIET_LATENCY_S:
+            self._next_report = _after(self._next_report, self.config.report_every_s, now)
+            if not look or now - self._latency_stored_s >= QUIET_LATENCY_S:
                 self._latency_stored_s = now
                 self._flush_latency()
             self.latency.publish()
             self._report()
             self._log_dropped()
             self._compact()
+        self._look = look = self._quiet_look_s()
+        self._calm_until = self._calm_deadline(time.monotonic(), look, age) if look and not busy and not len(self.spill) else 0.0
         return busy
+
+    def _calm_deadline(self, now: float, look: float, age: float) -> float:
+        """While every ring is quiet: until when a look may skip the full step. The next beat (the report), or sooner
+        what falls due before it: a batch by its age, a quiet summary ring's look, a frozen batch's retry, a spill sync
+        (short of what out.ticks brings: ``_calm``)."""
+        beat = self._next_report
+        due = [beat, self._next_rescan - look, now + self.spill.sync_in(now)]
+        for b in self.batchers.values():
+            if b.frozen is not None:
+                due.append(b.retry_at)
+            elif b.count or b.summary:
+                at = b.first_s + b.age_limit(age) if b.count else b.drained_s + b.quiet_s
+                if at < beat:
+                    due.append(at - look)
+        return min(due)
+
+    def _calm(self, now: float) -> bool:
+        """A look with nothing due: only out.ticks' head is read. False (a full step) when it brought a burst (since
+        the last pop, as many rows as end a ring's quiet: a steadier stream that ends it is seen on the beat), when
+        rows wait there unpopped whose age comes before the next look and the next beat, or a dashboard request
+        waits."""
+        b = self._ticks
+        if b is not None:
+            arrived = b.unpopped()
+            if arrived + b.count >= b.quiet_rows:  # a burst since the last pop alone would end the quiet
+                return False
+            due = b.drained_s + b.quiet_s  # of rows that arrived after the pop that drained the ring
+            if arrived and not b.count and now + self._look >= due and due < self._next_report:
+                return False
+        return self.dashboard is None or not self.dashboard.waiting()
 
     def _flush(self, batcher: RingBatcher) -> None:
         batch = batcher.batch()

@@ -110,11 +110,16 @@ def test_an_idle_writer_sleeps_a_batch_interval_not_a_poll(chdb_url, group, tmp_
         assert producer.push_batch(make_ticks(0, 5, 10**18)) == 5
         writer.step()
         assert writer.idle_s() <= look
-        assert batcher.count == 5  # popped: a quiet, empty ring is looked at when its head moves
+        if quiet_ms:  # between beats a quiet look only reads the head: 5 rows are no burst, their age is not due
+            assert batcher.count == 0 and batcher.unpopped() == 5
+            writer._next_report = writer._calm_until = time.monotonic()  # the beat (the report's second) comes
+            assert not writer.step()
+        assert batcher.count == 5  # popped: not quiet, at every look; quiet, on the beat
         rows, age, quiet = writer._triggers(True)
         assert batcher.due(batcher.first_s + AGE * 1.01, rows, batcher.age_limit(age, quiet)) == (not quiet_ms)  # quiet: later
         batcher.first_s = time.monotonic() - max(AGE, quiet_ms / 1000) - 0.01  # its age limit has passed
-        assert writer.step() and batcher.count == 0
+        writer._calm_until = 0.0  # (as a step computes it from first_s: due now)
+        assert writer.step() == (not quiet_ms) and batcher.count == 0  # quiet: flushed, and no need to look again at once
     finally:
         writer.shutdown()
         producer.close()
