@@ -80,10 +80,11 @@ def run(args: argparse.Namespace) -> int:
                                     control_port=args.simulator_control_port)
     deployment = ["--config", os.path.abspath(args.config)] if args.config else []
     roles = [Role("aggregate", ["aggregate", "--group", args.group, *deployment], stop_order=1)]
-    report = os.path.join(args.data_dir, "writer", f"{args.group}.status.json")
+    from tickagg.writer_report import report_path
+
+    report = report_path(os.path.join(args.data_dir, "writer"), args.group)  # the writer publishes it there anyway
     if not args.no_writer:
-        argv = ["write", "--group", args.group, *deployment, "--state-dir", os.path.join(args.data_dir, "writer"),
-                "--report", report]
+        argv = ["write", "--group", args.group, *deployment, "--state-dir", os.path.join(args.data_dir, "writer")]
         roles.append(Role("write", argv + (["--store", store] if store else []), stop_order=2, env=secret))
     selections = getattr(args, "venue_selections", {})  # "all" or a filter: the feed resolves it from the list
     # the feeds start once the writer reads out.ticks (tickagg/start_gate.py), so that ring never holds its start

@@ -140,7 +140,7 @@ def test_run_hands_the_password_to_the_writer_by_environment(tls, group, tmp_pat
         while not report.get("store_up") and time.monotonic() < deadline:
             time.sleep(0.5)
             try:
-                report = json.loads((data / "writer" / f"{group}.status.json").read_text())
+                report = json.loads((data / "writer" / group / "status.json").read_text())
             except (FileNotFoundError, json.JSONDecodeError):
                 pass
         assert report.get("store_up"), report
