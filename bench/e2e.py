@@ -47,6 +47,7 @@ from pathlib import Path
 
 from bench.e2e_procs import ROLES, Group, cpu_pct
 from bench.e2e_reads import feed_counters, reads_per_venue
+from tickagg.writer_report import report_path
 
 REPO = Path(__file__).resolve().parents[1]
 COUNTED = ("feeds", "aggregator", "writer", "supervisor")
@@ -232,7 +233,7 @@ def e2e(rate: float = 80_000, seconds: float = 30.0, store_kind: str = "clickhou
 
         control.command(cmd="pause")
         mark = time.monotonic()
-        drained = _wait_drained(os.path.join(data_dir, "writer", f"{group}.status.json"))
+        drained = _wait_drained(report_path(os.path.join(data_dir, "writer"), group))
         final = control.sent()
         control.close()
         control = None

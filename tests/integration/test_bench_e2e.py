@@ -35,6 +35,7 @@ def test_a_short_run_stores_every_trade_once_and_reports_every_figure(store_kind
     assert set(result) == KEYS
     assert set(result["cpu_pct"]) == set(result["pss_mb"]) == ROLES
     assert result["lost"] == 0 and result["duplicated"] == 0
+    assert detail["drained"], detail["phases_s"]  # the writer's status said so (its path is tickagg run's)
     for venue, (sent, rows, distinct) in detail["per_venue_sent_rows_distinct"].items():
         assert sent == rows == distinct > 0, venue
     assert result["offered_per_s"] > 0 and 0.5 * result["offered_per_s"] < result["stored_per_s"] < 2 * result["offered_per_s"]
