@@ -99,6 +99,8 @@ class Store:
     kind = "store"
     batch_rows = 1000  # the writer's default row trigger for a batch (its age trigger, batch_ms, is the other)
     batch_ms = 50.0  # the writer's default age trigger (``--batch-ms``)
+    quiet_batch_ms = 1000.0  # ... on a quiet ring (``--quiet-batch-ms``: an idle group's inserts)
+    quiet_summary_ms = 2000.0  # ... on a quiet ring other than out.ticks (``--quiet-summary-ms``)
 
     def __init__(self, url: StoreURL):
         self.url = url

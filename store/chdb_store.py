@@ -65,6 +65,12 @@ class ChdbStore(Store):
     # pipeline, part writes, merges: all in this process) fell from ~95% to ~55% of a core (w4's harness, session 9)
     # for up to 50 ms more tick-to-storage latency; ``--batch-ms 50`` buys it back.
     batch_ms = 100.0
+    # An idle group's inserts by the same token: 5 s for ticks, 10 s for the rest, not 1 s / 2 s. An idle group
+    # (10 ticks/s, 2,378 symbols) cost the writer 55 ms of CPU a second with 1 s / 2 s (its own thread 16: ~2 inserts
+    # a second; chDB's merge, memory and schedule threads the rest), 22 with 5 s / 10 s (60 s, /proc schedstat, both
+    # groups side by side, session 13); a tick after a silence reaches the store up to 5 s later.
+    quiet_batch_ms = 5000.0
+    quiet_summary_ms = 10000.0
 
     def __init__(self, url: StoreURL):
         super().__init__(url)

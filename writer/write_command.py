@@ -24,12 +24,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="flush a ring's batch at this many rows (default 1000; chDB: none, by --batch-ms only)")
     parser.add_argument("--batch-ms", type=positive_float, default=None,
                         help="... or when its first record is this old (default 50; chDB: 100)")
-    parser.add_argument("--quiet-batch-ms", type=non_negative_float, default=1000.0,
+    parser.add_argument("--quiet-batch-ms", type=non_negative_float, default=None,
                         help="... or this old on a quiet ring (under 50 rows in the last second: an idle group makes a "
-                             "few inserts a second, a tick after a silence waits up to this long; default 1000, 0: --batch-ms)")
-    parser.add_argument("--quiet-summary-ms", type=non_negative_float, default=2000.0,
+                             "few inserts a second, a tick after a silence waits up to this long; default 1000, chDB "
+                             "5000; 0: --batch-ms)")
+    parser.add_argument("--quiet-summary-ms", type=non_negative_float, default=None,
                         help="... and on a quiet ring other than out.ticks (bars, features, regime, latency, events; at "
-                             "least --quiet-batch-ms, off with it; default 2000)")
+                             "least --quiet-batch-ms, off with it; default 2000, chDB 10000)")
     parser.add_argument("--max-batch-rows", type=positive_int, default=100_000,
                         help="largest insert when the writer has fallen behind (default 100000)")
     parser.add_argument("--memory-mb", type=positive_float, default=200.0, help="budget for batches held in memory (default 200)")

@@ -6,7 +6,7 @@ One thread, one loop::
   (nothing to do: sleep until a batch may be due, at most batch_ms — ``Writer.idle_s``; every ring quiet:
   read out.ticks' head every 0.2 s, work on the status report's beat, once a second — ``Writer.step``)
   for each batch that is due (1,000 rows / 50 ms; chDB: 100 ms; a quiet ring: quiet_batch_ms, 1 s, for ticks,
-  quiet_summary_ms, 2 s, for the others: writer/batcher.py):
+  quiet_summary_ms, 2 s, for the others; chDB 5 s / 10 s: writer/batcher.py):
       symbol ids: the group directory's run ids -> the store's stable ids (writer/symbol_ids.py), once
       store up:   new symbol ids to the store -> commit log INTENT -> insert -> ACK -> commit the ring tail
       store down: spill (fsync) -> commit log SPILLED -> commit the ring tail
@@ -77,9 +77,12 @@ class WriterConfig:
     state_dir: str = "./data/writer"
     batch_rows: int | None = None  # None: the store's own default (Store.batch_rows: 1,000; chDB by batch_ms only)
     batch_ms: float | None = None  # None: the store's own default (Store.batch_ms: 50; chDB 100)
-    quiet_batch_ms: float = 1000.0  # the batch age of a quiet ring (< batcher.QUIET_ROWS rows in the last second; 0: batch_ms)
-    quiet_summary_ms: float = 2000.0  # ... of a quiet ring other than out.ticks (bars, features, regime, latency,
-    # events), at least quiet_batch_ms; 0 with quiet_batch_ms
+    # the batch age of a quiet ring (< batcher.QUIET_ROWS rows in the last second; 0: batch_ms); None: the store's
+    # (Store.quiet_batch_ms: 1,000; chDB 5,000)
+    quiet_batch_ms: float | None = None
+    # ... of a quiet ring other than out.ticks (bars, features, regime, latency, events), at least quiet_batch_ms; 0
+    # with quiet_batch_ms; None: the store's (Store.quiet_summary_ms: 2,000; chDB 10,000)
+    quiet_summary_ms: float | None = None
     max_batch_rows: int = 100_000
     spill_rows: int = 100_000
     spill_ms: float = 1000.0
@@ -113,8 +116,9 @@ class Writer(SpillAndReplay):
     def __init__(self, url: StoreURL, config: WriterConfig = WriterConfig(), store: Store | None = None):
         self.url, self.config = url, config
         self.store = store or open_store(url)
-        if config.batch_ms is None:
-            self.config = config = dataclasses.replace(config, batch_ms=self.store.batch_ms)
+        for setting in ("batch_ms", "quiet_batch_ms", "quiet_summary_ms"):  # None: the store's own default
+            if getattr(config, setting) is None:
+                self.config = config = dataclasses.replace(config, **{setting: getattr(self.store, setting)})
         self.state_dir = os.path.join(config.state_dir, config.group)
         os.makedirs(self.state_dir, exist_ok=True)
         compact_bytes = CommitLog.COMPACT_BYTES if config.commitlog_compact_mb is None else int(config.commitlog_compact_mb * (1 << 20))

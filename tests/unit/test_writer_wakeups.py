@@ -143,6 +143,21 @@ def test_the_batch_age_defaults_to_the_stores_own(chdb_url, tmp_path):
     assert given._triggers(True)[1] == 0.02 and given.config.batch_ms == 20.0
 
 
+def test_the_quiet_batch_ages_default_to_the_stores_own(chdb_url, tmp_path):
+    """An idle group's chDB inserts cost the writer's process ~2.5x a server's: quiet batches wait 5 s / 10 s there,
+    1 s / 2 s on a server; given ages win over either."""
+    from store.tables import BARS_1S
+
+    server = parse("clickhouse://default@127.0.0.1:9/tickagg")  # never connected here
+    chdb = ChdbStore(parse(chdb_url))
+    on_server = Writer(server, WriterConfig(state_dir=str(tmp_path)), open_store(server))
+    on_chdb = Writer(parse(chdb_url), WriterConfig(state_dir=str(tmp_path)), chdb)
+    assert [on_server._quiet_age(t) for t in (TICKS, BARS_1S)] == [1.0, 2.0]
+    assert [on_chdb._quiet_age(t) for t in (TICKS, BARS_1S)] == [5.0, 10.0]
+    given = Writer(parse(chdb_url), WriterConfig(state_dir=str(tmp_path), quiet_batch_ms=500.0, quiet_summary_ms=0.0), chdb)
+    assert [given._quiet_age(t) for t in (TICKS, BARS_1S)] == [0.5, 0.5]  # summaries: at least the ticks' age
+
+
 def test_a_quiet_writer_stores_a_lone_tick_and_a_bar_after_a_silence(chdb_url, group, tmp_path):
     """The writer's own loop (run: step, then sleep idle_s) over a silent group, then one tick and one bar: both
     reach the store (counted there), the tick with no more than quiet_batch_ms of batching, the bar quiet_summary_ms."""
