@@ -546,10 +546,19 @@ class Writer(SpillAndReplay):
             status_file.publish(data)
 
     def shutdown(self) -> None:
-        """Make every popped record durable (store or spill), then close. After a symbol id conflict nothing is
-        written: popped records stay in their rings (tails not committed)."""
+        """Pop each ring once more (what its producer wrote before it stopped: a quiet ring is only looked at on the
+        beat), make every popped record durable (store or spill), then close; what did not fit in a batch stays in
+        its ring for the next writer. After a symbol id conflict nothing is written: popped records stay in their
+        rings (tails not committed)."""
         for batcher in self.batchers.values():
-            if not self.refused and (batcher.frozen is not None or batcher.count):
+            if self.refused:
+                break
+            if batcher.frozen is None:
+                try:
+                    batcher.pop()
+                except RingError as exc:  # damaged: what was popped before is still made durable
+                    log.warning("%s not read at shutdown: %s", batcher.name, exc)
+            if batcher.frozen is not None or batcher.count:
                 self._flush(batcher)
         self._flush_latency(everything=True)
         self._report()

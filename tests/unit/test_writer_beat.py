@@ -137,3 +137,24 @@ def test_a_burst_after_a_silence_ends_the_quiet_at_the_next_look_not_the_beat(qu
     # seen within a look, stored within batch_ms of that (generous: a loaded CI machine), not on a beat an hour away
     assert time.monotonic() - pushed_at < QUIET_LOOK_S + writer.config.batch_ms / 1000 + 1.0
     assert not writer._quiet()
+
+
+def test_a_stopping_writer_stores_what_its_quiet_rings_hold_unpopped(chdb_url, group, tmp_path):
+    """Between beats a quiet ring is not popped: the stop pops every ring once more, so a clean stop of the group
+    (producers first) leaves nothing behind that fits in a batch."""
+    ticks = Ring(ring_name(group, "out.ticks"), PRODUCER, STAMPED_TICK, 4096)
+    bars = Ring(ring_name(group, "out.bars1s"), PRODUCER, BAR, 4096)
+    writer = Writer(parse(chdb_url), WriterConfig(group=group, state_dir=str(tmp_path), feature_names=("a", "b"),
+                                                  catalogue_version=1, rings=("out.ticks", "out.bars1s")))
+    try:
+        writer.start()
+        _run(writer, 1.5, 1e9, lambda: None)
+        assert writer._quiet() and writer._calm_until > time.monotonic()
+        assert ticks.push_batch(make_ticks(0, 3, time.time_ns())) == 3 and bars.push_batch(_bars(1)) == 1
+        assert not writer.step()  # a calm look: nothing popped
+        assert writer._ticks.count == 0 and writer._ticks.unpopped() == 3
+    finally:
+        writer.shutdown()
+        ticks.close()
+        bars.close()
+    assert writer.stats["rows_stored"] == {"ticks": 3, "bars_1s": 1}
