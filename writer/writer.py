@@ -56,14 +56,14 @@ from writer.commitlog import ACK, INTENT, SPILLED, CommitLog, CommitLogError, la
 from writer.dashboard_socket import DashboardSocket
 from writer.deadletter import DeadLetterError, DeadLetters
 from writer.replay import Outcome, SpillAndReplay
+from writer.ring_attach import RingAttach
 from writer.spill import Spill, SpillError
 from writer.status_file import StatusFile
 from writer.store_latency import StoreLatency
 from writer.symbol_ids import StoreSymbolIds, SymbolConflict
-from store.tables import LATENCIES, table_of_ring
+from store.tables import LATENCIES
 from store.url import StoreURL, redact
-from shm.layouts import fingerprint, readable
-from shm.ring import CONSUMER, MONITOR, PREFIX, Ring, RingBusyError, RingError, RingOtherLayoutError, group_rings
+from shm.ring import RingError
 
 log = logging.getLogger("tickagg.writer")
 TIMELINE_SECONDS = 600  # the status report's (time, ticks stored) samples, one a second: the last 10 minutes
@@ -112,7 +112,7 @@ def _after(scheduled: float, every: float, now: float) -> float:
     return following if following > now else now + every
 
 
-class Writer(SpillAndReplay):
+class Writer(RingAttach, SpillAndReplay):
     def __init__(self, url: StoreURL, config: WriterConfig = WriterConfig(), store: Store | None = None):
         self.url, self.config = url, config
         self.store = store or open_store(url)
@@ -210,86 +210,6 @@ class Writer(SpillAndReplay):
             self.refused, self.store_up, self.store_error = True, False, f"symbol id conflict: {exc}"
             self._report()
             raise
-
-    def rescan(self) -> None:
-        """Attach to rings of the group that appeared since the last look (and let go of drained old ones)."""
-        self._release_drained_earlier()
-        prefix = f"{PREFIX}{self.config.group}."
-        for name in group_rings(self.config.group):
-            short = name[len(prefix) :]
-            table = table_of_ring(short)
-            if table is None or name in self.batchers or (self.config.rings is not None and short not in self.config.rings):
-                continue
-            if self._still_released(name):
-                continue
-            try:
-                ring = self._open_ring(name, table)
-            except RingBusyError as exc:
-                raise RingBusyError(f"{exc} — is another `tickagg write --group {self.config.group}` running?") from None
-            except RingError as exc:
-                if self._unreadable.get(name) != str(exc):  # once per reason, not once per rescan
-                    self._unreadable[name] = str(exc)
-                    log.warning("cannot read ring %s: %s", name, exc)
-                continue
-            batcher = RingBatcher(ring, table, self._capacity(ring), self._quiet_age(table))
-            self.batchers[name] = batcher
-            if not batcher.summary:
-                self._ticks = batcher
-            self._recover(batcher)
-            log.info("reading %s -> %s (batches up to %d rows)", name, table.name, batcher.capacity)
-
-    def _release_drained_earlier(self) -> None:
-        """Give up the consumer role on rings of an earlier layout once every row in them is durable, so the
-        current producer can replace them (shm/ring.py); they are not read again unless rows appear in them."""
-        for name, batcher in list(self.batchers.items()):
-            ring = batcher.ring
-            if ring.dtype == batcher.table.dtype or batcher.count or batcher.frozen is not None or ring.head != ring.tail:
-                continue
-            self._released[name] = ring.created_ns
-            ring.close()
-            del self.batchers[name]
-            if batcher is self._ticks:
-                self._ticks = None
-            log.info("%s (earlier layout) is drained; released for its producer to replace", name)
-
-    def _still_released(self, name: str) -> bool:
-        """Whether ``name`` is the drained earlier-layout ring let go before, still without new rows."""
-        if name not in self._released:
-            return False
-        try:
-            with Ring(name, MONITOR, numba=False) as ring:
-                if ring.created_ns == self._released[name] and ring.head == ring.tail:
-                    return True
-        except RingError:
-            pass
-        del self._released[name]
-        return False
-
-    @staticmethod
-    def _open_ring(name: str, table) -> Ring:
-        """The ring as a consumer; one an earlier release wrote in an earlier layout of the table's records is read
-        as it is and its batches upgraded (so an upgrade with rows still in flight loses none)."""
-        try:
-            return Ring(name, CONSUMER, table.dtype, numba=False)
-        except RingOtherLayoutError:
-            ring = Ring(name, CONSUMER, None, numba=False)
-            if readable(table.dtype, fingerprint(ring.dtype)) is None:
-                ring.close()
-                raise
-            log.warning("%s holds %s records of an earlier layout; reading them as they are", name, table.name)
-            return ring
-
-    def _quiet_age(self, table) -> float:
-        """The batch age (s) of a quiet ring of ``table``: ``quiet_batch_ms`` for ticks, ``quiet_summary_ms`` (at least
-        that) for the others; 0 when quiet batches are off."""
-        quiet = self.config.quiet_batch_ms
-        if not quiet or table.name == "ticks":
-            return quiet / 1000
-        return max(quiet, self.config.quiet_summary_ms) / 1000
-
-    def _capacity(self, ring: Ring) -> int:
-        share = int(self.config.memory_budget_mb * (1 << 20) / 4 / ring.dtype.itemsize)  # a quarter of the budget per busy ring
-        return max(1, min(self.config.max_batch_rows, ring.capacity, max(self.config.batch_rows or Store.batch_rows, share)))
 
     # -- loop -------------------------------------------------------------------
     def run(self, seconds: float | None = None) -> None:
