@@ -51,6 +51,17 @@ _FIXED = {
 # is rewritten fewer times, for more parts per day between merges; ~0.85x the store's CPU at 50 ms batches).
 TABLE_SETTINGS = {"min_bytes_for_full_part_storage": 10 << 20, "merge_selector_base": 10}
 INSERT_SETTINGS = "max_threads = 1, max_insert_threads = 1"  # a batch is small: no pipeline threads to hand it between
+# The embedded engine's own background threads, given as its start-up settings (chDB passes a session path's query
+# string to the engine). An idle engine woke ~60 times a second on its own (engine threads only, no query: 4.4 ms of
+# CPU a second; with these 0.9): the memory worker re-reads the process's memory use ~10 times a second (here every
+# 5 s: the engine's memory limit sees a 5 s old figure between queries, which it also updates), and every table's
+# merge selection, after an insert, polled again at 0.1 s x 1.1^n (+ up to 1 s) while it found nothing to merge (here
+# 1 s x 2^n: an insert still selects its merges at once; only the polls of a table with nothing to merge thin out).
+ENGINE_SETTINGS = {
+    "memory_worker_period_ms": 5000,
+    "background_processing_pool_thread_sleep_seconds_if_nothing_to_do": 1,
+    "background_processing_pool_task_sleep_seconds_when_no_work_multiplier": 2,
+}
 
 
 class ChdbStore(Store):
@@ -101,7 +112,7 @@ class ChdbStore(Store):
         from chdb import session  # lazy: ~270 MB
 
         try:
-            self._session = session.Session(self.url.path)
+            self._session = session.Session(engine_path(self.url.path))
         except Exception as exc:  # noqa: BLE001 — chDB raises RuntimeError with the server's text
             text = str(exc)
             if "lock" in text.lower() or "EmbeddedServer" in text:
@@ -253,3 +264,9 @@ def _rowbinary_rows(table: Table, records: np.ndarray, batch_id: int) -> bytes:
             else:
                 out += np.asarray(values[i], dtype=_FIXED[kind]).tobytes()
     return bytes(out)
+
+
+def engine_path(path: str) -> str:
+    """``path`` with ``ENGINE_SETTINGS`` as chDB takes them (``path?key=value&...``); a path with a "?" in it would be
+    read as settings by chDB, and is refused (store/url.py)."""
+    return path + "?" + "&".join(f"{key}={value}" for key, value in ENGINE_SETTINGS.items())

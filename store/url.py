@@ -70,6 +70,9 @@ def parse(text: str, environ: dict | None = None) -> StoreURL:
         path = text[len("chdb:") :]
         if path.startswith("//"):
             path = path[2:]
+        if "?" in path:  # chDB reads what follows a "?" as its engine's settings (store/chdb_store.py engine_path)
+            raise StoreURLError(f"chDB store {text!r}: a chDB directory may not contain '?' (chDB takes what follows "
+                                f"it as settings); the embedded store takes no options")
         return StoreURL(kind="chdb", path=os.path.abspath(path or "./data"))
     if not text.startswith(("clickhouse://", "clickhouses://")):
         raise StoreURLError(f"unknown store {redact(text)!r}: use clickhouse://user@host:9000/db, "

@@ -30,6 +30,12 @@ def test_defaults_and_precedence(tmp_path):
     assert parse("chdb:rel/dir", environ={}).path == os.path.abspath("rel/dir")
 
 
+def test_a_chdb_directory_with_a_question_mark_is_refused():
+    """chDB reads what follows a "?" in its path as engine settings: such a directory would open somewhere else."""
+    with pytest.raises(StoreURLError, match="may not contain '\\?'"):
+        parse("chdb:///var/lib/tick?agg", environ={})
+
+
 def test_bad_urls_do_not_echo_the_password():
     with pytest.raises(StoreURLError) as info:
         parse("mysql://u:hunter2@h/db", environ={})

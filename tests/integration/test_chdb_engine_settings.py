@@ -1,0 +1,30 @@
+"""The embedded store opens its engine with ``ENGINE_SETTINGS`` (store/chdb_store.py), in the directory asked for."""
+from __future__ import annotations
+
+import os
+
+from store.chdb_store import ENGINE_SETTINGS, ChdbStore, engine_path
+from store.url import parse
+
+
+def test_the_engine_runs_with_the_store_settings_in_the_asked_directory(chdb_url):
+    store = ChdbStore(parse(chdb_url))
+    store.connect()
+    try:
+        rows = store.execute("SELECT value, changed FROM system.server_settings WHERE name = 'memory_worker_period_ms'")
+        assert rows == [(str(ENGINE_SETTINGS["memory_worker_period_ms"]), 1)]
+        store.execute("CREATE TABLE default.t (a UInt8) ENGINE = MergeTree ORDER BY a")
+        store.execute("INSERT INTO default.t VALUES (1)")
+        assert store.execute("SELECT count() FROM default.t") == [(1,)]
+    finally:
+        store.close()
+    path = parse(chdb_url).path
+    assert os.path.isdir(os.path.join(path, "data")) or os.path.isdir(os.path.join(path, "store"))  # no "?..." sibling
+    assert not [name for name in os.listdir(os.path.dirname(path)) if "?" in name]
+
+
+def test_every_engine_setting_goes_into_the_path():
+    path = engine_path("/srv/ticks")
+    directory, _, query = path.partition("?")
+    assert directory == "/srv/ticks"
+    assert dict(item.split("=") for item in query.split("&")) == {k: str(v) for k, v in ENGINE_SETTINGS.items()}
