@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 
 from store.chdb_store import ENGINE_SETTINGS, ChdbStore, engine_path
+from store.tables import ALL
 from store.url import parse
 
 
@@ -28,3 +29,22 @@ def test_every_engine_setting_goes_into_the_path():
     directory, _, query = path.partition("?")
     assert directory == "/srv/ticks"
     assert dict(item.split("=") for item in query.split("&")) == {k: str(v) for k, v in ENGINE_SETTINGS.items()}
+
+
+def test_every_merge_tree_table_looks_for_old_parts_every_30_s_and_the_stored_ones_take_small_parts(chdb_url):
+    store = ChdbStore(parse(chdb_url))
+    store.connect()
+    try:
+        store.setup(["f0", "f1"])
+        rows = store.execute("SELECT name, create_table_query FROM system.tables WHERE database = 'tickagg' "
+                             "AND engine LIKE '%MergeTree'")
+        names = {name for name, _ in rows}
+        assert {t.name for t in ALL} < names and "symbols" in names  # the small tables are there too
+        for name, create in rows:
+            assert "merge_tree_clear_old_parts_interval_seconds = 30" in create, name
+            assert ("merge_selector_base = 10" in create) is (name in {t.name for t in ALL}), name
+        store.setup(["f0", "f1"])  # again: nothing left to alter
+        assert store.execute("SELECT name, create_table_query FROM system.tables WHERE database = 'tickagg' "
+                             "AND engine LIKE '%MergeTree'") == rows
+    finally:
+        store.close()
