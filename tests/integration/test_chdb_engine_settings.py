@@ -31,20 +31,24 @@ def test_every_engine_setting_goes_into_the_path():
     assert dict(item.split("=") for item in query.split("&")) == {k: str(v) for k, v in ENGINE_SETTINGS.items()}
 
 
-def test_every_merge_tree_table_looks_for_old_parts_every_30_s_and_the_stored_ones_take_small_parts(chdb_url):
+def test_every_table_of_ours_looks_for_old_parts_every_30_s_and_the_stored_ones_take_small_parts(chdb_url):
     store = ChdbStore(parse(chdb_url))
     store.connect()
     try:
         store.setup(["f0", "f1"])
+        store.execute("CREATE TABLE tickagg.theirs (a UInt8) ENGINE = MergeTree ORDER BY a")  # not ours: left alone
+        store.setup(["f0", "f1"])
         rows = store.execute("SELECT name, create_table_query FROM system.tables WHERE database = 'tickagg' "
-                             "AND engine LIKE '%MergeTree'")
+                             "AND engine LIKE '%MergeTree' AND name != 'theirs'")
         names = {name for name, _ in rows}
         assert {t.name for t in ALL} < names and "symbols" in names  # the small tables are there too
+        theirs = store.execute("SELECT create_table_query FROM system.tables WHERE database = 'tickagg' AND name = 'theirs'")
+        assert "merge_tree_clear_old_parts_interval_seconds" not in theirs[0][0]
         for name, create in rows:
             assert "merge_tree_clear_old_parts_interval_seconds = 30" in create, name
             assert ("merge_selector_base = 10" in create) is (name in {t.name for t in ALL}), name
         store.setup(["f0", "f1"])  # again: nothing left to alter
         assert store.execute("SELECT name, create_table_query FROM system.tables WHERE database = 'tickagg' "
-                             "AND engine LIKE '%MergeTree'") == rows
+                             "AND engine LIKE '%MergeTree' AND name != 'theirs'") == rows
     finally:
         store.close()
