@@ -57,11 +57,11 @@ EVERY_TABLE_SETTINGS = {"merge_tree_clear_old_parts_interval_seconds": 30}
 OWN_TABLES = {t.name for t in ALL} | {"symbols", "exchanges", "latency_stages", "feature_catalogue", "schema_migrations"}
 INSERT_SETTINGS = "max_threads = 1, max_insert_threads = 1"  # a batch is small: no pipeline threads to hand it between
 # The embedded engine's own background threads, given as its start-up settings (chDB passes a session path's query
-# string to the engine). An idle engine woke ~60 times a second on its own (engine threads only, no query: 4.4 ms of
-# CPU a second; with these 0.9): the memory worker re-reads the process's memory use ~10 times a second (here every
-# 5 s: the engine's memory limit sees a 5 s old figure between queries, which it also updates), and every table's
-# merge selection, after an insert, polled again at 0.1 s x 1.1^n (+ up to 1 s) while it found nothing to merge (here
-# 1 s x 2^n: an insert still selects its merges at once; only the polls of a table with nothing to merge thin out).
+# string to the engine). An idle engine's own threads (no query, one table) took 4.4 ms of CPU a second, 0.9 with
+# these: the memory worker, which corrects the engine's memory tracking to the process's resident size, ran ~10 times
+# a second (here every 5 s; allocations are still tracked as they happen), and every table's merge selection, after an
+# insert, polled again at 0.1 s x 1.1^n (+ up to 1 s) while it found nothing to merge (here 1 s x 2^n: an insert
+# still selects its merges at once; only the polls of a table with nothing to merge thin out).
 ENGINE_SETTINGS = {
     "memory_worker_period_ms": 5000,
     "background_processing_pool_thread_sleep_seconds_if_nothing_to_do": 1,
