@@ -34,8 +34,8 @@ import orjson
 
 from store.base import Store, StoreError, StoreRejected, StoreUnavailable, batch_days, error_code, error_kind
 from store.batch import Batch
-from store.schema import Capabilities, quote
-from store.tables import ALL, NS, Table, column_values
+from store.schema import OWN_TABLES, Capabilities, quote
+from store.tables import BY_NAME, NS, Table, column_values
 from store.url import StoreURL
 
 log = logging.getLogger(__name__)
@@ -50,11 +50,11 @@ _FIXED = {
 # one packed file; merges that wait for more parts of a size (merge_selector_base 10, ClickHouse's default 5: each row
 # is rewritten fewer times, for more parts per day between merges; ~0.85x the store's CPU at 50 ms batches).
 TABLE_SETTINGS = {"min_bytes_for_full_part_storage": 10 << 20, "merge_selector_base": 10}
-# On every table of ours (the small ones too: symbols, exchanges, the catalogues): old parts (those
-# a merge replaced, kept old_parts_lifetime, 8 min) are looked for every 30 s, not every second (ClickHouse's default:
-# a wakeup a second per table, 12 tables; an idle engine's own threads 2.9 -> 1.8 ms of CPU a second).
+# On every table of ours (store/schema.py OWN_TABLES: the small ones too, symbols, exchanges, the catalogues): old
+# parts (those a merge replaced, kept old_parts_lifetime, 8 min) are looked for every 30 s, not every second
+# (ClickHouse's default: a wakeup a second per table, 12 tables; an idle engine's own threads 2.9 -> 1.8 ms of CPU a
+# second).
 EVERY_TABLE_SETTINGS = {"merge_tree_clear_old_parts_interval_seconds": 30}
-OWN_TABLES = {t.name for t in ALL} | {"symbols", "exchanges", "latency_stages", "feature_catalogue", "schema_migrations"}
 INSERT_SETTINGS = "max_threads = 1, max_insert_threads = 1"  # a batch is small: no pipeline threads to hand it between
 # The embedded engine's own background threads, given as its start-up settings (chDB passes a session path's query
 # string to the engine). An idle engine's own threads (no query, one table) took 4.4 ms of CPU a second, 0.9 with
@@ -105,12 +105,11 @@ class ChdbStore(Store):
         """``TABLE_SETTINGS`` on every stored table, ``EVERY_TABLE_SETTINGS`` on every table of ours (``OWN_TABLES``;
         a table someone else made in the database is left as it is), where they are lacking (a store made before them
         too); idempotent."""
-        stored = {t.name for t in ALL}
         names = ", ".join(f"'{name}'" for name in sorted(OWN_TABLES))
         rows = self.execute(f"SELECT name, create_table_query FROM system.tables WHERE database = '{quote(self.database)}' "
                             f"AND engine LIKE '%MergeTree' AND name IN ({names})")
         for name, create in rows:
-            settings = {**EVERY_TABLE_SETTINGS, **(TABLE_SETTINGS if name in stored else {})}
+            settings = {**EVERY_TABLE_SETTINGS, **(TABLE_SETTINGS if name in BY_NAME else {})}
             wanted = [f"{k} = {v}" for k, v in settings.items()]
             if any(setting not in create for setting in wanted):
                 self.execute(f"ALTER TABLE {self.database}.{name} MODIFY SETTING {', '.join(wanted)}")

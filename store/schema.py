@@ -199,15 +199,20 @@ def _columns_since(version: int) -> Callable[[str, Capabilities, int], list[AddC
     return statements
 
 
+# The tables that name ids: symbols (the writer's), exchanges and latency stages (fixed numbers).
+NAME_TABLES = {
+    "symbols": ("`symbol_id` UInt32", "`exchange` String", "`symbol` String", "`first_seen_ns` Int64"),
+    "exchanges": ("`exchange_id` UInt16", "`exchange` String"),
+    "latency_stages": ("`stage` UInt16", "`name` String"),
+}
+# Every table the migrations make (the *_named views aside).
+OWN_TABLES = frozenset({*BY_NAME, *NAME_TABLES, "feature_catalogue", "schema_migrations"})
+
+
 def create_names(database: str) -> list[str]:
-    """The tables that name ids: symbols (the writer's), exchanges and latency stages (fixed numbers)."""
-    tables = {
-        "symbols": ("`symbol_id` UInt32", "`exchange` String", "`symbol` String", "`first_seen_ns` Int64"),
-        "exchanges": ("`exchange_id` UInt16", "`exchange` String"),
-        "latency_stages": ("`stage` UInt16", "`name` String"),
-    }
+    """``NAME_TABLES``' statements."""
     return [f"CREATE TABLE IF NOT EXISTS {database}.{name} (\n    " + ",\n    ".join(columns) + "\n)"
-            f"\nENGINE = MergeTree()\nORDER BY {columns[0].split()[0]}" for name, columns in tables.items()]
+            f"\nENGINE = MergeTree()\nORDER BY {columns[0].split()[0]}" for name, columns in NAME_TABLES.items()]
 
 
 FEATURE_BY_NAME = ("SELECT start_ns, exchange, symbol, values[i] AS {name} FROM {db}.features_named "
