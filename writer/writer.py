@@ -67,7 +67,8 @@ from shm.ring import RingError
 
 log = logging.getLogger("tickagg.writer")
 TIMELINE_SECONDS = 600  # the status report's (time, ticks stored) samples, one a second: the last 10 minutes
-QUIET_LATENCY_S = 5.0  # while every ring is quiet, the writer's own latency rows are stored this often (else each second)
+QUIET_LATENCY_S = 5.0  # while every ring is quiet, the writer's own latency rows are stored this often, or every
+# quiet_summary_ms if longer, as the other summaries (else each second)
 QUIET_LOOK_S = 0.2  # while every ring is quiet, the empty ticks ring is looked at this often (else every batch_ms)
 
 
@@ -147,6 +148,7 @@ class Writer(RingAttach, SpillAndReplay):
         self._ticks: RingBatcher | None = None  # out.ticks' batcher, once attached
         self._calm_until = 0.0  # until then a look only checks that out.ticks brought no burst (step)
         self._latency_stored_s = 0.0  # when the writer's own latency rows were last stored
+        self._quiet_latency_s = max(QUIET_LATENCY_S, config.quiet_summary_ms / 1000)  # ... their age while all is quiet
         self._stop = False
         self.features = feature_catalogue(config.feature_names, config.catalogue_version)
         self.latency = StoreLatency()  # tick (feed receive) -> store ack (writer/store_latency.py)
@@ -306,7 +308,7 @@ class Writer(RingAttach, SpillAndReplay):
             busy = self.dashboard.serve(self.store, self.store_up)
         if now >= self._next_report:
             self._next_report = _after(self._next_report, self.config.report_every_s, now)
-            if not look or now - self._latency_stored_s >= QUIET_LATENCY_S:
+            if not look or now - self._latency_stored_s >= self._quiet_latency_s:
                 self._latency_stored_s = now
                 self._flush_latency()
             self.latency.publish()

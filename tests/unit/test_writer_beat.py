@@ -15,7 +15,7 @@ from shm.ring import CONSUMER, PRODUCER, Ring, ring_name
 from store import parse
 from store.tables import BARS_1S, TICKS
 from writer.batcher import QUIET_ROWS, RingBatcher
-from writer.writer import QUIET_LOOK_S, Writer, WriterConfig, _after
+from writer.writer import QUIET_LATENCY_S, QUIET_LOOK_S, Writer, WriterConfig, _after
 
 
 def _bars(count: int) -> np.ndarray:
@@ -158,3 +158,21 @@ def test_a_stopping_writer_stores_what_its_quiet_rings_hold_unpopped(chdb_url, g
         ticks.close()
         bars.close()
     assert writer.stats["rows_stored"] == {"ticks": 3, "bars_1s": 1}
+
+
+def test_while_quiet_the_writers_own_latency_rows_wait_the_quiet_summary_age(quiet_writer):
+    """chDB's quiet summaries wait 10 s: the writer's own latency rows too, not QUIET_LATENCY_S (5 s): each is an
+    insert and its check."""
+    writer, _, _ = quiet_writer
+    assert writer.config.quiet_summary_ms / 1000 > QUIET_LATENCY_S
+    _run(writer, 1.5, 1e9, lambda: None)
+    assert writer._quiet()
+    flushed = []
+    flush = writer._flush_latency
+    writer._flush_latency = lambda *a, **k: (flushed.append(time.monotonic()), flush(*a, **k))
+    writer._latency_stored_s = time.monotonic() - QUIET_LATENCY_S - 0.5  # QUIET_LATENCY_S ago, under the summary age
+    _run(writer, 2.5, 1e9, lambda: None)  # two beats or more
+    assert flushed == []
+    writer._latency_stored_s = time.monotonic() - writer.config.quiet_summary_ms / 1000
+    _run(writer, 1.5, 1e9, lambda: None)  # the next beat
+    assert len(flushed) == 1
