@@ -10,8 +10,9 @@ state, heartbeats, stale clock), backoff and lifetime. The loop::
   flush the writer once per wakeup (one thread: pushes into the ring never overlap)
   light traffic: wait <= 1 ms before the next epoll (feeds/batching.py; after it
   epoll does not block, and the reads are stamped with the wait's start)
-  after a read, every 50 ms (else once a second): subscribe frames the rate held
-  back, pings, stale checks, lifetime switches, counters
+  after a read, every 50 ms (else every few seconds: Feed.idle_wait_s): subscribe
+  frames the rate held back, pings, stale checks, lifetime switches, counters
+  (a stop signal ends the epoll wait at once: feeds/stop.py)
 
 A link whose connection ends (EOF, close frame, stale, error) is closed and
 retried after its own backoff; the others keep streaming. A lifetime switch
@@ -31,15 +32,15 @@ import ssl
 import time
 from typing import TYPE_CHECKING
 
-from feeds.loop import HOUSEKEEPING_S, IDLE_READ_TIMEOUT_S, OVERLAP_MAX_S, READ_TIMEOUT_S, Link
+from feeds.loop import HOUSEKEEPING_S, OVERLAP_MAX_S, READ_TIMEOUT_S, Link
 from feeds.session import Disconnect, Session
+from feeds.stop import WAIT, Stopped
 from shm.event_kinds import EVENT_DISCONNECT, EVENT_RECONNECT_DELAY
 
 if TYPE_CHECKING:
     from feeds.loop import Feed
 
 log = logging.getLogger("tickagg.feed")
-MAX_WAIT_S = 1.0  # the longest epoll wait (a stop request is seen within this)
 
 
 class ConnectionSet:
@@ -164,20 +165,21 @@ class ConnectionSet:
     # -- the loop ------------------------------------------------------------------------------------
     def run(self) -> None:
         """Serve until the feed stops. Housekeeping runs after a read at most every 50 ms; without
-        reads, once a second (a quarter of the stale limit if shorter; every 50 ms while subscribe
-        frames wait or a switch is under way), and 0.25 s after reads it did not follow (their
-        counters stand still from there). A silent feed wakes about once a second, and a lone
-        frame (housekeeping right after it) costs one wakeup, not two."""
+        reads, every ``Feed.idle_wait_s`` (5 s, less for a short stale limit or ping interval; every
+        50 ms while subscribe frames wait or a switch is under way), and 0.25 s after reads it did
+        not follow (their counters stand still from there). A silent feed wakes every few seconds,
+        and a lone frame (housekeeping right after it) costs one wakeup, not two. A stop signal
+        ends the epoll wait at once (``Stopped``: feeds/stop.py)."""
         feed = self.feed
         writer, metrics, poll, watched = feed.writer, feed.metrics, self.epoll.poll, self.watched
         batching = feed.batching
         stamp = batching.stamp
-        idle_s = min(IDLE_READ_TIMEOUT_S, max(HOUSEKEEPING_S, feed.stale_after_s / 4))
+        idle_s = feed.idle_wait_s(HOUSEKEEPING_S)
         next_housekeeping = wake_at = 0.0  # housekeeping due after a read / due without one
         try:
             while not feed._stopping:
                 now = time.monotonic()
-                timeout = min(MAX_WAIT_S, wake_at - now)
+                timeout = wake_at - now
                 if self.down:
                     if self._open_due(now):
                         next_housekeeping = wake_at = min(wake_at, now + HOUSEKEEPING_S)
@@ -187,7 +189,11 @@ class ConnectionSet:
                 ready = poll(0.0) if stamp[0] else None  # after a batching wait: what came meanwhile
                 if not ready:
                     stamp[0] = 0  # nothing did: a wait for the next frame, stamped by its own read
-                    ready = poll(max(0.0, timeout))
+                    WAIT.waiting = True  # a stop signal may end this wait (feeds/stop.py)
+                    try:
+                        ready = poll(max(0.0, timeout))
+                    finally:
+                        WAIT.waiting = False
                 for fd, _ in ready:
                     entry = watched.get(fd)
                     if entry is not None:  # None: ended earlier in this batch
@@ -207,6 +213,8 @@ class ConnectionSet:
                 if received and batching.active:
                     batching.wait()
                     metrics.values["batch_waits"] += 1
+        except Stopped:
+            pass  # a stop signal ended a wait: the loop ends as it would at its next turn
         finally:
             writer.flush()
             for link in self.links:

@@ -10,7 +10,8 @@
      |  light traffic: wait <= 1 ms before the next read (batching.py) |
      |  every 50 ms: pings due? stale? lifetime near? metrics flush,   |
      |  ring pages the aggregator has read go back (dead_pages.py)     |
-     |  quiet (lone frames): reads wait up to 1 s, one wakeup a frame  |
+     |  quiet (lone frames): reads wait up to 5 s, one wakeup a frame  |
+     |  (a stop signal ends the wait at once: feeds/stop.py)           |
      +-- Disconnect (EOF, close frame, stale, error) ---> backoff -----+
      +-- lifetime near: open a second session, read both, drop
          duplicates, close the old one once the new one delivers.
@@ -43,6 +44,7 @@ from feeds.events import FeedEvents, RateLimitedLog
 from feeds.metrics import NAMES, FeedMetrics
 from feeds.plausible import Limits
 from feeds.session import Disconnect, Session
+from feeds.stop import Stopped, stop_handler
 from feeds.ticks import TickWriter
 from shm import header as H
 from shm.dead_pages import DeadPages
@@ -57,7 +59,7 @@ log = logging.getLogger("tickagg.feed")
 RELEASE_MIN_BYTES = 256 << 10  # tick ring pages go back in steps of at least this (2x a second at 8k ticks/s)
 HOUSEKEEPING_S = 0.05
 READ_TIMEOUT_S = 0.25
-IDLE_READ_TIMEOUT_S = 1.0  # the longest read wait (see Feed._serve): a stop request is seen within it
+IDLE_READ_TIMEOUT_S = 5.0  # the longest read wait (Feed.idle_wait_s); a stop signal ends it at once (feeds/stop.py)
 OVERLAP_MAX_S = 10.0  # a lifetime switch gives the new connection this long to deliver
 GC_YOUNG_OBJECTS = 200_000  # more than a full read buffer's trades: no collection in the middle of a chunk
 
@@ -120,8 +122,21 @@ class Feed:
         self.read_pages.release(self.ring.tail, self.ring.head)
 
     def install_signal_handlers(self) -> None:
-        signal.signal(signal.SIGTERM, self.stop)
-        signal.signal(signal.SIGINT, self.stop)
+        """SIGTERM and SIGINT stop the feed, and end a wait for the network under way (feeds/stop.py)."""
+        handler = stop_handler(self.stop)
+        signal.signal(signal.SIGTERM, handler)
+        signal.signal(signal.SIGINT, handler)
+
+    def idle_wait_s(self, floor_s: float) -> float:
+        """How long a quiet feed waits for a frame before its housekeeping: ``IDLE_READ_TIMEOUT_S``, and a
+        quarter of the stale limit and of the venue's ping interval (pings and the stale check run at most that
+        late) and, with a lifetime limit, of the margin the switch takes before it, if shorter; at least ``floor_s``."""
+        bounds = [IDLE_READ_TIMEOUT_S, self.stale_after_s / 4]
+        if self.venue.PING_INTERVAL_S:
+            bounds.append(self.venue.PING_INTERVAL_S / 4)
+        if self.max_lifetime_s:
+            bounds.append((self.max_lifetime_s - self._switch_at()) / 4)
+        return max(floor_s, min(bounds))
 
     def run(self) -> None:
         """Connect and serve until stopped; reconnect with backoff whenever a connection ends."""
@@ -153,6 +168,8 @@ class Feed:
                 self._serve(session)
             except Disconnect as exc:
                 reason = str(exc)
+            except Stopped:
+                pass  # a stop signal ended a read's wait: the session closes as on any stop
             finally:
                 self.batching.stamp[0] = 0
                 self.writer.flush()
@@ -194,9 +211,10 @@ class Feed:
         every read that timed out (the counters are flushed then: they stand still
         from there). Reads wait up to ``READ_TIMEOUT_S`` while frames come closer
         together than that (or subscribe frames wait for the venue's rate), else
-        up to ``IDLE_READ_TIMEOUT_S`` (a quarter of the stale limit if shorter):
-        a silent feed wakes about once a second, and a lone frame (housekeeping
-        right after it) costs one wakeup, not a second one a moment later.
+        up to ``idle_wait_s`` (5 s, less for a short stale limit or ping interval):
+        a silent feed wakes every few seconds, and a lone frame (housekeeping
+        right after it) costs one wakeup, not a second one a moment later. A stop
+        signal ends a read's wait at once (``Stopped``: feeds/stop.py).
         While traffic is light a read that brought data is followed by the
         batching wait (feeds/batching.py); the read after it does not block, and
         what it finds is stamped with the wait's start.
@@ -205,7 +223,7 @@ class Feed:
         writer, metrics, batching = self.writer, self.metrics, self.batching
         values, stamp = metrics.values, batching.stamp
         short = True  # the socket's read timeout is READ_TIMEOUT_S (a new session's: Feed._open_session)
-        idle_timeout_s = min(IDLE_READ_TIMEOUT_S, max(READ_TIMEOUT_S, self.stale_after_s / 4))
+        idle_timeout_s = self.idle_wait_s(READ_TIMEOUT_S)
         while not self._stopping:
             if stamp[0]:  # after a batching wait: what came meanwhile, without blocking
                 received = session.read(waited=True)

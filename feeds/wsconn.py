@@ -27,6 +27,7 @@ from typing import Protocol
 
 import websocket
 
+from feeds.stop import WAIT
 from feeds.wsframe import BINARY, CLOSE, CONTINUATION, PING, TEXT, frame_sizes, unmask
 
 OP_CLOSE, OP_PING = CLOSE, PING  # the control opcodes a FrameHandler answers (feeds/session.py)
@@ -76,14 +77,19 @@ class Connection:
         ``oversized`` per other frame, in wire order; a read that is exactly one
         whole text frame (light traffic) is one call, ``handler.text(payload, nbytes)``.
         Returns the bytes received; raises ``TimeoutError`` or
-        ``BlockingIOError`` (``settimeout``) when nothing came, ``ConnectionClosed`` at EOF.
+        ``BlockingIOError`` (``settimeout``) when nothing came, ``ConnectionClosed`` at EOF, ``Stopped`` when a stop
+        signal ended the wait (feeds/stop.py).
         """
         filled, buffer = self._filled, self._buffer
-        if filled or (nowait and self._nowait):
-            view = self._view[filled:]
-            received = self.sock.recv_into(view, 0, self._nowait) if nowait and self._nowait else self.sock.recv_into(view)
-        else:
-            received = self._recv_into(buffer)
+        WAIT.waiting = True  # a stop signal may end this wait (feeds/stop.py)
+        try:
+            if filled or (nowait and self._nowait):
+                view = self._view[filled:]
+                received = self.sock.recv_into(view, 0, self._nowait) if nowait and self._nowait else self.sock.recv_into(view)
+            else:
+                received = self._recv_into(buffer)
+        finally:
+            WAIT.waiting = False
         if received == 0:
             raise ConnectionClosed("the server closed the connection (EOF)")
         if not filled and buffer[0] == 0x81 and not self._discard:  # light traffic: the read is one whole text frame?
