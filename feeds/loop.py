@@ -44,7 +44,7 @@ from feeds.events import FeedEvents, RateLimitedLog
 from feeds.metrics import NAMES, FeedMetrics
 from feeds.plausible import Limits
 from feeds.session import Disconnect, Session
-from feeds.stop import Stopped, stop_handler
+from feeds.stop import WAIT, Stopped, stop_handler
 from feeds.ticks import TickWriter
 from shm import header as H
 from shm.dead_pages import DeadPages
@@ -158,7 +158,10 @@ class Feed:
             if wait:
                 self._wait(wait)
                 continue
-            session = self._open_session(link)
+            try:
+                session = self._open_session(link)
+            except Stopped:
+                break  # a stop signal ended the connect's wait
             if session is None:
                 self._wait(self.backoff.next_delay())
                 continue
@@ -186,9 +189,12 @@ class Feed:
         self.metrics.flush()
 
     def _open_session(self, link: Link) -> Session | None:
-        """Open ``link``'s connection (counted against the venue's connection rate); None when it failed."""
+        """Open ``link``'s connection (counted against the venue's connection rate); None when it failed.
+        Raises ``Stopped`` when a stop signal ended the connect's wait (a venue that does not answer: up to the
+        connect timeout, 10 s)."""
         self.pacer.opened(time.monotonic())
         where = self.url if len(self.links) == 1 else f"{self.url} (connection {link.index + 1} of {len(self.links)})"
+        WAIT.waiting = True  # a stop signal may end the connect (feeds/stop.py)
         try:
             session = Session(self.venue, self.url, link.symbols, self.writer, self.metrics, self.events,
                               self.warnings, self.stale_after_s, fill_from_replays=link.ever_connected,
@@ -197,6 +203,8 @@ class Feed:
             self.warnings.warning("connect", f"{self.name}: cannot connect to {where}: {exc}")
             self.events.emit(EVENT_DISCONNECT, detail=f"connect failed: {exc}")
             return None
+        finally:
+            WAIT.waiting = False
         session.connection.settimeout(READ_TIMEOUT_S)
         link.ever_connected = True
         self.metrics.values["connects"] += 1

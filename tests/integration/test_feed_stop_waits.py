@@ -1,5 +1,6 @@
-"""A stop signal ends a quiet feed's read on a TLS connection too (real venues are wss://): Python's ssl read
-waits out its whole timeout after an interrupted poll unless the handler raises (feeds/stop.py)."""
+"""A stop signal ends a feed's waits for the network at once (feeds/stop.py): a quiet read on a TLS connection
+(real venues are wss://; Python's ssl read waits out its whole timeout after an interrupted poll unless the
+handler raises), and a connect to a venue that does not answer (up to the 10 s connect timeout)."""
 from __future__ import annotations
 
 import os
@@ -9,6 +10,7 @@ import socket
 import ssl
 import subprocess
 import threading
+import sys
 import time
 
 import pytest
@@ -16,6 +18,8 @@ import websocket
 
 from feeds.stop import WAIT, Stopped, stop_handler
 from feeds.wsconn import Connection
+from feed_helpers import metrics
+from shm import segment
 from stores import missing
 
 
@@ -62,3 +66,34 @@ def test_a_sigterm_ends_a_quiet_tls_read_at_once(tmp_path, monkeypatch):
         server.close()
     assert stops == [1] and not WAIT.waiting
     assert time.monotonic() - started < 10  # not the read's 30 s
+
+
+def test_a_sigterm_ends_a_connect_to_a_venue_that_does_not_answer(group):
+    """The venue's port takes the TCP connection (the kernel's backlog) but never answers the WebSocket upgrade."""
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    url = f"ws://127.0.0.1:{silent.getsockname()[1]}"
+    feed = subprocess.Popen([sys.executable, "-m", "tickagg.cli", "feed", "okx", "--url", url, "--group", group,
+                             "--symbols", "BTC-USDT"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while not segment.exists(f"tickagg.{group}.okx"):  # the feed made its rings: it is connecting now
+            assert feed.poll() is None and time.monotonic() < deadline, feed.stderr.read() if feed.poll() is not None else "no ring"
+            time.sleep(0.05)
+        time.sleep(1.0)  # well inside the upgrade's wait
+        assert metrics(group, "okx")["connects"] == 0
+        started = time.monotonic()
+        feed.send_signal(signal.SIGTERM)
+        feed.wait(30)
+        took = time.monotonic() - started
+    finally:
+        if feed.poll() is None:
+            feed.kill()
+            feed.wait()
+        feed.stderr.close()
+        silent.close()
+        for name in segment.names(f"tickagg.{group}."):
+            segment.remove(name)
+    assert feed.returncode == 0
+    assert took < 3.0, took  # not the rest of the 10 s connect timeout
