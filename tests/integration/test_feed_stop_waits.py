@@ -3,7 +3,6 @@
 handler raises), and a connect to a venue that does not answer (up to the 10 s connect timeout)."""
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import socket
@@ -13,13 +12,12 @@ import threading
 import sys
 import time
 
-import pytest
 import websocket
 
-from feeds.stop import WAIT, Stopped, stop_handler
 from feeds.wsconn import Connection
 from feed_helpers import metrics
 from shm import segment
+from stop_signal import read_until_sigterm
 from stores import missing
 
 
@@ -51,20 +49,12 @@ def test_a_sigterm_ends_a_quiet_tls_read_at_once(tmp_path, monkeypatch):
     monkeypatch.setattr(websocket, "create_connection", lambda url, **options: FakeWebSocket())
     connection = Connection("wss://test")
     connection.settimeout(30.0)  # a TLS socket keeps Python's timeout
-    stops = []
-    previous = signal.signal(signal.SIGTERM, stop_handler(lambda: stops.append(1)))
-    timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGTERM))
     started = time.monotonic()
     try:
-        timer.start()
-        with pytest.raises(Stopped):
-            connection.read(None)
+        assert read_until_sigterm(connection, 0.3) == [1]
     finally:
-        timer.cancel()
-        signal.signal(signal.SIGTERM, previous)
         client.close()
         server.close()
-    assert stops == [1] and not WAIT.waiting
     assert time.monotonic() - started < 10  # not the read's 30 s
 
 

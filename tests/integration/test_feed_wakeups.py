@@ -3,6 +3,7 @@ processes (one connection: blocking reads; two: the epoll loop) against the simu
 their wakeups counted from outside (/proc: the main thread's voluntary context switches)."""
 from __future__ import annotations
 
+import contextlib
 import signal
 import time
 
@@ -19,7 +20,10 @@ def _switches(pid: int) -> int:
         return next(int(line.split()[1]) for line in status if line.startswith("voluntary_ctxt_switches"))
 
 
-def test_a_lone_frame_costs_one_wakeup(group):
+@contextlib.contextmanager
+def _okx_feeds(group: str):
+    """The simulator's okx at 3 trades/s and two okx feeds on it, each in its own group, both delivering: (simulator,
+    {"single": one connection (blocking reads), "epoll": two connections (the epoll loop)}, their groups)."""
     groups = {"single": f"{group}s", "epoll": f"{group}m"}
     sim = start_simulator(["okx"], rate=3.0)
     feeds = {}
@@ -28,9 +32,7 @@ def test_a_lone_frame_costs_one_wakeup(group):
         feeds["epoll"] = start_feed("okx", sim.url("okx"), groups["epoll"], SYMBOLS, "--connection-symbols", "1")
         for kind, name in groups.items():
             wait_until(lambda n=name: metrics(n, "okx")["ticks"] >= 2, 60, f"{kind} feed's first ticks")
-        before = {kind: (metrics(name, "okx")["reads"], _switches(feeds[kind].pid)) for kind, name in groups.items()}
-        time.sleep(WINDOW_S)  # a measuring window, not a wait for a condition
-        after = {kind: (metrics(name, "okx")["reads"], _switches(feeds[kind].pid)) for kind, name in groups.items()}
+        yield sim, feeds, groups
     finally:
         for feed in feeds.values():
             stop_feed(feed)
@@ -38,6 +40,13 @@ def test_a_lone_frame_costs_one_wakeup(group):
         for name in groups.values():
             for segment_name in segment.names(f"tickagg.{name}."):
                 segment.remove(segment_name)
+
+
+def test_a_lone_frame_costs_one_wakeup(group):
+    with _okx_feeds(group) as (_, feeds, groups):
+        before = {kind: (metrics(name, "okx")["reads"], _switches(feeds[kind].pid)) for kind, name in groups.items()}
+        time.sleep(WINDOW_S)  # a measuring window, not a wait for a condition
+        after = {kind: (metrics(name, "okx")["reads"], _switches(feeds[kind].pid)) for kind, name in groups.items()}
     counts = {kind: (after[kind][0] - before[kind][0], after[kind][1] - before[kind][1]) for kind in groups}
     # one per frame (+ a pong every 20 s, a read counted late); ce1c478 took 2 (single) and 1.5 (epoll)
     assert all(reads >= WINDOW_S and wakeups <= 1.25 * reads + 1 for reads, wakeups in counts.values()), counts
@@ -46,14 +55,7 @@ def test_a_lone_frame_costs_one_wakeup(group):
 def test_a_silent_feed_sleeps_for_seconds_and_a_sigterm_still_stops_it_at_once(group):
     """okx (stale limit 30 s, ping every 20 s) waits Feed.idle_wait_s = 5 s for a frame; the stop signal ends
     that wait (feeds/stop.py) instead of the wait's end."""
-    groups = {"single": f"{group}s", "epoll": f"{group}m"}
-    sim = start_simulator(["okx"], rate=3.0)
-    feeds = {}
-    try:
-        feeds["single"] = start_feed("okx", sim.url("okx"), groups["single"], SYMBOLS)
-        feeds["epoll"] = start_feed("okx", sim.url("okx"), groups["epoll"], SYMBOLS, "--connection-symbols", "1")
-        for kind, name in groups.items():
-            wait_until(lambda n=name: metrics(n, "okx")["ticks"] >= 2, 60, f"{kind} feed's first ticks")
+    with _okx_feeds(group) as (sim, feeds, _):
         sim.pause("okx")
         time.sleep(1.0)  # the last frames read
         before = {kind: _switches(feed.pid) for kind, feed in feeds.items()}
@@ -66,13 +68,6 @@ def test_a_silent_feed_sleeps_for_seconds_and_a_sigterm_still_stops_it_at_once(g
             feed.wait(30)
             took[kind] = time.monotonic() - started
         codes = {kind: feed.returncode for kind, feed in feeds.items()}
-    finally:
-        for feed in feeds.values():
-            stop_feed(feed)
-        sim.stop()
-        for name in groups.values():
-            for segment_name in segment.names(f"tickagg.{name}."):
-                segment.remove(segment_name)
     # 6 s silent: one or two 5 s waits, maybe a ping's answer (1 each here; 1 s waits took 5-6)
     assert all(count <= 3 for count in wakeups.values()), wakeups
     assert codes == {"single": 0, "epoll": 0}, codes
