@@ -41,11 +41,8 @@ import collections
 import dataclasses
 import logging
 import os
-import resource
 import signal
 import time
-
-import orjson
 
 from store import Store, StoreError, StoreUnavailable, open_store
 from store.base import StoreAuthError, StoreRejected
@@ -59,6 +56,7 @@ from writer.replay import Outcome, SpillAndReplay
 from writer.ring_attach import RingAttach
 from writer.spill import Spill, SpillError
 from writer.status_file import StatusFile
+from writer.status_report import TIMELINE_SECONDS, StatusReport
 from writer.store_latency import StoreLatency
 from writer.symbol_ids import StoreSymbolIds, SymbolConflict
 from store.tables import LATENCIES
@@ -66,7 +64,6 @@ from store.url import StoreURL, redact
 from shm.ring import RingError
 
 log = logging.getLogger("tickagg.writer")
-TIMELINE_SECONDS = 600  # the status report's (time, ticks stored) samples, one a second: the last 10 minutes
 QUIET_LATENCY_S = 5.0  # while every ring is quiet, the writer's own latency rows are stored this often, or every
 # quiet_summary_ms if longer, as the other summaries (else each second)
 QUIET_LOOK_S = 0.2  # while every ring is quiet, the empty ticks ring is looked at this often (else every batch_ms)
@@ -113,7 +110,7 @@ def _after(scheduled: float, every: float, now: float) -> float:
     return following if following > now else now + every
 
 
-class Writer(RingAttach, SpillAndReplay):
+class Writer(RingAttach, SpillAndReplay, StatusReport):
     def __init__(self, url: StoreURL, config: WriterConfig = WriterConfig(), store: Store | None = None):
         self.url, self.config = url, config
         self.store = store or open_store(url)
@@ -431,41 +428,6 @@ class Writer(RingAttach, SpillAndReplay):
         except StoreError as exc:
             self.stats["latency_rows_lost"] += len(rows)
             log.debug("latency summaries not written: %s", exc)
-
-    # -- status -------------------------------------------------------------------
-    def status(self) -> dict:
-        usage = resource.getrusage(resource.RUSAGE_SELF)
-        return {
-            **self.stats,
-            "pid": os.getpid(),
-            "store": str(self.url),
-            "store_up": self.store_up,
-            "store_ever_up": self.store_ever_up,
-            "store_error": self.store_error,
-            "dead_letter_batches": len(self.dead_letters),
-            "dead_letter_rows": self.dead_letters.rows,
-            "dead_letters": self.dead_letters.directory,
-            "spill_batches": len(self.spill),
-            "spill_rows": self.spill.rows,
-            "spill_corrupt": self.spill.corrupt,
-            "spill_bytes": self.spill.bytes,
-            "spill_dropped_rows": dict(self.spill.dropped_rows),
-            "spill_dropped_batches": self.spill.dropped_batches,
-            "pending_rows": sum(b.count for b in self.batchers.values()),
-            "pending_bytes": sum(b.pending_bytes for b in self.batchers.values()),
-            "rings": self._ring_status,
-            "symbols": self.symbols.status(),
-            "tick_to_store_ns": self.latency.summary(),
-            "maxrss_mb": usage.ru_maxrss / 1024,
-            "timeline": list(self.timeline),
-        }
-
-    def _report(self) -> None:
-        self._ring_status = {b.name: {"lag": b.ring.head - b.ring.tail, "dropped": b.ring.dropped} for b in self.batchers.values()}
-        self.timeline.append((time.time(), self.stats["rows_stored"].get("ticks", 0)))
-        data = orjson.dumps(self.status())
-        for status_file in self._status_files:
-            status_file.publish(data)
 
     def shutdown(self) -> None:
         """Pop each ring once more (what its producer wrote before it stopped: a quiet ring is only looked at on the
