@@ -11,7 +11,9 @@
 3. Loaded window (``seconds``): CPU time per role from /proc/PID/stat at both ends, PSS
    per role from /proc/PID/smaps_rollup every 2 s (the maximum of the per-sample sums is
    reported), the simulator's count of trades written at both ends, and each feed's reads
-   per second and frames per read (``_detail.feed_reads``; bench/e2e_reads.py).
+   per second and frames per read (``_detail.feed_reads``; bench/e2e_reads.py), and how crowded
+   the CPUs were (``_detail.contention``: the machine's busy share, the store server's CPU,
+   each role's time runnable but waiting for a CPU; bench/e2e_contention.py).
 4. Close-out and idle window: the simulator's rate drops to 1 trade/s per venue (10/s in
    all, over its control port). The loaded phase is not over until its last minute has
    closed: at the next minute boundary the aggregator closes the 1-minute bars and features
@@ -29,6 +31,10 @@ a slow reader, ``simulator_blocked_s``).
 5. The simulator pauses, the writer drains (its status report: no lag, nothing pending),
    the group stops (SIGTERM, as Ctrl-C), and the store is asked (bench/e2e_store.py).
 
+The detail names the two settings that trade latency for CPU: the feeds' read batching wait
+(``feed_batch_wait_us``) and the writer's batch age (``writer_batch_ms``: a private
+clickhouse-server's CPU follows its insert rate; TICKAGG__WRITER__BATCH_MS sets it).
+
 ``cpu_pct_total`` / ``pss_mb_total``: feeds + aggregator + writer + supervisor (not the
 simulator, not the store server). CPU percentages are of one core.
 """
@@ -45,6 +51,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.e2e_contention import Snapshot, contention
 from bench.e2e_procs import ROLES, Group, cpu_pct
 from bench.e2e_reads import feed_counters, reads_per_venue
 from tickagg.writer_report import report_path
@@ -158,6 +165,14 @@ def _feed_batch_wait_us() -> float:
     return default_wait_us()
 
 
+def _writer_batch_ms(url: str) -> float:
+    """The writer's batch age: ``TICKAGG__WRITER__BATCH_MS`` (inherited by the group) or its store's default."""
+    from store import open_store
+
+    text = os.environ.get("TICKAGG__WRITER__BATCH_MS", "").strip()
+    return float(text) if text else open_store(url).batch_ms
+
+
 def e2e(rate: float = 80_000, seconds: float = 30.0, store_kind: str = "clickhouse", symbols: int = 2378,
         idle_seconds: float = 60.0, warmup: float = 5.0, seed: int = 1, simulator_nice: int = -5,
         closeout: bool = True) -> dict:
@@ -204,7 +219,9 @@ def e2e(rate: float = 80_000, seconds: float = 30.0, store_kind: str = "clickhou
 
         # loaded window
         roles = processes.processes()
+        server_pid = server.process.pid if server is not None else None
         t0, start_ns, cpu0, sent0 = time.monotonic(), time.time_ns(), processes.cpu(roles), control.sent()
+        crowd0 = Snapshot(roles, server_pid)
         reads0 = feed_counters(group, sent0)
         pss_samples = []
         while time.monotonic() - t0 < seconds:
@@ -212,6 +229,7 @@ def e2e(rate: float = 80_000, seconds: float = 30.0, store_kind: str = "clickhou
             time.sleep(max(min(PSS_EVERY_S, seconds - (time.monotonic() - t0)), 0.0))
         roles = processes.processes()
         t1, end_ns, cpu1, sent1 = time.monotonic(), time.time_ns(), processes.cpu(roles), control.sent()
+        crowd = contention(crowd0, Snapshot(roles, server_pid), t1 - t0)
         reads1 = feed_counters(group, sent1)
         loaded = cpu_pct(cpu0, cpu1, t1 - t0)
         gone = [pid for pid in cpu0 if pid not in cpu1]
@@ -268,12 +286,13 @@ def e2e(rate: float = 80_000, seconds: float = 30.0, store_kind: str = "clickhou
             "tick_to_signal_p50_ms": round(ticks["signal_p50"], 3),
             "tick_to_signal_p99_ms": round(ticks["signal_p99"], 3),
             "tick_to_storage_p99_ms": round(ticks["recv_p99"] + store_p99, 3),
-            "_detail": {"store": store_kind, "rate": rate, "feed_batch_wait_us": _feed_batch_wait_us(), "seconds": round(t1 - t0, 2), "idle_seconds": round(t3 - t2, 2),
+            "_detail": {"store": store_kind, "rate": rate, "feed_batch_wait_us": _feed_batch_wait_us(),
+                        "writer_batch_ms": _writer_batch_ms(url), "seconds": round(t1 - t0, 2), "idle_seconds": round(t3 - t2, 2),
                         "idle_cpu_pct": {role: round(idle[role], 2) for role in ROLES},
                         "closeout_s": round(t2 - tc, 2),
                         "closeout_cpu_pct": {role: round(closing[role], 2) for role in ROLES},
                         "feed_reads": reads_per_venue(reads0, reads1, t1 - t0),
-                        "exchange_to_recv_p99_ms": round(ticks["recv_p99"], 3),
+                        "contention": crowd, "exchange_to_recv_p99_ms": round(ticks["recv_p99"], 3),
                         "recv_to_store_p99_ms_estimated": round(store_p99, 3), "store_latency_window_widened": widened,
                         "simulator_blocked_s": {v: round(sent1[v]["blocked_s"] - sent0[v]["blocked_s"], 2) for v in sent1},
                         "arrivals_not_offered": sum(sent1[v]["skipped"] - sent0[v]["skipped"] for v in sent1),

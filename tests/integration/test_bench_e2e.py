@@ -3,6 +3,7 @@ every trade the simulator wrote stored once."""
 from __future__ import annotations
 
 import math
+import os
 import threading
 
 import psutil
@@ -10,6 +11,8 @@ import pytest
 
 from bench.clickhouse_server import PASSWORD, server_binary
 from bench.e2e import e2e
+from store.chdb_store import ChdbStore
+from store.clickhouse import ClickHouseStore
 from stores import missing, need_chdb
 
 KEYS = {"offered_per_s", "stored_per_s", "lost", "duplicated", "symbols", "cpu_pct_total", "cpu_pct", "pss_mb_total",
@@ -49,6 +52,15 @@ def test_a_short_run_stores_every_trade_once_and_reports_every_figure(store_kind
     reads = detail["feed_reads"]  # from the feeds' ring header counters
     assert set(reads) == set(detail["per_venue_sent_rows_distinct"])
     assert all(r["reads_per_s"] > 0 and r["frames_per_read"] > 0 for r in reads.values()), reads
+    store_class = ChdbStore if store_kind == "chdb" else ClickHouseStore
+    if "TICKAGG__WRITER__BATCH_MS" not in os.environ:
+        assert detail["writer_batch_ms"] == store_class.batch_ms  # the writer's batch age: its store's default
+    crowd = detail["contention"]  # how crowded the CPUs were (bench/e2e_contention.py)
+    assert 0 < crowd["machine_busy_pct"] <= 100
+    assert set(crowd["waiting_for_cpu_pct"]) == ROLES and min(crowd["waiting_for_cpu_pct"].values()) >= 0
+    assert (crowd["store_server_cpu_pct"] is None) == (store_kind == "chdb")
+    if store_kind == "clickhouse":
+        assert crowd["store_server_cpu_pct"] > 0  # it stored the window's ticks
 
 
 class CommandLines:

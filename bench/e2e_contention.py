@@ -1,0 +1,77 @@
+"""How crowded the CPUs were during a bench window, measured from outside: the figures that explain its latencies.
+
+On a machine whose CPUs are nearly all busy, a process woken by a frame or a
+doorbell first waits in the run queue for a CPU; at the seed's operating point
+on two cores that wait, not the group's own work, makes the tick latencies'
+tails. Three figures show it:
+
+- ``machine_busy_pct``: the share of all CPUs' time not idle (``/proc/stat``:
+  everything but idle and iowait), every process on the machine included;
+- ``store_server_cpu_pct``: the private clickhouse-server's CPU (% of one
+  core; None with chDB, whose engine runs inside the writer and counts there);
+- ``waiting_for_cpu_pct``: per role, the share of the window a process of that
+  role spent runnable but not running (``/proc/PID/task/*/schedstat``, the
+  run-queue delay of all its threads; the mean over the role's processes, so
+  a multi-threaded process may exceed 100).
+"""
+from __future__ import annotations
+
+import os
+
+_TICK_S = 1.0 / os.sysconf("SC_CLK_TCK")
+
+
+def machine_times() -> tuple[float, float]:
+    """(busy, total) CPU seconds of all CPUs since boot, from /proc/stat's first line."""
+    with open("/proc/stat", "rb") as f:
+        fields = [int(value) for value in f.readline().split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    total = sum(fields[:8])  # user nice system idle iowait irq softirq steal (guest time is inside user)
+    return (total - idle) * _TICK_S, total * _TICK_S
+
+
+def run_times(pid: int) -> tuple[float, float] | None:
+    """(seconds on a CPU, seconds runnable but waiting) of all threads of ``pid`` so far; None if it is gone."""
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return None
+    on_cpu = waiting = 0
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/schedstat", "rb") as f:
+                fields = f.read().split()
+        except OSError:  # a thread that ended meanwhile: its time is in no later snapshot either
+            continue
+        on_cpu += int(fields[0])
+        waiting += int(fields[1])
+    return on_cpu / 1e9, waiting / 1e9
+
+
+class Snapshot:
+    """The machine's CPU times, each role's processes' run times, and the store server's, at one moment."""
+
+    def __init__(self, roles: dict[int, str], server_pid: int | None):
+        self.machine = machine_times()
+        self.processes = {pid: (role, times) for pid, role in roles.items() if (times := run_times(pid)) is not None}
+        self.server = run_times(server_pid) if server_pid else None
+
+
+def contention(before: Snapshot, after: Snapshot, seconds: float) -> dict:
+    """The three figures (see the module) between two snapshots ``seconds`` apart; a process in only one of them
+    is left out."""
+    busy = after.machine[0] - before.machine[0]
+    total = after.machine[1] - before.machine[1]
+    waits: dict[str, list[float]] = {}
+    for pid, (role, (_, waiting)) in after.processes.items():
+        if pid in before.processes:
+            waits.setdefault(role, []).append(waiting - before.processes[pid][1][1])
+    server = None
+    if before.server is not None and after.server is not None:
+        server = round(100.0 * (after.server[0] - before.server[0]) / seconds, 2)
+    return {
+        "machine_busy_pct": round(100.0 * busy / total, 2) if total > 0 else None,
+        "store_server_cpu_pct": server,
+        "waiting_for_cpu_pct": {role: round(100.0 * sum(values) / len(values) / seconds, 2)
+                                for role, values in sorted(waits.items())},
+    }
