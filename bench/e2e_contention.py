@@ -16,9 +16,7 @@ tails. Three figures show it:
 """
 from __future__ import annotations
 
-import os
-
-_TICK_S = 1.0 / os.sysconf("SC_CLK_TCK")
+from bench.proc_times import TICK_S, schedstat_seconds
 
 
 def machine_times() -> tuple[float, float]:
@@ -27,25 +25,16 @@ def machine_times() -> tuple[float, float]:
         fields = [int(value) for value in f.readline().split()[1:]]
     idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
     total = sum(fields[:8])  # user nice system idle iowait irq softirq steal (guest time is inside user)
-    return (total - idle) * _TICK_S, total * _TICK_S
+    return (total - idle) * TICK_S, total * TICK_S
 
 
 def run_times(pid: int) -> tuple[float, float] | None:
-    """(seconds on a CPU, seconds runnable but waiting) of all threads of ``pid`` so far; None if it is gone."""
+    """(seconds on a CPU, seconds runnable but waiting) of all threads of ``pid`` so far (bench/proc_times.py); None
+    if it is gone or the kernel keeps no schedstat."""
     try:
-        tasks = os.listdir(f"/proc/{pid}/task")
-    except OSError:
+        return schedstat_seconds(pid)
+    except ProcessLookupError:
         return None
-    on_cpu = waiting = 0
-    for task in tasks:
-        try:
-            with open(f"/proc/{pid}/task/{task}/schedstat", "rb") as f:
-                fields = f.read().split()
-        except OSError:  # a thread that ended meanwhile: its time is in no later snapshot either
-            continue
-        on_cpu += int(fields[0])
-        waiting += int(fields[1])
-    return on_cpu / 1e9, waiting / 1e9
 
 
 class Snapshot:

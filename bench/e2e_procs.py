@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import os
 
+from bench.proc_times import TICK_S
+
 ROLES = ("feeds", "aggregator", "writer", "supervisor", "simulator")
-_TICK_S = 1.0 / os.sysconf("SC_CLK_TCK")
 
 
 def _read(path: str) -> str | None:
@@ -28,7 +29,7 @@ def _stat(pid: int) -> tuple[int, float] | None:
     if text is None:
         return None
     fields = text[text.rindex(")") + 2:].split()
-    return int(fields[1]), (int(fields[11]) + int(fields[12])) * _TICK_S
+    return int(fields[1]), (int(fields[11]) + int(fields[12])) * TICK_S
 
 
 def role_of(cmdline: list[str]) -> str | None:

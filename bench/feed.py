@@ -32,7 +32,8 @@ import time
 
 import numpy as np
 
-from bench.feed_wakeup import Baseline, cpu_seconds, recv_to_ring
+from bench.feed_wakeup import Baseline, recv_to_ring
+from bench.proc_times import cpu_seconds
 from simulator.handle import start_simulator
 from shm import segment
 from shm.pipeline_records import EVENT, EVENT_CONNECT

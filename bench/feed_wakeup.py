@@ -4,7 +4,7 @@
   same simulator venue as the feed, so both are woken by the same socket
   writes in the same window; its CPU per frame is the floor a Python feed
   cannot go below.
-* ``cpu_seconds``: a process's CPU time from /proc (measured from outside, as
+* ``cpu_seconds`` (bench/proc_times.py): a process's CPU time from /proc (measured from outside, as
   every figure of the group is): the scheduler's run time of each of its
   threads in ns (/proc/PID/task/TID/schedstat), not /proc/PID/stat's user +
   system clock ticks, whose 10 ms steps are ~2.5 µs per frame of a 5 s window
@@ -16,7 +16,6 @@
 """
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -24,33 +23,7 @@ import time
 import numpy as np
 import orjson
 
-_TICKS_PER_S = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid: int) -> float:
-    """CPU seconds of ``pid``: its threads' run time from schedstat (ns), or, where the kernel has none, user +
-    system from /proc/PID/stat (clock ticks; threads that ended count there, not in schedstat)."""
-    try:
-        threads = os.listdir(f"/proc/{pid}/task")
-    except FileNotFoundError:
-        raise ProcessLookupError(pid) from None
-    total = 0
-    for thread in threads:
-        try:
-            with open(f"/proc/{pid}/task/{thread}/schedstat", "rb") as schedstat:
-                total += int(schedstat.read().split()[0])
-        except FileNotFoundError:
-            if not os.path.exists(f"/proc/{pid}/task/{thread}"):
-                continue  # the thread ended meanwhile
-            return stat_cpu_seconds(pid)  # no schedstat in this kernel
-    return total / 1e9
-
-
-def stat_cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of ``pid`` (fields 14 and 15 of /proc/PID/stat, in clock ticks)."""
-    with open(f"/proc/{pid}/stat", "rb") as stat:
-        fields = stat.read().rsplit(b")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / _TICKS_PER_S
+from bench.proc_times import cpu_seconds
 
 
 class Baseline:

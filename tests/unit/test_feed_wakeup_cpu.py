@@ -1,4 +1,4 @@
-"""bench feed's CPU time of a process, from outside: schedstat's ns agree with /proc/PID/stat's clock ticks."""
+"""A process's CPU time from outside (bench/proc_times.py, bench feed's and bench e2e's): schedstat's ns agree with /proc/PID/stat's clock ticks."""
 from __future__ import annotations
 
 import os
@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from bench.feed_wakeup import cpu_seconds, stat_cpu_seconds
+from bench.proc_times import cpu_seconds, stat_cpu_seconds
 
 
 def test_a_busy_child_counts_its_cpu_time_in_ns_as_proc_stat_does_in_ticks():
