@@ -20,7 +20,13 @@ kernels: $(INSTALLED)
 $(PY):
 	$(PYTHON) -m venv $(VENV) || { [ "$$(id -u)" = 0 ] && apt-get update -q && apt-get install -y -q python3-venv && rm -rf $(VENV) && $(PYTHON) -m venv $(VENV); }
 
-$(INSTALLED): $(PY) setup.cfg pyproject.toml
+# The feeds' C scanner (feeds/_scan.c, built by the install) needs a C compiler and Python's headers: installed
+# with apt-get when missing (as root); without them the install goes on and the feeds parse in Python.
+$(INSTALLED): $(PY) setup.cfg pyproject.toml setup.py feeds/_scan.c
+	@if ! command -v cc >/dev/null || ! $(PY) -c 'import os, sys, sysconfig; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))'; then \
+		[ "$$(id -u)" = 0 ] && apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q gcc python3-dev \
+		|| echo "no C compiler or Python headers (Debian: gcc, python3-dev): the feeds will parse in Python"; \
+	fi
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test]'
 	touch $@
@@ -46,7 +52,7 @@ demo: setup
 	$(VENV)/bin/tickagg summary --group demo
 
 test: setup system-packages
-	TICKAGG_REQUIRE_STORES=1 $(PY) -m pytest -q --durations=25  # the slowest tests listed: CI time is watched
+	TICKAGG_REQUIRE_STORES=1 TICKAGG_REQUIRE_COMPILED=1 $(PY) -m pytest -q --durations=25  # the slowest tests listed: CI time is watched
 
 # The unit tier (tests/unit): no processes, servers or sockets, so no system packages either.
 test-unit: setup

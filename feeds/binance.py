@@ -5,15 +5,18 @@ subscribe frame is sent. Times are ms (our URL never asks for ``timeUnit``); a s
 that did ask for ``timeUnit=MICROSECOND`` writes 16-digit times, which the general path
 reads as µs (no ms time reaches 10^14 before the year 5138).
 
-Hot path: ``parse`` decodes with orjson and, when every field has its usual
-type, builds the Trade inline (no helper calls); anything unusual goes through
-the normalize helpers, which say what is wrong. ``seq`` is the trade id itself
+Hot path: the compiled scanner (feeds/_scan.c, where built: feeds/compiled.py) reads a usual
+trade frame straight from its bytes. On any doubt, and where it is not built, ``parse``
+decodes with orjson and, when every field has its usual type, builds the Trade inline
+(no helper calls); anything unusual goes through the normalize helpers, which say what
+is wrong. ``seq`` is the trade id itself
 (``SEQ_IS_TRADE_ID``), so the TickWriter never parses the id's text back.
 """
 from __future__ import annotations
 
 import orjson
 
+from feeds.compiled import scan
 from feeds.normalize import (MAX_NS, SHAPE_ERRORS, sequence, missing, not_json_object, ns_from_ms, ns_from_us, price,
                              side_from_buyer_is_maker, size, trade_id)
 from feeds.trade import BUY, SELL, FrameError, Trade, shown
@@ -57,6 +60,8 @@ _loads, _JSONDecodeError = orjson.loads, orjson.JSONDecodeError
 class Parser(ParserOutboxes):
     """Stateless apart from the outboxes every venue parser has."""
 
+    scanned = scan.binance if scan is not None else None  # the compiled hot path (feeds/_scan.c), where built
+
     def parse(self, frame: str | bytes) -> list[Trade]:
         """{"stream":"nknusdt@aggTrade","data":{"e":"aggTrade","E":1633998523963,"s":"NKNUSDT",
         "a":15683430,"p":"0.35280000","q":"58.00000000","f":19862790,"l":19862790,
@@ -66,6 +71,11 @@ class Parser(ParserOutboxes):
         built inline (about half the cost of the general path); otherwise the
         general path converts each field and says what is wrong.
         """
+        scanned = self.scanned
+        if scanned is not None:
+            trades = scanned(frame)
+            if trades is not None:
+                return trades
         try:
             msg = _loads(frame)  # load_json, inlined
         except _JSONDecodeError as exc:

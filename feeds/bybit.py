@@ -1,6 +1,7 @@
 """Bybit v5 public ``publicTrade.{symbol}``. Every push says ``type:"snapshot"``: all are LIVE."""
 from __future__ import annotations
 
+from feeds.compiled import scan
 from feeds.hot_path import HotPathParser
 from feeds.normalize import (MAX_NS, SHAPE_ERRORS, load_json, missing, not_json_object, ns_from_ms, price, side, size,
                              trade_id)
@@ -88,6 +89,7 @@ class Parser(HotPathParser):
     """
 
     usual = staticmethod(_usual)  # the hot path (feeds/hot_path.py)
+    scanned = scan.bybit if scan is not None else None  # the compiled hot path (feeds/_scan.c), where built
     careful = staticmethod(_message)  # given the decoded frame: not decoded twice
 
     def parse_careful(self, frame: str | bytes) -> list[Trade]:

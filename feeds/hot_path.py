@@ -14,6 +14,10 @@ _loads, _JSONDecodeError = orjson.loads, orjson.JSONDecodeError
 class HotPathParser(ParserOutboxes):
     """A venue ``Parser`` whose ``parse`` decodes a frame and gives it to the venue's hot path.
 
+    First, where the venue has one and it is built, the compiled scanner (``scanned``: feeds/_scan.c,
+    feeds/compiled.py) reads a usual trade frame straight from its bytes: the same trades ``usual`` builds;
+    on any doubt it says None and the frame goes the Python way below.
+
     ``usual(msg)`` (a venue module's ``_usual``) builds a usual trade frame's trades inline when
     every field has its usual type and range, and says None on any doubt; then, or when the frame
     is not JSON, the careful path (each venue's ``parse_careful``, or ``careful`` given the decoded
@@ -23,8 +27,14 @@ class HotPathParser(ParserOutboxes):
     """
 
     usual: Callable[[object], list[Trade] | None]  # a staticmethod (or a method, for per-parser state)
+    scanned: Callable[[object], list[Trade] | None] | None = None  # the venue's compiled scanner (feeds/compiled.py)
 
     def parse(self, frame: str | bytes) -> list[Trade]:
+        scanned = self.scanned
+        if scanned is not None:
+            trades = scanned(frame)
+            if trades is not None:
+                return trades
         try:
             msg = _loads(frame)  # load_json, inlined
         except _JSONDecodeError:
