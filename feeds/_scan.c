@@ -98,6 +98,7 @@ static const char *scalar(const char *p, const char *end, value *v) {
 typedef struct {
     int count;
     const char *names[MAX_KEYS];
+    unsigned char lengths[MAX_KEYS];  /* strlen of each name */
 } keys;
 
 typedef struct {
@@ -124,7 +125,7 @@ static void clear(captured *c, const keys *k) {
 
 static value *slot(captured *c, const keys *k, const char *key, Py_ssize_t n) {
     for (int i = 0; i < k->count; i++)
-        if ((Py_ssize_t)strlen(k->names[i]) == n && memcmp(k->names[i], key, n) == 0) return &c->v[i];
+        if (k->lengths[i] == n && k->names[i][0] == key[0] && memcmp(k->names[i], key, n) == 0) return &c->v[i];
     return NULL;
 }
 
@@ -215,18 +216,37 @@ static int scan_frame(const char *p, Py_ssize_t len, const shape *sh, scanned *o
     }
 }
 
-/* A price or size text as float() reads it: digits with at most one point, strictly positive and finite. */
+/* A price or size text as float() reads it: digits with at most one point, strictly positive and finite.
+   Up to 15 significant digits and 22 decimals (nearly every price and size): the digits as an integer divided by
+   a power of ten, both exact in a double, so the one rounding of the division gives the correctly rounded value,
+   as float() does (Clinger's fast path); longer texts go through PyOS_string_to_double, float()'s own routine. */
+static const double POWERS_OF_TEN[23] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+                                         1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
 static int positive_decimal(const value *v, double *out) {
     char buffer[64];
-    int digits = 0, points = 0;
+    int digits = 0, points = 0, decimals = 0, significant = 0;
+    unsigned long long mantissa = 0;
     if (v->kind != STR || v->n == 0 || v->n >= (Py_ssize_t)sizeof buffer) return 0;
     for (Py_ssize_t k = 0; k < v->n; k++) {
         char c = v->s[k];
-        if (c >= '0' && c <= '9') digits++;
-        else if (c == '.') points++;
-        else return 0;
+        if (c >= '0' && c <= '9') {
+            digits++;
+            decimals += points;
+            if (mantissa || c != '0') significant++;
+            if (significant <= 15) mantissa = mantissa * 10 + (unsigned)(c - '0');
+        } else if (c == '.') {
+            points++;
+        } else {
+            return 0;
+        }
     }
     if (!digits || points > 1) return 0;
+    if (significant <= 15 && decimals <= 22) {
+        if (!mantissa) return 0;
+        *out = (double)mantissa / POWERS_OF_TEN[decimals];
+        return 1;
+    }
     memcpy(buffer, v->s, v->n);
     buffer[v->n] = 0;
     char *stop;
@@ -303,7 +323,7 @@ static PyObject *trade_list(const trade *trades, int count) {
 
 /* --- Binance: {"stream":..,"data":{"e":"trade","s":..,"t":..,"p":..,"q":..,"T":..,"m":..}} or the event alone */
 enum { B_STREAM, B_E, B_S, B_T, B_A, B_P, B_Q, B_TIME, B_M };
-static const keys binance_keys = {9, {"stream", "e", "s", "t", "a", "p", "q", "T", "m"}};
+static const keys binance_keys = {9, {"stream", "e", "s", "t", "a", "p", "q", "T", "m"}, {6, 1, 1, 1, 1, 1, 1, 1, 1}};
 static const shape binance_shape = {&binance_keys, &binance_keys, NULL, "data"};
 
 static PyObject *binance_trades(const scanned *f) {
@@ -330,8 +350,8 @@ static PyObject *binance_trades(const scanned *f) {
 /* --- OKX: {"arg":{"channel":"trades",..},"data":[{"instId":..,"tradeId":"..","px":"..","sz":"..","side":"buy",
    "ts":"..","count":"1"}, ..]} */
 enum { O_INST, O_ID, O_PX, O_SZ, O_SIDE, O_TS, O_COUNT };
-static const keys okx_top = {0, {NULL}}, okx_arg = {1, {"channel"}};
-static const keys okx_row = {7, {"instId", "tradeId", "px", "sz", "side", "ts", "count"}};
+static const keys okx_top = {0, {NULL}, {0}}, okx_arg = {1, {"channel"}, {7}};
+static const keys okx_row = {7, {"instId", "tradeId", "px", "sz", "side", "ts", "count"}, {6, 7, 2, 2, 4, 2, 5}};
 static const shape okx_shape = {&okx_top, &okx_arg, &okx_row, "arg"};
 
 static PyObject *okx_trades(const scanned *f) {
@@ -356,8 +376,8 @@ static PyObject *okx_trades(const scanned *f) {
 
 /* --- Bybit: {"topic":"publicTrade.BTCUSDT",..,"data":[{"i":"..","T":..,"p":"..","v":"..","S":"Buy","s":..}, ..]} */
 enum { Y_ID, Y_TIME, Y_P, Y_V, Y_SIDE, Y_SYMBOL };
-static const keys bybit_top = {1, {"topic"}};
-static const keys bybit_row = {6, {"i", "T", "p", "v", "S", "s"}};
+static const keys bybit_top = {1, {"topic"}, {5}};
+static const keys bybit_row = {6, {"i", "T", "p", "v", "S", "s"}, {1, 1, 1, 1, 1, 1}};
 static const shape bybit_shape = {&bybit_top, NULL, &bybit_row, NULL};
 
 static PyObject *bybit_trades(const scanned *f) {

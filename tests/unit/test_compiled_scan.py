@@ -10,6 +10,7 @@ compiler when installed) these tests are skipped and the feeds parse in Python.
 from __future__ import annotations
 
 import os
+import random
 import subprocess
 import sys
 
@@ -157,6 +158,29 @@ def test_frames_the_scanner_doubts() -> None:
                   b"\xff" + GOOD.encode(),
                   GOOD.replace('"B"', '"é"'), 12, None, [GOOD]):
         assert scan.binance(doubt) is None, doubt
+
+
+def test_prices_and_sizes_are_read_as_float_reads_them() -> None:
+    """The scanner's exact fast path (up to 15 significant digits and 22 decimals) and its fallback give
+    float()'s value to the bit, and refuse what float() refuses or what is not positive."""
+    rng = random.Random(5)
+    texts = ["0.1", "123456789012345", "1234567890123456", "9007199254740993", "0." + "0" * 21 + "1",
+             "0." + "0" * 22 + "1", "000.5", "1." + "0" * 30, "0", "0.0", ".", "5.", ".5", "1" * 63, "1" * 64]
+    for _ in range(100_000):
+        whole = str(rng.randrange(10 ** rng.randrange(1, 17))) if rng.random() < 0.9 else ""
+        part = "".join(rng.choice("0123456789") for _ in range(rng.randrange(0, 25)))
+        texts.append(whole + ("." + part if part or not whole else ""))
+    for text in texts:
+        frame = '{"e":"trade","s":"B","t":5,"p":"%s","q":"2","T":1,"m":true}' % text
+        scanned = scan.binance(frame)
+        try:
+            wanted = float(text)
+        except ValueError:
+            wanted = 0.0
+        if 0.0 < wanted < float("inf") and len(text) < 64:
+            assert scanned is not None and repr(scanned[0][1]) == repr(wanted), text
+        else:
+            assert scanned is None, text
 
 
 @pytest.mark.parametrize("name", sorted(ROWS))
