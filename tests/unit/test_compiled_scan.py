@@ -1,8 +1,9 @@
-"""The compiled scanners (feeds/_scan.c: Binance, OKX, Bybit) agree with the pure-Python parsers on every frame
-they accept (the same trades, values and types) and say None on whatever they doubt, so ``Parser.parse`` gives
-the same outcome with or without them: recorded samples, simulator frames (Binance: trade and aggTrade, raw and
-combined; OKX and Bybit: batches of rows), the bad-field cases, hand-made edge cases (each field of a usual frame
-replaced by odd values) and mutations, as str, bytes, bytearray and memoryview.
+"""The compiled scanners (feeds/_scan.c: Binance, OKX, Bybit, Coinbase, Kraken v2) agree with the pure-Python
+parsers on every frame they accept (the same trades, values and types) and say None on whatever they doubt, so
+``Parser.parse`` gives the same outcome with or without them: recorded samples, simulator frames (Binance: trade
+and aggTrade, raw and combined; OKX, Bybit and Kraken: batches of rows), the bad-field cases, hand-made edge
+cases (each field of a usual frame replaced by odd values, times, numbers) and mutations, as str, bytes,
+bytearray and memoryview.
 
 ``make test`` sets TICKAGG_REQUIRE_COMPILED=1: there the scanner must have been built; elsewhere (no C
 compiler when installed) these tests are skipped and the feeds parse in Python.
@@ -11,9 +12,11 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import subprocess
 import sys
 
+import orjson
 import pytest
 from frame_cases import CASES
 from fuzz import Mutator, good_frames
@@ -61,15 +64,32 @@ EDGES = [
 GOOD = '{"stream":"x","data":{"e":"trade","E":7,"s":"B","t":5,"p":"1.5","q":"2","T":1,"m":true,"M":true}}'
 OKX_ROW = '{"instId":"B-U","tradeId":"7","px":"1.5","sz":"2","side":"buy","ts":"1700000000000","count":"1"}'
 BYBIT_ROW = '{"i":"7","T":1700000000000,"p":"1.5","v":"2","S":"Buy","s":"BU","BT":false}'
+KRAKEN_ROW = ('{"symbol":"B/U","side":"buy","price":1.5,"qty":2.25,"ord_type":"market","trade_id":7,'
+              '"timestamp":"2023-09-25T07:49:37.708706Z"}')
 USUAL = {  # a usual frame whose every field the edge cases replace in turn
     "binance": GOOD,
     "okx": '{"arg":{"channel":"trades","instId":"B-U"},"data":[%s,%s]}' % (OKX_ROW, OKX_ROW.replace('"7"', '"8"')),
     "bybit": '{"topic":"publicTrade.BU","ts":1,"type":"snapshot","data":[%s,%s]}' % (BYBIT_ROW, BYBIT_ROW),
+    "coinbase": '{"type":"match","trade_id":7,"maker_order_id":"a-b","side":"sell","size":"2","price":"1.5",'
+                '"product_id":"B-U","sequence":9,"time":"2021-04-17T16:43:37.089723Z"}',
+    "kraken": '{"channel":"trade","type":"update","data":[%s,%s]}' % (KRAKEN_ROW, KRAKEN_ROW),
 }
 ROWS = {  # a "data" array of ``n`` rows: the scanner takes up to 64, Python the rest
     "okx": lambda n: '{"arg":{"channel":"trades"},"data":[%s]}' % ",".join([OKX_ROW] * n),
     "bybit": lambda n: '{"topic":"publicTrade.BU","data":[%s]}' % ",".join([BYBIT_ROW] * n),
+    "kraken": lambda n: '{"channel":"trade","type":"update","data":[%s]}' % ",".join([KRAKEN_ROW] * n),
 }
+TIMES = ["2021-04-17T16:43:37Z", "2021-04-17T16:43:37.1Z", "2021-04-17T16:43:37.123456789Z",
+         "2021-04-17T16:43:37.1234567891Z", "2021-04-17T16:43:37.Z", "2021-04-17t16:43:37.5Z", "2021-04-17T16:43:37.5z",
+         "2021-04-17T16:43:37.5+00:00", "2021-04-17T16:43:37.5", "2024-02-29T00:00:00Z", "2023-02-29T00:00:00Z",
+         "2000-02-29T23:59:59.999999999Z", "1900-02-29T00:00:00Z", "2021-13-01T00:00:00Z", "2021-00-10T00:00:00Z",
+         "2021-04-31T00:00:00Z", "2021-04-17T24:00:00Z", "2021-04-17T23:60:00Z", "2021-04-17T23:59:60Z",
+         "1970-01-01T00:00:00Z", "1969-12-31T23:59:59.999Z", "0000-01-01T00:00:00Z", "2262-04-11T23:47:16.854775807Z",
+         "2262-04-11T23:47:16.854775808Z", "2262-04-11T23:47:17Z", "9999-12-31T23:59:59Z", "2021-04-17 16:43:37Z",
+         "2021-4-17T16:43:37.5Z", "2021-04-17T16:43:3a.5Z", "2021-04-17T16:43:37.5a5Z", "２０２１-04-17T16:43:37Z"]
+ISO_FORM = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?Z")
+FLOATS = ["1.5", "0.1", "5.0", "5", "0.0", "-1.5", "1e5", "1.5e2", "1.5E-2", "123456789012345.5", "0.1234567890123456",
+          "1." + "0" * 22 + "1", "01.5", "1.", ".5", "1.5.5", "1" * 30 + ".5"]
 VENUE_EDGES = {
     "binance": EDGES,
     "okx": ['{"arg":{"channel":"trades"},"data":[]}', '{"arg":{"channel":"books"},"data":[%s]}' % OKX_ROW,
@@ -83,6 +103,13 @@ VENUE_EDGES = {
               '{"data":[%s]}' % BYBIT_ROW, '{"topic":"publicTrade.","data":[%s]}' % BYBIT_ROW,
               '{"topic":"publicTrade.BU","data":[%s],"x":[1]}' % BYBIT_ROW, '{"topic":"publicTrade.BU","data":[[]]}',
               '{"success":true,"op":"subscribe"}', '{"topic":"publicTrade.BU","data":[%s]}' % BYBIT_ROW[:-1]],
+    "coinbase": ['{"type":"last_match","trade_id":7,"side":"sell","size":"2","price":"1.5","product_id":"B-U",'
+                 '"time":"2021-04-17T16:43:37.089723Z"}', '{"type":"heartbeat","sequence":1}',
+                 '{"type":"subscriptions","channels":[{"name":"matches","product_ids":["B-U"]}]}',
+                 '{"type":"error","message":"x"}'],
+    "kraken": ['{"channel":"trade","type":"snapshot","data":[%s]}' % KRAKEN_ROW, '{"channel":"heartbeat"}',
+               '{"channel":"trade","type":"update","data":[]}', '[993,[["1.5","2","1618678142.557535","s","l",""]],'
+               '"trade","XMR/USD"]', '{"method":"subscribe","success":true,"result":{"channel":"trade"}}'],
 }
 MUTATED = 10_000
 
@@ -122,6 +149,9 @@ def _frames(name: str) -> list:
             frames.append(case.without(path))
             frames += [case.with_raw(path, fragment) for fragment in FIELDS]
     frames += [frame for fragment in FIELDS for frame in _replaced(USUAL[name], fragment)]
+    if name in ("coinbase", "kraken"):  # times and, for Kraken, JSON number prices and sizes
+        frames += [frame for text in TIMES for frame in _replaced(USUAL[name], f'"{text}"')]
+        frames += [frame for number in FLOATS for frame in _replaced(USUAL[name], number)]
     sources = [frame.encode("utf-8", "surrogatepass") if isinstance(frame, str) else bytes(frame) for frame in frames]
     mutator = Mutator(seed=7)
     return frames + [mutator.mutate(mutator.rng.choice(sources)) for _ in range(MUTATED)]
@@ -181,6 +211,48 @@ def test_prices_and_sizes_are_read_as_float_reads_them() -> None:
             assert scanned is not None and repr(scanned[0][1]) == repr(wanted), text
         else:
             assert scanned is None, text
+
+
+def test_json_numbers_are_read_as_orjson_reads_them() -> None:
+    """Kraken's prices and sizes are JSON numbers: where the scanner takes one (a fraction, no exponent, up to 15
+    significant digits and 22 decimals) it is orjson's float to the bit."""
+    rng = random.Random(3)
+    accepted = 0
+    for _ in range(50_000):
+        whole = str(rng.randrange(10 ** rng.randrange(1, 17)))
+        number = whole + "." + "".join(rng.choice("0123456789") for _ in range(rng.randrange(1, 25)))
+        scanned = scan.kraken(USUAL["kraken"].replace('"price":1.5', f'"price":{number}', 1))
+        if scanned is not None:
+            assert repr(scanned[0][1]) == repr(orjson.loads(number)), number
+            accepted += 1
+    assert accepted > 10_000
+
+
+def test_times_are_read_as_the_python_parser_reads_them() -> None:
+    """The edge times and random ones (real and impossible dates and clocks, 0 to 10 fraction digits, in and out
+    of the int64 ns range): in the form it reads (``T``, ``Z``, up to 9 fraction digits), the Coinbase scanner
+    gives normalize.ns_from_iso's ns where Python takes the time and None where Python refuses it."""
+    rng = random.Random(11)
+    python = venue("coinbase").Parser()
+    python.scanned = None
+    texts = list(TIMES)
+    for _ in range(30_000):
+        year = rng.choice([rng.randrange(1960, 2300), rng.randrange(0, 10000), 2000, 1900])
+        fraction = "".join(rng.choice("0123456789") for _ in range(rng.randrange(0, 11)))
+        texts.append("%04d-%02d-%02dT%02d:%02d:%02d%sZ" % (
+            year, rng.randrange(0, 14), rng.randrange(0, 33), rng.randrange(0, 25), rng.randrange(0, 61),
+            rng.randrange(0, 61), "." + fraction if fraction or rng.random() < 0.05 else ""))
+    accepted = 0
+    for text in texts:
+        frame = USUAL["coinbase"].replace("2021-04-17T16:43:37.089723Z", text)
+        scanned = scan.coinbase(frame)
+        expected = _outcome(python.parse, frame)
+        if scanned is not None:
+            assert expected == ("trades", repr(scanned)), text
+            accepted += 1
+        elif ISO_FORM.fullmatch(text):
+            assert expected[0] == "error", text
+    assert accepted > 3000
 
 
 @pytest.mark.parametrize("name", sorted(ROWS))
