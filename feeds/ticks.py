@@ -42,6 +42,7 @@ import struct
 import time
 
 from feeds.canonical import canonical_symbol
+from feeds.compiled import stage as compiled_stage
 from feeds.events import RateLimitedLog
 from feeds.metrics import FeedMetrics
 from feeds.plausible import UNCHECKED, Limits, broken_rule
@@ -123,6 +124,7 @@ class TickWriter:
         self._on_gap = on_gap  # callback(symbol, symbol_id, missing)
         self.seq_is_trade_id = seq_is_trade_id  # the venue's seq is its numeric trade id: skip text -> u64
         self._columns = ColumnStager(seq_is_trade_id, trade_id_u64)
+        self._compiled = compiled_stage.stage if compiled_stage is not None else None  # feeds/_stage.c, where built
         for symbol in sorted(self._allowed):
             if len(f"{exchange}:{symbol}".encode()) > _MAX_KEY_BYTES:
                 self._reject("bad_symbol", f"{exchange}: subscribed symbol {symbol!r} does not fit the symbol "
@@ -172,9 +174,15 @@ class TickWriter:
     def add_frames(self, frames: list[list[Trade]], recv_ns: int, extra_flags: int = 0) -> None:
         """Stage the ticks of several frames, in order: the same as one ``add`` per frame.
 
-        A long run of live frames is first offered to the column stager; the
-        loop below takes whatever it declines (it then has changed nothing).
+        Live frames (no extra flags, no overlap) go through the compiled loop
+        (feeds/_stage.c, where built). Without it, a long run of live frames is
+        offered to the column stager; the per-tick loop takes whatever it
+        declines (it then has changed nothing).
         """
+        compiled = self._compiled
+        if compiled is not None and not extra_flags and self.overlap is None:
+            self._stage_compiled(compiled, frames, recv_ns)
+            return
         if not extra_flags and self.overlap is None and len(frames) >= COLUMNS_MIN_FRAMES:
             staged = self._columns.stage(frames, self._staging, self.staged_ticks, self._seq, recv_ns, self.exchange_id,
                                          self.limits.bounds(recv_ns))
@@ -184,6 +192,22 @@ class TickWriter:
                 self.metrics.values["ticks"] += staged
                 return
         self._stage_each(frames, recv_ns, extra_flags)
+
+    def _stage_compiled(self, compiled, frames: list[list[Trade]], recv_ns: int) -> None:
+        """Live frames through the compiled loop (feeds/_stage.c); each frame it stops at (one that needs a
+        decision: a new symbol, a gap, a repeat, an implausible trade, a full staging area) goes through the
+        per-tick loop alone, then the compiled loop goes on after it."""
+        bounds, total, start = self.limits.bounds(recv_ns), len(frames), 0
+        while True:
+            staged = self.staged_ticks
+            start, count, tick_seq = compiled(frames, start, self._staging, staged, self._seq, recv_ns, self.exchange_id,
+                                              bounds, self._symbols, self.seq_is_trade_id, STAGING_TICKS)
+            self.staged_ticks, self._seq = count, tick_seq
+            self.metrics.values["ticks"] += count - staged
+            if start >= total:
+                return
+            self._stage_each((frames[start],), recv_ns, 0)
+            start += 1
 
     def _stage_each(self, frames: list[list[Trade]], recv_ns: int, extra_flags: int) -> None:
         """The per-tick loop: symbol ids, plausibility, replay/overlap/sequence checks, one packed record per tick.

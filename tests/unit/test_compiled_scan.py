@@ -263,10 +263,12 @@ def test_rows_beyond_the_scanners_limit_go_the_python_way(name: str) -> None:
 
 
 def test_pure_python_can_be_chosen() -> None:
-    """TICKAGG_PURE_PYTHON=1: the feeds do not load the scanner (a process of their own: it is read at import)."""
+    """TICKAGG_PURE_PYTHON=1: the feeds load neither the scanners nor the staging loop (a process of their own:
+    it is read at import)."""
     code = ("from feeds import binance, compiled, okx; "
-            "print(compiled.scan is None, binance.Parser.scanned is None, okx.Parser.scanned is None)")
-    for value, expected in (("1", "True True True"), ("0", "False False False")):
+            "print(compiled.scan is None, binance.Parser.scanned is None, okx.Parser.scanned is None, "
+            "compiled.stage is None)")
+    for value, expected in (("1", "True True True True"), ("0", "False False False False")):
         out = subprocess.run([sys.executable, "-c", code], env={**os.environ, PURE_PYTHON_ENV: value},
                              capture_output=True, text=True, check=True).stdout
         assert out.strip() == expected
