@@ -112,7 +112,7 @@ static int stage_trade(PyObject *trade, PyObject *symbols, const limits *l, long
                        int exchange_id, int ids_from_seq, unsigned char *out, undo *entry) {
     long long ts, side, flags, seq, span, id, last, known_id;
     unsigned long long ident;
-    if (!PyTuple_CheckExact(trade) || PyTuple_GET_SIZE(trade) != 9) return 0;
+    if (!PyTuple_Check(trade) || PyTuple_GET_SIZE(trade) != 9) return 0;  /* a tuple, or a Trade (a NamedTuple) */
     PyObject **f = &PyTuple_GET_ITEM(trade, 0);
     if (!PyUnicode_CheckExact(f[0]) || !PyFloat_CheckExact(f[1]) || !PyFloat_CheckExact(f[2])) return 0;
     PyObject *known = PyDict_GetItemWithError(symbols, f[0]);  /* borrowed */

@@ -5,12 +5,12 @@ subscribe frame is sent. Times are ms (our URL never asks for ``timeUnit``); a s
 that did ask for ``timeUnit=MICROSECOND`` writes 16-digit times, which the general path
 reads as µs (no ms time reaches 10^14 before the year 5138).
 
-Hot path: the compiled scanner (feeds/_scan.c, where built: feeds/compiled.py) reads a usual
-trade frame straight from its bytes. On any doubt, and where it is not built, ``parse``
-decodes with orjson and, when every field has its usual type, builds the Trade inline
-(no helper calls); anything unusual goes through the normalize helpers, which say what
-is wrong. ``seq`` is the trade id itself
-(``SEQ_IS_TRADE_ID``), so the TickWriter never parses the id's text back.
+Hot path: the compiled scanner (feeds/_scan.c, where built: feeds/compiled.py) reads a
+usual trade frame straight from its bytes. On any doubt, and where it is not built,
+``parse`` decodes with orjson and, when every field has its usual type, builds the Trade
+inline (no helper calls); anything unusual goes through the normalize helpers, which say
+what is wrong. ``seq`` is the trade id itself (``SEQ_IS_TRADE_ID``), so the TickWriter
+never parses the id's text back.
 """
 from __future__ import annotations
 

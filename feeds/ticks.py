@@ -16,9 +16,11 @@ While two connections overlap (``overlap``), trade ids seen are remembered
 per symbol and repeats are dropped.
 
 Hot path: the session hands over a whole socket read's frames at once
-(``add_frames``). A long run of live frames in which nothing needs a decision
-is staged as columns (feeds/tick_columns.py); otherwise, and for short
-runs, the per-tick loop packs one record at a time. A frame of one trade (light
+(``add_frames``). Live frames in which nothing needs a decision are packed by
+the compiled loop (feeds/_stage.c, where built: feeds/compiled.py), which hands
+each other frame to the per-tick loop below; without it, a long run of them is
+staged as columns (feeds/tick_columns.py), and otherwise, and for short runs,
+the per-tick loop packs one record at a time. A frame of one trade (light
 traffic, a read per frame: ``add_one``) is packed straight into its ring slot
 when nothing needs a decision, without staging (``record_pusher``); a
 flush copies the staged records' bytes into the ring (``bytes_pusher``,
@@ -38,7 +40,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import struct
 import time
 
 from feeds.canonical import canonical_symbol

@@ -17,11 +17,13 @@ import random
 import uuid
 
 import pytest
+from tick_fakes import FixedDirectory, ListRing
 
 from feeds.compiled import stage
 from feeds.metrics import FeedMetrics
 from feeds.plausible import Limits
 from feeds.ticks import STAGING_TICKS, TickWriter
+from feeds.trade import Trade
 
 if stage is None:
     if os.environ.get("TICKAGG_REQUIRE_COMPILED") == "1":
@@ -30,22 +32,6 @@ if stage is None:
 
 NOW = 1_700_000_000_000_000_000
 SYMBOLS = ["AAA", "BBB", "CCC", "DDD"]
-
-
-class _Ring:
-    head = 1000
-
-    def __init__(self):
-        self.pushed: list[bytes] = []
-
-    def push_batch(self, records) -> int:
-        self.pushed.append(records.tobytes())
-        return len(records)
-
-
-class _Directory:
-    def id_of(self, exchange: str, symbol: str) -> int:
-        return {"AAA": 3, "BBB": 5, "CCC": 9, "DDD": 70_000}[symbol]
 
 
 def _odd(rng: random.Random, trade: list) -> list:
@@ -84,8 +70,8 @@ def _frames(rng: random.Random, count: int, with_seq: bool) -> list[list[tuple]]
 
 
 def _stage(frames: list, compiled: bool, seq_is_trade_id: bool, chunks: list[int], limits: Limits) -> tuple:
-    ring, metrics, gaps = _Ring(), FeedMetrics(), []
-    writer = TickWriter("binance", ring, _Directory(), metrics, SYMBOLS[:3], lambda *gap: gaps.append(gap),
+    ring, metrics, gaps = ListRing(), FeedMetrics(), []
+    writer = TickWriter("binance", ring, FixedDirectory(), metrics, SYMBOLS[:3], lambda *gap: gaps.append(gap),
                         seq_is_trade_id=seq_is_trade_id, limits=limits)
     calls = []
     if compiled:
@@ -121,6 +107,16 @@ def test_the_compiled_loop_leaves_what_the_python_loop_leaves(seed: int) -> None
     assert compiled[5] > len(frames) / 3  # many frames went the compiled way (a tenth of the trades need a decision)
     if with_seq:
         assert compiled[2] and compiled[1]["duplicates"] > 0  # gaps and repeats were met (and left to Python)
+
+
+def test_trades_as_named_tuples() -> None:
+    """Trade values (a NamedTuple: tools and tests build them) are staged as plain tuples are."""
+    rng = random.Random(21)
+    frames = [[Trade(*trade) for trade in trades] for trades in _frames(rng, 3000, True)]
+    chunks = [rng.choice([1, 15, 300]) for _ in range(400)]
+    limits = Limits(behind_s=3600.0, ahead_s=5.0, max_price=1e12, max_size=1e12)
+    compiled = _stage(frames, True, False, chunks, limits)
+    assert compiled[:5] == _stage(frames, False, False, chunks, limits)[:5] and compiled[5] > len(frames) / 3
 
 
 def test_no_limits_and_a_full_staging_area() -> None:

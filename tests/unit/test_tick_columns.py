@@ -12,27 +12,12 @@ import uuid
 
 import numpy as np
 import pytest
+from tick_fakes import FixedDirectory, ListRing
 
 from feeds.metrics import FeedMetrics
 from feeds.ticks import TickWriter
 from feeds.trade import Trade
 from shm.records import FLAG_SNAPSHOT, FLAG_TRADE_UUID, TICK, trade_id_text
-
-
-class _Ring:
-    head = 1000
-
-    def __init__(self):
-        self.pushed: list[bytes] = []
-
-    def push_batch(self, records) -> int:
-        self.pushed.append(records.tobytes())
-        return len(records)
-
-
-class _Directory:
-    def id_of(self, exchange: str, symbol: str) -> int:
-        return {"AAA": 3, "BBB": 5, "CCC": 9}[symbol]
 
 
 def _frames(rng: random.Random, count: int, with_seq: bool, gap_every: int) -> list[list[Trade]]:
@@ -49,9 +34,10 @@ def _frames(rng: random.Random, count: int, with_seq: bool, gap_every: int) -> l
 
 
 def _stage(frames: list[list[Trade]], batch: bool, seq_is_trade_id: bool, chunk: int = 600):
-    ring, metrics, gaps = _Ring(), FeedMetrics(), []
-    writer = TickWriter("binance", ring, _Directory(), metrics, ["AAA", "BBB", "CCC"],
+    ring, metrics, gaps = ListRing(), FeedMetrics(), []
+    writer = TickWriter("binance", ring, FixedDirectory(), metrics, ["AAA", "BBB", "CCC"],
                         lambda *gap: gaps.append(gap), seq_is_trade_id=seq_is_trade_id)
+    writer._compiled = None  # the columns and the loop, as without feeds/_stage.c (tests/unit/test_compiled_stage.py)
     for start in range(0, len(frames), chunk):
         if batch:
             writer.add_frames(frames[start:start + chunk], start)
