@@ -110,7 +110,7 @@ static void commit(undo *log, int n) {
 /* One trade into its record at ``out``; 0 (nothing changed, nothing logged) when it needs a decision. */
 static int stage_trade(PyObject *trade, PyObject *symbols, const limits *l, long long recv_ns, long long tick_seq,
                        int exchange_id, int ids_from_seq, unsigned char *out, undo *entry) {
-    long long ts, side, flags, seq, span, id, last, known_id;
+    long long ts, side, flags, seq, span, last, known_id;
     unsigned long long ident;
     if (!PyTuple_Check(trade) || PyTuple_GET_SIZE(trade) != 9) return 0;  /* a tuple, or a Trade (a NamedTuple) */
     PyObject **f = &PyTuple_GET_ITEM(trade, 0);
@@ -137,14 +137,13 @@ static int stage_trade(PyObject *trade, PyObject *symbols, const limits *l, long
     entry->old[1] = PyList_GET_ITEM(known, 2);
     PyList_SET_ITEM(known, 1, new_seq);
     PyList_SET_ITEM(known, 2, new_ts);
-    id = known_id;
     put64(out, (uint64_t)ts);
     put64(out + 8, (uint64_t)recv_ns);
     memcpy(out + 16, &price, 8);
     memcpy(out + 24, &size, 8);
     put64(out + 32, ident);
     put64(out + 40, (uint64_t)tick_seq);
-    uint32_t symbol_id = (uint32_t)id;
+    uint32_t symbol_id = (uint32_t)known_id;
     uint16_t exchange = (uint16_t)exchange_id;
     memcpy(out + 48, &symbol_id, 4);
     memcpy(out + 52, &exchange, 2);

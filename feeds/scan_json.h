@@ -80,7 +80,6 @@ static const char *literal(const char *p, const char *end, const char *word, siz
 }
 
 static const char *scalar(const char *p, const char *end, value *v) {
-    const char *q;
     v->kind = OTHER;
     if (p >= end) return NULL;
     switch (*p) {
@@ -96,8 +95,7 @@ static const char *scalar(const char *p, const char *end, value *v) {
     case 'n':
         return literal(p, end, "null", 4);
     default:
-        q = number(p, end, v);
-        return q;
+        return number(p, end, v);
     }
 }
 
