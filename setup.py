@@ -1,4 +1,5 @@
-"""The compiled parts: the feeds' frame scanners (feeds/_scan.c) and tick staging loop (feeds/_stage.c).
+"""The compiled parts: the feeds' frame scanners (feeds/_scan.c), tick staging loop (feeds/_stage.c) and read loop
+(feeds/_pump.c).
 ``optional``: where no C compiler or Python headers are found the install goes on without them, and the feeds use
 their pure-Python paths (feeds/compiled.py)."""
 from setuptools import Extension, setup
@@ -6,4 +7,5 @@ from setuptools import Extension, setup
 setup(ext_modules=[
     Extension("feeds._scan", ["feeds/_scan.c"], depends=["feeds/scan_json.h"], optional=True, extra_compile_args=["-O2"]),
     Extension("feeds._stage", ["feeds/_stage.c"], optional=True, extra_compile_args=["-O2"]),
+    Extension("feeds._pump", ["feeds/_pump.c"], optional=True, extra_compile_args=["-O2"]),
 ])

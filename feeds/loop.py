@@ -43,6 +43,7 @@ from feeds.connection_limits import MessageBucket, OpenPacer, limits_for, split
 from feeds.events import FeedEvents, RateLimitedLog
 from feeds.metrics import NAMES, FeedMetrics
 from feeds.plausible import Limits
+from feeds.pumped import PumpedReads
 from feeds.session import Disconnect, Session
 from feeds.stop import WAIT, Stopped, stop_handler
 from feeds.ticks import TickWriter
@@ -232,8 +233,13 @@ class Feed:
         values, stamp = metrics.values, batching.stamp
         short = True  # the socket's read timeout is READ_TIMEOUT_S (a new session's: Feed._open_session)
         idle_timeout_s = self.idle_wait_s(READ_TIMEOUT_S)
+        pumped = PumpedReads.for_session(session)  # the compiled read loop, where it can read (feeds/pumped.py)
         while not self._stopping:
-            if stamp[0]:  # after a batching wait: what came meanwhile, without blocking
+            if pumped is not None and pumped.usable():  # reads until housekeeping is due (not short: one read)
+                received = pumped.read(next_housekeeping if short else 0.0, stamp[0],
+                                       batching.wait_s if batching.active else 0.0)
+                stamp[0] = 0
+            elif stamp[0]:  # after a batching wait: what came meanwhile, without blocking
                 received = session.read(waited=True)
                 stamp[0] = 0
                 if not received:
@@ -261,6 +267,7 @@ class Feed:
                     new = self._switch(session)
                     if new is not session:
                         session, short = new, True
+                        pumped = PumpedReads.for_session(session)
                 if short and not received and not session.unsent:  # quiet: wake rarely
                     short = False
                     session.connection.settimeout(idle_timeout_s)

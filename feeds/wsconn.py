@@ -92,6 +92,13 @@ class Connection:
             WAIT.waiting = False
         if received == 0:
             raise ConnectionClosed("the server closed the connection (EOF)")
+        return self.dispatch(handler, filled, received)
+
+    def dispatch(self, handler: "FrameHandler", filled: int, received: int) -> int:
+        """``read``'s second half: hand on every complete frame of the buffer's first ``filled + received`` bytes
+        (``filled``: an unread frame's start, kept from earlier reads; ``received``: what the read just brought).
+        Also called by the compiled read loop for a read it leaves to Python (feeds/pumped.py)."""
+        buffer = self._buffer
         if not filled and buffer[0] == 0x81 and not self._discard:  # light traffic: the read is one whole text frame?
             second = buffer[1]
             if second < 126:

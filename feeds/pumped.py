@@ -1,0 +1,146 @@
+"""A session's reads through the compiled read loop (feeds/_pump.c), and what Python does when it returns.
+
+Used by a feed with one connection (feeds/loop.py ``Feed._serve``) when everything it needs is there: the
+compiled parts (feeds/compiled.py ``pump``), a venue with a compiled scanner (Binance, OKX, Bybit, Coinbase,
+Kraken: ``Parser.scanned``), a plain socket (``ws://``: the simulator, or a local TLS terminator; a ``wss://``
+connection's reads stay in Python, as TLS records must be decrypted by Python's ``ssl``), a ring with plain stores
+(x86-64, shm/plain.py). Otherwise, and for any read while the Python reader holds state the loop does not
+know (part of an oversized frame to skip, a fragmented message), ``Session.read`` reads as before.
+
+``read`` stays in C across reads until Python must act (``Pump.run``'s returns), then does what the Python loop
+would have done at that point:
+
+  TIMEOUT       nothing came within the socket's timeout: 0, as ``Session.read``
+  HOUSEKEEPING  reads handled and pushed, the housekeeping time passed (or ``until`` 0: after the first read)
+  DECLINE       a read the loop left alone (a control, binary or fragmented frame, one its scanner doubts):
+                ``Connection.dispatch`` hands it on as if Python had read it (same stamp)
+  PARTIAL       a read's frames scanned, a frame needs a decision: ``TickWriter.stage_from`` stages the rest
+  CHECK         the ring's damage check is due: ``TickWriter.flush`` pushes (and checks)
+  END / FAILED  EOF or a socket error: ``Disconnect``
+
+The counters of the reads handled in C are added to the feed's before anything else, so a flush sees them.
+"""
+from __future__ import annotations
+
+import os
+
+import websocket
+
+from feeds.compiled import pump as compiled_pump
+from feeds.compiled import stage as compiled_stage
+from feeds.session import Disconnect, Session
+from feeds.stop import WAIT
+from feeds.ticks import STAGING_TICKS
+from feeds.wsconn import ConnectionClosed
+
+
+class PumpedReads:
+    """``Session.read`` through ``feeds._pump.Pump`` for one session; ``for_session`` says whether it can."""
+
+    def __init__(self, session: Session):
+        connection, writer = session.connection, session.writer
+        limits = writer.limits
+        ring = writer.ring
+        self.session, self.connection, self.writer, self.ring = session, connection, writer, ring
+        self.values = session.values
+        self.reads_in_c = 0  # reads the compiled loop handled whole (tests, benches)
+        self.pump = compiled_pump.Pump(
+            connection.sock.fileno(), connection._buffer, connection.max_frame_bytes, session.parser.scanned,
+            compiled_stage.stage, writer._staging, STAGING_TICKS, writer._symbols, writer.exchange_id,
+            bool(writer.seq_is_trade_id),
+            (limits._behind_ns, limits._ahead_ns, limits.min_price, limits.max_price, limits.min_size, limits.max_size),
+            ring._memory, ring._slots)
+        codes = compiled_pump
+        self._returns = {codes.TIMEOUT: self._timeout, codes.HOUSEKEEPING: self._handled, codes.DECLINE: self._decline,
+                         codes.PARTIAL: self._partial, codes.CHECK: self._check, codes.END: self._end,
+                         codes.FAILED: self._failed}
+
+    @staticmethod
+    def for_session(session: Session) -> PumpedReads | None:
+        """The compiled loop for ``session``, or None when its reads must stay in Python (see the module)."""
+        if compiled_pump is None or getattr(session.parser, "scanned", None) is None:
+            return None
+        connection, writer = session.connection, session.writer
+        if not connection._blocking or connection._nowait == 0:  # TLS, or no kernel read timeout (settimeout)
+            return None
+        if writer._compiled is None or writer._push_bytes is None or not hasattr(writer.ring, "_memory"):
+            return None
+        return PumpedReads(session)
+
+    def usable(self) -> bool:
+        """Whether the next read may go through the loop: no Python reader state it does not know."""
+        connection = self.connection
+        return not (connection._discard or connection._fragment_bytes or self.writer.overlap is not None)
+
+    def read(self, until: float, stamp_ns: int, batch_wait_s: float) -> int:
+        """Read until Python must act; > 0 when reads brought data, 0 when the socket's timeout expired.
+        ``until``: the housekeeping time (time.monotonic(); 0: return after the first read); ``stamp_ns``: a
+        batching wait's start (the first read then does not block, and what it finds has that receive time);
+        ``batch_wait_s``: the batching wait after each read (0: none). Raises ``Disconnect`` as ``Session.read``."""
+        pump, connection, writer, ring = self.pump, self.connection, self.writer, self.ring
+        pump.filled, pump.staged, pump.tick_seq = connection._filled, writer.staged_ticks, writer._seq
+        WAIT.waiting = True  # a stop signal may end a wait in the loop (feeds/stop.py)
+        try:
+            why = pump.run(int(until * 1e9), int(batch_wait_s * 1e9), stamp_ns, ring._checked_ns, ring._next_check_ns)
+        finally:
+            WAIT.waiting = False
+            connection._filled, writer.staged_ticks, writer._seq = pump.filled, pump.staged, pump.tick_seq
+            self._count()
+        return self._returns[why]()
+
+    def _count(self) -> None:
+        nbytes, reads, frames, trades, ticks, ring_dropped, batch_waits = self.pump.counters()
+        if reads or batch_waits:
+            values = self.values
+            values["bytes"] += nbytes
+            values["reads"] += reads
+            values["frames"] += frames
+            values["ticks"] += ticks
+            values["ring_dropped"] += ring_dropped
+            values["batch_waits"] += batch_waits
+            self.session.live_trades += trades
+            self.reads_in_c += reads
+
+    def _received(self) -> None:
+        pump, session = self.pump, self.session
+        session.recv_ns = pump.recv_ns
+        session.last_rx = pump.last_rx_ns / 1e9
+
+    def _timeout(self) -> int:
+        return 0
+
+    def _handled(self) -> int:
+        self._received()
+        return 1
+
+    def _decline(self) -> int:
+        pump, session = self.pump, self.session
+        stamp = session._stamp
+        stamp[0] = pump.stamp_ns  # the read after a batching wait has the wait's start as receive time
+        try:
+            self.connection.dispatch(session, pump.filled_before, pump.received)
+        except (ConnectionClosed, OSError, websocket.WebSocketException) as exc:
+            raise Disconnect(str(exc) or type(exc).__name__) from None
+        finally:
+            stamp[0] = 0
+        session.last_rx = pump.last_rx_ns / 1e9
+        return pump.received
+
+    def _partial(self) -> int:
+        pump = self.pump
+        self._received()
+        self.writer.stage_from(pump.frames, pump.index, pump.recv_ns)
+        self.writer.flush()
+        return 1
+
+    def _check(self) -> int:
+        self._received()
+        self.writer.flush()  # the ring's damage check runs in its pusher
+        return 1
+
+    def _end(self) -> int:
+        raise Disconnect("the server closed the connection (EOF)")
+
+    def _failed(self) -> int:
+        error = self.pump.error
+        raise Disconnect(str(OSError(error, os.strerror(error))))  # as Session.read words it
