@@ -1,7 +1,7 @@
 /* Compiled scanners for the feeds' most frequent frames (issue 12): the trades straight from the frame's bytes,
    without building the decoded JSON's dicts and strings first.
 
-   binance, okx, bybit, coinbase, kraken (v2) (frame) -> [trade, ..] | None: a usual trade frame of the venue gives
+   binance, okx, bybit, coinbase, kraken (v2), bitstamp, gemini (frame) -> [trade, ..] | None: a usual trade frame of the venue gives
    the same list of trade tuples that the venue module's hot path builds (feeds/<venue>.py). On any doubt a
    scanner says None and the Python parser decides (and names what is wrong): escapes or bytes outside printable
    ASCII in a string, exponents, nested values other than the venue's, a key given twice, missing fields, other
@@ -12,10 +12,10 @@
 
 /* One trade tuple, as the venue parsers build it: (symbol, price, size, side, ts_ns, trade_id, 0, seq, 1). */
 typedef struct {
-    const value *symbol, *id_text;  /* id_text NULL: the id's text is ``seq`` in decimal */
+    const value *symbol, *id_text;  /* id_text NULL: the id's text is ``id`` in decimal */
     double price, size;
     int side;
-    long long ns, seq;
+    long long ns, seq, id;
 } trade;
 
 static PyObject *trade_tuple(const trade *t) {
@@ -26,7 +26,7 @@ static PyObject *trade_tuple(const trade *t) {
         id = t->id_text->s;
         id_n = t->id_text->n;
     } else {
-        unsigned long long x = (unsigned long long)t->seq;
+        unsigned long long x = (unsigned long long)t->id;
         char *w = digits + sizeof digits;
         do { *--w = (char)('0' + x % 10); x /= 10; } while (x);
         id = w;
@@ -79,7 +79,7 @@ static PyObject *binance_trades(const scanned *f) {
     t.id_text = NULL;
     t.side = v[B_M].kind == TRUE_ ? -1 : 1;  /* the buyer was the maker: the taker sold */
     t.ns = v[B_TIME].i * 1000000LL;
-    t.seq = id->i;
+    t.seq = t.id = id->i;
     return trade_list(&t, 1);
 }
 
@@ -154,7 +154,7 @@ static PyObject *coinbase_trades(const scanned *f) {
     else Py_RETURN_NONE;
     t.symbol = &v[C_PRODUCT];
     t.id_text = NULL;
-    t.seq = v[C_ID].i;
+    t.seq = t.id = v[C_ID].i;
     return trade_list(&t, 1);
 }
 
@@ -177,9 +177,71 @@ static PyObject *kraken_trades(const scanned *f) {
         else Py_RETURN_NONE;
         t[k].symbol = &v[K_SYMBOL];
         t[k].id_text = NULL;
-        t[k].seq = v[K_ID].i;
+        t[k].seq = t[k].id = v[K_ID].i;
     }
     return trade_list(t, f->rows);
+}
+
+/* --- Bitstamp: {"event":"trade","channel":"live_trades_btcusd","data":{"id":..,"price_str":"..","amount_str":"..",
+   "type":0,"microtimestamp":"..",..}}; the symbol is the channel's suffix, ``type`` the taker's side (0: buy) */
+enum { S_EVENT, S_CHANNEL };
+enum { S_PRICE, S_AMOUNT, S_MICROS, S_ID_STR, S_ID, S_TYPE };
+static const keys bitstamp_top = {2, {"event", "channel"}, {5, 7}};
+static const keys bitstamp_data = {6, {"price_str", "amount_str", "microtimestamp", "id_str", "id", "type"},
+                                   {9, 10, 14, 6, 2, 4}};
+static const shape bitstamp_shape = {&bitstamp_top, &bitstamp_data, NULL, "data"};
+#define CHANNEL_PREFIX "live_trades_"
+
+static PyObject *bitstamp_trades(const scanned *f) {
+    const value *top = f->top.v, *v = f->nested.v;
+    trade t;
+    value symbol;
+    long long us;
+    Py_ssize_t prefix = sizeof(CHANNEL_PREFIX) - 1;
+    if (!is_text(&top[S_EVENT], "trade") || top[S_CHANNEL].kind != STR || top[S_CHANNEL].n < prefix
+            || memcmp(top[S_CHANNEL].s, CHANNEL_PREFIX, prefix) != 0 || !f->has_nested) Py_RETURN_NONE;
+    if (!positive_decimal(&v[S_PRICE], &t.price) || !positive_decimal(&v[S_AMOUNT], &t.size)
+            || !digit_text(&v[S_MICROS], &us) || us > MAX_NS / 1000 || v[S_TYPE].kind != INT || v[S_TYPE].i > 1)
+        Py_RETURN_NONE;
+    if (v[S_ID_STR].kind != NONE) {  /* the id's exact text, where the venue gives it */
+        if (v[S_ID_STR].kind != STR || v[S_ID_STR].n == 0) Py_RETURN_NONE;
+        t.id_text = &v[S_ID_STR];
+    } else if (v[S_ID].kind == INT) {
+        t.id_text = NULL;
+        t.id = v[S_ID].i;
+    } else if (v[S_ID].kind == STR && v[S_ID].n) {
+        t.id_text = &v[S_ID];
+    } else {
+        Py_RETURN_NONE;
+    }
+    symbol = top[S_CHANNEL];
+    symbol.s += prefix;
+    symbol.n -= prefix;
+    t.symbol = &symbol;
+    t.side = v[S_TYPE].i == 0 ? 1 : -1;
+    t.ns = us * 1000LL;
+    t.seq = -1;
+    return trade_list(&t, 1);
+}
+
+/* --- Gemini (the current API): {"E":1783981140085684200,"s":"btcusd","t":2840141014190422,"p":"62145.38",
+   "q":"0.01625222","m":true}; ``E`` in ns, ``m``: the buyer was the maker */
+enum { G_E, G_S, G_T, G_P, G_Q, G_M };
+static const keys gemini_keys = {6, {"E", "s", "t", "p", "q", "m"}, {1, 1, 1, 1, 1, 1}};
+static const shape gemini_shape = {&gemini_keys, NULL, NULL, NULL};
+
+static PyObject *gemini_trades(const scanned *f) {
+    const value *v = f->top.v;
+    trade t;
+    if (v[G_T].kind != INT || v[G_E].kind != INT || v[G_S].kind != STR || !positive_decimal(&v[G_P], &t.price)
+            || !positive_decimal(&v[G_Q], &t.size) || (v[G_M].kind != TRUE_ && v[G_M].kind != FALSE_)) Py_RETURN_NONE;
+    t.symbol = &v[G_S];
+    t.id_text = NULL;
+    t.id = v[G_T].i;
+    t.side = v[G_M].kind == TRUE_ ? -1 : 1;
+    t.ns = v[G_E].i;
+    t.seq = -1;
+    return trade_list(&t, 1);
 }
 
 /* A venue's scan of a str, bytes, bytearray or memoryview frame; None on any doubt. */
@@ -204,6 +266,8 @@ static PyObject *okx(PyObject *module, PyObject *frame) { return scan(frame, &ok
 static PyObject *bybit(PyObject *module, PyObject *frame) { return scan(frame, &bybit_shape, bybit_trades); }
 static PyObject *coinbase(PyObject *module, PyObject *frame) { return scan(frame, &coinbase_shape, coinbase_trades); }
 static PyObject *kraken(PyObject *module, PyObject *frame) { return scan(frame, &kraken_shape, kraken_trades); }
+static PyObject *bitstamp(PyObject *module, PyObject *frame) { return scan(frame, &bitstamp_shape, bitstamp_trades); }
+static PyObject *gemini(PyObject *module, PyObject *frame) { return scan(frame, &gemini_shape, gemini_trades); }
 
 static PyMethodDef methods[] = {
     {"binance", binance, METH_O, "binance(frame) -> [trade] or None: feeds/binance.py's hot path, compiled."},
@@ -211,6 +275,8 @@ static PyMethodDef methods[] = {
     {"bybit", bybit, METH_O, "bybit(frame) -> [trade, ..] or None: feeds/bybit.py's hot path, compiled."},
     {"coinbase", coinbase, METH_O, "coinbase(frame) -> [trade] or None: feeds/coinbase.py's hot path, compiled."},
     {"kraken", kraken, METH_O, "kraken(frame) -> [trade, ..] or None: feeds/kraken.py's hot path (v2), compiled."},
+    {"bitstamp", bitstamp, METH_O, "bitstamp(frame) -> [trade] or None: feeds/bitstamp.py's hot path, compiled."},
+    {"gemini", gemini, METH_O, "gemini(frame) -> [trade] or None: feeds/gemini.py's hot path (new API), compiled."},
     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "feeds._scan", "Compiled frame scanners.", -1, methods};

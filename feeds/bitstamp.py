@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import orjson
 
+from feeds.compiled import scan
 from feeds.hot_path import HotPathParser
 from feeds.normalize import (MAX_NS, SHAPE_ERRORS, load_json, missing, not_json_object, ns_from_us, price, side, size,
                              trade_id)
@@ -79,6 +80,7 @@ class Parser(HotPathParser):
     """
 
     usual = staticmethod(_usual)  # the hot path (feeds/hot_path.py)
+    scanned = scan.bitstamp if scan is not None else None  # the compiled hot path (feeds/_scan.c), where built
 
     def parse_careful(self, frame: str | bytes) -> list[Trade]:
         """``parse`` without its hot path: each field converted and checked in turn (tests compare the two)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import orjson
 
+from feeds.compiled import scan
 from feeds.hot_path import HotPathParser
 from feeds.normalize import (MAX_NS, SHAPE_ERRORS, load_json, missing, not_json_object, ns_from_ms, ns_from_ns, price,
                              side, side_from_buyer_is_maker, size, trade_id)
@@ -76,6 +77,7 @@ class Parser(HotPathParser):
     """
 
     usual = staticmethod(_usual)  # the hot path (feeds/hot_path.py)
+    scanned = scan.gemini if scan is not None else None  # the compiled hot path (feeds/_scan.c), where built
 
     def parse_careful(self, frame: str | bytes) -> list[Trade]:
         """``parse`` without its hot path: each field converted and checked in turn (tests compare the two)."""

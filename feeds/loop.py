@@ -16,6 +16,10 @@
      +-- lifetime near: open a second session, read both, drop
          duplicates, close the old one once the new one delivers.
 
+With one connection of a venue with a compiled scanner over a plain socket, the reads themselves stay in
+C until Python must act (housekeeping due, a frame it doubts, a frame needing a decision: feeds/pumped.py,
+feeds/_pump.c); the outcome is the Python reader's.
+
 More symbols than one connection takes (feeds/connection_limits.py) are spread
 over several connections, all served by one thread (feeds/connections.py), so
 the ring keeps its one producer; one connection is served as above, by blocking

@@ -1,4 +1,4 @@
-"""The compiled scanners (feeds/_scan.c: Binance, OKX, Bybit, Coinbase, Kraken v2) agree with the pure-Python
+"""The compiled scanners (feeds/_scan.c: Binance, OKX, Bybit, Coinbase, Kraken v2, Bitstamp, Gemini) agree with the pure-Python
 parsers on every frame they accept (the same trades, values and types) and say None on whatever they doubt, so
 ``Parser.parse`` gives the same outcome with or without them: recorded samples, simulator frames (Binance: trade
 and aggTrade, raw and combined; OKX, Bybit and Kraken: batches of rows), the bad-field cases, hand-made edge
@@ -73,7 +73,13 @@ USUAL = {  # a usual frame whose every field the edge cases replace in turn
     "coinbase": '{"type":"match","trade_id":7,"maker_order_id":"a-b","side":"sell","size":"2","price":"1.5",'
                 '"product_id":"B-U","sequence":9,"time":"2021-04-17T16:43:37.089723Z"}',
     "kraken": '{"channel":"trade","type":"update","data":[%s,%s]}' % (KRAKEN_ROW, KRAKEN_ROW),
+    "bitstamp": '{"data":{"id":7,"timestamp":"1641343699","amount":0.0792,"amount_str":"0.07920000","price":3805.44,'
+                '"price_str":"3805.44","type":0,"microtimestamp":"1641343699596000","buy_order_id":1443875737346049},'
+                '"channel":"live_trades_ethusd","event":"trade"}',
+    "gemini": '{"E":1783981140085684200,"s":"btcrlusd","t":2840141014190422,"p":"62145.38000","q":"0.0162522200",'
+              '"m":true}',
 }
+USUAL_BITSTAMP, USUAL_GEMINI = USUAL["bitstamp"], USUAL["gemini"]
 ROWS = {  # a "data" array of ``n`` rows: the scanner takes up to 64, Python the rest
     "okx": lambda n: '{"arg":{"channel":"trades"},"data":[%s]}' % ",".join([OKX_ROW] * n),
     "bybit": lambda n: '{"topic":"publicTrade.BU","data":[%s]}' % ",".join([BYBIT_ROW] * n),
@@ -110,6 +116,28 @@ VENUE_EDGES = {
     "kraken": ['{"channel":"trade","type":"snapshot","data":[%s]}' % KRAKEN_ROW, '{"channel":"heartbeat"}',
                '{"channel":"trade","type":"update","data":[]}', '[993,[["1.5","2","1618678142.557535","s","l",""]],'
                '"trade","XMR/USD"]', '{"method":"subscribe","success":true,"result":{"channel":"trade"}}'],
+    "bitstamp": [USUAL_BITSTAMP.replace('"id":7', '"id":7,"id_str":"8"'),
+                 USUAL_BITSTAMP.replace('"id":7', '"id_str":"8"'), USUAL_BITSTAMP.replace('"id":7', '"id":"x1"'),
+                 USUAL_BITSTAMP.replace('"id":7', '"id":""'), USUAL_BITSTAMP.replace('"id":7', '"id":7,"id_str":7'),
+                 USUAL_BITSTAMP.replace('"id":7,', ''), USUAL_BITSTAMP.replace('"price_str":"3805.44",', ''),
+                 USUAL_BITSTAMP.replace('"amount_str":"0.07920000",', ''),
+                 USUAL_BITSTAMP.replace('"type":0', '"type":1'), USUAL_BITSTAMP.replace('"type":0', '"type":2'),
+                 USUAL_BITSTAMP.replace('"type":0', '"type":true'), USUAL_BITSTAMP.replace('"type":0', '"type":0.0'),
+                 USUAL_BITSTAMP.replace("live_trades_ethusd", "live_trades_"),
+                 USUAL_BITSTAMP.replace("live_trades_ethusd", "live_orders_ethusd"),
+                 USUAL_BITSTAMP.replace('"1641343699596000"', '"9223372036854775"'),
+                 USUAL_BITSTAMP.replace('"1641343699596000"', '"9223372036854776"'),
+                 USUAL_BITSTAMP.replace('"1641343699596000"', '"99999999999999999999"'),
+                 '{"event":"bts:subscription_succeeded","channel":"live_trades_btcusd","data":{}}',
+                 '{"event":"bts:heartbeat","channel":"","data":{"status":"success"}}',
+                 '{"event":"bts:error","channel":"","data":{"code":null,"message":"x"}}'],
+    "gemini": [USUAL_GEMINI.replace('"m":true', '"m":false'), USUAL_GEMINI.replace('"t":2840141014190422,', ''),
+               USUAL_GEMINI.replace('"E":1783981140085684200', '"E":9223372036854775807'),
+               USUAL_GEMINI.replace('"E":1783981140085684200', '"E":9223372036854775808'),
+               USUAL_GEMINI.replace('"s":"btcrlusd"', '"s":5'), USUAL_GEMINI.replace('"t":2840141014190422', '"t":"7"'),
+               '{"type":"trade","symbol":"ANKRUSD","event_id":45465818387,"timestamp":1624493670759,'
+               '"price":"0.07946","quantity":"1020.482111","side":"buy"}', '{"id":0,"status":200}',
+               '{"id":1,"result":null}'],
 }
 MUTATED = 10_000
 
