@@ -7,6 +7,8 @@ state, heartbeats, stale clock), backoff and lifetime. The loop::
   open the links that are down and due (paced by the venue's connection rate)
   epoll: wait for a readable socket, the next due open or (no frames) housekeeping
   read each ready session (TLS: also while its SSL layer holds bytes) -> writer
+  (a plain socket of a compiled venue: the read, parse, staging and push in C,
+  feeds/pumped.py; the rest of the loop stays here)
   flush the writer once per wakeup (one thread: pushes into the ring never overlap)
   light traffic: wait <= 1 ms before the next epoll (feeds/batching.py; after it
   epoll does not block, and the reads are stamped with the wait's start)
@@ -33,6 +35,7 @@ import time
 from typing import TYPE_CHECKING
 
 from feeds.loop import HOUSEKEEPING_S, OVERLAP_MAX_S, READ_TIMEOUT_S, Link
+from feeds.pumped import PumpedReads
 from feeds.session import Disconnect, Session
 from feeds.stop import WAIT, Stopped
 from shm.event_kinds import EVENT_DISCONNECT, EVENT_RECONNECT_DELAY
@@ -50,6 +53,7 @@ class ConnectionSet:
         self.epoll = select.epoll()  # used directly: ``selectors`` costs a few µs more per wakeup
         self.watched: dict[int, tuple[Link, Session]] = {}  # fd -> its link and session
         self.fds: dict[Session, int] = {}  # session -> the fd it was registered with (its socket may close first)
+        self.pumped: dict[Session, PumpedReads] = {}  # sessions the compiled read loop can read (feeds/pumped.py)
         self.switches = 0
         self.down = len(self.links)  # links without a session  # lifetime switches under way (``writer.overlap`` is on while any is)
 
@@ -82,8 +86,12 @@ class ConnectionSet:
         fd = session.connection.sock.fileno()
         self.epoll.register(fd, select.EPOLLIN)
         self.watched[fd], self.fds[session] = (link, session), fd
+        pumped = PumpedReads.for_session(session)
+        if pumped is not None:
+            self.pumped[session] = pumped
 
     def _unwatch(self, session: Session) -> None:
+        self.pumped.pop(session, None)
         fd = self.fds.pop(session, None)
         if fd is not None:
             del self.watched[fd]
@@ -230,6 +238,9 @@ class ConnectionSet:
         """Read ``session`` (and, on TLS, what its SSL layer still holds); 0 after it ended."""
         received = 0
         try:
+            pumped = self.pumped.get(session)
+            if pumped is not None and pumped.usable():  # one read, in C (a plain socket: nothing pending after it)
+                return pumped.read(0.0, self.feed.batching.stamp[0], 0.0)
             received = session.read()
             sock = session.connection.sock
             if isinstance(sock, ssl.SSLSocket):

@@ -256,3 +256,80 @@ def _phased(group: str, frames: list[bytes], pumped: bool, monkeypatch):
         for name in group_segments(group):
             segment.remove(name)
     return np.concatenate(kept), outcome, reads_in_c
+
+
+def test_several_connections_read_in_c_as_in_python(group, monkeypatch) -> None:
+    """A feed of three symbols, one a connection (feeds/connections.py's loop): each connection's wire (usual
+    frames, pings, bad frames, repeats, gaps) read through the compiled loop and without it gives each symbol
+    the same ticks (every field but the receive time and the feed-wide tick number) and the same counters."""
+    symbols = ["BTCUSDT", "ETHUSDT", "SOLUSDT"]
+    base = _wire("binance", seed=11)
+    wires = [tuple(part.replace(b"BTCUSDT", symbol.encode()).replace(b"btcusdt", symbol.lower().encode())
+                   for part in base) for symbol in symbols]
+    outcomes = [_serve_connections(f"{group}{suffix}", symbols, wires, pumped, monkeypatch)
+                for pumped, suffix in ((False, "p"), (True, "c"))]
+    (python, python_values, none), (compiled, compiled_values, reads_in_c) = outcomes
+    assert none == 0 and reads_in_c > 20
+    assert compiled_values == python_values and python_values["errors"] > 0
+    for symbol_id in set(python["symbol_id"].tolist()):
+        want, got = python[python["symbol_id"] == symbol_id], compiled[compiled["symbol_id"] == symbol_id]
+        assert len(want) > 300 and len(got) == len(want)
+        for field in TICK.names:
+            if field not in ("ts_recv_ns", "seq"):
+                assert got[field].tolist() == want[field].tolist(), field
+
+
+def _serve_connections(group: str, symbols: list[str], wires: list, pumped: bool, monkeypatch):
+    from feeds.connections import ConnectionSet
+
+    pairs = [socket.socketpair() for _ in symbols]
+    fakes = iter([_FakeWebSocket(ours) for ours, _ in pairs])
+    monkeypatch.setattr(wsconn.websocket, "create_connection", lambda url, **kw: next(fakes))
+    used: list = []
+
+    def for_session(session):
+        reads = _REAL_FOR_SESSION(session) if pumped else None
+        used.append(reads)
+        return reads
+
+    monkeypatch.setattr(PumpedReads, "for_session", staticmethod(for_session))
+    feed = Feed(venue("binance"), symbols, url="ws://test", group=group, limits=Limits(), batch_wait_us=0,
+                per_connection=1)
+    assert len(feed.links) == 3
+    connections = ConnectionSet(feed)
+    serving = threading.Thread(target=connections.run, daemon=True)
+    consumer = Ring(ring_name(group, tick_ring("binance")), CONSUMER, TICK, numba=False)
+    rng = random.Random(5)
+    try:
+        serving.start()
+        wait_until(lambda: feed.metrics.values["connections"] == 3, 30.0, "three connections")
+        order = {link.index: link for link in feed.links}
+        for part in (0, 1):
+            total = feed.metrics.values["bytes"] + sum(len(wire[part]) for wire in wires)
+            for index, (_, server) in enumerate(pairs):  # link i took the i-th socket pair: symbol i
+                assert order[index].symbols == [symbols[index]]
+                wire = wires[index][part]
+                for at in range(0, len(wire), 3000 if part == 0 else 200):
+                    server.sendall(wire[at:at + (3000 if part == 0 else 200)])
+                    if part == 1 and rng.random() < 0.3:
+                        time.sleep(0.001)
+            wait_until(lambda: feed.metrics.values["bytes"] == total, 60.0, "every byte read")
+        time.sleep(0.05)
+    finally:
+        feed.stop()
+        serving.join(10.0)
+    out = np.zeros(1 << 15, TICK)
+    try:
+        assert not serving.is_alive()
+        count = consumer.pop_batch(out)
+        consumer.commit()
+        consumer.close()
+        feed.close()
+    finally:
+        for ours, server in pairs:
+            ours.close()
+            server.close()
+        for segment_name in group_segments(group):
+            segment.remove(segment_name)
+    values = {key: value for key, value in feed.metrics.values.items() if key not in PER_READ}
+    return out[:count].copy(), values, sum(reads.reads_in_c for reads in used if reads is not None)
