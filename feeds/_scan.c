@@ -1,7 +1,7 @@
 /* Compiled scanners for the feeds' most frequent frames (issue 12): the trades straight from the frame's bytes,
    without building the decoded JSON's dicts and strings first.
 
-   binance, okx, bybit, coinbase, kraken (v2), bitstamp, gemini (frame) -> [trade, ..] | None: a usual trade frame of the venue gives
+   binance, okx, bybit, coinbase, kraken (v2), bitstamp, gemini, bitmex (frame) -> [trade, ..] | None: a usual trade frame of the venue gives
    the same list of trade tuples that the venue module's hot path builds (feeds/<venue>.py). On any doubt a
    scanner says None and the Python parser decides (and names what is wrong): escapes or bytes outside printable
    ASCII in a string, exponents, nested values other than the venue's, a key given twice, missing fields, other
@@ -244,6 +244,41 @@ static PyObject *gemini_trades(const scanned *f) {
     return trade_list(&t, 1);
 }
 
+/* --- BitMEX: {"table":"trade","action":"insert","data":[{"timestamp":"2021-07-22T22:36:19.764Z","symbol":..,
+   "side":"Sell","size":1199,"price":0.8795,"trdMatchID":"3b2d6d74-..",..}, ..]}; prices and sizes are JSON numbers */
+enum { X_TABLE, X_ACTION };
+enum { X_TIME, X_SYMBOL, X_SIDE, X_SIZE, X_PRICE, X_ID };
+static const keys bitmex_top = {2, {"table", "action"}, {5, 6}};
+static const keys bitmex_row = {6, {"timestamp", "symbol", "side", "size", "price", "trdMatchID"}, {9, 6, 4, 4, 5, 10}};
+static const shape bitmex_shape = {&bitmex_top, NULL, &bitmex_row, NULL};
+
+/* A JSON number as float() of what orjson gives (an int or a float), when positive and read exactly here. */
+static int positive_number(const value *v, double *out) {
+    if (v->kind == INT) {
+        *out = (double)v->i;  /* correctly rounded, as float(int) */
+        return v->i > 0;
+    }
+    return positive_float(v, out);
+}
+
+static PyObject *bitmex_trades(const scanned *f) {
+    trade t[MAX_ROWS];
+    if (!is_text(&f->top.v[X_TABLE], "trade") || !is_text(&f->top.v[X_ACTION], "insert") || f->rows < 0)
+        Py_RETURN_NONE;
+    for (int k = 0; k < f->rows; k++) {
+        const value *v = f->row[k].v;
+        if (v[X_SYMBOL].kind != STR || v[X_ID].kind != STR || v[X_ID].n == 0 || !positive_number(&v[X_PRICE], &t[k].price)
+                || !positive_number(&v[X_SIZE], &t[k].size) || !iso_ns(&v[X_TIME], &t[k].ns)) Py_RETURN_NONE;
+        if (is_text(&v[X_SIDE], "Buy")) t[k].side = 1;
+        else if (is_text(&v[X_SIDE], "Sell")) t[k].side = -1;
+        else Py_RETURN_NONE;
+        t[k].symbol = &v[X_SYMBOL];
+        t[k].id_text = &v[X_ID];
+        t[k].seq = -1;
+    }
+    return trade_list(t, f->rows);
+}
+
 /* A venue's scan of a str, bytes, bytearray or memoryview frame; None on any doubt. */
 static PyObject *scan(PyObject *frame, const shape *sh, PyObject *(*trades)(const scanned *)) {
     scanned out;
@@ -268,6 +303,7 @@ static PyObject *coinbase(PyObject *module, PyObject *frame) { return scan(frame
 static PyObject *kraken(PyObject *module, PyObject *frame) { return scan(frame, &kraken_shape, kraken_trades); }
 static PyObject *bitstamp(PyObject *module, PyObject *frame) { return scan(frame, &bitstamp_shape, bitstamp_trades); }
 static PyObject *gemini(PyObject *module, PyObject *frame) { return scan(frame, &gemini_shape, gemini_trades); }
+static PyObject *bitmex(PyObject *module, PyObject *frame) { return scan(frame, &bitmex_shape, bitmex_trades); }
 
 static PyMethodDef methods[] = {
     {"binance", binance, METH_O, "binance(frame) -> [trade] or None: feeds/binance.py's hot path, compiled."},
@@ -277,6 +313,7 @@ static PyMethodDef methods[] = {
     {"kraken", kraken, METH_O, "kraken(frame) -> [trade, ..] or None: feeds/kraken.py's hot path (v2), compiled."},
     {"bitstamp", bitstamp, METH_O, "bitstamp(frame) -> [trade] or None: feeds/bitstamp.py's hot path, compiled."},
     {"gemini", gemini, METH_O, "gemini(frame) -> [trade] or None: feeds/gemini.py's hot path (new API), compiled."},
+    {"bitmex", bitmex, METH_O, "bitmex(frame) -> [trade, ..] or None: feeds/bitmex.py's hot path, compiled."},
     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "feeds._scan", "Compiled frame scanners.", -1, methods};

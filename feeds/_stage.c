@@ -8,7 +8,7 @@
    feeds/ticks.py's ``_stage_each`` would with no extra flags and no overlap, and updates each symbol's
    [id, last venue seq, last exchange time] in ``symbols`` the same way. It stops before the first frame that needs
    a decision: a symbol not in ``symbols`` (registration), a trade outside ``bounds`` (Limits.bounds), a sequence
-   that repeats or skips (duplicates, gaps), a trade id that is not a decimal number (hashed or a UUID), a field of
+   that repeats or skips (duplicates, gaps), a trade id that is neither a decimal number nor a UUID (hashed), a field of
    another type or out of its record field's range, a frame of more than 64 trades, or a staging area that would
    fill. That frame's own updates are undone, so the Python loop takes it from a clean state and decides (counts,
    logs, callbacks). A frame is never split. tests/unit/test_compiled_stage.py compares ring bytes, counters and
@@ -20,6 +20,7 @@
 
 #define RECORD_BYTES 64
 #define MAX_FRAME_TRADES 64
+#define FLAG_TRADE_UUID 8  /* shm/flags.py */
 
 typedef struct {
     PyObject *known;   /* the symbol's [id, last seq, last time] list */
@@ -90,6 +91,34 @@ static int decimal_id(PyObject *text, unsigned long long *out) {
     return 1;
 }
 
+/* A UUID's text (``[0-9a-fA-F]{8}-{4}-{4}-{4}-{12}``) as a tick's (trade_id, trade_id_lo): shm/records.py uuid_words,
+   high ^ mix64(low) and low (splitmix64's finaliser). */
+static int uuid_id(PyObject *text, unsigned long long *ident, unsigned long long *low) {
+    if (!PyUnicode_CheckExact(text) || !PyUnicode_IS_ASCII(text) || PyUnicode_GET_LENGTH(text) != 36) return 0;
+    const unsigned char *s = PyUnicode_1BYTE_DATA(text);
+    unsigned long long words[2] = {0, 0};
+    int digits = 0;
+    for (int k = 0; k < 36; k++) {
+        unsigned c = s[k], d;
+        if (k == 8 || k == 13 || k == 18 || k == 23) {
+            if (c != '-') return 0;
+            continue;
+        }
+        if (c >= '0' && c <= '9') d = c - '0';
+        else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
+        else if (c >= 'A' && c <= 'F') d = c - 'A' + 10;
+        else return 0;
+        words[digits / 16] = words[digits / 16] << 4 | d;
+        digits++;
+    }
+    uint64_t w = words[1];
+    w = (w ^ (w >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    w = (w ^ (w >> 27)) * 0x94D049BB133111EBULL;
+    *ident = words[0] ^ (w ^ (w >> 31));
+    *low = words[1];
+    return 1;
+}
+
 static void put64(unsigned char *p, uint64_t v) { memcpy(p, &v, 8); }  /* x86-64 and aarch64: little-endian */
 
 /* Undo a frame's symbol updates, newest first (a symbol may trade twice in one frame). */
@@ -111,7 +140,7 @@ static void commit(undo *log, int n) {
 static int stage_trade(PyObject *trade, PyObject *symbols, const limits *l, long long recv_ns, long long tick_seq,
                        int exchange_id, int ids_from_seq, unsigned char *out, undo *entry) {
     long long ts, side, flags, seq, span, last, known_id;
-    unsigned long long ident;
+    unsigned long long ident, ident_lo = 0;
     if (!PyTuple_Check(trade) || PyTuple_GET_SIZE(trade) != 9) return 0;  /* a tuple, or a Trade (a NamedTuple) */
     PyObject **f = &PyTuple_GET_ITEM(trade, 0);
     if (!PyUnicode_CheckExact(f[0]) || !PyFloat_CheckExact(f[1]) || !PyFloat_CheckExact(f[2])) return 0;
@@ -126,7 +155,10 @@ static int stage_trade(PyObject *trade, PyObject *symbols, const limits *l, long
     if (seq >= 0 && (!int64_of(PyList_GET_ITEM(known, 1), &last) || (last >= 0 && (seq <= last || seq - last > span))))
         return 0;  /* a repeat or a gap (or a last seq the Python loop must compare) */
     if (ids_from_seq && seq >= 0) ident = (unsigned long long)seq;
-    else if (!decimal_id(f[5], &ident)) return 0;
+    else if (!decimal_id(f[5], &ident)) {
+        if (!uuid_id(f[5], &ident, &ident_lo)) return 0;  /* other text: hashed in Python */
+        flags |= FLAG_TRADE_UUID;
+    }
     if (known_id < 0 || known_id > UINT32_MAX || side < -128 || side > 127 || flags < 0 || flags > 255
             || exchange_id < 0 || exchange_id > 65535) return 0;  /* struct.error in Python: the frame is dropped */
     PyObject *new_ts = PyLong_FromLongLong(ts);
@@ -149,7 +181,7 @@ static int stage_trade(PyObject *trade, PyObject *symbols, const limits *l, long
     memcpy(out + 52, &exchange, 2);
     out[54] = (unsigned char)(int8_t)side;
     out[55] = (unsigned char)flags;
-    put64(out + 56, 0);
+    put64(out + 56, ident_lo);
     return 1;
 }
 

@@ -1,6 +1,7 @@
 """BitMEX ``trade`` table. ``partial`` (the table image on subscribe) is a replay."""
 from __future__ import annotations
 
+from feeds.compiled import scan
 from feeds.hot_path import HotPathParser
 from feeds.normalize import (SHAPE_ERRORS, load_json, missing, not_json_object, ns_from_iso, price, side, size,
                              trade_id)
@@ -75,6 +76,7 @@ class Parser(HotPathParser):
     """
 
     usual = staticmethod(_usual)  # the hot path (feeds/hot_path.py)
+    scanned = scan.bitmex if scan is not None else None  # the compiled hot path (feeds/_scan.c), where built
 
     def parse_careful(self, frame: str | bytes) -> list[Trade]:
         """``parse`` without its hot path: each field converted and checked in turn (tests compare the two)."""

@@ -1,5 +1,5 @@
-"""The compiled scanners (feeds/_scan.c: Binance, OKX, Bybit, Coinbase, Kraken v2, Bitstamp, Gemini) agree with the pure-Python
-parsers on every frame they accept (the same trades, values and types) and say None on whatever they doubt, so
+"""The compiled scanners (feeds/_scan.c: Binance, OKX, Bybit, Coinbase, Kraken v2, Bitstamp, Gemini, BitMEX)
+agree with the pure-Python parsers on every frame they accept (the same trades, values and types) and say None on whatever they doubt, so
 ``Parser.parse`` gives the same outcome with or without them: recorded samples, simulator frames (Binance: trade
 and aggTrade, raw and combined; OKX, Bybit and Kraken: batches of rows), the bad-field cases, hand-made edge
 cases (each field of a usual frame replaced by odd values, times, numbers) and mutations, as str, bytes,
@@ -66,6 +66,8 @@ OKX_ROW = '{"instId":"B-U","tradeId":"7","px":"1.5","sz":"2","side":"buy","ts":"
 BYBIT_ROW = '{"i":"7","T":1700000000000,"p":"1.5","v":"2","S":"Buy","s":"BU","BT":false}'
 KRAKEN_ROW = ('{"symbol":"B/U","side":"buy","price":1.5,"qty":2.25,"ord_type":"market","trade_id":7,'
               '"timestamp":"2023-09-25T07:49:37.708706Z"}')
+BITMEX_ROW = ('{"timestamp":"2021-07-22T22:36:19.764Z","symbol":"MATICUSDT","side":"Sell","size":1199,"price":0.8795,'
+              '"tickDirection":"PlusTick","trdMatchID":"3b2d6d74-b858-2413-ec15-715b1e7a251c","grossValue":10545205}')
 USUAL = {  # a usual frame whose every field the edge cases replace in turn
     "binance": GOOD,
     "okx": '{"arg":{"channel":"trades","instId":"B-U"},"data":[%s,%s]}' % (OKX_ROW, OKX_ROW.replace('"7"', '"8"')),
@@ -78,12 +80,14 @@ USUAL = {  # a usual frame whose every field the edge cases replace in turn
                 '"channel":"live_trades_ethusd","event":"trade"}',
     "gemini": '{"E":1783981140085684200,"s":"btcrlusd","t":2840141014190422,"p":"62145.38000","q":"0.0162522200",'
               '"m":true}',
+    "bitmex": '{"table":"trade","action":"insert","data":[%s,%s]}' % (BITMEX_ROW, BITMEX_ROW.replace('"Sell"', '"Buy"')),
 }
 USUAL_BITSTAMP, USUAL_GEMINI = USUAL["bitstamp"], USUAL["gemini"]
 ROWS = {  # a "data" array of ``n`` rows: the scanner takes up to 64, Python the rest
     "okx": lambda n: '{"arg":{"channel":"trades"},"data":[%s]}' % ",".join([OKX_ROW] * n),
     "bybit": lambda n: '{"topic":"publicTrade.BU","data":[%s]}' % ",".join([BYBIT_ROW] * n),
     "kraken": lambda n: '{"channel":"trade","type":"update","data":[%s]}' % ",".join([KRAKEN_ROW] * n),
+    "bitmex": lambda n: '{"table":"trade","action":"insert","data":[%s]}' % ",".join([BITMEX_ROW] * n),
 }
 TIMES = ["2021-04-17T16:43:37Z", "2021-04-17T16:43:37.1Z", "2021-04-17T16:43:37.123456789Z",
          "2021-04-17T16:43:37.1234567891Z", "2021-04-17T16:43:37.Z", "2021-04-17t16:43:37.5Z", "2021-04-17T16:43:37.5z",
@@ -138,6 +142,17 @@ VENUE_EDGES = {
                '{"type":"trade","symbol":"ANKRUSD","event_id":45465818387,"timestamp":1624493670759,'
                '"price":"0.07946","quantity":"1020.482111","side":"buy"}', '{"id":0,"status":200}',
                '{"id":1,"result":null}'],
+    "bitmex": ['{"table":"trade","action":"partial","data":[%s]}' % BITMEX_ROW,
+               '{"table":"trade","action":"insert","data":[]}', '{"table":"quote","action":"insert","data":[]}',
+               '{"info":"Welcome to the BitMEX Realtime API.","version":"2.0"}', '{"success":true,"subscribe":"x"}',
+               '{"status":400,"error":"Unknown table: x"}', "pong",
+               '{"table":"trade","action":"insert","data":[%s]}' % BITMEX_ROW.replace('"size":1199', '"size":0'),
+               '{"table":"trade","action":"insert","data":[%s]}' % BITMEX_ROW.replace('"size":1199', '"size":1199.0'),
+               '{"table":"trade","action":"insert","data":[%s]}' % BITMEX_ROW.replace('"price":0.8795', '"price":8'),
+               '{"table":"trade","action":"insert","data":[%s]}' % BITMEX_ROW.replace(
+                   '"size":1199', '"size":9007199254740993'),
+               '{"table":"trade","action":"insert","data":[%s]}' % BITMEX_ROW.replace('"trdMatchID":"3b2d', '"x":"'),
+               '{"table":"trade","action":"insert","data":[%s]}' % BITMEX_ROW.replace('"Sell"', '""')],
 }
 MUTATED = 10_000
 
@@ -177,7 +192,7 @@ def _frames(name: str) -> list:
             frames.append(case.without(path))
             frames += [case.with_raw(path, fragment) for fragment in FIELDS]
     frames += [frame for fragment in FIELDS for frame in _replaced(USUAL[name], fragment)]
-    if name in ("coinbase", "kraken"):  # times and, for Kraken, JSON number prices and sizes
+    if name in ("coinbase", "kraken", "bitmex"):  # times and, for Kraken and BitMEX, JSON number prices and sizes
         frames += [frame for text in TIMES for frame in _replaced(USUAL[name], f'"{text}"')]
         frames += [frame for number in FLOATS for frame in _replaced(USUAL[name], number)]
     sources = [frame.encode("utf-8", "surrogatepass") if isinstance(frame, str) else bytes(frame) for frame in frames]

@@ -43,7 +43,9 @@ def _odd(rng: random.Random, trade: list) -> list:
         2: [math.nan, -2.0, 0.0, 1e13, 2],
         3: [200, -129, 0, 1.0, True],
         4: [NOW - 10**16, NOW + 10**16, 2**63, float(NOW), -1],
-        5: ["", "x7", str(uuid.uuid4()), "1" * 21, "18446744073709551616", "٣", 7, None],
+        5: ["", "x7", str(uuid.uuid4()), str(uuid.uuid4()).upper(), "3b2d6d74-b858-2413-ec15-715b1e7a251g",
+            "3b2d6d74b-858-2413-ec15-715b1e7a251c", "3b2d6d74-b858-2413-ec15-715b1e7a251c ", "1" * 21,
+            "18446744073709551616", "٣", 7, None],
         6: [300, -1, 4, 1.0],
         7: [-1, 0, 1.5],  # (a seq past int64 would make every later trade of the symbol a repeat)
         8: [0, 2, 10**10, 1.0],
