@@ -1,7 +1,7 @@
 /* Compiled scanners for the feeds' most frequent frames (issue 12): the trades straight from the frame's bytes,
    without building the decoded JSON's dicts and strings first.
 
-   binance, okx, bybit, coinbase, kraken (v2), bitstamp, gemini, bitmex (frame) -> [trade, ..] | None: a usual trade frame of the venue gives
+   binance, okx, bybit, coinbase, kraken (v2), bitstamp, gemini, bitmex, deribit (frame) -> [trade, ..] | None: a usual trade frame of the venue gives
    the same list of trade tuples that the venue module's hot path builds (feeds/<venue>.py). On any doubt a
    scanner says None and the Python parser decides (and names what is wrong): escapes or bytes outside printable
    ASCII in a string, exponents, nested values other than the venue's, a key given twice, missing fields, other
@@ -279,6 +279,36 @@ static PyObject *bitmex_trades(const scanned *f) {
     return trade_list(t, f->rows);
 }
 
+/* --- Deribit: {"jsonrpc":"2.0","method":"subscription","params":{"channel":"trades.BTC-PERPETUAL.100ms",
+   "data":[{"trade_seq":..,"trade_id":"..","timestamp":..,"price":4469.5,"instrument_name":..,"direction":"sell",
+   "amount":1120,..}, ..]}}; ``trade_seq`` numbers each instrument's trades */
+enum { D_SEQ, D_ID, D_TIME, D_PRICE, D_NAME, D_DIRECTION, D_AMOUNT };
+static const keys deribit_top = {1, {"method"}, {6}}, deribit_params = {1, {"channel"}, {7}};
+static const keys deribit_row = {7, {"trade_seq", "trade_id", "timestamp", "price", "instrument_name", "direction",
+                                     "amount"}, {9, 8, 9, 5, 15, 9, 6}};
+static const shape deribit_shape = {&deribit_top, &deribit_params, &deribit_row, "params", 1};
+
+static PyObject *deribit_trades(const scanned *f) {
+    trade t[MAX_ROWS];
+    const value *channel = &f->nested.v[0];
+    if (!is_text(&f->top.v[0], "subscription") || !f->has_nested || channel->kind != STR || channel->n < 7
+            || memcmp(channel->s, "trades.", 7) != 0 || f->rows < 0) Py_RETURN_NONE;
+    for (int k = 0; k < f->rows; k++) {
+        const value *v = f->row[k].v;
+        if (v[D_NAME].kind != STR || v[D_ID].kind != STR || v[D_ID].n == 0 || v[D_SEQ].kind != INT
+                || v[D_TIME].kind != INT || v[D_TIME].i > MAX_MS || !positive_number(&v[D_PRICE], &t[k].price)
+                || !positive_number(&v[D_AMOUNT], &t[k].size)) Py_RETURN_NONE;
+        if (is_text(&v[D_DIRECTION], "buy")) t[k].side = 1;
+        else if (is_text(&v[D_DIRECTION], "sell")) t[k].side = -1;
+        else Py_RETURN_NONE;
+        t[k].symbol = &v[D_NAME];
+        t[k].id_text = &v[D_ID];
+        t[k].ns = v[D_TIME].i * 1000000LL;
+        t[k].seq = v[D_SEQ].i;
+    }
+    return trade_list(t, f->rows);
+}
+
 /* A venue's scan of a str, bytes, bytearray or memoryview frame; None on any doubt. */
 static PyObject *scan(PyObject *frame, const shape *sh, PyObject *(*trades)(const scanned *)) {
     scanned out;
@@ -304,6 +334,7 @@ static PyObject *kraken(PyObject *module, PyObject *frame) { return scan(frame, 
 static PyObject *bitstamp(PyObject *module, PyObject *frame) { return scan(frame, &bitstamp_shape, bitstamp_trades); }
 static PyObject *gemini(PyObject *module, PyObject *frame) { return scan(frame, &gemini_shape, gemini_trades); }
 static PyObject *bitmex(PyObject *module, PyObject *frame) { return scan(frame, &bitmex_shape, bitmex_trades); }
+static PyObject *deribit(PyObject *module, PyObject *frame) { return scan(frame, &deribit_shape, deribit_trades); }
 
 static PyMethodDef methods[] = {
     {"binance", binance, METH_O, "binance(frame) -> [trade] or None: feeds/binance.py's hot path, compiled."},
@@ -314,6 +345,7 @@ static PyMethodDef methods[] = {
     {"bitstamp", bitstamp, METH_O, "bitstamp(frame) -> [trade] or None: feeds/bitstamp.py's hot path, compiled."},
     {"gemini", gemini, METH_O, "gemini(frame) -> [trade] or None: feeds/gemini.py's hot path (new API), compiled."},
     {"bitmex", bitmex, METH_O, "bitmex(frame) -> [trade, ..] or None: feeds/bitmex.py's hot path, compiled."},
+    {"deribit", deribit, METH_O, "deribit(frame) -> [trade, ..] or None: feeds/deribit.py's hot path, compiled."},
     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "feeds._scan", "Compiled frame scanners.", -1, methods};

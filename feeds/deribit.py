@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import orjson
 
+from feeds.compiled import scan
 from feeds.hot_path import HotPathParser
 from feeds.normalize import (MAX_NS, SHAPE_ERRORS, load_json, missing, not_json_object, ns_from_ms, price, sequence,
                              side, size, trade_id)
@@ -90,6 +91,7 @@ class Parser(HotPathParser):
     """
 
     usual = staticmethod(_usual)  # the hot path (feeds/hot_path.py)
+    scanned = scan.deribit if scan is not None else None  # the compiled hot path (feeds/_scan.c), where built
 
     def __init__(self) -> None:
         super().__init__()

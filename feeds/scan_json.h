@@ -1,6 +1,6 @@
 /* The JSON subset the feeds' compiled scanners read (feeds/_scan.c): objects of plain keys, strings of printable
    ASCII without escapes, integers, numbers with a fraction, true/false/null; one nested object and one "data" array
-   of flat objects at the top level; the keys a venue names are captured, a key given twice is a doubt. Also the
+   of flat objects at the top level (or in the nested object); the keys a venue names are captured, a key given twice is a doubt. Also the
    exact readings of decimal texts, JSON numbers and ISO times that the venues' Python parsers would give.
    Included once, by feeds/_scan.c. */
 #define PY_SSIZE_T_CLEAN
@@ -118,6 +118,7 @@ typedef struct {
 typedef struct {
     const keys *top, *nested, *row;
     const char *nested_key;
+    int rows_in_nested;  /* the "data" array is a member of the nested object (Deribit's params), not top-level */
 } shape;
 
 typedef struct {
@@ -191,6 +192,30 @@ static const char *rows(const char *p, const char *end, const keys *k, scanned *
     }
 }
 
+/* The nested object of a shape whose "data" array lives in it: its scalar members named in ``k`` captured, its
+   "data" array's rows into ``out``; any other array or object is a doubt. */
+static const char *object_with_rows(const char *p, const char *end, const keys *k, captured *c, const keys *row,
+                                    scanned *out) {
+    clear(c, k);
+    if (p >= end || *p != '{') return NULL;
+    p = ws(p + 1, end);
+    if (p < end && *p == '}') return p + 1;
+    for (;;) {
+        const char *key;
+        Py_ssize_t n;
+        value v;
+        int more;
+        if (!(p = member_key(p, end, &key, &n)) || p >= end) return NULL;
+        if (*p == '[') {
+            if (out->rows >= 0 || n != 4 || memcmp(key, "data", 4) != 0 || !(p = rows(p, end, row, out))) return NULL;
+        } else if (!(p = scalar(p, end, &v)) || !capture(c, k, key, n, &v)) {
+            return NULL;
+        }
+        if ((more = next_member(&p, end, '}')) < 0) return NULL;
+        if (!more) return p;
+    }
+}
+
 /* The whole frame: one top-level object, then only whitespace. */
 static int scan_frame(const char *p, Py_ssize_t len, const shape *sh, scanned *out) {
     const char *end = p + len;
@@ -209,11 +234,14 @@ static int scan_frame(const char *p, Py_ssize_t len, const shape *sh, scanned *o
         if (!(p = member_key(p, end, &key, &n)) || p >= end) return 0;
         if (*p == '{') {
             if (!sh->nested_key || out->has_nested || (Py_ssize_t)strlen(sh->nested_key) != n
-                    || memcmp(key, sh->nested_key, n) != 0 || !(p = flat_object(p, end, sh->nested, &out->nested)))
+                    || memcmp(key, sh->nested_key, n) != 0)
                 return 0;
+            p = sh->rows_in_nested ? object_with_rows(p, end, sh->nested, &out->nested, sh->row, out)
+                                   : flat_object(p, end, sh->nested, &out->nested);
+            if (!p) return 0;
             out->has_nested = 1;
         } else if (*p == '[') {
-            if (!sh->row || out->rows >= 0 || n != 4 || memcmp(key, "data", 4) != 0
+            if (!sh->row || sh->rows_in_nested || out->rows >= 0 || n != 4 || memcmp(key, "data", 4) != 0
                     || !(p = rows(p, end, sh->row, out)))
                 return 0;
         } else if (!(p = scalar(p, end, &v)) || !capture(&out->top, sh->top, key, n, &v)) {

@@ -1,12 +1,12 @@
-"""The compiled scanners (feeds/_scan.c: Binance, OKX, Bybit, Coinbase, Kraken v2, Bitstamp, Gemini, BitMEX)
-agree with the pure-Python parsers on every frame they accept (the same trades, values and types) and say None on whatever they doubt, so
-``Parser.parse`` gives the same outcome with or without them: recorded samples, simulator frames (Binance: trade
-and aggTrade, raw and combined; OKX, Bybit and Kraken: batches of rows), the bad-field cases, hand-made edge
-cases (each field of a usual frame replaced by odd values, times, numbers) and mutations, as str, bytes,
-bytearray and memoryview.
+"""The compiled scanners (feeds/_scan.c: Binance, OKX, Bybit, Coinbase, Kraken v2, Bitstamp, Gemini, BitMEX, Deribit)
+agree with the pure-Python parsers on every frame they accept (the same trades, values and types) and say None on
+whatever they doubt, so ``Parser.parse`` gives the same outcome with or without them: recorded samples, simulator
+frames (Binance: trade and aggTrade, raw and combined; OKX, Bybit and Kraken: batches of rows), the bad-field cases,
+hand-made edge cases (each field of a usual frame replaced by odd values, times, numbers) and mutations, as str,
+bytes, bytearray and memoryview.
 
-``make test`` sets TICKAGG_REQUIRE_COMPILED=1: there the scanner must have been built; elsewhere (no C
-compiler when installed) these tests are skipped and the feeds parse in Python.
+``make test`` sets TICKAGG_REQUIRE_COMPILED=1: there the scanner must have been built; elsewhere (no C compiler when
+installed) these tests are skipped and the feeds parse in Python.
 """
 from __future__ import annotations
 
@@ -68,6 +68,10 @@ KRAKEN_ROW = ('{"symbol":"B/U","side":"buy","price":1.5,"qty":2.25,"ord_type":"m
               '"timestamp":"2023-09-25T07:49:37.708706Z"}')
 BITMEX_ROW = ('{"timestamp":"2021-07-22T22:36:19.764Z","symbol":"MATICUSDT","side":"Sell","size":1199,"price":0.8795,'
               '"tickDirection":"PlusTick","trdMatchID":"3b2d6d74-b858-2413-ec15-715b1e7a251c","grossValue":10545205}')
+DERIBIT_ROW = ('{"trade_seq":40781986,"trade_id":"66460463","timestamp":1584058044032,"tick_direction":3,'
+               '"price":4469.5,"liquidation":"T","instrument_name":"BTC-PERPETUAL","index_price":4805.41,'
+               '"direction":"sell","amount":1120}')
+DERIBIT = '{"jsonrpc":"2.0","method":"subscription","params":{"channel":"trades.B.100ms","data":[%s]}}'
 USUAL = {  # a usual frame whose every field the edge cases replace in turn
     "binance": GOOD,
     "okx": '{"arg":{"channel":"trades","instId":"B-U"},"data":[%s,%s]}' % (OKX_ROW, OKX_ROW.replace('"7"', '"8"')),
@@ -81,6 +85,8 @@ USUAL = {  # a usual frame whose every field the edge cases replace in turn
     "gemini": '{"E":1783981140085684200,"s":"btcrlusd","t":2840141014190422,"p":"62145.38000","q":"0.0162522200",'
               '"m":true}',
     "bitmex": '{"table":"trade","action":"insert","data":[%s,%s]}' % (BITMEX_ROW, BITMEX_ROW.replace('"Sell"', '"Buy"')),
+    "deribit": '{"jsonrpc":"2.0","method":"subscription","params":{"channel":"trades.BTC-PERPETUAL.100ms","data":[%s,%s]}}'
+               % (DERIBIT_ROW, DERIBIT_ROW.replace('"trade_seq":40781986', '"trade_seq":40781987')),
 }
 USUAL_BITSTAMP, USUAL_GEMINI = USUAL["bitstamp"], USUAL["gemini"]
 ROWS = {  # a "data" array of ``n`` rows: the scanner takes up to 64, Python the rest
@@ -88,6 +94,7 @@ ROWS = {  # a "data" array of ``n`` rows: the scanner takes up to 64, Python the
     "bybit": lambda n: '{"topic":"publicTrade.BU","data":[%s]}' % ",".join([BYBIT_ROW] * n),
     "kraken": lambda n: '{"channel":"trade","type":"update","data":[%s]}' % ",".join([KRAKEN_ROW] * n),
     "bitmex": lambda n: '{"table":"trade","action":"insert","data":[%s]}' % ",".join([BITMEX_ROW] * n),
+    "deribit": lambda n: DERIBIT % ",".join([DERIBIT_ROW] * n),
 }
 TIMES = ["2021-04-17T16:43:37Z", "2021-04-17T16:43:37.1Z", "2021-04-17T16:43:37.123456789Z",
          "2021-04-17T16:43:37.1234567891Z", "2021-04-17T16:43:37.Z", "2021-04-17t16:43:37.5Z", "2021-04-17T16:43:37.5z",
@@ -153,6 +160,20 @@ VENUE_EDGES = {
                    '"size":1199', '"size":9007199254740993'),
                '{"table":"trade","action":"insert","data":[%s]}' % BITMEX_ROW.replace('"trdMatchID":"3b2d', '"x":"'),
                '{"table":"trade","action":"insert","data":[%s]}' % BITMEX_ROW.replace('"Sell"', '""')],
+    "deribit": ['{"jsonrpc":"2.0","method":"subscription","params":{"channel":"book.B.100ms","data":[%s]}}' % DERIBIT_ROW,
+                '{"jsonrpc":"2.0","method":"subscription","params":{"data":[%s],"channel":"trades.B"}}' % DERIBIT_ROW,
+                '{"jsonrpc":"2.0","method":"subscription","params":{"channel":"trades.B"},"data":[%s]}' % DERIBIT_ROW,
+                '{"jsonrpc":"2.0","method":"subscription","params":{"channel":"trades.B","data":[]}}',
+                '{"jsonrpc":"2.0","method":"subscription","params":{"channel":"trades.B","data":{}}}',
+                '{"jsonrpc":"2.0","method":"subscription","params":{"channel":"trades.B","data":[%s],"data":[]}}'
+                % DERIBIT_ROW, '{"jsonrpc":"2.0","method":"subscription","params":{"channel":"trades.B","x":[1]}}',
+                '{"jsonrpc":"2.0","method":"heartbeat","params":{"type":"test_request"}}',
+                '{"jsonrpc":"2.0","method":"heartbeat","params":{"type":"heartbeat"}}',
+                '{"jsonrpc":"2.0","id":2,"result":["trades.B.100ms"]}', '{"jsonrpc":"2.0","id":2,"error":{"code":1}}',
+                DERIBIT % DERIBIT_ROW.replace('"amount":1120', '"amount":1120.5'),
+                DERIBIT % DERIBIT_ROW.replace('"trade_seq":40781986', '"trade_seq":"40781986"'),
+                DERIBIT % DERIBIT_ROW.replace('"timestamp":1584058044032', '"timestamp":9223372036855'),
+                DERIBIT % DERIBIT_ROW.replace('"direction":"sell"', '"direction":"buy"')],
 }
 MUTATED = 10_000
 
@@ -192,7 +213,7 @@ def _frames(name: str) -> list:
             frames.append(case.without(path))
             frames += [case.with_raw(path, fragment) for fragment in FIELDS]
     frames += [frame for fragment in FIELDS for frame in _replaced(USUAL[name], fragment)]
-    if name in ("coinbase", "kraken", "bitmex"):  # times and, for Kraken and BitMEX, JSON number prices and sizes
+    if name in ("coinbase", "kraken", "bitmex", "deribit"):  # times; JSON number prices and sizes
         frames += [frame for text in TIMES for frame in _replaced(USUAL[name], f'"{text}"')]
         frames += [frame for number in FLOATS for frame in _replaced(USUAL[name], number)]
     sources = [frame.encode("utf-8", "surrogatepass") if isinstance(frame, str) else bytes(frame) for frame in frames]

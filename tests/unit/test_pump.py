@@ -45,7 +45,7 @@ if pump is None:
         raise RuntimeError("feeds/_pump.c was not built: `pip install -e .` needs a C compiler and the Python headers")
     pytest.skip("the compiled read loop is not built (pure-Python reads only)", allow_module_level=True)
 
-VENUES = ["binance", "okx", "bybit", "coinbase", "kraken", "bitstamp", "gemini", "bitmex"]
+VENUES = ["binance", "okx", "bybit", "coinbase", "kraken", "bitstamp", "gemini", "bitmex", "deribit"]
 PER_READ = ("reads", "batch_waits", "last_frame_ns", "connected", "connections", "pings_sent")
 
 
