@@ -1,7 +1,7 @@
 /* Compiled scanners for the feeds' most frequent frames (issue 12): the trades straight from the frame's bytes,
    without building the decoded JSON's dicts and strings first.
 
-   binance, okx, bybit, coinbase, kraken (v2), bitstamp, gemini, bitmex, deribit (frame) -> [trade, ..] | None: a usual trade frame of the venue gives
+   binance, okx, bybit, coinbase, kraken (v2), bitstamp, gemini, bitmex, deribit (frame), bitfinex (symbols, frame) -> [trade, ..] | None: a usual trade frame of the venue gives
    the same list of trade tuples that the venue module's hot path builds (feeds/<venue>.py). On any doubt a
    scanner says None and the Python parser decides (and names what is wrong): escapes or bytes outside printable
    ASCII in a string, exponents, nested values other than the venue's, a key given twice, missing fields, other
@@ -13,6 +13,7 @@
 /* One trade tuple, as the venue parsers build it: (symbol, price, size, side, ts_ns, trade_id, 0, seq, 1). */
 typedef struct {
     const value *symbol, *id_text;  /* id_text NULL: the id's text is ``id`` in decimal */
+    PyObject *symbol_object;  /* where the symbol is already a str (Bitfinex's channel map), else NULL */
     double price, size;
     int side;
     long long ns, seq, id;
@@ -33,7 +34,8 @@ static PyObject *trade_tuple(const trade *t) {
         id_n = digits + sizeof digits - w;
     }
     PyObject *items[9] = {
-        PyUnicode_FromStringAndSize(t->symbol->s, t->symbol->n), PyFloat_FromDouble(t->price),
+        t->symbol_object ? Py_NewRef(t->symbol_object) : PyUnicode_FromStringAndSize(t->symbol->s, t->symbol->n),
+        PyFloat_FromDouble(t->price),
         PyFloat_FromDouble(t->size), PyLong_FromLong(t->side), PyLong_FromLongLong(t->ns),
         PyUnicode_FromStringAndSize(id, id_n), PyLong_FromLong(0), PyLong_FromLongLong(t->seq), PyLong_FromLong(1)};
     PyObject *tuple = NULL;
@@ -64,7 +66,7 @@ static const shape binance_shape = {&binance_keys, &binance_keys, NULL, "data"};
 
 static PyObject *binance_trades(const scanned *f) {
     const value *v;
-    trade t;
+    trade t = {0};
     if (f->top.v[B_STREAM].kind != NONE && f->has_nested) v = f->nested.v;
     else if (!f->has_nested) v = f->top.v;
     else Py_RETURN_NONE;  /* "data" without "stream": the Python parser reads the frame itself */
@@ -104,6 +106,7 @@ static PyObject *okx_trades(const scanned *f) {
         else if (is_text(&v[O_SIDE], "sell")) t[k].side = -1;
         else Py_RETURN_NONE;
         t[k].symbol = &v[O_INST];
+        t[k].symbol_object = NULL;
         t[k].id_text = &v[O_ID];
         t[k].ns = ms * 1000000LL;
     }
@@ -129,6 +132,7 @@ static PyObject *bybit_trades(const scanned *f) {
         else if (is_text(&v[Y_SIDE], "Sell")) t[k].side = -1;
         else Py_RETURN_NONE;
         t[k].symbol = &v[Y_SYMBOL];
+        t[k].symbol_object = NULL;
         t[k].id_text = &v[Y_ID];
         t[k].ns = v[Y_TIME].i * 1000000LL;
         t[k].seq = -1;
@@ -145,7 +149,7 @@ static const shape coinbase_shape = {&coinbase_keys, NULL, NULL, NULL};
 
 static PyObject *coinbase_trades(const scanned *f) {
     const value *v = f->top.v;
-    trade t;
+    trade t = {0};
     if (!is_text(&v[C_TYPE], "match") || v[C_ID].kind != INT || v[C_PRODUCT].kind != STR
             || !positive_decimal(&v[C_PRICE], &t.price) || !positive_decimal(&v[C_SIZE], &t.size)
             || !iso_ns(&v[C_TIME], &t.ns)) Py_RETURN_NONE;
@@ -176,6 +180,7 @@ static PyObject *kraken_trades(const scanned *f) {
         else if (is_text(&v[K_SIDE], "sell")) t[k].side = -1;
         else Py_RETURN_NONE;
         t[k].symbol = &v[K_SYMBOL];
+        t[k].symbol_object = NULL;
         t[k].id_text = NULL;
         t[k].seq = t[k].id = v[K_ID].i;
     }
@@ -194,7 +199,7 @@ static const shape bitstamp_shape = {&bitstamp_top, &bitstamp_data, NULL, "data"
 
 static PyObject *bitstamp_trades(const scanned *f) {
     const value *top = f->top.v, *v = f->nested.v;
-    trade t;
+    trade t = {0};
     value symbol;
     long long us;
     Py_ssize_t prefix = sizeof(CHANNEL_PREFIX) - 1;
@@ -232,7 +237,7 @@ static const shape gemini_shape = {&gemini_keys, NULL, NULL, NULL};
 
 static PyObject *gemini_trades(const scanned *f) {
     const value *v = f->top.v;
-    trade t;
+    trade t = {0};
     if (v[G_T].kind != INT || v[G_E].kind != INT || v[G_S].kind != STR || !positive_decimal(&v[G_P], &t.price)
             || !positive_decimal(&v[G_Q], &t.size) || (v[G_M].kind != TRUE_ && v[G_M].kind != FALSE_)) Py_RETURN_NONE;
     t.symbol = &v[G_S];
@@ -273,6 +278,7 @@ static PyObject *bitmex_trades(const scanned *f) {
         else if (is_text(&v[X_SIDE], "Sell")) t[k].side = -1;
         else Py_RETURN_NONE;
         t[k].symbol = &v[X_SYMBOL];
+        t[k].symbol_object = NULL;
         t[k].id_text = &v[X_ID];
         t[k].seq = -1;
     }
@@ -302,11 +308,114 @@ static PyObject *deribit_trades(const scanned *f) {
         else if (is_text(&v[D_DIRECTION], "sell")) t[k].side = -1;
         else Py_RETURN_NONE;
         t[k].symbol = &v[D_NAME];
+        t[k].symbol_object = NULL;
         t[k].id_text = &v[D_ID];
         t[k].ns = v[D_TIME].i * 1000000LL;
         t[k].seq = v[D_SEQ].i;
     }
     return trade_list(t, f->rows);
+}
+
+/* --- Bitfinex: [chanId,"te",[ID,MTS,AMOUNT,PRICE],..] on a channel the parser mapped to its symbol ("subscribed"
+   frames: feeds/bitfinex.py); AMOUNT > 0: the taker bought; [chanId,"tu",..] and [chanId,"hb"] repeat a trade or beat
+   the heart: no trades. The scanner takes the parser's map: bitfinex(symbols, frame). */
+static const char *skip_value(const char *p, const char *end) {  /* a scalar or an array of scalars */
+    value v;
+    if (p < end && *p == '[') {
+        p = ws(p + 1, end);
+        if (p < end && *p == ']') return p + 1;
+        for (;;) {
+            int more;
+            if (!(p = scalar(p, end, &v))) return NULL;
+            if ((more = next_member(&p, end, ']')) < 0) return NULL;
+            if (!more) return p;
+        }
+    }
+    return scalar(p, end, &v);
+}
+
+/* A JSON number of either sign, as float() of orjson's value, when read exactly here. */
+static const char *signed_number(const char *p, const char *end, double *out) {
+    int negative = p < end && *p == '-';
+    value v;
+    if (!(p = number(p + negative, end, &v))) return NULL;
+    if (v.kind == INT) *out = (double)v.i;
+    else if (v.kind != FLOAT || exact_decimal(v.s, v.n, out) != 1) return NULL;
+    if (negative) *out = -*out;
+    return p;
+}
+
+static PyObject *bitfinex_scan(PyObject *symbols, const char *p, Py_ssize_t len) {
+    const char *end = p + len, *body;
+    Py_ssize_t body_n;
+    value channel, id, ms;
+    double amount, price;
+    trade t = {0};
+    p = ws(p, end);
+    if (p >= end || *p != '[') Py_RETURN_NONE;
+    p = ws(p + 1, end);
+    if (!(p = number(p, end, &channel)) || channel.kind != INT || next_member(&p, end, ']') != 1
+            || !(p = text(p, end, &body, &body_n))) Py_RETURN_NONE;
+    int live = (body_n == 2 && memcmp(body, "te", 2) == 0) || (body_n == 3 && memcmp(body, "fte", 3) == 0);
+    int repeat = (body_n == 2 && (memcmp(body, "tu", 2) == 0 || memcmp(body, "hb", 2) == 0))
+                 || (body_n == 3 && memcmp(body, "ftu", 3) == 0);
+    if (!live && !repeat) Py_RETURN_NONE;
+    int more = next_member(&p, end, ']');
+    if (more < 0 || (live && !more)) Py_RETURN_NONE;
+    if (live) {  /* [ID,MTS,AMOUNT,PRICE,..] */
+        if (p >= end || *p != '[') Py_RETURN_NONE;
+        p = ws(p + 1, end);
+        if (!(p = number(p, end, &id)) || id.kind != INT || next_member(&p, end, ']') != 1
+                || !(p = number(p, end, &ms)) || ms.kind != INT || ms.i > MAX_MS || next_member(&p, end, ']') != 1
+                || !(p = signed_number(p, end, &amount)) || next_member(&p, end, ']') != 1
+                || !(p = signed_number(p, end, &price)) || !(price > 0.0) || amount == 0.0) Py_RETURN_NONE;
+        value extra;
+        while ((more = next_member(&p, end, ']')) == 1)  /* the row's other members */
+            if (!(p = scalar(p, end, &extra))) Py_RETURN_NONE;
+        if (more < 0) Py_RETURN_NONE;
+        more = next_member(&p, end, ']');
+        if (more < 0) Py_RETURN_NONE;
+    }
+    while (more) {  /* the rest: scalars and arrays of scalars */
+        if (!(p = skip_value(p, end)) || (more = next_member(&p, end, ']')) < 0) Py_RETURN_NONE;
+    }
+    if (ws(p, end) != end) Py_RETURN_NONE;
+    if (repeat) return PyList_New(0);
+    PyObject *key = PyLong_FromLongLong(channel.i);
+    if (key == NULL) return NULL;
+    PyObject *symbol = PyDict_GetItemWithError(symbols, key);  /* borrowed */
+    Py_DECREF(key);
+    if (symbol == NULL) {
+        if (PyErr_Occurred()) PyErr_Clear();
+        Py_RETURN_NONE;  /* a channel never subscribed: the Python parser names it */
+    }
+    t.symbol_object = symbol;
+    t.price = price;
+    t.size = amount > 0 ? amount : -amount;
+    t.side = amount > 0 ? 1 : -1;
+    t.ns = ms.i * 1000000LL;
+    t.id = id.i;
+    t.seq = -1;
+    return trade_list(&t, 1);
+}
+
+static PyObject *bitfinex(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
+    const char *s;
+    Py_ssize_t n;
+    Py_buffer view;
+    PyObject *result;
+    if (nargs != 2 || !PyDict_Check(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "bitfinex(symbols, frame): the parser's chanId -> symbol dict, a frame");
+        return NULL;
+    }
+    if (PyUnicode_Check(args[1])) {
+        if (!(s = PyUnicode_AsUTF8AndSize(args[1], &n))) { PyErr_Clear(); Py_RETURN_NONE; }
+        return bitfinex_scan(args[0], s, n);
+    }
+    if (PyObject_GetBuffer(args[1], &view, PyBUF_SIMPLE) < 0) { PyErr_Clear(); Py_RETURN_NONE; }
+    result = bitfinex_scan(args[0], view.buf, view.len);
+    PyBuffer_Release(&view);
+    return result;
 }
 
 /* A venue's scan of a str, bytes, bytearray or memoryview frame; None on any doubt. */
@@ -346,6 +455,8 @@ static PyMethodDef methods[] = {
     {"gemini", gemini, METH_O, "gemini(frame) -> [trade] or None: feeds/gemini.py's hot path (new API), compiled."},
     {"bitmex", bitmex, METH_O, "bitmex(frame) -> [trade, ..] or None: feeds/bitmex.py's hot path, compiled."},
     {"deribit", deribit, METH_O, "deribit(frame) -> [trade, ..] or None: feeds/deribit.py's hot path, compiled."},
+    {"bitfinex", (PyCFunction)(void (*)(void))bitfinex, METH_FASTCALL,
+     "bitfinex(symbols, frame) -> [trade] or None: feeds/bitfinex.py's hot path, compiled (symbols: chanId -> symbol)."},
     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "feeds._scan", "Compiled frame scanners.", -1, methods};

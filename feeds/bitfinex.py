@@ -12,6 +12,7 @@ from functools import partial
 
 import orjson
 
+from feeds.compiled import scan
 from feeds.hot_path import HotPathParser
 from feeds.normalize import (MAX_NS, SHAPE_ERRORS, load_json, missing, not_json_object, ns_from_ms, price, signed_size,
                              trade_id)
@@ -100,6 +101,8 @@ class Parser(HotPathParser):
         super().__init__()
         self.symbols: dict[int, str] = {}  # chanId -> symbol, from "subscribed"
         self.usual = partial(_usual, symbols=self.symbols)  # the hot path (feeds/hot_path.py), on these channels
+        if scan is not None:  # the compiled hot path (feeds/_scan.c), where built, on the same channels
+            self.scanned = partial(scan.bitfinex, self.symbols)
 
     def parse_careful(self, frame: str | bytes) -> list[Trade]:
         """``parse`` without its hot path: each field converted and checked in turn (tests compare the two)."""
