@@ -22,7 +22,7 @@ $(PY):
 
 # The feeds' compiled parts (feeds/_scan.c, _stage.c, _pump.c, built by the install) need a C compiler and Python's
 # headers: installed with apt-get when missing (as root); without them the install goes on, the feeds pure Python.
-$(INSTALLED): $(PY) setup.cfg pyproject.toml setup.py feeds/_scan.c feeds/scan_json.h feeds/_stage.c feeds/_pump.c
+$(INSTALLED): $(PY) setup.cfg pyproject.toml setup.py $(wildcard feeds/*.c feeds/*.h)
 	@if ! command -v cc >/dev/null || ! $(PY) -c 'import os, sys, sysconfig; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))'; then \
 		[ "$$(id -u)" = 0 ] && apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q gcc python3-dev \
 		|| echo "no C compiler or Python headers (Debian: gcc, python3-dev): the feeds will run in pure Python"; \

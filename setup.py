@@ -5,7 +5,11 @@ their pure-Python paths (feeds/compiled.py)."""
 from setuptools import Extension, setup
 
 setup(ext_modules=[
-    Extension("feeds._scan", ["feeds/_scan.c"], depends=["feeds/scan_json.h"], optional=True, extra_compile_args=["-O2"]),
-    Extension("feeds._stage", ["feeds/_stage.c"], optional=True, extra_compile_args=["-O2"]),
-    Extension("feeds._pump", ["feeds/_pump.c"], optional=True, extra_compile_args=["-O2"]),
+    Extension("feeds._scan", ["feeds/_scan.c"], depends=["feeds/scan_json.h", "feeds/scan_venues.h"], optional=True,
+              extra_compile_args=["-O2"]),
+    Extension("feeds._stage", ["feeds/_stage.c"], depends=["feeds/stage_record.h"], optional=True,
+              extra_compile_args=["-O2"]),
+    Extension("feeds._pump", ["feeds/_pump.c"],
+              depends=["feeds/scan_json.h", "feeds/scan_venues.h", "feeds/stage_record.h"], optional=True,
+              extra_compile_args=["-O2"]),
 ])

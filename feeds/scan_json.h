@@ -1,6 +1,7 @@
 /* The JSON subset the feeds' compiled scanners read (feeds/_scan.c): objects of plain keys, strings of printable
    ASCII without escapes, integers, numbers with a fraction, true/false/null; one nested object and one "data" array
-   of flat objects at the top level (or in the nested object); the keys a venue names are captured, a key given twice is a doubt. Also the
+   of flat objects at the top level (or in the nested object); the keys a venue names are captured, a key given
+   twice is a doubt. Also the
    exact readings of decimal texts, JSON numbers and ISO times that the venues' Python parsers would give.
    Included once, by feeds/_scan.c. */
 #define PY_SSIZE_T_CLEAN
