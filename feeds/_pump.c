@@ -2,68 +2,54 @@
 
    At a few thousand frames a second a feed pays a wakeup per read, and the interpreter's path through one
    (Feed._serve, Session.read, Connection.read, Session.text, TickWriter.add_one, the pusher: ~150 bytecodes, run
-   cold after other processes ran) cost 2-3x the bare recv loop it rides on. ``Pump.run`` stays in C across reads:
+   cold after other processes ran) cost 2-3x the bare recv loop it rides on; and building each trade's tuple,
+   strings and floats for the staging loop to take apart again cost as much as the reading. ``Pump.run`` stays in
+   C across reads and builds no Python object for a usual trade:
 
-     recv (blocking, the socket's SO_RCVTIMEO; the GIL released)          -> TIMEOUT when it expires
-     every whole frame of the read: an unmasked text frame under the size limit, read by the venue's compiled
-       scanner (feeds/_scan.c)                           -> anything else (control, binary, fragment, a frame
-                                                            the scanner doubts): DECLINE, the read untouched
-     the read's trades staged by feeds/_stage.c           -> a frame needing a decision: PARTIAL
-     the staged records pushed into the tick ring (shm/plain.py's protocol, the doorbell)
-                                                          -> the ring's damage check due: CHECK (Python pushes)
+     recv (blocking, the socket's SO_RCVTIMEO; the GIL released)         -> TIMEOUT when it expires
+     each whole frame: an unmasked text frame under the size limit, its trades read by the venue's compiled reader
+       (feeds/scan_venues.h) into structs, their records packed (feeds/stage_record.h: the symbol's list found
+       through feeds/symbol_cache.h)      -> a frame it doubts (control, binary, fragment, oversized, not a usual
+                                             trade frame): REST; a frame whose trades need a decision (a new symbol,
+                                             a gap, a repeat, an implausible or hashed-id trade): REST, that frame's
+                                             trades handed over as tuples (``frames``) to be staged first
+     the staged records pushed into the tick ring (feeds/ring_push.h)    -> the ring's damage check due: CHECK
      optionally the batching wait (feeds/batching.py), the next read not blocking and stamped with its start
-     the housekeeping time passed                         -> HOUSEKEEPING
-   and returns to Python (feeds/pumped.py) for each of those, for EOF and for errors. What Python gets on each
-   return is the state the Python loop would have at that point: a DECLINE'd read's bytes at the buffer's start
-   (``filled`` before it, ``received``), dispatched by Connection.dispatch as if just read; a PARTIAL read's frames
-   and the index of the first not staged; the counters of every read handled in C (``counters``). So outcomes
-   never depend on which loop read a frame (tests/unit/test_pump.py compares ring bytes and counters).
+     the housekeeping time passed                                        -> HOUSEKEEPING
+   and returns to Python (feeds/pumped.py) for each of those, for EOF and for errors. On REST the frames of the read
+   it did not handle are moved to the buffer's start (``received`` bytes), for Connection.dispatch to hand on as
+   the Python reader would; every read's bytes and every frame handled here are counted here (``counters``). So
+   outcomes never depend on which loop read a frame (tests/unit/test_pump.py compares ring bytes and counters).
 
    Signals: Python's handlers run only at the top of the loop (nothing staged, nothing half-read) and when a wait
-   is interrupted; a stop signal's ``Stopped`` (feeds/stop.py) propagates from there.
-
-   Memory ordering (shm/plain.py, shm/doorbell.py): tail loaded with acquire, records copied, head stored with
-   release; then a full fence before the ``asleep`` load, which closes the window shm/doorbell.py describes for
-   Python producers (a push landing as the consumer arms its flag). Header words are never trusted: positions are
-   checked as plain.push does, the capacity is the one validated at attach. Optional (setup.py); loaded by
-   feeds/compiled.py. */
+   is interrupted; a stop signal's ``Stopped`` (feeds/stop.py) propagates from there. Optional (setup.py); loaded
+   by feeds/compiled.py. */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include "structmember.h"
 #include <errno.h>
-#include <limits.h>
-#include <linux/futex.h>
-#include <stdint.h>
-#include <string.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <time.h>
-#include <unistd.h>
 
-#define HEADER_BYTES 4096
-#define RECORD_BYTES 64
-#define W_HEAD 8
-#define W_DROPPED 16
-#define W_PRODUCER_HB 18
-#define W_PRODUCER_RESYNCS 19
-#define W_BELL 20
-#define W_TAIL 24
-#define W_ASLEEP 25
+#include "scan_venues.h"
+#include "stage_record.h"
+#include "ring_push.h"
+#include "symbol_cache.h"
 
-enum { TIMEOUT, HOUSEKEEPING, DECLINE, PARTIAL, CHECK, END, FAILED };
+enum { TIMEOUT, HOUSEKEEPING, REST, CHECK, END, FAILED };
 enum { C_BYTES, C_READS, C_FRAMES, C_TRADES, C_TICKS, C_RING_DROPPED, C_BATCH_WAITS, N_COUNTERS };
 
 typedef struct {
     PyObject_HEAD
-    int fd;
+    int fd, venue, exchange_id, ids_from_seq;
     Py_ssize_t max_frame, staging_capacity, slots;
-    PyObject *buffer, *scanner, *stage, *staging, *symbols, *ring_memory;
-    PyObject *exchange_id, *ids_from_seq, *capacity;  /* stage's arguments, as Python ints */
-    PyObject *behind, *ahead, *min_price, *max_price, *min_size, *max_size;  /* Limits.bounds' parts */
-    long long filled, staged, tick_seq, recv_ns, last_rx_ns, stamp_ns, received, filled_before;
+    PyObject *buffer, *channels, *staging, *symbols, *ring_memory;
+    long long behind, ahead;  /* Limits: receive time minus / plus these bound exchange times (LLONG_MAX: none) */
+    double min_price, max_price, min_size, max_size;
+    symbol_cache cache;
+    long long filled, staged, tick_seq, recv_ns, last_rx_ns, received;
     int error;
-    PyObject *frames;  /* PARTIAL: the read's frames; ``index``: the first not staged */
-    Py_ssize_t index;
+    PyObject *frames;  /* REST: the trade list of the frame to stage before the rest, or None */
     long long counters[N_COUNTERS];
 } Pump;
 
@@ -74,81 +60,59 @@ static long long clock_ns(clockid_t clock) {
 }
 
 static void pump_dealloc(Pump *self) {
-    Py_XDECREF(self->buffer); Py_XDECREF(self->scanner); Py_XDECREF(self->stage); Py_XDECREF(self->staging);
-    Py_XDECREF(self->symbols); Py_XDECREF(self->ring_memory); Py_XDECREF(self->exchange_id);
-    Py_XDECREF(self->ids_from_seq); Py_XDECREF(self->capacity); Py_XDECREF(self->behind); Py_XDECREF(self->ahead);
-    Py_XDECREF(self->min_price); Py_XDECREF(self->max_price); Py_XDECREF(self->min_size);
-    Py_XDECREF(self->max_size); Py_XDECREF(self->frames);
+    Py_XDECREF(self->buffer); Py_XDECREF(self->channels); Py_XDECREF(self->staging); Py_XDECREF(self->symbols);
+    Py_XDECREF(self->ring_memory); Py_XDECREF(self->frames);
+    cache_clear(&self->cache);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
-/* Pump(fd, buffer, max_frame, scanner, stage, staging, staging_capacity, symbols, exchange_id, ids_from_seq,
-        bounds_parts, ring_memory, slots) */
+/* A Limits offset (``_behind_ns``, ``_ahead_ns``): an int, or inf for no bound (LLONG_MAX). */
+static int offset_of(PyObject *o, long long *out) {
+    if (PyFloat_CheckExact(o) && Py_IS_INFINITY(PyFloat_AS_DOUBLE(o)) && PyFloat_AS_DOUBLE(o) > 0) {
+        *out = LLONG_MAX;
+        return 1;
+    }
+    return int64_of(o, out) && *out >= 0 && *out < LLONG_MAX;
+}
+
+/* Pump(fd, buffer, max_frame, venue, channels, staging, staging_capacity, symbols, exchange_id, ids_from_seq,
+        (behind_ns, ahead_ns, min_price, max_price, min_size, max_size), ring_memory, slots) */
 static int pump_init(Pump *self, PyObject *args, PyObject *kwds) {
-    PyObject *buffer, *scanner, *stage, *staging, *symbols, *exchange_id, *ids_from_seq, *parts, *memory;
-    int fd;
+    PyObject *buffer, *channels, *staging, *symbols, *parts, *memory;
+    const char *venue;
+    int fd, exchange_id, ids_from_seq;
     Py_ssize_t max_frame, capacity, slots;
-    if (!PyArg_ParseTuple(args, "iO!nOOO!nO!OOO!On", &fd, &PyByteArray_Type, &buffer, &max_frame, &scanner, &stage,
+    if (!PyArg_ParseTuple(args, "iO!nsOO!nO!ipO!On", &fd, &PyByteArray_Type, &buffer, &max_frame, &venue, &channels,
                           &PyByteArray_Type, &staging, &capacity, &PyDict_Type, &symbols, &exchange_id, &ids_from_seq,
                           &PyTuple_Type, &parts, &memory, &slots))
         return -1;
-    if (PyTuple_GET_SIZE(parts) != 6 || max_frame < 0 || max_frame >= PyByteArray_GET_SIZE(buffer) / 2 + 1
-            || capacity <= 0 || capacity * RECORD_BYTES > PyByteArray_GET_SIZE(staging) || slots <= 0
-            || (slots & (slots - 1)) || !PyCallable_Check(scanner) || !PyCallable_Check(stage)) {
-        PyErr_SetString(PyExc_ValueError, "Pump: bad arguments");
+    self->venue = -1;
+    for (int v = 0; v < N_VENUES; v++)
+        if (strcmp(venue, VENUE_NAMES[v]) == 0) self->venue = v;
+    if (self->venue < 0 || (self->venue == V_BITFINEX && !PyDict_Check(channels)) || PyTuple_GET_SIZE(parts) != 6
+            || !offset_of(PyTuple_GET_ITEM(parts, 0), &self->behind) || !offset_of(PyTuple_GET_ITEM(parts, 1), &self->ahead)
+            || !value_bound(PyTuple_GET_ITEM(parts, 2), &self->min_price)
+            || !value_bound(PyTuple_GET_ITEM(parts, 3), &self->max_price)
+            || !value_bound(PyTuple_GET_ITEM(parts, 4), &self->min_size)
+            || !value_bound(PyTuple_GET_ITEM(parts, 5), &self->max_size)
+            || max_frame < 0 || max_frame > PyByteArray_GET_SIZE(buffer) / 2 || capacity <= 0
+            || capacity * RECORD_BYTES > PyByteArray_GET_SIZE(staging) || slots <= 0 || (slots & (slots - 1))
+            || exchange_id < 0 || exchange_id > 65535) {
+        PyErr_SetString(PyExc_ValueError, "Pump: a venue without a compiled reader, limits it cannot check, or bad sizes");
         return -1;
     }
     self->fd = fd;
     self->max_frame = max_frame;
     self->staging_capacity = capacity;
     self->slots = slots;
+    self->exchange_id = exchange_id;
+    self->ids_from_seq = ids_from_seq;
+    cache_clear(&self->cache);
 #define KEEP(field, value) do { Py_INCREF(value); Py_XSETREF(self->field, value); } while (0)
-    KEEP(buffer, buffer); KEEP(scanner, scanner); KEEP(stage, stage); KEEP(staging, staging);
-    KEEP(symbols, symbols); KEEP(ring_memory, memory); KEEP(exchange_id, exchange_id);
-    KEEP(ids_from_seq, ids_from_seq);
-    PyObject *cap = PyLong_FromSsize_t(capacity);
-    if (cap == NULL) return -1;
-    Py_XSETREF(self->capacity, cap);
-    KEEP(behind, PyTuple_GET_ITEM(parts, 0)); KEEP(ahead, PyTuple_GET_ITEM(parts, 1));
-    KEEP(min_price, PyTuple_GET_ITEM(parts, 2)); KEEP(max_price, PyTuple_GET_ITEM(parts, 3));
-    KEEP(min_size, PyTuple_GET_ITEM(parts, 4)); KEEP(max_size, PyTuple_GET_ITEM(parts, 5));
+    KEEP(buffer, buffer); KEEP(channels, channels); KEEP(staging, staging); KEEP(symbols, symbols);
+    KEEP(ring_memory, memory);
 #undef KEEP
     return 0;
-}
-
-/* Copy ``count`` staged records into the ring and publish them (shm/plain.py bytes_pusher). */
-static void push(Pump *self, const char *staging, long long count, char *memory, long long now_ns) {
-    int64_t *words = (int64_t *)memory;
-    long long slots = self->slots;
-    int64_t head = words[W_HEAD];  /* only this producer writes head */
-    int64_t tail = __atomic_load_n(&words[W_TAIL], __ATOMIC_ACQUIRE);
-    if (tail > head) {  /* impossible: a damaged header; go on from the tail */
-        words[W_PRODUCER_RESYNCS] += 1;
-        head = tail;
-    }
-    long long room = slots - (head - tail);
-    long long accepted = count < room ? count : (room > 0 ? room : 0);
-    if (accepted) {
-        long long start = head & (slots - 1);
-        long long first = accepted < slots - start ? accepted : slots - start;
-        memcpy(memory + HEADER_BYTES + start * RECORD_BYTES, staging, first * RECORD_BYTES);
-        if (accepted > first)
-            memcpy(memory + HEADER_BYTES, staging + first * RECORD_BYTES, (accepted - first) * RECORD_BYTES);
-    }
-    __atomic_store_n(&words[W_HEAD], head + accepted, __ATOMIC_RELEASE);
-    if (accepted < count) {
-        words[W_DROPPED] += count - accepted;
-        self->counters[C_RING_DROPPED] += count - accepted;
-    }
-    words[W_PRODUCER_HB] = now_ns;
-    if (accepted) {
-        __atomic_thread_fence(__ATOMIC_SEQ_CST);  /* the head store before the asleep load (shm/doorbell.py) */
-        if (__atomic_load_n(&words[W_ASLEEP], __ATOMIC_RELAXED)) {
-            uint32_t *bell = (uint32_t *)&words[W_BELL];  /* the low 32 bits: the futex word (little-endian) */
-            words[W_BELL] = (int64_t)(((uint64_t)words[W_BELL] + 1) & 0xFFFFFFFFu);
-            syscall(SYS_futex, bell, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
-        }
-    }
 }
 
 /* The length of the usual frame at ``data`` (an unmasked, final text frame): 1 and its header size and payload
@@ -177,90 +141,85 @@ static int usual_frame(const unsigned char *data, long long available, long long
     return 1;
 }
 
-/* Scan every whole frame of the buffer up to ``end``: a new list of their trade lists (frames without trades
-   left out), or None when Python must read this read (a frame not usual, or one the scanner doubts). ``*stop``:
-   where the unread rest starts; ``*frames``: how many frames. */
-static PyObject *scan_read(Pump *self, unsigned char *data, long long end, long long *stop, long long *frames,
-                           long long *trades) {
-    PyObject *found = PyList_New(0);
-    if (found == NULL) return NULL;
-    long long at = 0, header, length;
-    *frames = *trades = 0;
-    for (;;) {
-        int kind = usual_frame(data + at, end - at, self->max_frame, &header, &length);
-        if (kind == 0) break;
-        if (kind < 0) goto python;
-        PyObject *view = PyMemoryView_FromMemory((char *)data + at + header, length, PyBUF_READ);
-        if (view == NULL) goto fail;
-        PyObject *got = PyObject_CallOneArg(self->scanner, view);
-        int kept = Py_REFCNT(view) != 1;  /* a scanner must not keep a view of the buffer */
-        Py_DECREF(view);
-        if (got == NULL) {  /* a scanner bug: Python reads the frame (and counts what is wrong) */
-            PyErr_Clear();
-            goto python;
-        }
-        if (kept || got == Py_None || !PyList_CheckExact(got)) {
-            Py_DECREF(got);
-            goto python;
-        }
-        if (PyList_GET_SIZE(got)) {
-            *trades += PyList_GET_SIZE(got);
-            if (PyList_Append(found, got) < 0) { Py_DECREF(got); goto fail; }
-        }
-        Py_DECREF(got);
-        *frames += 1;
-        at += header + length;
+/* The writer's [id, last seq, last time] list of a trade's symbol (borrowed), or NULL: not known yet. */
+static PyObject *known_of(Pump *self, const trade *t) {
+    PyObject *known;
+    if (t->symbol_object) {  /* Bitfinex: the channel's symbol, a str */
+        if (!(known = PyDict_GetItemWithError(self->symbols, t->symbol_object))) PyErr_Clear();
+        return known;
     }
-    *stop = at;
-    return found;
-python:
-    Py_DECREF(found);
-    Py_RETURN_NONE;
-fail:
-    Py_DECREF(found);
-    return NULL;
+    uint64_t h = text_hash(t->symbol.s, t->symbol.n);
+    if ((known = cache_find(&self->cache, t->symbol.s, t->symbol.n, h))) return known;
+    PyObject *key = PyUnicode_FromStringAndSize(t->symbol.s, t->symbol.n);  /* printable ASCII: the scanner's */
+    if (key == NULL) { PyErr_Clear(); return NULL; }
+    known = PyDict_GetItemWithError(self->symbols, key);
+    Py_DECREF(key);
+    if (known == NULL) { PyErr_Clear(); return NULL; }
+    cache_put(&self->cache, t->symbol.s, t->symbol.n, h, known);
+    return known;
 }
 
-/* Stage ``frames`` (feeds/_stage.c): 1 when all of them are, 0 when one needs Python (``self->index``), -1 error. */
-static int stage_read(Pump *self, PyObject *frames) {
-    PyObject *recv = PyLong_FromLongLong(self->recv_ns);
-    if (recv == NULL) return -1;
-    PyObject *oldest = PyNumber_Subtract(recv, self->behind), *newest = PyNumber_Add(recv, self->ahead);
-    PyObject *bounds = NULL, *zero = NULL, *count = NULL, *seq = NULL, *result = NULL;
-    int outcome = -1;
-    if (oldest == NULL || newest == NULL) goto done;
-    bounds = PyTuple_Pack(6, oldest, newest, self->min_price, self->max_price, self->min_size, self->max_size);
-    zero = PyLong_FromLong(0);
-    count = PyLong_FromLongLong(self->staged);
-    seq = PyLong_FromLongLong(self->tick_seq);
-    if (bounds == NULL || zero == NULL || count == NULL || seq == NULL) goto done;
-    PyObject *args[11] = {frames, zero, self->staging, count, seq, recv, self->exchange_id, bounds, self->symbols,
-                          self->ids_from_seq, self->capacity};
-    result = PyObject_Vectorcall(self->stage, args, 11, NULL);
-    if (result == NULL) goto done;
-    if (!PyTuple_CheckExact(result) || PyTuple_GET_SIZE(result) != 3) {
-        PyErr_SetString(PyExc_TypeError, "stage returned something else than (index, count, tick_seq)");
-        goto done;
+/* A frame's ``n`` trades packed after the staged ones: 1, or 0 with nothing changed when one needs a decision. */
+static int stage_frame(Pump *self, const trade *t, int n, const limits *l, unsigned char *staging) {
+    undo log[MAX_ROWS];
+    if (n > MAX_FRAME_TRADES || self->staged + n > self->staging_capacity) return 0;
+    int k = 0;
+    for (; k < n; k++) {
+        unsigned long long ident, ident_lo = 0;
+        long long id_flag = 0;
+        PyObject *known = known_of(self, &t[k]);
+        if (known == NULL) break;
+        if (self->ids_from_seq && t[k].seq >= 0) ident = (unsigned long long)t[k].seq;
+        else if (t[k].id_text == NULL) ident = (unsigned long long)t[k].id;  /* a JSON integer: its decimal text */
+        else if (!id_words((const unsigned char *)t[k].id_text->s, t[k].id_text->n, &ident, &ident_lo, &id_flag)) break;
+        if (!stage_fields(known, l, t[k].ns, t[k].price, t[k].size, t[k].side, id_flag, t[k].seq, 1, ident, ident_lo,
+                          self->recv_ns, self->tick_seq + k, self->exchange_id,
+                          staging + (self->staged + k) * RECORD_BYTES, &log[k])) break;
     }
-    Py_ssize_t index = PyLong_AsSsize_t(PyTuple_GET_ITEM(result, 0));
-    long long staged = PyLong_AsLongLong(PyTuple_GET_ITEM(result, 1));
-    long long tick_seq = PyLong_AsLongLong(PyTuple_GET_ITEM(result, 2));
-    if (PyErr_Occurred()) goto done;
-    self->counters[C_TICKS] += staged - self->staged;
-    self->staged = staged;
-    self->tick_seq = tick_seq;
-    if (index < PyList_GET_SIZE(frames)) {
-        Py_INCREF(frames);
-        Py_XSETREF(self->frames, frames);
-        self->index = index;
-        outcome = 0;
-    } else {
-        outcome = 1;
+    if (k < n) {
+        roll_back(log, k);
+        return 0;
     }
-done:
-    Py_XDECREF(recv); Py_XDECREF(oldest); Py_XDECREF(newest); Py_XDECREF(bounds); Py_XDECREF(zero);
-    Py_XDECREF(count); Py_XDECREF(seq); Py_XDECREF(result);
-    return outcome;
+    commit(log, n);
+    self->staged += n;
+    self->tick_seq += n;
+    self->counters[C_TICKS] += n;
+    return 1;
+}
+
+/* Every whole frame of the buffer's first ``end`` bytes: the offset of the first byte not handled, -1 on an error.
+   ``*python``: 1 when the bytes from there hold frames for Python to read (REST; ``*stage_first``: the trades of
+   the frame before them, which need a decision, as a new list of tuples, or NULL), 0 when they are at most the
+   start of a frame (kept for the next read). */
+static long long handle_frames(Pump *self, unsigned char *data, long long end, unsigned char *staging, int *python,
+                               PyObject **stage_first) {
+    scanned work;
+    trade t[MAX_ROWS];
+    limits l = {self->behind == LLONG_MAX || self->recv_ns < LLONG_MIN + self->behind ? LLONG_MIN
+                                                                                      : self->recv_ns - self->behind,
+                self->ahead == LLONG_MAX || self->recv_ns > LLONG_MAX - self->ahead ? LLONG_MAX
+                                                                                    : self->recv_ns + self->ahead,
+                self->min_price, self->max_price, self->min_size, self->max_size};
+    long long at = 0, header, length;
+    *stage_first = NULL;
+    *python = 1;
+    for (;;) {
+        int kind = usual_frame(data + at, end - at, self->max_frame, &header, &length);
+        if (kind < 0) return at;
+        if (kind == 0) {
+            *python = 0;
+            return at;
+        }
+        int n = scan_rows(self->venue, self->channels, (const char *)data + at + header, length, &work, t);
+        if (n < 0) return at;
+        self->counters[C_FRAMES] += 1;
+        self->counters[C_TRADES] += n;
+        at += header + length;
+        if (n && !stage_frame(self, t, n, &l, staging)) {
+            if (!(*stage_first = trade_list(t, n))) return -1;
+            return at;
+        }
+    }
 }
 
 /* A wait, the GIL released; 0 when it ran its course or a signal handler ran without raising, -1 when one
@@ -291,7 +250,8 @@ static PyObject *pump_run(Pump *self, PyObject *const *args, Py_ssize_t nargs) {
     }
     int why = -1;
     if (ring.len < HEADER_BYTES + self->slots * RECORD_BYTES || self->filled < 0 || self->filled >= buffer.len
-            || self->staged < 0 || self->staged > self->staging_capacity) {
+            || self->staged < 0 || self->staged > self->staging_capacity
+            || staging.len < self->staging_capacity * RECORD_BYTES) {
         PyErr_SetString(PyExc_ValueError, "Pump.run: the ring, buffer or staging area does not match");
         goto out;
     }
@@ -316,33 +276,31 @@ static PyObject *pump_run(Pump *self, PyObject *const *args, Py_ssize_t nargs) {
             goto out;
         }
         if (n == 0) { why = END; goto out; }
-        self->recv_ns = stamp ? stamp : clock_ns(CLOCK_REALTIME);
-        self->stamp_ns = stamp;
+        int stamped = stamp != 0;
+        self->recv_ns = stamped ? stamp : clock_ns(CLOCK_REALTIME);
         stamp = 0;
         self->last_rx_ns = clock_ns(CLOCK_MONOTONIC);
-        long long stop = 0, frames = 0, trades = 0;
-        PyObject *found = scan_read(self, data, filled + n, &stop, &frames, &trades);
-        if (found == NULL) goto out;
-        if (found == Py_None) {
-            Py_DECREF(found);
-            self->filled_before = filled;
-            self->received = n;
-            why = DECLINE;
+        self->counters[C_BYTES] += n;
+        self->counters[C_READS] += 1;
+        int python;
+        PyObject *stage_first;
+        long long end = filled + n;
+        long long at = handle_frames(self, data, end, staging.buf, &python, &stage_first);
+        if (at < 0) goto out;
+        if (at && at < end) memmove(data, data + at, end - at);
+        if (python) {  /* the rest of this read is Python's: as if it had read it (counted) */
+            self->frames = stage_first ? stage_first : Py_NewRef(Py_None);
+            self->filled = 0;
+            self->received = end - at;
+            why = REST;
             goto out;
         }
-        long long *c = self->counters;
-        c[C_BYTES] += n; c[C_READS] += 1; c[C_FRAMES] += frames; c[C_TRADES] += trades;
-        long long rest = filled + n - stop;
-        if (rest && stop) memmove(data, data + stop, rest);
-        self->filled = rest;
-        int staged_all = PyList_GET_SIZE(found) ? stage_read(self, found) : 1;
-        Py_DECREF(found);
-        if (staged_all < 0) goto out;
-        if (staged_all == 0) { why = PARTIAL; goto out; }
+        self->filled = end - at;
         if (self->staged) {
-            long long now = self->stamp_ns ? clock_ns(CLOCK_REALTIME) : self->recv_ns;  /* a few µs old at most */
+            long long now = stamped ? clock_ns(CLOCK_REALTIME) : self->recv_ns;  /* the heartbeat: µs old at most */
             if (!(check_from <= now && now < check_until)) { why = CHECK; goto out; }
-            push(self, staging.buf, self->staged, ring.buf, now);
+            long long accepted = ring_push(self->slots, staging.buf, self->staged, ring.buf, now);
+            self->counters[C_RING_DROPPED] += self->staged - accepted;
             self->staged = 0;
         }
         if (self->last_rx_ns >= until) { why = HOUSEKEEPING; goto out; }
@@ -360,7 +318,7 @@ out:
     return PyLong_FromLong(why);
 }
 
-/* counters() -> the counts of the reads handled in C since the last call, then zeroed:
+/* counters() -> the counts of the reads and frames handled in C since the last call, then zeroed:
    (bytes, reads, frames, trades, ticks, ring_dropped, batch_waits) */
 static PyObject *pump_counters(Pump *self, PyObject *unused) {
     long long *c = self->counters;
@@ -381,12 +339,9 @@ static PyMemberDef pump_members[] = {
     {"tick_seq", T_LONGLONG, offsetof(Pump, tick_seq), 0, "the next tick's number"},
     {"recv_ns", T_LONGLONG, offsetof(Pump, recv_ns), READONLY, "the last read's receive time"},
     {"last_rx_ns", T_LONGLONG, offsetof(Pump, last_rx_ns), READONLY, "the last read's time.monotonic_ns()"},
-    {"stamp_ns", T_LONGLONG, offsetof(Pump, stamp_ns), READONLY, "the last read's batching stamp (0: none)"},
-    {"received", T_LONGLONG, offsetof(Pump, received), READONLY, "DECLINE: the bytes the read brought"},
-    {"filled_before", T_LONGLONG, offsetof(Pump, filled_before), READONLY, "DECLINE: the bytes before them"},
+    {"received", T_LONGLONG, offsetof(Pump, received), READONLY, "REST: the bytes at the buffer's start for Python"},
     {"error", T_INT, offsetof(Pump, error), READONLY, "FAILED: the errno"},
-    {"frames", T_OBJECT, offsetof(Pump, frames), READONLY, "PARTIAL: the read's trade lists"},
-    {"index", T_PYSSIZET, offsetof(Pump, index), READONLY, "PARTIAL: the first frame not staged"},
+    {"frames", T_OBJECT, offsetof(Pump, frames), READONLY, "REST: the trades to stage before those bytes, or None"},
     {NULL, 0, 0, 0, NULL},
 };
 
@@ -411,8 +366,8 @@ PyMODINIT_FUNC PyInit__pump(void) {
     if (module == NULL) return NULL;
     Py_INCREF(&PumpType);
     if (PyModule_AddObject(module, "Pump", (PyObject *)&PumpType) < 0) goto fail;
-    const char *names[] = {"TIMEOUT", "HOUSEKEEPING", "DECLINE", "PARTIAL", "CHECK", "END", "FAILED"};
-    for (int i = 0; i < 7; i++)
+    const char *names[] = {"TIMEOUT", "HOUSEKEEPING", "REST", "CHECK", "END", "FAILED"};
+    for (int i = 0; i < 6; i++)
         if (PyModule_AddIntConstant(module, names[i], i) < 0) goto fail;
     struct { const char *name; long value; } words[] = {
         {"HEADER_BYTES", HEADER_BYTES}, {"W_HEAD", W_HEAD}, {"W_DROPPED", W_DROPPED},
@@ -420,6 +375,14 @@ PyMODINIT_FUNC PyInit__pump(void) {
         {"W_TAIL", W_TAIL}, {"W_ASLEEP", W_ASLEEP}, {"RECORD_BYTES", RECORD_BYTES}};
     for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
         if (PyModule_AddIntConstant(module, words[i].name, words[i].value) < 0) goto fail;
+    PyObject *venues = PyTuple_New(N_VENUES);
+    if (venues == NULL) goto fail;
+    for (int v = 0; v < N_VENUES; v++) {
+        PyObject *name = PyUnicode_FromString(VENUE_NAMES[v]);
+        if (name == NULL) { Py_DECREF(venues); goto fail; }
+        PyTuple_SET_ITEM(venues, v, name);
+    }
+    if (PyModule_AddObject(module, "VENUES", venues) < 0) { Py_DECREF(venues); goto fail; }
     return module;
 fail:
     Py_DECREF(module);

@@ -11,46 +11,6 @@
    frames, edge cases and mutations). Loaded by feeds/compiled.py; optional (setup.py). */
 #include "scan_venues.h"
 
-static PyObject *trade_tuple(const trade *t) {
-    char digits[24];
-    const char *id = digits;
-    Py_ssize_t id_n;
-    if (t->id_text) {
-        id = t->id_text->s;
-        id_n = t->id_text->n;
-    } else {
-        unsigned long long x = (unsigned long long)t->id;
-        char *w = digits + sizeof digits;
-        do { *--w = (char)('0' + x % 10); x /= 10; } while (x);
-        id = w;
-        id_n = digits + sizeof digits - w;
-    }
-    PyObject *items[9] = {
-        t->symbol_object ? Py_NewRef(t->symbol_object) : PyUnicode_FromStringAndSize(t->symbol.s, t->symbol.n),
-        PyFloat_FromDouble(t->price),
-        PyFloat_FromDouble(t->size), PyLong_FromLong(t->side), PyLong_FromLongLong(t->ns),
-        PyUnicode_FromStringAndSize(id, id_n), PyLong_FromLong(0), PyLong_FromLongLong(t->seq), PyLong_FromLong(1)};
-    PyObject *tuple = NULL;
-    for (int k = 0; k < 9; k++) if (!items[k]) goto fail;
-    if (!(tuple = PyTuple_New(9))) goto fail;
-    for (int k = 0; k < 9; k++) PyTuple_SET_ITEM(tuple, k, items[k]);
-    return tuple;
-fail:
-    for (int k = 0; k < 9; k++) Py_XDECREF(items[k]);
-    return NULL;
-}
-
-static PyObject *trade_list(const trade *trades, int count) {
-    PyObject *list = PyList_New(count);
-    if (!list) return NULL;
-    for (int k = 0; k < count; k++) {
-        PyObject *tuple = trade_tuple(&trades[k]);
-        if (!tuple) { Py_DECREF(list); return NULL; }
-        PyList_SET_ITEM(list, k, tuple);
-    }
-    return list;
-}
-
 /* A venue's scan of a str, bytes, bytearray or memoryview frame: a list of trade tuples; None on any doubt. */
 static PyObject *rows_list(int venue, PyObject *symbols, const char *s, Py_ssize_t n) {
     scanned work;

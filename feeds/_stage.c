@@ -32,18 +32,6 @@ static int time_bound(PyObject *o, long long no_bound, long long *out) {
     return 0;
 }
 
-static int value_bound(PyObject *o, double *out) {
-    if (PyFloat_CheckExact(o)) { *out = PyFloat_AS_DOUBLE(o); return 1; }
-    if (PyLong_CheckExact(o)) {  /* exact as a double only up to 2^53 */
-        int overflow;
-        long long v = PyLong_AsLongLongAndOverflow(o, &overflow);
-        if (overflow || PyErr_Occurred() || v > (1LL << 53) || v < -(1LL << 53)) return 0;
-        *out = (double)v;
-        return 1;
-    }
-    return 0;
-}
-
 static int read_limits(PyObject *bounds, limits *l) {
     if (!PyTuple_CheckExact(bounds) || PyTuple_GET_SIZE(bounds) != 6) return 0;
     return time_bound(PyTuple_GET_ITEM(bounds, 0), LLONG_MIN, &l->oldest)

@@ -15,6 +15,46 @@ typedef struct {
     long long ns, seq, id;
 } trade;
 
+static PyObject *trade_tuple(const trade *t) {
+    char digits[24];
+    const char *id = digits;
+    Py_ssize_t id_n;
+    if (t->id_text) {
+        id = t->id_text->s;
+        id_n = t->id_text->n;
+    } else {
+        unsigned long long x = (unsigned long long)t->id;
+        char *w = digits + sizeof digits;
+        do { *--w = (char)('0' + x % 10); x /= 10; } while (x);
+        id = w;
+        id_n = digits + sizeof digits - w;
+    }
+    PyObject *items[9] = {
+        t->symbol_object ? Py_NewRef(t->symbol_object) : PyUnicode_FromStringAndSize(t->symbol.s, t->symbol.n),
+        PyFloat_FromDouble(t->price),
+        PyFloat_FromDouble(t->size), PyLong_FromLong(t->side), PyLong_FromLongLong(t->ns),
+        PyUnicode_FromStringAndSize(id, id_n), PyLong_FromLong(0), PyLong_FromLongLong(t->seq), PyLong_FromLong(1)};
+    PyObject *tuple = NULL;
+    for (int k = 0; k < 9; k++) if (!items[k]) goto fail;
+    if (!(tuple = PyTuple_New(9))) goto fail;
+    for (int k = 0; k < 9; k++) PyTuple_SET_ITEM(tuple, k, items[k]);
+    return tuple;
+fail:
+    for (int k = 0; k < 9; k++) Py_XDECREF(items[k]);
+    return NULL;
+}
+
+static PyObject *trade_list(const trade *trades, int count) {
+    PyObject *list = PyList_New(count);
+    if (!list) return NULL;
+    for (int k = 0; k < count; k++) {
+        PyObject *tuple = trade_tuple(&trades[k]);
+        if (!tuple) { Py_DECREF(list); return NULL; }
+        PyList_SET_ITEM(list, k, tuple);
+    }
+    return list;
+}
+
 /* --- Binance: {"stream":..,"data":{"e":"trade","s":..,"t":..,"p":..,"q":..,"T":..,"m":..}} or the event alone */
 enum { B_STREAM, B_E, B_S, B_T, B_A, B_P, B_Q, B_TIME, B_M };
 static const keys binance_keys = {9, {"stream", "e", "s", "t", "a", "p", "q", "T", "m"}, {6, 1, 1, 1, 1, 1, 1, 1, 1}};

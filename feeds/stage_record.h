@@ -19,6 +19,18 @@ typedef struct {
     double min_price, max_price, min_size, max_size;
 } limits;
 
+static int value_bound(PyObject *o, double *out) {
+    if (PyFloat_CheckExact(o)) { *out = PyFloat_AS_DOUBLE(o); return 1; }
+    if (PyLong_CheckExact(o)) {  /* exact as a double only up to 2^53 */
+        int overflow;
+        long long v = PyLong_AsLongLongAndOverflow(o, &overflow);
+        if (overflow || PyErr_Occurred() || v > (1LL << 53) || v < -(1LL << 53)) return 0;
+        *out = (double)v;
+        return 1;
+    }
+    return 0;
+}
+
 static int int64_of(PyObject *o, long long *out) {
     int overflow;
     if (!PyLong_CheckExact(o)) return 0;

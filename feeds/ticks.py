@@ -194,13 +194,10 @@ class TickWriter:
                 return
         self._stage_each(frames, recv_ns, extra_flags)
 
-    def stage_from(self, frames: list[list[Trade]], index: int, recv_ns: int) -> None:
-        """Live ``frames`` whose first ``index`` the compiled loop has staged and stopped before the next: that
-        one through the per-tick loop, then the rest as ``add_frames`` does (the compiled read loop's PARTIAL:
-        feeds/pumped.py)."""
-        self._stage_each((frames[index],), recv_ns, 0)
-        if index + 1 < len(frames):
-            self.add_frames(frames[index + 1:], recv_ns)
+    def stage_decided(self, trades: list[Trade], recv_ns: int) -> None:
+        """A live frame's trades through the per-tick loop alone: the compiled read loop hands over each frame
+        whose trades need a decision (feeds/pumped.py); the same as ``add`` would do with it."""
+        self._stage_each((trades,), recv_ns, 0)
 
     def _stage_compiled(self, compiled, frames: list[list[Trade]], recv_ns: int) -> None:
         """Live frames through the compiled loop (feeds/_stage.c); each frame it stops at (one that needs a

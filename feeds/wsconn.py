@@ -94,12 +94,13 @@ class Connection:
             raise ConnectionClosed("the server closed the connection (EOF)")
         return self.dispatch(handler, filled, received)
 
-    def dispatch(self, handler: "FrameHandler", filled: int, received: int) -> int:
+    def dispatch(self, handler: "FrameHandler", filled: int, received: int, counted: bool = False) -> int:
         """``read``'s second half: hand on every complete frame of the buffer's first ``filled + received`` bytes
         (``filled``: an unread frame's start, kept from earlier reads; ``received``: what the read just brought).
-        Also called by the compiled read loop for a read it leaves to Python (feeds/pumped.py)."""
+        Also called by the compiled read loop for the frames of a read it leaves to Python (feeds/pumped.py):
+        ``counted``, the read was counted and its receive time stamped there (no ``received`` call)."""
         buffer = self._buffer
-        if not filled and buffer[0] == 0x81 and not self._discard:  # light traffic: the read is one whole text frame?
+        if not counted and not filled and buffer[0] == 0x81 and not self._discard:  # light traffic: the read is one whole text frame?
             second = buffer[1]
             if second < 126:
                 if second + 2 == received and second <= self.max_frame_bytes:
@@ -108,7 +109,8 @@ class Connection:
             elif second == 126 and (buffer[2] << 8 | buffer[3]) + 4 == received and received - 4 <= self.max_frame_bytes:
                 handler.text(buffer[4:received], received)
                 return received
-        handler.received(received)
+        if not counted:
+            handler.received(received)
         on_texts, on_control, on_binary, on_oversized = handler.texts, handler.control, handler.binary, handler.oversized
         texts: list = []  # the run of text frames not yet handed on
         keep = texts.append

@@ -114,13 +114,15 @@ def _wire(name: str, seed: int) -> tuple[bytes, bytes]:
 class _Run:
     """A feed loop over a socket pair, in a thread, through the compiled loop or not (``pumped``)."""
 
-    def __init__(self, group: str, name: str, pumped: bool, monkeypatch, **options):
+    def __init__(self, group: str, name: str, pumped: bool, monkeypatch, symbols: list[str] | None = None,
+                 **options):
         module = venue(name)
         self.symbol = good_frames(name, 1)[2]
+        symbols = symbols or [self.symbol]
         self.ours, self.server = socket.socketpair()
         fake = _FakeWebSocket(self.ours)
         monkeypatch.setattr(wsconn.websocket, "create_connection", lambda url, **kw: fake)
-        self.feed = feed = Feed(module, [self.symbol], url="ws://test", group=group, limits=Limits(), **options)
+        self.feed = feed = Feed(module, symbols, url="ws://test", group=group, limits=Limits(), **options)
         self.used: list = []
         real = _REAL_FOR_SESSION
 
@@ -132,7 +134,7 @@ class _Run:
         monkeypatch.setattr(PumpedReads, "for_session", staticmethod(for_session))
         connection = wsconn.Connection("ws://test")
         connection.settimeout(0.25)
-        self.session = Session(module, "ws://test", [self.symbol], feed.writer, feed.metrics, feed.events,
+        self.session = Session(module, "ws://test", symbols, feed.writer, feed.metrics, feed.events,
                                feed.warnings, 60.0, False, connection=connection, stamp=feed.batching.stamp)
         self.start_seq = feed.writer._seq
         self.consumer = Ring(ring_name(group, tick_ring(name)), CONSUMER, TICK, numba=False)
@@ -218,6 +220,47 @@ def test_the_compiled_loop_writes_what_the_python_reader_writes(name, batch_wait
     for field in fields:
         assert compiled[field].tolist() == python[field].tolist(), field
     assert compiled_values == python_values
+
+
+@pytest.mark.parametrize("name", ["binance", "bybit"])  # Bybit: no sequence numbers to hide a symbol mixed up
+def test_several_symbols_on_one_connection(name, group, monkeypatch) -> None:
+    """Three symbols' frames interleaved on one connection (the loop's symbol lookup keeps each its own), with
+    repeats and gaps: the ticks and counters of the Python reader."""
+    symbols = ["BTCUSDT", "ETHUSDT", "SOLUSDT"]
+    queues = [[frame.replace(b"BTCUSDT", symbol.encode()).replace(b"btcusdt", symbol.lower().encode())
+               for frame in good_frames(name, 150)[1]] for symbol in symbols]  # each its own trade ids
+    rng = random.Random(9)
+    wire = []
+    while any(queues):
+        queue = rng.choice([queue for queue in queues if queue])
+        frame = queue.pop(0)
+        roll = rng.random()
+        if roll < 0.02:
+            continue  # a gap
+        wire += [encode(frame)] * (2 if roll > 0.97 else 1)  # now and then a repeat
+    wire = (b"", b"".join(wire))
+    outcomes = []
+    for pumped, suffix in ((False, "p"), (True, "c")):
+        run = _Run(f"{group}{suffix}", name, pumped, monkeypatch, symbols=symbols, batch_wait_us=0)
+        out = np.zeros(4096, TICK)
+        try:
+            run.send(wire[1], random.Random(4), (30, 100, 300, 3000), pauses=0.3)
+            run.halt()
+            count = run.consumer.pop_batch(out)
+            run.consumer.commit()
+            run.stop()
+        finally:
+            for segment_name in group_segments(f"{group}{suffix}"):
+                segment.remove(segment_name)
+        values = {key: value for key, value in run.feed.metrics.values.items() if key not in PER_READ}
+        outcomes.append((out[:count].copy(), values, run.reads_in_c()))
+    (python, python_values, none), (compiled, compiled_values, reads_in_c) = outcomes
+    assert none == 0 and reads_in_c > 10 and len(set(python["symbol_id"].tolist())) == 3
+    assert compiled_values == python_values and python_values["ticks"] > 400
+    assert name != "binance" or (python_values["gaps"] > 0 and python_values["duplicates"] > 0)
+    for field in TICK.names:
+        if field != "ts_recv_ns":
+            assert compiled[field].tolist() == python[field].tolist(), field
 
 
 def test_ring_wrap_drops_and_doorbell_as_the_python_pusher(group, monkeypatch) -> None:
