@@ -11,6 +11,6 @@ setup(ext_modules=[
               extra_compile_args=["-O2"]),
     Extension("feeds._pump", ["feeds/_pump.c"],
               depends=["feeds/scan_json.h", "feeds/scan_venues.h", "feeds/stage_record.h", "feeds/ring_push.h",
-                       "feeds/symbol_cache.h"], optional=True,
+                       "feeds/symbol_cache.h", "feeds/pump_reads.h"], optional=True,
               extra_compile_args=["-O2"]),
 ])

@@ -28,6 +28,7 @@
 #include <Python.h>
 #include "structmember.h"
 #include <errno.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -36,28 +37,7 @@
 #include "ring_push.h"
 #include "symbol_cache.h"
 
-enum { TIMEOUT, HOUSEKEEPING, REST, CHECK, END, FAILED };
-enum { C_BYTES, C_READS, C_FRAMES, C_TRADES, C_TICKS, C_RING_DROPPED, C_BATCH_WAITS, N_COUNTERS };
-
-typedef struct {
-    PyObject_HEAD
-    int fd, venue, exchange_id, ids_from_seq;
-    Py_ssize_t max_frame, staging_capacity, slots;
-    PyObject *buffer, *channels, *staging, *symbols, *ring_memory;
-    long long behind, ahead;  /* Limits: receive time minus / plus these bound exchange times (LLONG_MAX: none) */
-    double min_price, max_price, min_size, max_size;
-    symbol_cache cache;
-    long long filled, staged, tick_seq, recv_ns, last_rx_ns, received;
-    int error;
-    PyObject *frames;  /* REST: the trade list of the frame to stage before the rest, or None */
-    long long counters[N_COUNTERS];
-} Pump;
-
-static long long clock_ns(clockid_t clock) {
-    struct timespec t;
-    clock_gettime(clock, &t);
-    return (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
-}
+#include "pump_reads.h"
 
 static void pump_dealloc(Pump *self) {
     Py_XDECREF(self->buffer); Py_XDECREF(self->channels); Py_XDECREF(self->staging); Py_XDECREF(self->symbols);
@@ -115,113 +95,6 @@ static int pump_init(Pump *self, PyObject *args, PyObject *kwds) {
     return 0;
 }
 
-/* The length of the usual frame at ``data`` (an unmasked, final text frame): 1 and its header size and payload
-   size; 0 while its header or payload is not all there; -1 for any other frame (Python reads it). */
-static int usual_frame(const unsigned char *data, long long available, long long max_frame,
-                       long long *header, long long *length) {
-    if (available < 2) return 0;
-    if (data[0] != 0x81 || (data[1] & 0x80)) return -1;
-    long long size = data[1], at = 2;
-    if (size == 126) {
-        if (available < 4) return 0;
-        size = (long long)data[2] << 8 | data[3];
-        at = 4;
-    } else if (size == 127) {
-        if (available < 10) return 0;
-        uint64_t big = 0;
-        for (int i = 2; i < 10; i++) big = big << 8 | data[i];
-        if (big > (uint64_t)max_frame) return -1;
-        size = (long long)big;
-        at = 10;
-    }
-    if (size > max_frame) return -1;
-    if (available < at + size) return 0;
-    *header = at;
-    *length = size;
-    return 1;
-}
-
-/* The writer's [id, last seq, last time] list of a trade's symbol (borrowed), or NULL: not known yet. */
-static PyObject *known_of(Pump *self, const trade *t) {
-    PyObject *known;
-    if (t->symbol_object) {  /* Bitfinex: the channel's symbol, a str */
-        if (!(known = PyDict_GetItemWithError(self->symbols, t->symbol_object))) PyErr_Clear();
-        return known;
-    }
-    uint64_t h = text_hash(t->symbol.s, t->symbol.n);
-    if ((known = cache_find(&self->cache, t->symbol.s, t->symbol.n, h))) return known;
-    PyObject *key = PyUnicode_FromStringAndSize(t->symbol.s, t->symbol.n);  /* printable ASCII: the scanner's */
-    if (key == NULL) { PyErr_Clear(); return NULL; }
-    known = PyDict_GetItemWithError(self->symbols, key);
-    Py_DECREF(key);
-    if (known == NULL) { PyErr_Clear(); return NULL; }
-    cache_put(&self->cache, t->symbol.s, t->symbol.n, h, known);
-    return known;
-}
-
-/* A frame's ``n`` trades packed after the staged ones: 1, or 0 with nothing changed when one needs a decision. */
-static int stage_frame(Pump *self, const trade *t, int n, const limits *l, unsigned char *staging) {
-    undo log[MAX_ROWS];
-    if (n > MAX_FRAME_TRADES || self->staged + n > self->staging_capacity) return 0;
-    int k = 0;
-    for (; k < n; k++) {
-        unsigned long long ident, ident_lo = 0;
-        long long id_flag = 0;
-        PyObject *known = known_of(self, &t[k]);
-        if (known == NULL) break;
-        if (self->ids_from_seq && t[k].seq >= 0) ident = (unsigned long long)t[k].seq;
-        else if (t[k].id_text == NULL) ident = (unsigned long long)t[k].id;  /* a JSON integer: its decimal text */
-        else if (!id_words((const unsigned char *)t[k].id_text->s, t[k].id_text->n, &ident, &ident_lo, &id_flag)) break;
-        if (!stage_fields(known, l, t[k].ns, t[k].price, t[k].size, t[k].side, id_flag, t[k].seq, 1, ident, ident_lo,
-                          self->recv_ns, self->tick_seq + k, self->exchange_id,
-                          staging + (self->staged + k) * RECORD_BYTES, &log[k])) break;
-    }
-    if (k < n) {
-        roll_back(log, k);
-        return 0;
-    }
-    commit(log, n);
-    self->staged += n;
-    self->tick_seq += n;
-    self->counters[C_TICKS] += n;
-    return 1;
-}
-
-/* Every whole frame of the buffer's first ``end`` bytes: the offset of the first byte not handled, -1 on an error.
-   ``*python``: 1 when the bytes from there hold frames for Python to read (REST; ``*stage_first``: the trades of
-   the frame before them, which need a decision, as a new list of tuples, or NULL), 0 when they are at most the
-   start of a frame (kept for the next read). */
-static long long handle_frames(Pump *self, unsigned char *data, long long end, unsigned char *staging, int *python,
-                               PyObject **stage_first) {
-    scanned work;
-    trade t[MAX_ROWS];
-    limits l = {self->behind == LLONG_MAX || self->recv_ns < LLONG_MIN + self->behind ? LLONG_MIN
-                                                                                      : self->recv_ns - self->behind,
-                self->ahead == LLONG_MAX || self->recv_ns > LLONG_MAX - self->ahead ? LLONG_MAX
-                                                                                    : self->recv_ns + self->ahead,
-                self->min_price, self->max_price, self->min_size, self->max_size};
-    long long at = 0, header, length;
-    *stage_first = NULL;
-    *python = 1;
-    for (;;) {
-        int kind = usual_frame(data + at, end - at, self->max_frame, &header, &length);
-        if (kind < 0) return at;
-        if (kind == 0) {
-            *python = 0;
-            return at;
-        }
-        int n = scan_rows(self->venue, self->channels, (const char *)data + at + header, length, &work, t);
-        if (n < 0) return at;
-        self->counters[C_FRAMES] += 1;
-        self->counters[C_TRADES] += n;
-        at += header + length;
-        if (n && !stage_frame(self, t, n, &l, staging)) {
-            if (!(*stage_first = trade_list(t, n))) return -1;
-            return at;
-        }
-    }
-}
-
 /* A wait, the GIL released; 0 when it ran its course or a signal handler ran without raising, -1 when one
    raised (``Stopped``). */
 static int sleep_ns(long long ns) {
@@ -234,7 +107,88 @@ static int sleep_ns(long long ns) {
     return 0;
 }
 
-/* run(until_ns, batch_wait_ns, stamp_ns, check_from_ns, check_until_ns) -> why it returned (the enum above) */
+/* The buffers a run works in, held for its length. */
+typedef struct {
+    Py_buffer buffer, staging, ring;
+    int held;
+} views;
+
+static void release_views(views *v) {
+    if (v->held > 2) PyBuffer_Release(&v->ring);
+    if (v->held > 1) PyBuffer_Release(&v->staging);
+    if (v->held > 0) PyBuffer_Release(&v->buffer);
+    v->held = 0;
+}
+
+static int hold_views(Pump *self, views *v) {
+    v->held = 0;
+    if (PyObject_GetBuffer(self->buffer, &v->buffer, PyBUF_WRITABLE) < 0) return -1;
+    v->held = 1;
+    if (PyObject_GetBuffer(self->staging, &v->staging, PyBUF_WRITABLE) < 0) goto fail;
+    v->held = 2;
+    if (PyObject_GetBuffer(self->ring_memory, &v->ring, PyBUF_WRITABLE) < 0) goto fail;
+    v->held = 3;
+    if (v->ring.len < HEADER_BYTES + self->slots * RECORD_BYTES || self->filled < 0 || self->filled >= v->buffer.len
+            || self->staged < 0 || self->staged > self->staging_capacity
+            || v->staging.len < self->staging_capacity * RECORD_BYTES) {
+        PyErr_SetString(PyExc_ValueError, "Pump.run: the ring, buffer or staging area does not match");
+        goto fail;
+    }
+    return 0;
+fail:
+    release_views(v);
+    return -1;
+}
+
+enum { HANDLED = 100, INTERRUPTED, NOTHING };  /* read_once's other outcomes */
+
+/* One recv (the GIL released; ``flags``: MSG_DONTWAIT or 0) and its frames handled, its records pushed: HANDLED,
+   NOTHING (nothing to read), INTERRUPTED (a signal: its handler runs at the caller's next check), END, FAILED,
+   REST, CHECK, or -1 (an error set). ``stamp``: the receive time after a batching wait (0: the clock's). */
+static int read_once(Pump *self, views *v, int flags, long long stamp, long long check_from, long long check_until) {
+    unsigned char *data = v->buffer.buf;
+    long long filled = self->filled, n;
+    int error = 0;
+    Py_BEGIN_ALLOW_THREADS
+    n = recv(self->fd, data + filled, v->buffer.len - filled, flags);
+    if (n < 0) error = errno;
+    Py_END_ALLOW_THREADS
+    if (n < 0) {
+        if (error == EINTR) return INTERRUPTED;
+        if (error == EAGAIN || error == EWOULDBLOCK) return NOTHING;
+        self->error = error;
+        return FAILED;
+    }
+    if (n == 0) return END;
+    self->recv_ns = stamp ? stamp : clock_ns(CLOCK_REALTIME);
+    self->last_rx_ns = clock_ns(CLOCK_MONOTONIC);
+    self->counters[C_BYTES] += n;
+    self->counters[C_READS] += 1;
+    int python;
+    PyObject *stage_first;
+    long long end = filled + n;
+    long long at = handle_frames(self, data, end, v->staging.buf, &python, &stage_first);
+    if (at < 0) return -1;
+    if (at && at < end) memmove(data, data + at, end - at);
+    if (python) {  /* the rest of this read is Python's: as if it had read it (counted) */
+        Py_XSETREF(self->frames, stage_first ? stage_first : Py_NewRef(Py_None));
+        self->filled = 0;
+        self->received = end - at;
+        return REST;
+    }
+    self->filled = end - at;
+    if (self->staged) {
+        long long now = stamp ? clock_ns(CLOCK_REALTIME) : self->recv_ns;  /* the heartbeat: µs old at most */
+        if (!(check_from <= now && now < check_until)) return CHECK;
+        long long accepted = ring_push(self->slots, v->staging.buf, self->staged, v->ring.buf, now);
+        self->counters[C_RING_DROPPED] += self->staged - accepted;
+        self->staged = 0;
+    }
+    return HANDLED;
+}
+
+/* run(until_ns, batch_wait_ns, stamp_ns, check_from_ns, check_until_ns) -> why it returned (the enum above): a
+   connection read alone, by blocking reads (its socket's SO_RCVTIMEO bounds each wait) */
 static PyObject *pump_run(Pump *self, PyObject *const *args, Py_ssize_t nargs) {
     if (nargs != 5) { PyErr_SetString(PyExc_TypeError, "run takes 5 arguments"); return NULL; }
     long long until = PyLong_AsLongLong(args[0]), batch_wait = PyLong_AsLongLong(args[1]);
@@ -242,80 +196,117 @@ static PyObject *pump_run(Pump *self, PyObject *const *args, Py_ssize_t nargs) {
     long long check_until = PyLong_AsLongLong(args[4]);
     if (PyErr_Occurred()) return NULL;
     Py_CLEAR(self->frames);
-    Py_buffer buffer, staging, ring;
-    if (PyObject_GetBuffer(self->buffer, &buffer, PyBUF_WRITABLE) < 0) return NULL;
-    if (PyObject_GetBuffer(self->staging, &staging, PyBUF_WRITABLE) < 0) { PyBuffer_Release(&buffer); return NULL; }
-    if (PyObject_GetBuffer(self->ring_memory, &ring, PyBUF_WRITABLE) < 0) {
-        PyBuffer_Release(&staging); PyBuffer_Release(&buffer); return NULL;
-    }
+    views v;
+    if (hold_views(self, &v) < 0) return NULL;
     int why = -1;
-    if (ring.len < HEADER_BYTES + self->slots * RECORD_BYTES || self->filled < 0 || self->filled >= buffer.len
-            || self->staged < 0 || self->staged > self->staging_capacity
-            || staging.len < self->staging_capacity * RECORD_BYTES) {
-        PyErr_SetString(PyExc_ValueError, "Pump.run: the ring, buffer or staging area does not match");
-        goto out;
-    }
-    unsigned char *data = buffer.buf;
     for (;;) {
-        if (PyErr_CheckSignals() < 0) goto out;
-        long long filled = self->filled, n;
-        int error = 0;
-        Py_BEGIN_ALLOW_THREADS
-        n = recv(self->fd, data + filled, buffer.len - filled, stamp ? MSG_DONTWAIT : 0);
-        if (n < 0) error = errno;
-        Py_END_ALLOW_THREADS
-        if (n < 0) {
-            if (error == EINTR) continue;  /* its handler runs at the top */
-            if (error == EAGAIN || error == EWOULDBLOCK) {
-                if (stamp) { stamp = 0; continue; }  /* nothing came during the batching wait: the next read blocks */
-                why = TIMEOUT;
-                goto out;
-            }
-            self->error = error;
-            why = FAILED;
-            goto out;
+        if (PyErr_CheckSignals() < 0) break;
+        int got = read_once(self, &v, stamp ? MSG_DONTWAIT : 0, stamp, check_from, check_until);
+        if (got == INTERRUPTED) continue;  /* its handler runs at the top */
+        if (got == NOTHING) {
+            if (stamp) { stamp = 0; continue; }  /* nothing came during the batching wait: the next read blocks */
+            why = TIMEOUT;
+            break;
         }
-        if (n == 0) { why = END; goto out; }
-        int stamped = stamp != 0;
-        self->recv_ns = stamped ? stamp : clock_ns(CLOCK_REALTIME);
+        if (got != HANDLED) { why = got; break; }
         stamp = 0;
-        self->last_rx_ns = clock_ns(CLOCK_MONOTONIC);
-        self->counters[C_BYTES] += n;
-        self->counters[C_READS] += 1;
-        int python;
-        PyObject *stage_first;
-        long long end = filled + n;
-        long long at = handle_frames(self, data, end, staging.buf, &python, &stage_first);
-        if (at < 0) goto out;
-        if (at && at < end) memmove(data, data + at, end - at);
-        if (python) {  /* the rest of this read is Python's: as if it had read it (counted) */
-            self->frames = stage_first ? stage_first : Py_NewRef(Py_None);
-            self->filled = 0;
-            self->received = end - at;
-            why = REST;
-            goto out;
-        }
-        self->filled = end - at;
-        if (self->staged) {
-            long long now = stamped ? clock_ns(CLOCK_REALTIME) : self->recv_ns;  /* the heartbeat: µs old at most */
-            if (!(check_from <= now && now < check_until)) { why = CHECK; goto out; }
-            long long accepted = ring_push(self->slots, staging.buf, self->staged, ring.buf, now);
-            self->counters[C_RING_DROPPED] += self->staged - accepted;
-            self->staged = 0;
-        }
-        if (self->last_rx_ns >= until) { why = HOUSEKEEPING; goto out; }
+        if (self->last_rx_ns >= until) { why = HOUSEKEEPING; break; }
         if (batch_wait > 0) {
             stamp = clock_ns(CLOCK_REALTIME);
             self->counters[C_BATCH_WAITS] += 1;
-            if (sleep_ns(batch_wait) < 0) goto out;
+            if (sleep_ns(batch_wait) < 0) break;
+        }
+    }
+    release_views(&v);
+    if (why < 0) return NULL;
+    return PyLong_FromLong(why);
+}
+
+#define MAX_EVENTS 32
+
+/* serve(epoll_fd, pumps, wake_at_ns, until_ns, read_timeout_ns, stamp_ns, check_from_ns, check_until_ns, staged,
+         tick_seq) -> (why, pump or None, staged, tick_seq): a feed's several connections (feeds/connections.py),
+   ``pumps`` their Pumps by socket fd, sharing the writer's staging area (``staged`` records in it, the next tick
+   ``tick_seq``). Waits for readable sockets until ``wake_at`` (time.monotonic_ns(); TIMEOUT), reads each ready one
+   once, and goes on while reads come before ``until`` (then HOUSEKEEPING); after a read the wait is at most
+   ``read_timeout`` long. A pump whose read Python must finish returns with it (REST, CHECK, END, FAILED); a
+   socket without a pump (None) returns READY (Python reads it). */
+static PyObject *serve(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 10 || !PyDict_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "serve takes 10 arguments (epoll_fd, pumps: dict, ...)");
+        return NULL;
+    }
+    int epfd = PyLong_AsLong(args[0]);
+    PyObject *pumps = args[1];
+    long long wake_at = PyLong_AsLongLong(args[2]), until = PyLong_AsLongLong(args[3]);
+    long long read_timeout = PyLong_AsLongLong(args[4]), stamp = PyLong_AsLongLong(args[5]);
+    long long check_from = PyLong_AsLongLong(args[6]), check_until = PyLong_AsLongLong(args[7]);
+    long long staged = PyLong_AsLongLong(args[8]), tick_seq = PyLong_AsLongLong(args[9]);
+    if (PyErr_Occurred()) return NULL;
+    struct epoll_event events[MAX_EVENTS];
+    PyObject *which = Py_None;
+    int why = -1;
+    for (;;) {
+        if (PyErr_CheckSignals() < 0) goto out;
+        long long now = clock_ns(CLOCK_MONOTONIC);
+        long long wait_ms = stamp ? 0 : (wake_at > now ? (wake_at - now + 999999) / 1000000 : 0);
+        int ready;
+        Py_BEGIN_ALLOW_THREADS
+        ready = epoll_wait(epfd, events, MAX_EVENTS, wait_ms > INT_MAX ? INT_MAX : (int)wait_ms);
+        Py_END_ALLOW_THREADS
+        if (ready < 0) {
+            if (errno == EINTR) continue;
+            PyErr_SetFromErrno(PyExc_OSError);
+            goto out;
+        }
+        if (ready == 0) {
+            if (stamp) { stamp = 0; continue; }  /* nothing came during the batching wait */
+            if (clock_ns(CLOCK_MONOTONIC) < wake_at) continue;  /* woke a moment early (ms rounding) */
+            why = TIMEOUT;
+            goto out;
+        }
+        int read_any = 0;
+        for (int e = 0; e < ready; e++) {
+            PyObject *fd = PyLong_FromLong(events[e].data.fd);
+            if (fd == NULL) goto out;
+            PyObject *found = PyDict_GetItemWithError(pumps, fd);  /* borrowed */
+            Py_DECREF(fd);
+            if (found == NULL) {
+                if (PyErr_Occurred()) goto out;
+                continue;  /* not ours (any more) */
+            }
+            if (!PyObject_TypeCheck(found, &PumpType)) {  /* a connection Python reads */
+                which = found;
+                why = READY;
+                goto out;
+            }
+            Pump *pump = (Pump *)found;
+            views v;
+            pump->staged = staged;
+            pump->tick_seq = tick_seq;
+            Py_CLEAR(pump->frames);
+            if (hold_views(pump, &v) < 0) goto out;
+            int got = read_once(pump, &v, MSG_DONTWAIT, stamp, check_from, check_until);
+            release_views(&v);
+            staged = pump->staged;
+            tick_seq = pump->tick_seq;
+            if (got < 0) goto out;
+            if (got == HANDLED) { read_any = 1; continue; }
+            if (got == NOTHING || got == INTERRUPTED) continue;
+            which = found;
+            why = got;
+            goto out;
+        }
+        stamp = 0;
+        if (read_any) {
+            now = clock_ns(CLOCK_MONOTONIC);
+            if (now >= until) { why = HOUSEKEEPING; goto out; }
+            if (wake_at > now + read_timeout) wake_at = now + read_timeout;
         }
     }
 out:
-    PyBuffer_Release(&ring);
-    PyBuffer_Release(&staging);
-    PyBuffer_Release(&buffer);
     if (why < 0) return NULL;
-    return PyLong_FromLong(why);
+    return Py_BuildValue("(iOLL)", why, which, staged, tick_seq);
 }
 
 /* counters() -> the counts of the reads and frames handled in C since the last call, then zeroed:
@@ -358,7 +349,13 @@ static PyTypeObject PumpType = {
     .tp_members = pump_members,
 };
 
-static struct PyModuleDef pump_module = {PyModuleDef_HEAD_INIT, "_pump", "A feed's compiled read loop.", -1, NULL};
+static PyMethodDef module_methods[] = {
+    {"serve", (PyCFunction)(void (*)(void))serve, METH_FASTCALL, "a feed's several connections' reads (see _pump.c)"},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef pump_module = {PyModuleDef_HEAD_INIT, "_pump", "A feed's compiled read loop.", -1,
+                                         module_methods};
 
 PyMODINIT_FUNC PyInit__pump(void) {
     if (PyType_Ready(&PumpType) < 0) return NULL;
@@ -366,8 +363,8 @@ PyMODINIT_FUNC PyInit__pump(void) {
     if (module == NULL) return NULL;
     Py_INCREF(&PumpType);
     if (PyModule_AddObject(module, "Pump", (PyObject *)&PumpType) < 0) goto fail;
-    const char *names[] = {"TIMEOUT", "HOUSEKEEPING", "REST", "CHECK", "END", "FAILED"};
-    for (int i = 0; i < 6; i++)
+    const char *names[] = {"TIMEOUT", "HOUSEKEEPING", "REST", "CHECK", "END", "FAILED", "READY"};
+    for (int i = 0; i < 7; i++)
         if (PyModule_AddIntConstant(module, names[i], i) < 0) goto fail;
     struct { const char *name; long value; } words[] = {
         {"HEADER_BYTES", HEADER_BYTES}, {"W_HEAD", W_HEAD}, {"W_DROPPED", W_DROPPED},

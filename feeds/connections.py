@@ -7,8 +7,8 @@ state, heartbeats, stale clock), backoff and lifetime. The loop::
   open the links that are down and due (paced by the venue's connection rate)
   epoll: wait for a readable socket, the next due open or (no frames) housekeeping
   read each ready session (TLS: also while its SSL layer holds bytes) -> writer
-  (a plain socket of a compiled venue: the read, parse, staging and push in C,
-  feeds/pumped.py; the rest of the loop stays here)
+  (plain sockets of a compiled venue: the wait and the usual reads in C until
+  housekeeping is due or a read needs Python: feeds/pumped.py, _pump.serve)
   flush the writer once per wakeup (one thread: pushes into the ring never overlap)
   light traffic: wait <= 1 ms before the next epoll (feeds/batching.py; after it
   epoll does not block, and the reads are stamped with the wait's start)
@@ -35,6 +35,7 @@ import time
 from typing import TYPE_CHECKING
 
 from feeds.loop import HOUSEKEEPING_S, OVERLAP_MAX_S, READ_TIMEOUT_S, Link
+from feeds.compiled import pump as compiled_pump
 from feeds.pumped import PumpedReads
 from feeds.session import Disconnect, Session
 from feeds.stop import WAIT, Stopped
@@ -194,8 +195,13 @@ class ConnectionSet:
                         timeout = min(timeout, HOUSEKEEPING_S)
                     timeout = min([timeout, *(link.next_open - now for link in self.links if link.session is None)])
                 received = 0
-                ready = poll(0.0) if stamp[0] else None  # after a batching wait: what came meanwhile
-                if not ready:
+                pumps = self._pumps()
+                if pumps is not None:  # the wait and the usual reads in C (feeds/pumped.py)
+                    received = self._serve(pumps, now + max(0.0, timeout), next_housekeeping)
+                    ready = ()
+                else:
+                    ready = poll(0.0) if stamp[0] else None  # after a batching wait: what came meanwhile
+                if not ready and pumps is None:
                     stamp[0] = 0  # nothing did: a wait for the next frame, stamped by its own read
                     WAIT.waiting = True  # a stop signal may end this wait (feeds/stop.py)
                     try:
@@ -234,13 +240,57 @@ class ConnectionSet:
             metrics.flush()
             self.epoll.close()
 
+    def _pumps(self) -> dict | None:
+        """fd -> the Pump that reads it in C (None: Python reads it), or None while no connection can be read in
+        C (none is pumped; a lifetime switch's overlap is under way)."""
+        if not self.pumped or self.switches or self.feed.writer.overlap is not None:
+            return None
+        pumps = {}
+        for fd, (_, session) in self.watched.items():
+            pumped = self.pumped.get(session)
+            if pumped is not None and pumped.usable():
+                pumps[fd] = pump = pumped.pump
+                pump.filled = session.connection._filled  # Python may have read it since
+            else:
+                pumps[fd] = None
+        return pumps
+
+    def _serve(self, pumps: dict, wake_at: float, next_housekeeping: float) -> int:
+        """Wait and read in C (``feeds._pump.serve``) until Python must act: > 0 when reads brought data."""
+        writer, stamp = self.feed.writer, self.feed.batching.stamp
+        ring = writer.ring
+        WAIT.waiting = True  # a stop signal may end the wait (feeds/stop.py)
+        try:
+            why, pump, writer.staged_ticks, writer._seq = compiled_pump.serve(
+                self.epoll.fileno(), pumps, int(wake_at * 1e9), int(next_housekeeping * 1e9), int(READ_TIMEOUT_S * 1e9),
+                stamp[0], ring._checked_ns, ring._next_check_ns, writer.staged_ticks, writer._seq)
+        except BaseException:  # interrupted after reads: the tick numbers they took
+            writer._seq = max([writer._seq, *(pump.tick_seq for pump in pumps.values() if pump is not None)])
+            raise
+        finally:
+            WAIT.waiting = False
+            stamp[0] = 0
+            for pumped in self.pumped.values():
+                pumped.counted()
+        if why == compiled_pump.TIMEOUT:
+            return 0
+        if why == compiled_pump.HOUSEKEEPING:
+            return 1
+        if why == compiled_pump.READY:  # a connection Python reads
+            fd = next(fd for fd, entry in pumps.items() if entry is pump)
+            return self._read(*self.watched[fd]) if fd in self.watched else 0
+        pumped = next(pumped for pumped in self.pumped.values() if pumped.pump is pump)
+        link = next(link for link in self.links if pumped.session in (link.session, link.switching))
+        try:
+            pumped.finish(why)
+        except Disconnect as exc:
+            self._ended(link, pumped.session, str(exc))
+        return 1
+
     def _read(self, link: Link, session: Session) -> int:
         """Read ``session`` (and, on TLS, what its SSL layer still holds); 0 after it ended."""
         received = 0
         try:
-            pumped = self.pumped.get(session)
-            if pumped is not None and pumped.usable():  # one read, in C (a plain socket: nothing pending after it)
-                return pumped.read(0.0, self.feed.batching.stamp[0], 0.0)
             received = session.read()
             sock = session.connection.sock
             if isinstance(sock, ssl.SSLSocket):

@@ -84,19 +84,30 @@ class PumpedReads:
         ``until``: the housekeeping time (time.monotonic(); 0: return after the first read); ``stamp_ns``: a
         batching wait's start (the first read then does not block, and what it finds has that receive time);
         ``batch_wait_s``: the batching wait after each read (0: none). Raises ``Disconnect`` as ``Session.read``."""
-        pump, connection, writer, ring = self.pump, self.connection, self.writer, self.ring
-        pump.filled, pump.staged, pump.tick_seq = connection._filled, writer.staged_ticks, writer._seq
+        pump, writer, ring = self.pump, self.writer, self.ring
+        pump.filled, pump.staged, pump.tick_seq = self.connection._filled, writer.staged_ticks, writer._seq
         WAIT.waiting = True  # a stop signal may end a wait in the loop (feeds/stop.py)
         try:
             why = pump.run(int(until * 1e9), int(batch_wait_s * 1e9), stamp_ns, ring._checked_ns, ring._next_check_ns)
         finally:
             WAIT.waiting = False
-            connection._filled, writer.staged_ticks, writer._seq = pump.filled, pump.staged, pump.tick_seq
-            self._count()
+            writer.staged_ticks, writer._seq = pump.staged, pump.tick_seq
+            self.counted()
         return self._returns[why]()
 
-    def _count(self) -> None:
-        nbytes, reads, frames, trades, ticks, ring_dropped, batch_waits = self.pump.counters()
+    def finish(self, why: int) -> int:
+        """What Python does for ``Pump.run``'s (or ``serve``'s) return ``why`` (see the module)."""
+        return self._returns[why]()
+
+    def counted(self) -> None:
+        """The counts of the reads and frames handled in C since the last call into the feed's counters; the
+        connection's unread bytes and the session's receive times as the loop left them."""
+        pump = self.pump
+        nbytes, reads, frames, trades, ticks, ring_dropped, batch_waits = pump.counters()
+        if reads:
+            self.connection._filled = pump.filled
+            self.session.recv_ns = pump.recv_ns
+            self.session.last_rx = pump.last_rx_ns / 1e9
         if reads or batch_waits:
             values = self.values
             values["bytes"] += nbytes

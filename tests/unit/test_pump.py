@@ -323,6 +323,8 @@ def test_several_connections_read_in_c_as_in_python(group, monkeypatch) -> None:
     (python, python_values, none), (compiled, compiled_values, reads_in_c) = outcomes
     assert none == 0 and reads_in_c > 20
     assert compiled_values == python_values and python_values["errors"] > 0
+    for records in (python, compiled):  # the feed's tick numbers: one sequence over all its connections
+        assert records["seq"].tolist() == list(range(int(records["seq"][0]), int(records["seq"][0]) + len(records)))
     for symbol_id in set(python["symbol_id"].tolist()):
         want, got = python[python["symbol_id"] == symbol_id], compiled[compiled["symbol_id"] == symbol_id]
         assert len(want) > 300 and len(got) == len(want)
