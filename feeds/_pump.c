@@ -225,12 +225,12 @@ static PyObject *pump_run(Pump *self, PyObject *const *args, Py_ssize_t nargs) {
 #define MAX_EVENTS 32
 
 /* serve(epoll_fd, pumps, wake_at_ns, until_ns, read_timeout_ns, stamp_ns, check_from_ns, check_until_ns, staged,
-         tick_seq) -> (why, pump or None, staged, tick_seq): a feed's several connections (feeds/connections.py),
+         tick_seq) -> (why, fd or -1, staged, tick_seq): a feed's several connections (feeds/connections.py),
    ``pumps`` their Pumps by socket fd, sharing the writer's staging area (``staged`` records in it, the next tick
    ``tick_seq``). Waits for readable sockets until ``wake_at`` (time.monotonic_ns(); TIMEOUT), reads each ready one
    once, and goes on while reads come before ``until`` (then HOUSEKEEPING); after a read the wait is at most
-   ``read_timeout`` long. A pump whose read Python must finish returns with it (REST, CHECK, END, FAILED); a
-   socket without a pump (None) returns READY (Python reads it). */
+   ``read_timeout`` long. A read Python must finish returns with its socket's fd (REST, CHECK, END, FAILED), as
+   does a ready socket without a pump (None: READY, Python reads it). */
 static PyObject *serve(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
     if (nargs != 10 || !PyDict_Check(args[1])) {
         PyErr_SetString(PyExc_TypeError, "serve takes 10 arguments (epoll_fd, pumps: dict, ...)");
@@ -244,8 +244,7 @@ static PyObject *serve(PyObject *module, PyObject *const *args, Py_ssize_t nargs
     long long staged = PyLong_AsLongLong(args[8]), tick_seq = PyLong_AsLongLong(args[9]);
     if (PyErr_Occurred()) return NULL;
     struct epoll_event events[MAX_EVENTS];
-    PyObject *which = Py_None;
-    int why = -1;
+    int why = -1, which = -1;
     for (;;) {
         if (PyErr_CheckSignals() < 0) goto out;
         long long now = clock_ns(CLOCK_MONOTONIC);
@@ -276,7 +275,7 @@ static PyObject *serve(PyObject *module, PyObject *const *args, Py_ssize_t nargs
                 continue;  /* not ours (any more) */
             }
             if (!PyObject_TypeCheck(found, &PumpType)) {  /* a connection Python reads */
-                which = found;
+                which = events[e].data.fd;
                 why = READY;
                 goto out;
             }
@@ -293,7 +292,7 @@ static PyObject *serve(PyObject *module, PyObject *const *args, Py_ssize_t nargs
             if (got < 0) goto out;
             if (got == HANDLED) { read_any = 1; continue; }
             if (got == NOTHING || got == INTERRUPTED) continue;
-            which = found;
+            which = events[e].data.fd;
             why = got;
             goto out;
         }
@@ -306,7 +305,7 @@ static PyObject *serve(PyObject *module, PyObject *const *args, Py_ssize_t nargs
     }
 out:
     if (why < 0) return NULL;
-    return Py_BuildValue("(iOLL)", why, which, staged, tick_seq);
+    return Py_BuildValue("(iiLL)", why, which, staged, tick_seq);
 }
 
 /* counters() -> the counts of the reads and frames handled in C since the last call, then zeroed:

@@ -261,7 +261,7 @@ class ConnectionSet:
         ring = writer.ring
         WAIT.waiting = True  # a stop signal may end the wait (feeds/stop.py)
         try:
-            why, pump, writer.staged_ticks, writer._seq = compiled_pump.serve(
+            why, fd, writer.staged_ticks, writer._seq = compiled_pump.serve(
                 self.epoll.fileno(), pumps, int(wake_at * 1e9), int(next_housekeeping * 1e9), int(READ_TIMEOUT_S * 1e9),
                 stamp[0], ring._checked_ns, ring._next_check_ns, writer.staged_ticks, writer._seq)
         except BaseException:  # interrupted after reads: the tick numbers they took
@@ -276,15 +276,13 @@ class ConnectionSet:
             return 0
         if why == compiled_pump.HOUSEKEEPING:
             return 1
+        link, session = self.watched[fd]
         if why == compiled_pump.READY:  # a connection Python reads
-            fd = next(fd for fd, entry in pumps.items() if entry is pump)
-            return self._read(*self.watched[fd]) if fd in self.watched else 0
-        pumped = next(pumped for pumped in self.pumped.values() if pumped.pump is pump)
-        link = next(link for link in self.links if pumped.session in (link.session, link.switching))
+            return self._read(link, session)
         try:
-            pumped.finish(why)
+            self.pumped[session].finish(why)
         except Disconnect as exc:
-            self._ended(link, pumped.session, str(exc))
+            self._ended(link, session, str(exc))
         return 1
 
     def _read(self, link: Link, session: Session) -> int:

@@ -119,21 +119,14 @@ class PumpedReads:
             self.session.live_trades += trades
             self.reads_in_c += reads
 
-    def _received(self) -> None:
-        pump, session = self.pump, self.session
-        session.recv_ns = pump.recv_ns
-        session.last_rx = pump.last_rx_ns / 1e9
-
     def _timeout(self) -> int:
         return 0
 
     def _handled(self) -> int:
-        self._received()
         return 1
 
     def _rest(self) -> int:
         pump, session = self.pump, self.session
-        self._received()
         if pump.frames is not None:  # a frame whose trades need a decision: before the frames after it
             self.writer.stage_decided(pump.frames, pump.recv_ns)
         if pump.received:
@@ -144,7 +137,6 @@ class PumpedReads:
         return 1
 
     def _check(self) -> int:
-        self._received()
         self.writer.flush()  # the ring's damage check runs in its pusher
         return 1
 
