@@ -17,6 +17,9 @@ under 127 is a whole unmasked text frame, sliced out without a call. Where
 wsframe's ``FrameDecoder`` raises ``ProtocolError``, this reader is lenient with
 a server: a stray continuation is counted as a binary frame and skipped, a
 masked frame unmasked, any other opcode handed to ``control``.
+
+On a plain socket of a compiled venue the compiled read loop (feeds/pumped.py) reads instead, into the same
+buffer, and hands the frames of a read it leaves to Python to ``dispatch``, the second half of ``read``.
 """
 from __future__ import annotations
 
