@@ -163,40 +163,12 @@ static int capture(captured *c, const keys *k, const char *key, Py_ssize_t n, co
     return 1;
 }
 
-/* An object of scalar members; those named in ``k`` are captured. */
-static const char *flat_object(const char *p, const char *end, const keys *k, captured *c) {
-    clear(c, k);
-    if (p >= end || *p != '{') return NULL;
-    p = ws(p + 1, end);
-    if (p < end && *p == '}') return p + 1;
-    for (;;) {
-        const char *key;
-        Py_ssize_t n;
-        value v;
-        int more;
-        if (!(p = member_key(p, end, &key, &n)) || !(p = scalar(p, end, &v)) || !capture(c, k, key, n, &v)) return NULL;
-        if ((more = next_member(&p, end, '}')) < 0) return NULL;
-        if (!more) return p;
-    }
-}
+/* An object of scalar members; those named in ``k`` are captured. With ``row`` (Deribit's params), also its
+   "data" array, whose rows go into ``out``; any other array or object is a doubt. */
+static const char *rows(const char *p, const char *end, const keys *k, scanned *out);
 
-static const char *rows(const char *p, const char *end, const keys *k, scanned *out) {
-    p = ws(p + 1, end);  /* past "[" */
-    out->rows = 0;
-    if (p < end && *p == ']') return p + 1;
-    for (;;) {
-        int more;
-        if (out->rows == MAX_ROWS || !(p = flat_object(p, end, k, &out->row[out->rows]))) return NULL;
-        out->rows++;
-        if ((more = next_member(&p, end, ']')) < 0) return NULL;
-        if (!more) return p;
-    }
-}
-
-/* The nested object of a shape whose "data" array lives in it: its scalar members named in ``k`` captured, its
-   "data" array's rows into ``out``; any other array or object is a doubt. */
-static const char *object_with_rows(const char *p, const char *end, const keys *k, captured *c, const keys *row,
-                                    scanned *out) {
+static const char *flat_object(const char *p, const char *end, const keys *k, captured *c, const keys *row,
+                               scanned *out) {
     clear(c, k);
     if (p >= end || *p != '{') return NULL;
     p = ws(p + 1, end);
@@ -208,11 +180,25 @@ static const char *object_with_rows(const char *p, const char *end, const keys *
         int more;
         if (!(p = member_key(p, end, &key, &n)) || p >= end) return NULL;
         if (*p == '[') {
-            if (out->rows >= 0 || n != 4 || memcmp(key, "data", 4) != 0 || !(p = rows(p, end, row, out))) return NULL;
+            if (!row || out->rows >= 0 || n != 4 || memcmp(key, "data", 4) != 0 || !(p = rows(p, end, row, out)))
+                return NULL;
         } else if (!(p = scalar(p, end, &v)) || !capture(c, k, key, n, &v)) {
             return NULL;
         }
         if ((more = next_member(&p, end, '}')) < 0) return NULL;
+        if (!more) return p;
+    }
+}
+
+static const char *rows(const char *p, const char *end, const keys *k, scanned *out) {
+    p = ws(p + 1, end);  /* past "[" */
+    out->rows = 0;
+    if (p < end && *p == ']') return p + 1;
+    for (;;) {
+        int more;
+        if (out->rows == MAX_ROWS || !(p = flat_object(p, end, k, &out->row[out->rows], NULL, NULL))) return NULL;
+        out->rows++;
+        if ((more = next_member(&p, end, ']')) < 0) return NULL;
         if (!more) return p;
     }
 }
@@ -237,9 +223,8 @@ static int scan_frame(const char *p, Py_ssize_t len, const shape *sh, scanned *o
             if (!sh->nested_key || out->has_nested || (Py_ssize_t)strlen(sh->nested_key) != n
                     || memcmp(key, sh->nested_key, n) != 0)
                 return 0;
-            p = sh->rows_in_nested ? object_with_rows(p, end, sh->nested, &out->nested, sh->row, out)
-                                   : flat_object(p, end, sh->nested, &out->nested);
-            if (!p) return 0;
+            if (!(p = flat_object(p, end, sh->nested, &out->nested, sh->rows_in_nested ? sh->row : NULL, out)))
+                return 0;
             out->has_nested = 1;
         } else if (*p == '[') {
             if (!sh->row || sh->rows_in_nested || out->rows >= 0 || n != 4 || memcmp(key, "data", 4) != 0
