@@ -267,6 +267,7 @@ def e2e(rate: float = 80_000, seconds: float = 30.0, store_kind: str = "clickhou
             stored = e2e_store.stored_in(store, start_ns, end_ns)
             ticks = e2e_store.tick_latencies(store, start_ns, end_ns)
             store_p99, widened = e2e_store.store_latency_p99_ms(store, start_ns, end_ns)
+            store_seconds = e2e_store.store_latency_seconds(store, start_ns, end_ns)
         finally:
             store.close()
         pss = {role: max(sample[role] for sample in pss_samples) for role in ROLES}
@@ -294,6 +295,7 @@ def e2e(rate: float = 80_000, seconds: float = 30.0, store_kind: str = "clickhou
                         "feed_reads": reads_per_venue(reads0, reads1, t1 - t0),
                         "contention": crowd, "exchange_to_recv_p99_ms": round(ticks["recv_p99"], 3),
                         "recv_to_store_p99_ms_estimated": round(store_p99, 3), "store_latency_window_widened": widened,
+                        "recv_to_store_p99_ms_per_second": store_seconds,
                         "simulator_blocked_s": {v: round(sent1[v]["blocked_s"] - sent0[v]["blocked_s"], 2) for v in sent1},
                         "arrivals_not_offered": sum(sent1[v]["skipped"] - sent0[v]["skipped"] for v in sent1),
                         "processes_gone_in_window": len(gone), "drained": drained, "simulator_reniced": reniced,

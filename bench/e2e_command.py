@@ -56,4 +56,8 @@ def run(args: argparse.Namespace) -> int:
           f"{result['tick_to_signal_p99_ms']} ms; tick-to-storage p99 {result['tick_to_storage_p99_ms']} ms "
           f"(send->receive p99 {detail['exchange_to_recv_p99_ms']} + receive->store p99 "
           f"{detail['recv_to_store_p99_ms_estimated']}, estimated from the writer's latency rows)")
+    seconds = detail["recv_to_store_p99_ms_per_second"]
+    if seconds["seconds"]:
+        print(f"receive->store p99 per second: median {seconds['median']} ms, worst {seconds['max']} ms, "
+              f"{seconds['seconds_over_50ms']} of {seconds['seconds']} seconds over 50 ms")
     return 0

@@ -60,6 +60,20 @@ def tick_latencies(store, start_ns: int, end_ns: int) -> dict[str, float]:
     return {"signal_p50": row[0][0] / 1e6, "signal_p99": row[0][1] / 1e6, "recv_p99": row[1] / 1e6}
 
 
+def store_latency_seconds(store, start_ns: int, end_ns: int) -> dict:
+    """Receive -> store acknowledgement p99 per second of the window (the worst venue's; latency stage 4), in ms:
+    their median, the worst, how many seconds were over 50 ms, and the three worst (seconds from the start)."""
+    second = _ns(store, "latency", "second_ns")
+    rows = store.execute(f"SELECT {second}, max(p99) FROM {store.database}.latency WHERE stage = {STAGE_TICK_TO_STORE} "
+                         f"AND count > 0 AND {second} >= {start_ns} AND {second} < {end_ns} GROUP BY {second} ORDER BY {second}")
+    p99s = sorted(((float(p99) / 1e6, round((int(ns) - start_ns) / 1e9, 1)) for ns, p99 in rows), reverse=True)
+    if not p99s:
+        return {"seconds": 0}
+    return {"seconds": len(p99s), "median": round(p99s[len(p99s) // 2][0], 1), "max": round(p99s[0][0], 1),
+            "seconds_over_50ms": sum(1 for p99, _ in p99s if p99 > 50),
+            "worst": [(at, round(p99, 1)) for p99, at in p99s[:3]]}
+
+
 def mixture_quantile(rows: list[tuple[int, float, float, float, float, float]], q: float) -> float:
     """The q-quantile of the union of distributions given as (count, p50, p90, p99, p999, max)."""
     rows = [row for row in rows if row[0] > 0]

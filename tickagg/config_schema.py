@@ -94,6 +94,7 @@ SETTINGS = [
     Setting("writer.quiet_batch_ms", "float", non_negative_float, {"write": "quiet_batch_ms"}),
     Setting("writer.quiet_summary_ms", "float", non_negative_float, {"write": "quiet_summary_ms"}),
     Setting("writer.max_batch_rows", "int", positive_int, {"write": "max_batch_rows"}),
+    Setting("writer.max_batch_mb", "float", positive_float, {"write": "max_batch_mb"}),
     Setting("writer.memory_mb", "float", positive_float, {"write": "memory_mb"}),
     Setting("writer.spill_fsync", "str", _choice(*SPILL_FSYNC), {"write": "spill_fsync"}),
     Setting("writer.spill_max_mb", "float", non_negative_float, {"write": "spill_max_mb"}),

@@ -33,6 +33,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "least --quiet-batch-ms, off with it; default 2000, chDB 10000)")
     parser.add_argument("--max-batch-rows", type=positive_int, default=100_000,
                         help="largest insert when the writer has fallen behind (default 100000)")
+    parser.add_argument("--max-batch-mb", type=positive_float, default=4.0,
+                        help="... and at most this many MB of records, so one insert (a minute close's feature rows) "
+                             "does not hold the tick batches up for long (default 4)")
     parser.add_argument("--memory-mb", type=positive_float, default=200.0, help="budget for batches held in memory (default 200)")
     parser.add_argument("--spill-fsync", choices=config.SPILL_FSYNC, default="always",
                         help="fsync the spill after every batch (default), every second, or never")
@@ -88,8 +91,9 @@ def run(args: argparse.Namespace) -> int:
     config = WriterConfig(
         group=args.group, state_dir=args.state_dir, batch_rows=args.batch_rows, batch_ms=args.batch_ms,
         quiet_batch_ms=args.quiet_batch_ms, quiet_summary_ms=args.quiet_summary_ms,
-        max_batch_rows=args.max_batch_rows, memory_budget_mb=args.memory_mb, spill_fsync=args.spill_fsync,
-        spill_max_mb=args.spill_max_mb, spill_full=args.spill_full, commitlog_compact_mb=args.commit_log_compact_mb,
+        max_batch_rows=args.max_batch_rows, max_batch_mb=args.max_batch_mb, memory_budget_mb=args.memory_mb,
+        spill_fsync=args.spill_fsync, spill_max_mb=args.spill_max_mb, spill_full=args.spill_full,
+        commitlog_compact_mb=args.commit_log_compact_mb,
         retention_days=args.retention_days, report_path=args.report, rings=tuple(args.ring) if args.ring else None,
     )
     from writer.deadletter import DeadLetterError

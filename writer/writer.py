@@ -29,7 +29,8 @@ are always replayed as in doubt. A failed insert also makes its batch in doubt
 (the server may have committed it before the connection broke).
 
 Memory: each ring's buffer holds at most ``capacity`` rows (``max_batch_rows``
-capped by the ring size and a share of ``memory_budget_mb``); when the store is
+capped by ``max_batch_mb``, the ring size and a share of ``memory_budget_mb``;
+the MB cap also keeps one insert from holding the loop up: writer/ring_attach.py); when the store is
 down, full batches go to the spill, so memory does not grow with the outage.
 The process imports neither Numba nor pandas: rings are read with plain loads
 and ``pread`` (shm/plain.py; their pages never count in its RSS) and
@@ -82,6 +83,7 @@ class WriterConfig:
     # with quiet_batch_ms; None: the store's (Store.quiet_summary_ms: 2,000; chDB 10,000)
     quiet_summary_ms: float | None = None
     max_batch_rows: int = 100_000
+    max_batch_mb: float = 4.0  # ... and at most this many MB of records (ticks: 47,662 rows; feature rows: 373)
     spill_rows: int = 100_000
     spill_ms: float = 1000.0
     memory_budget_mb: float = 200.0

@@ -55,6 +55,7 @@ CASES = [
     (["write", "--batch-rows", "ten"], ["--batch-rows", "ten"]),
     (["write", "--batch-ms", "-1"], ["--batch-ms"]),
     (["write", "--max-batch-rows", "-100"], ["--max-batch-rows"]),
+    (["write", "--max-batch-mb", "0"], ["--max-batch-mb"]),
     (["write", "--memory-mb", "-1"], ["--memory-mb"]),
     (["write", "--retention-days", "-1"], ["--retention-days"]),
     (["write", "--seconds", "inf"], ["--seconds", "finite"]),

@@ -7,7 +7,7 @@ import os
 import pytest
 
 from bench.e2e_procs import Group, role_of
-from bench.e2e_store import mixture_quantile
+from bench.e2e_store import mixture_quantile, store_latency_seconds
 
 
 def test_command_lines_map_to_roles():
@@ -36,6 +36,29 @@ def test_a_mixture_quantile_weighs_each_summary_by_its_count():
     heavy = mixture_quantile([one, (10_000, 10.0, 20.0, 30.0, 40.0, 50.0)], 0.5)
     assert 9.0 < heavy < 10.5  # the busy second decides
     assert math.isnan(mixture_quantile([(0, 1, 2, 3, 4, 5)], 0.99))
+
+
+class _LatencyRows:
+    """A store that answers the latency rows' query (and, as an old server, no DateTime64 column)."""
+
+    database = "db"
+
+    def __init__(self, rows):
+        self.rows, self.queries = rows, []
+
+    def execute(self, query):
+        self.queries.append(query)
+        return [] if "system.columns" in query else self.rows
+
+
+def test_the_store_latency_per_second_is_the_worst_venues_p99_of_each_second_in_ms():
+    start = 1_000 * 10**9
+    store = _LatencyRows([(start + 10**9, 30e6), (start + 2 * 10**9, 120e6), (start + 3 * 10**9, 60e6)])
+    seconds = store_latency_seconds(store, start, start + 4 * 10**9)
+    assert seconds == {"seconds": 3, "median": 60.0, "max": 120.0, "seconds_over_50ms": 2,
+                       "worst": [(2.0, 120.0), (3.0, 60.0), (1.0, 30.0)]}
+    assert "max(p99)" in store.queries[-1] and "GROUP BY" in store.queries[-1]
+    assert store_latency_seconds(_LatencyRows([]), start, start + 10**9) == {"seconds": 0}
 
 
 def test_the_idle_window_waits_for_the_minute_running_at_the_rate_drop_to_close():
