@@ -5,6 +5,7 @@ import argparse
 import logging
 import sys
 
+from aggregator.pace import IDLE_SLEEP_US, MIN_SLEEP_US
 from shm.names import group_argument
 from tickagg import config
 from tickagg.args import UsageError, bounded_float, log_level, non_negative_float, non_negative_int, positive_float, positive_int
@@ -17,8 +18,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cpu", type=non_negative_int, help="CPU to pin to (default: the last one)")
     parser.add_argument("--busy-poll", action="store_true", help="never sleep when idle (lowest latency, burns the core)")
     parser.add_argument("--spin-us", type=non_negative_float, default=0.0, help="keep polling this long after the last tick before sleeping (default 0)")
-    parser.add_argument("--min-sleep-us", type=non_negative_float, default=100.0, help="first sleep when a look finds nothing; doubles with each empty look (default 100)")
-    parser.add_argument("--idle-sleep-us", type=non_negative_float, default=1000.0, help="longest sleep between looks while idle: the wake bound (default 1000; 0: busy-poll)")
+    parser.add_argument("--min-sleep-us", type=non_negative_float, default=MIN_SLEEP_US, help="first sleep when a look finds nothing; doubles with each empty look (default 500: each wakeup costs CPU; 100 pops a tick sooner)")
+    parser.add_argument("--idle-sleep-us", type=non_negative_float, default=IDLE_SLEEP_US, help="longest sleep between looks while idle: the wake bound (default 1000; 0: busy-poll)")
     parser.add_argument("--deep-sleep-us", type=bounded_float(0, 40000), default=5000.0, help="longest sleep once the group is quiet (<= 25 ticks in the last second): the wake bound after a silence (default 5000, at most 40000; not above --idle-sleep-us: never quiet)")
     parser.add_argument("--max-symbols", type=positive_int, default=4096, help="symbols with bars and features (about 50 KB each; default 4096)")
     parser.add_argument("--lateness-ms", type=bounded_float(0, 1000, high_open=True), default=250.0, help="how long a bar stays open for late ticks after its end (default 250, < 1000)")

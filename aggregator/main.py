@@ -9,8 +9,12 @@ cumulative latency histograms (``tickagg.<group>.latency_hist``,
 shm/histogram_segment.py). Those chores and the call into Numba cost ~0.5 ms
 (~1 % of a core at 20 slices a second, ~0.05 % at 1). With nothing to read
 (after ``spin_us``, default 0) the loop sleeps between looks, ``min_sleep_us``
-(100) first and twice as long after each empty look, up to ``idle_sleep_us``
-(1,000): the wake bound while ticks flow. A quiet
+(500) first and twice as long after each empty look, up to ``idle_sleep_us``
+(1,000): the wake bound while ticks flow. Each wakeup costs ~20 µs of CPU on a
+busy 2-core VM (the scheduler's switch and timer), so at 80k ticks/s 100 µs
+naps (~3,000 wakeups a second) took the aggregator to ~20 % of a core, 500 µs
+~13 % (`tickagg bench e2e`, one run each), for ~0.25 ms more tick-to-signal at
+the median. A quiet
 group (at most 25 ticks in the last second, aggregator/pace.py) naps up to
 ``deep_sleep_us`` (5,000): the wake bound after a silence, ~250 wakeups a
 second instead of ~1,000; its bar sweep (every symbol, each 10 ms) waits for
@@ -51,7 +55,7 @@ import psutil
 from aggregator import fold
 from aggregator.agg_state import C_SECOND, K_BARS1M, K_BARS1S, K_FEATURE_ROWS, K_LATE, K_NO_SLOT, K_PENDING_MAX, K_TICKS, new_agg_state
 from aggregator.outputs import TICKS, flush_all, open_outputs
-from aggregator.pace import CHECK_S, Pace
+from aggregator.pace import CHECK_S, IDLE_SLEEP_US, MIN_SLEEP_US, Pace
 from aggregator.poll import MAX_INPUTS, dummy_ring, serve
 from aggregator.stored_pages import StoredPages
 from shm import header as H
@@ -75,8 +79,8 @@ COUNTER_NAMES = ("ticks", "late_ticks", "ticks_without_slot", "feature_rows", "b
 
 class Aggregator:
     def __init__(self, group: str = "default", cpu: int | None = None, busy_poll: bool = False,
-                 spin_us: float = 0.0, idle_sleep_us: float = 1000.0, feature_budget: int = 8,
-                 min_sleep_us: float = 100.0, deep_sleep_us: float = 5000.0,
+                 spin_us: float = 0.0, idle_sleep_us: float = IDLE_SLEEP_US, feature_budget: int = 8,
+                 min_sleep_us: float = MIN_SLEEP_US, deep_sleep_us: float = 5000.0,
                  output_capacities: dict[str, int] | None = None, doorbell: bool = True, **state_options):
         self.group = group
         self.cpu = pin_to_cpu(cpu)

@@ -29,6 +29,8 @@ from __future__ import annotations
 
 from collections import deque
 
+MIN_SLEEP_US = 500.0  # the first nap after a look that found nothing (``--min-sleep-us``: aggregator/main.py)
+IDLE_SLEEP_US = 1000.0  # ... doubling up to this (``--idle-sleep-us``): the wake bound while ticks flow
 SLICE_S = 0.05  # time in Numba between Python chores (signals, ring checks, counters)
 QUIET_SLICE_S = 1.0  # the same while quiet (the kernel still looks at the ring files every CHECK_S)
 CHECK_S = 0.05  # how often the kernel compares the ring files' sizes with those validated at attach

@@ -165,6 +165,16 @@ def _feed_batch_wait_us() -> float:
     return default_wait_us()
 
 
+def _aggregator_naps_us() -> tuple[float, float]:
+    """The aggregator's first nap after an empty look and its longest while ticks flow (``TICKAGG__AGGREGATOR__
+    MIN_SLEEP_US`` / ``..._IDLE_SLEEP_US`` set them): a tick waits up to the nap running when it arrives."""
+    from aggregator.pace import IDLE_SLEEP_US, MIN_SLEEP_US
+
+    first, idle = (os.environ.get(f"TICKAGG__AGGREGATOR__{key}", "").strip() for key in ("MIN_SLEEP_US", "IDLE_SLEEP_US"))
+    idle = float(idle) if idle else IDLE_SLEEP_US
+    return min(float(first) if first else MIN_SLEEP_US, idle), idle
+
+
 def _writer_batch_ms(url: str) -> float:
     """The writer's batch age: ``TICKAGG__WRITER__BATCH_MS`` (inherited by the group) or its store's default."""
     from store import open_store
@@ -288,7 +298,8 @@ def e2e(rate: float = 80_000, seconds: float = 30.0, store_kind: str = "clickhou
             "tick_to_signal_p99_ms": round(ticks["signal_p99"], 3),
             "tick_to_storage_p99_ms": round(ticks["recv_p99"] + store_p99, 3),
             "_detail": {"store": store_kind, "rate": rate, "feed_batch_wait_us": _feed_batch_wait_us(),
-                        "writer_batch_ms": _writer_batch_ms(url), "seconds": round(t1 - t0, 2), "idle_seconds": round(t3 - t2, 2),
+                        "writer_batch_ms": _writer_batch_ms(url),
+                        "aggregator_naps_us": _aggregator_naps_us(), "seconds": round(t1 - t0, 2), "idle_seconds": round(t3 - t2, 2),
                         "idle_cpu_pct": {role: round(idle[role], 2) for role in ROLES},
                         "closeout_s": round(t2 - tc, 2),
                         "closeout_cpu_pct": {role: round(closing[role], 2) for role in ROLES},

@@ -84,6 +84,7 @@ SETTINGS = [
     Setting("aggregator.cpu", "int", non_negative_int, {"aggregate": "cpu"}),
     Setting("aggregator.busy_poll", "bool", bool, {"aggregate": "busy_poll"}),
     Setting("aggregator.spin_us", "float", non_negative_float, {"aggregate": "spin_us"}),
+    Setting("aggregator.min_sleep_us", "float", non_negative_float, {"aggregate": "min_sleep_us"}),
     Setting("aggregator.idle_sleep_us", "float", non_negative_float, {"aggregate": "idle_sleep_us"}),
     Setting("aggregator.deep_sleep_us", "float", bounded_float(0, 40000), {"aggregate": "deep_sleep_us"}),
     Setting("aggregator.max_symbols", "int", positive_int, {"aggregate": "max_symbols"}),

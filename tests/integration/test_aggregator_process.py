@@ -35,6 +35,8 @@ def test_aggregator_process_turns_feed_rings_into_every_output(group):
     for exchange, ticks in inputs.items():
         mine = stamped[stamped["exchange_id"] == EXCHANGE_IDS[exchange]]
         np.testing.assert_array_equal(np.sort(mine["seq"]), ticks["seq"])
+        # each tick carries its own ring's position (seq = position here)
+        np.testing.assert_array_equal(mine["source_pos"], mine["seq"])
     assert (stamped["ts_pop_ns"] >= stamped["ts_recv_ns"]).all() and (stamped["ts_signal_ns"] >= stamped["ts_pop_ns"]).all()
     signals = read_all(group, "signals", SIGNAL)
     assert len(signals) == 6000 and np.isfinite(signals["ema_fast"]).all()

@@ -23,7 +23,7 @@ from shm.ring import MONITOR, PRODUCER, Ring, ring_name
 from shm.records import TICK
 
 SLEEPS = {  # options, whether it goes quiet, whether the kernel refuses futex_waitv
-    "default": ([], True, False),  # 100 us doubling to 1 ms; quiet: doorbell waits
+    "default": ([], True, False),  # 500 us doubling to 1 ms; quiet: doorbell waits
     "long sleeps": (["--min-sleep-us", "50000", "--idle-sleep-us", "200000"], False, False),  # never quiet
     "no futex_waitv": ([], True, True),  # quiet: naps to 5 ms
 }

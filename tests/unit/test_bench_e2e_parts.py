@@ -80,3 +80,16 @@ def test_reads_per_venue_are_the_counters_differences_over_the_window():
         "kraken": {"reads_per_s": 0.0, "frames_per_read": None},
         "okx": {"reads_per_s": 30.0, "frames_per_read": 10.0},
     }
+
+
+def test_the_aggregators_naps_are_reported_as_the_group_runs_them(monkeypatch):
+    from aggregator.pace import IDLE_SLEEP_US, MIN_SLEEP_US
+    from bench.e2e import _aggregator_naps_us
+
+    monkeypatch.delenv("TICKAGG__AGGREGATOR__IDLE_SLEEP_US", raising=False)
+    monkeypatch.delenv("TICKAGG__AGGREGATOR__MIN_SLEEP_US", raising=False)
+    assert _aggregator_naps_us() == (MIN_SLEEP_US, IDLE_SLEEP_US) == (500.0, 1000.0)
+    monkeypatch.setenv("TICKAGG__AGGREGATOR__IDLE_SLEEP_US", "200")
+    assert _aggregator_naps_us() == (200.0, 200.0)  # the first nap is never longer than the longest
+    monkeypatch.setenv("TICKAGG__AGGREGATOR__MIN_SLEEP_US", "100")
+    assert _aggregator_naps_us() == (100.0, 200.0)
