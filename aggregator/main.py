@@ -11,10 +11,10 @@ shm/histogram_segment.py). Those chores and the call into Numba cost ~0.5 ms
 (after ``spin_us``, default 0) the loop sleeps between looks, ``min_sleep_us``
 (500) first and twice as long after each empty look, up to ``idle_sleep_us``
 (1,000): the wake bound while ticks flow. Each wakeup costs ~20 µs of CPU on a
-busy 2-core VM (the scheduler's switch and timer), so at 80k ticks/s 100 µs
-naps (~3,000 wakeups a second) took the aggregator to ~20 % of a core, 500 µs
-~13 % (`tickagg bench e2e`, one run each), for ~0.25 ms more tick-to-signal at
-the median. A quiet
+busy 2-core VM (the scheduler's switch and timer): at 80k ticks/s (`tickagg
+bench e2e`, same code, interleaved) 100 µs naps (~3,000 wakeups a second) cost
+the aggregator 19.7-20.4 % of a core, 500 µs 13.8-14.5 %, for tick-to-signal
+p50 0.94-1.07 ms instead of 0.75-0.83. A quiet
 group (at most 25 ticks in the last second, aggregator/pace.py) naps up to
 ``deep_sleep_us`` (5,000): the wake bound after a silence, ~250 wakeups a
 second instead of ~1,000; its bar sweep (every symbol, each 10 ms) waits for
