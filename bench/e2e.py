@@ -166,13 +166,15 @@ def _feed_batch_wait_us() -> float:
 
 
 def _aggregator_naps_us() -> tuple[float, float]:
-    """The aggregator's first nap after an empty look and its longest while ticks flow (``TICKAGG__AGGREGATOR__
-    MIN_SLEEP_US`` / ``..._IDLE_SLEEP_US`` set them): a tick waits up to the nap running when it arrives."""
+    """The aggregator's first nap after an empty look and its longest while ticks flow, as the group reads them
+    (the environment's ``TICKAGG__AGGREGATOR__MIN_SLEEP_US`` / ``..._IDLE_SLEEP_US``, else the defaults): a tick
+    waits up to the nap running when it arrives."""
     from aggregator.pace import IDLE_SLEEP_US, MIN_SLEEP_US
+    from tickagg import config
 
-    first, idle = (os.environ.get(f"TICKAGG__AGGREGATOR__{key}", "").strip() for key in ("MIN_SLEEP_US", "IDLE_SLEEP_US"))
-    idle = float(idle) if idle else IDLE_SLEEP_US
-    return min(float(first) if first else MIN_SLEEP_US, idle), idle
+    given = config.load(None).defaults_for("aggregate")
+    idle = given.get("idle_sleep_us", IDLE_SLEEP_US)
+    return min(given.get("min_sleep_us", MIN_SLEEP_US), idle), idle
 
 
 def _writer_batch_ms(url: str) -> float:
