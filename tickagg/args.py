@@ -56,6 +56,11 @@ positive_float = _number(float, 0, True)
 non_negative_float = _number(float, 0, False)
 
 
+def bounded_int(low: int, high: int) -> Callable[[str], int]:
+    """An integer in [low, high]."""
+    return _number(int, low, False, high)
+
+
 def bounded_float(low: float, high: float, low_open: bool = False, high_open: bool = False) -> Callable[[str], float]:
     """A finite number in [low, high]; ``low_open`` / ``high_open`` leave that bound out."""
     return _number(float, low, low_open, high, high_open)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, NamedTuple
 
-from tickagg.args import (UsageError, bounded_float, log_level, name_list, non_negative_float, non_negative_int,
+from tickagg.args import (UsageError, bounded_float, bounded_int, log_level, name_list, non_negative_float, non_negative_int,
                           positive_float, positive_int, power_of_two, ws_url)
 
 SPILL_FSYNC = ("always", "interval", "never")  # writer --spill-fsync
@@ -82,6 +82,7 @@ SETTINGS = [
     Setting("rings.output_seconds", "float", bounded_float(0, 600, low_open=True), {"aggregate": "output_seconds"}),
     Setting("rings.peak_rate", "float", bounded_float(0, 1e8, low_open=True), {"aggregate": "peak_rate"}),
     Setting("aggregator.cpu", "int", non_negative_int, {"aggregate": "cpu"}),
+    Setting("aggregator.nice", "int", bounded_int(-20, 19), {"aggregate": "nice"}),
     Setting("aggregator.busy_poll", "bool", bool, {"aggregate": "busy_poll"}),
     Setting("aggregator.spin_us", "float", non_negative_float, {"aggregate": "spin_us"}),
     Setting("aggregator.min_sleep_us", "float", non_negative_float, {"aggregate": "min_sleep_us"}),
