@@ -2,13 +2,13 @@
 
 On a machine whose CPUs are nearly all busy, a process woken by a tick first
 waits in the run queue. Pinning (aggregator/main.py ``pin_to_cpu``) chooses the
-CPU, not the turn on it: `tickagg bench e2e` at 80k ticks/s on the 2-core
-machine (ClickHouse server, the simulator at nice -5, 3 interleaved pairs) had
-the aggregator runnable but waiting 18-23% of the window at nice 0 and 6.2-6.7%
-at nice -10; tick-to-signal p99 6.9 / 7.0 / 9.0 ms against 5.6 / 8.7 / 6.2 (its
-tail is mostly the feeds' own wait: send->receive p99 3.8-6.7 ms), the
-aggregator's CPU 13.3-14.6% against 15.7-16.6% of a core (woken sooner, fewer
-ticks per wakeup).
+CPU, not the turn on it. `tickagg bench e2e` at 80k ticks/s on the 2-core
+machine (ClickHouse server; the bench runs the simulator at nice -5), 5 runs
+each way: the aggregator runnable but waiting 18-23% of the window at nice 0,
+6.2-6.8% at nice -10, for ~2 points more of its CPU (13.3-14.6% -> 15.5-16.6%:
+woken sooner, fewer ticks per wakeup). Tick-to-signal p99 did not measurably
+change (6.9-9.0 ms at 0, 5.6-9.3 at -10): its tail is the feeds' (send -> receive p99 3.8-7.3 ms in those runs), so
+this is a setting for the aggregator's own stages, not the end-to-end tail.
 
 A value below the current one needs root or CAP_SYS_NICE (or RLIMIT_NICE):
 refused, the aggregator logs it once and runs at its present priority. Under

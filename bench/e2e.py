@@ -13,7 +13,8 @@
    reported), the simulator's count of trades written at both ends, and each feed's reads
    per second and frames per read (``_detail.feed_reads``; bench/e2e_reads.py), and how crowded
    the CPUs were (``_detail.contention``: the machine's busy share, the store server's CPU,
-   each role's time runnable but waiting for a CPU; bench/e2e_contention.py).
+   each role's time runnable but waiting for a CPU; bench/e2e_contention.py), and how often
+   each role woke, the CPU per wakeup and the nice values (``_detail.wakeups``; bench/e2e_wakeups.py).
 4. Close-out and idle window: the simulator's rate drops to 1 trade/s per venue (10/s in
    all, over its control port). The loaded phase is not over until its last minute has
    closed: at the next minute boundary the aggregator closes the 1-minute bars and features
@@ -52,6 +53,7 @@ import time
 from pathlib import Path
 
 from bench.e2e_contention import Snapshot, contention
+from bench.e2e_wakeups import WakeSnapshot, wakeup_figures
 from bench.e2e_procs import ROLES, Group, cpu_pct
 from bench.e2e_reads import feed_counters, reads_per_venue
 from tickagg.writer_report import report_path
@@ -233,7 +235,7 @@ def e2e(rate: float = 80_000, seconds: float = 30.0, store_kind: str = "clickhou
         roles = processes.processes()
         server_pid = server.process.pid if server is not None else None
         t0, start_ns, cpu0, sent0 = time.monotonic(), time.time_ns(), processes.cpu(roles), control.sent()
-        crowd0 = Snapshot(roles, server_pid)
+        crowd0, woke0 = Snapshot(roles, server_pid), WakeSnapshot(roles)
         reads0 = feed_counters(group, sent0)
         pss_samples = []
         while time.monotonic() - t0 < seconds:
@@ -242,6 +244,7 @@ def e2e(rate: float = 80_000, seconds: float = 30.0, store_kind: str = "clickhou
         roles = processes.processes()
         t1, end_ns, cpu1, sent1 = time.monotonic(), time.time_ns(), processes.cpu(roles), control.sent()
         crowd = contention(crowd0, Snapshot(roles, server_pid), t1 - t0)
+        woke = wakeup_figures(woke0, WakeSnapshot(roles), t1 - t0)
         reads1 = feed_counters(group, sent1)
         loaded = cpu_pct(cpu0, cpu1, t1 - t0)
         gone = [pid for pid in cpu0 if pid not in cpu1]
@@ -306,7 +309,7 @@ def e2e(rate: float = 80_000, seconds: float = 30.0, store_kind: str = "clickhou
                         "closeout_s": round(t2 - tc, 2),
                         "closeout_cpu_pct": {role: round(closing[role], 2) for role in ROLES},
                         "feed_reads": reads_per_venue(reads0, reads1, t1 - t0),
-                        "contention": crowd, "exchange_to_recv_p99_ms": round(ticks["recv_p99"], 3),
+                        "contention": crowd, "wakeups": woke, "exchange_to_recv_p99_ms": round(ticks["recv_p99"], 3),
                         "recv_to_store_p99_ms_estimated": round(store_p99, 3), "store_latency_window_widened": widened,
                         "recv_to_store_p99_ms_per_second": store_seconds,
                         "simulator_blocked_s": {v: round(sent1[v]["blocked_s"] - sent0[v]["blocked_s"], 2) for v in sent1},

@@ -48,6 +48,9 @@ def run(args: argparse.Namespace) -> int:
           f"stored ({detail['store']}); lost {result['lost']}, duplicated {result['duplicated']}")
     print(f"CPU over {detail['seconds']} s, % of one core: {result['cpu_pct_total']} (feeds {cpu['feeds']}, aggregator "
           f"{cpu['aggregator']}, writer {cpu['writer']}, supervisor {cpu['supervisor']}; simulator {cpu['simulator']} not counted)")
+    woke = detail["wakeups"]
+    print("wakeups a second (CPU µs each): " + ", ".join(
+        f"{role} {rate:,.0f} ({woke['cpu_us_per_wakeup'][role] or '-'})" for role, rate in woke["wakeups_per_s"].items()))
     print(f"PSS max, MB: {result['pss_mb_total']} (feeds {pss['feeds']}, aggregator {pss['aggregator']}, writer "
           f"{pss['writer']}, supervisor {pss['supervisor']}; simulator {pss['simulator']} not counted)")
     print(f"idle (10 trades/s) CPU over {detail['idle_seconds']} s: {result['idle_cpu_pct_total']}% of one core "

@@ -61,6 +61,13 @@ def test_a_short_run_stores_every_trade_once_and_reports_every_figure(store_kind
     assert (crowd["store_server_cpu_pct"] is None) == (store_kind == "chdb")
     if store_kind == "clickhouse":
         assert crowd["store_server_cpu_pct"] > 0  # it stored the window's ticks
+    woke = detail["wakeups"]  # from /proc (bench/e2e_wakeups.py)
+    assert set(woke["wakeups_per_s"]) == set(woke["cpu_us_per_wakeup"]) == set(woke["nice"]) == ROLES
+    for role in ROLES - {"supervisor"}:  # each read, slept and woke in the window
+        assert woke["wakeups_per_s"][role] > 0 and woke["cpu_us_per_wakeup"][role] > 0, woke
+    own = os.getpriority(os.PRIO_PROCESS, 0)
+    assert woke["nice"]["simulator"] == [-5 if detail["simulator_reniced"] else own]  # the bench's preference
+    assert woke["nice"]["aggregator"] == [own]  # as started: no aggregator.nice here
 
 
 class CommandLines:

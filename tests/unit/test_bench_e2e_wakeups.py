@@ -1,0 +1,55 @@
+"""bench e2e's wakeup figures (bench/e2e_wakeups.py): real processes that sleep in short naps are counted waking
+about as often as they nap, one that spins is not, nice values are read as set, and the arithmetic over snapshots."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from bench.e2e_wakeups import WakeSnapshot, nice_of, voluntary_switches, wakeup_figures
+
+NAPS = "import os, time\nos.nice({nice})\nend = time.monotonic() + 6\nwhile time.monotonic() < end: time.sleep(0.01)\n"
+SPIN = "import time\nend = time.monotonic() + 6\nwhile time.monotonic() < end: pass\n"
+
+
+def test_a_napping_process_wakes_once_a_nap_a_spinning_one_hardly_and_their_nice_values_are_read():
+    nappers = subprocess.Popen([sys.executable, "-c", NAPS.format(nice=7)])
+    spinner = subprocess.Popen([sys.executable, "-c", SPIN])
+    try:
+        time.sleep(1.0)  # started, reniced
+        roles = {nappers.pid: "feeds", spinner.pid: "simulator"}
+        before, start = WakeSnapshot(roles), time.monotonic()
+        time.sleep(2.0)
+        after, seconds = WakeSnapshot(roles), time.monotonic() - start
+    finally:
+        for child in (nappers, spinner):
+            child.kill()
+            child.wait()
+    figures = wakeup_figures(before, after, seconds)
+    assert 50 <= figures["wakeups_per_s"]["feeds"] <= 110, figures  # 10 ms naps: at most 100 a second
+    assert figures["wakeups_per_s"]["simulator"] < 10, figures  # never sleeps (preemptions are not voluntary)
+    assert figures["cpu_us_per_wakeup"]["feeds"] > 0, figures
+    assert figures["nice"] == {"feeds": [7], "simulator": [0]}
+
+
+def test_a_gone_process_raises_and_a_snapshot_leaves_it_out():
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    with pytest.raises(ProcessLookupError):
+        voluntary_switches(child.pid)
+    with pytest.raises(ProcessLookupError):
+        nice_of(child.pid)
+    assert WakeSnapshot({child.pid: "feeds", os.getpid(): "writer"}).processes.keys() == {os.getpid()}
+
+
+def test_the_figures_sum_a_role_s_processes_and_leave_out_those_in_one_snapshot_only():
+    before, after = WakeSnapshot({}), WakeSnapshot({})
+    before.processes = {1: ("feeds", 100, 1.0, 0), 2: ("feeds", 50, 2.0, 0), 3: ("writer", 10, 0.0, 0)}
+    after.processes = {1: ("feeds", 300, 1.004, 0), 2: ("feeds", 250, 2.004, 0), 4: ("writer", 99, 5.0, -3)}
+    figures = wakeup_figures(before, after, 2.0)
+    assert figures["wakeups_per_s"] == {"feeds": 200.0}  # (200 + 200) / 2 s
+    assert figures["cpu_us_per_wakeup"] == {"feeds": pytest.approx(20.0)}  # 8 ms over 400 wakeups
+    assert figures["nice"] == {"feeds": [0], "writer": [-3]}
