@@ -7,8 +7,9 @@ machine (ClickHouse server; the bench runs the simulator at nice -5), 5 runs
 each way: the aggregator runnable but waiting 18-23% of the window at nice 0,
 6.2-6.8% at nice -10, for ~2 points more of its CPU (13.3-14.6% -> 15.5-16.6%:
 woken sooner, fewer ticks per wakeup). Tick-to-signal p99 did not measurably
-change (6.9-9.0 ms at 0, 5.6-9.3 at -10): its tail is the feeds' (send -> receive p99 3.8-7.3 ms in those runs), so
-this is a setting for the aggregator's own stages, not the end-to-end tail.
+change (6.9-9.0 ms at 0, 5.6-9.3 at -10): its tail is the feeds' (send ->
+receive p99 3.8-7.3 ms in those runs), so this is a setting for the
+aggregator's own stages, not the end-to-end tail.
 
 A value below the current one needs root or CAP_SYS_NICE (or RLIMIT_NICE):
 refused, the aggregator logs it once and runs at its present priority. Under

@@ -1,18 +1,19 @@
 """bench e2e: how often each role's processes woke in the loaded window, the CPU each wakeup cost, and the nice
 values they ran at, measured from outside (/proc), as the CPU figures are.
 
-Each wakeup costs the kernel's switch in and out before any work (tens of µs
-on a busy VM: perf put 41-51% of a feed's samples in ``finish_task_switch``),
-so the count and the cost per wakeup show where a role's CPU goes. The ten feeds
-at 80k ticks/s on the 2-core VM woke 9,800-12,500 times a second in all, 30-45 µs
-of CPU each; with the read batching wait off, 4,400 times at 57-127 µs each, for
-the same CPU (their reads then follow the simulator's sends, larger and rarer
-on a saturated machine, and a read costs more the more it carries): fewer
-wakeups alone did not make them cheaper there. ``wakeups_per_s``: voluntary context switches a second (a
-thread that blocked or slept, then ran again), summed over the role's processes
-and threads; ``cpu_us_per_wakeup``: the role's CPU time over them; ``nice``:
-the values the role's processes ran at (the priorities the figures were
-measured under: the simulator's, the aggregator's ``--nice``).
+Each wakeup costs the kernel's switch in and out before any work (tens of µs on
+a busy VM: perf put 41-51% of a feed's samples in ``finish_task_switch``), so
+the count and the cost per wakeup show where a role's CPU goes. The ten feeds
+at 80k ticks/s on the 2-core VM woke ~10,500 times a second in all, 29-45 µs
+of CPU each; with the read batching wait off, 4,400 times at 57-127 µs each,
+for the same CPU (their reads then follow the simulator's sends, larger and
+rarer on a saturated machine, and a read costs more the more it carries): fewer
+wakeups alone did not make them cheaper there. ``wakeups_per_s``: voluntary
+context switches a second (a thread that blocked or slept, then ran again),
+summed over the role's processes and threads; ``cpu_us_per_wakeup``: the role's
+CPU time over them; ``nice``: the values the role's processes ran at (the
+priorities the figures were measured under: the simulator's, the aggregator's
+``--nice``).
 """
 from __future__ import annotations
 
