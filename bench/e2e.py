@@ -53,7 +53,7 @@ import time
 from pathlib import Path
 
 from bench.e2e_contention import Snapshot, contention
-from bench.e2e_wakeups import WakeSnapshot, wakeup_figures
+from bench.e2e_wakeups import wakeup_figures
 from bench.e2e_procs import ROLES, Group, cpu_pct
 from bench.e2e_reads import feed_counters, reads_per_venue
 from tickagg.writer_report import report_path
@@ -235,7 +235,7 @@ def e2e(rate: float = 80_000, seconds: float = 30.0, store_kind: str = "clickhou
         roles = processes.processes()
         server_pid = server.process.pid if server is not None else None
         t0, start_ns, cpu0, sent0 = time.monotonic(), time.time_ns(), processes.cpu(roles), control.sent()
-        crowd0, woke0 = Snapshot(roles, server_pid), WakeSnapshot(roles)
+        crowd0 = Snapshot(roles, server_pid)
         reads0 = feed_counters(group, sent0)
         pss_samples = []
         while time.monotonic() - t0 < seconds:
@@ -243,8 +243,8 @@ def e2e(rate: float = 80_000, seconds: float = 30.0, store_kind: str = "clickhou
             time.sleep(max(min(PSS_EVERY_S, seconds - (time.monotonic() - t0)), 0.0))
         roles = processes.processes()
         t1, end_ns, cpu1, sent1 = time.monotonic(), time.time_ns(), processes.cpu(roles), control.sent()
-        crowd = contention(crowd0, Snapshot(roles, server_pid), t1 - t0)
-        woke = wakeup_figures(woke0, WakeSnapshot(roles), t1 - t0)
+        crowd1 = Snapshot(roles, server_pid)
+        crowd, woke = contention(crowd0, crowd1, t1 - t0), wakeup_figures(crowd0, crowd1, t1 - t0)
         reads1 = feed_counters(group, sent1)
         loaded = cpu_pct(cpu0, cpu1, t1 - t0)
         gone = [pid for pid in cpu0 if pid not in cpu1]

@@ -16,6 +16,7 @@ tails. Three figures show it:
 """
 from __future__ import annotations
 
+from bench.e2e_wakeups import woke
 from bench.proc_times import TICK_S, schedstat_seconds
 
 
@@ -38,11 +39,18 @@ def run_times(pid: int) -> tuple[float, float] | None:
 
 
 class Snapshot:
-    """The machine's CPU times, each role's processes' run times, and the store server's, at one moment."""
+    """The machine's CPU times, each role's processes' run times (and their wakeups and nice values: ``woke``,
+    bench/e2e_wakeups.py), and the store server's, at one moment."""
 
     def __init__(self, roles: dict[int, str], server_pid: int | None):
         self.machine = machine_times()
         self.processes = {pid: (role, times) for pid, role in roles.items() if (times := run_times(pid)) is not None}
+        self.woke = {}
+        for pid in self.processes:
+            try:
+                self.woke[pid] = woke(pid)
+            except ProcessLookupError:
+                continue
         self.server = run_times(server_pid) if server_pid else None
 
 

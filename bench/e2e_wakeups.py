@@ -19,9 +19,6 @@ from __future__ import annotations
 
 import os
 
-from bench.proc_times import cpu_seconds
-
-
 def voluntary_switches(pid: int) -> int:
     """Voluntary context switches of all threads of ``pid`` so far (a thread that ended meanwhile is left out).
     Raises ``ProcessLookupError`` if ``pid`` is gone."""
@@ -51,29 +48,24 @@ def nice_of(pid: int) -> int:
         raise ProcessLookupError(pid) from None
 
 
-class WakeSnapshot:
-    """Each role's processes' (voluntary switches, CPU seconds, nice) at one moment; processes gone are left out."""
-
-    def __init__(self, roles: dict[int, str]):
-        self.processes: dict[int, tuple[str, int, float, int]] = {}
-        for pid, role in roles.items():
-            try:
-                self.processes[pid] = (role, voluntary_switches(pid), cpu_seconds(pid), nice_of(pid))
-            except ProcessLookupError:
-                continue
+def woke(pid: int) -> tuple[int, int]:
+    """(voluntary switches so far, nice) of ``pid``, for a snapshot (bench/e2e_contention.py ``Snapshot``). Raises
+    ``ProcessLookupError`` if it is gone."""
+    return voluntary_switches(pid), nice_of(pid)
 
 
-def wakeup_figures(before: WakeSnapshot, after: WakeSnapshot, seconds: float) -> dict:
-    """The three figures (see the module) between two snapshots ``seconds`` apart, per role; a process in only one
-    of them is left out (its nice still shown)."""
+def wakeup_figures(before, after, seconds: float) -> dict:
+    """The three figures (see the module) between two ``Snapshot``s ``seconds`` apart, per role, the CPU from their
+    run times; a process in only one of them is left out (its nice still shown)."""
     switches: dict[str, int] = {}
     cpu: dict[str, float] = {}
     nice: dict[str, set[int]] = {}
-    for pid, (role, woke, on_cpu, value) in after.processes.items():
+    for pid, (woken, value) in after.woke.items():
+        role, (on_cpu, _) = after.processes[pid]
         nice.setdefault(role, set()).add(value)
-        if pid in before.processes:
-            switches[role] = switches.get(role, 0) + woke - before.processes[pid][1]
-            cpu[role] = cpu.get(role, 0.0) + on_cpu - before.processes[pid][2]
+        if pid in before.woke:  # its processes' keys hold those of woke
+            switches[role] = switches.get(role, 0) + woken - before.woke[pid][0]
+            cpu[role] = cpu.get(role, 0.0) + on_cpu - before.processes[pid][1][0]
     return {
         "wakeups_per_s": {role: round(count / seconds, 1) for role, count in sorted(switches.items())},
         "cpu_us_per_wakeup": {role: round(1e6 * cpu[role] / count, 1) if count > 0 else None

@@ -1,5 +1,6 @@
 """bench e2e's wakeup figures (bench/e2e_wakeups.py): real processes that sleep in short naps are counted waking
-about as often as they nap, one that spins is not, nice values are read as set, and the arithmetic over snapshots."""
+about as often as they nap, one that spins is not, nice values are read as set, and the arithmetic over snapshots
+(bench/e2e_contention.py ``Snapshot``, which reads them with the run times)."""
 from __future__ import annotations
 
 import os
@@ -9,7 +10,8 @@ import time
 
 import pytest
 
-from bench.e2e_wakeups import WakeSnapshot, nice_of, voluntary_switches, wakeup_figures
+from bench.e2e_contention import Snapshot
+from bench.e2e_wakeups import nice_of, voluntary_switches, wakeup_figures
 
 NAPS = "import os, time\nos.nice({nice})\nend = time.monotonic() + 6\nwhile time.monotonic() < end: time.sleep(0.01)\n"
 SPIN = "import time\nend = time.monotonic() + 6\nwhile time.monotonic() < end: pass\n"
@@ -21,9 +23,9 @@ def test_a_napping_process_wakes_once_a_nap_a_spinning_one_hardly_and_their_nice
     try:
         time.sleep(1.0)  # started, reniced
         roles = {nappers.pid: "feeds", spinner.pid: "simulator"}
-        before, start = WakeSnapshot(roles), time.monotonic()
+        before, start = Snapshot(roles, None), time.monotonic()
         time.sleep(2.0)
-        after, seconds = WakeSnapshot(roles), time.monotonic() - start
+        after, seconds = Snapshot(roles, None), time.monotonic() - start
     finally:
         for child in (nappers, spinner):
             child.kill()
@@ -42,13 +44,15 @@ def test_a_gone_process_raises_and_a_snapshot_leaves_it_out():
         voluntary_switches(child.pid)
     with pytest.raises(ProcessLookupError):
         nice_of(child.pid)
-    assert WakeSnapshot({child.pid: "feeds", os.getpid(): "writer"}).processes.keys() == {os.getpid()}
+    assert Snapshot({child.pid: "feeds", os.getpid(): "writer"}, None).woke.keys() == {os.getpid()}
 
 
 def test_the_figures_sum_a_role_s_processes_and_leave_out_those_in_one_snapshot_only():
-    before, after = WakeSnapshot({}), WakeSnapshot({})
-    before.processes = {1: ("feeds", 100, 1.0, 0), 2: ("feeds", 50, 2.0, 0), 3: ("writer", 10, 0.0, 0)}
-    after.processes = {1: ("feeds", 300, 1.004, 0), 2: ("feeds", 250, 2.004, 0), 4: ("writer", 99, 5.0, -3)}
+    before, after = Snapshot.__new__(Snapshot), Snapshot.__new__(Snapshot)
+    before.processes = {1: ("feeds", (1.0, 0.0)), 2: ("feeds", (2.0, 0.0)), 3: ("writer", (0.0, 0.0))}
+    before.woke = {1: (100, 0), 2: (50, 0), 3: (10, 0)}
+    after.processes = {1: ("feeds", (1.004, 0.0)), 2: ("feeds", (2.004, 0.0)), 4: ("writer", (5.0, 0.0))}
+    after.woke = {1: (300, 0), 2: (250, 0), 4: (99, -3)}
     figures = wakeup_figures(before, after, 2.0)
     assert figures["wakeups_per_s"] == {"feeds": 200.0}  # (200 + 200) / 2 s
     assert figures["cpu_us_per_wakeup"] == {"feeds": pytest.approx(20.0)}  # 8 ms over 400 wakeups
