@@ -310,6 +310,8 @@ def e2e(rate: float = 80_000, seconds: float = 30.0, store_kind: str = "clickhou
                         "closeout_cpu_pct": {role: round(closing[role], 2) for role in ROLES},
                         "feed_reads": reads_per_venue(reads0, reads1, t1 - t0),
                         "contention": crowd, "wakeups": woke, "exchange_to_recv_p99_ms": round(ticks["recv_p99"], 3),
+                        "recv_to_pop_p99_ms": round(ticks["pop_p99"], 3),
+                        "pop_to_signal_p99_ms": round(ticks["publish_p99"], 3),
                         "recv_to_store_p99_ms_estimated": round(store_p99, 3), "store_latency_window_widened": widened,
                         "recv_to_store_p99_ms_per_second": store_seconds,
                         "simulator_blocked_s": {v: round(sent1[v]["blocked_s"] - sent0[v]["blocked_s"], 2) for v in sent1},

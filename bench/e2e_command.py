@@ -59,6 +59,8 @@ def run(args: argparse.Namespace) -> int:
           f"{result['tick_to_signal_p99_ms']} ms; tick-to-storage p99 {result['tick_to_storage_p99_ms']} ms "
           f"(send->receive p99 {detail['exchange_to_recv_p99_ms']} + receive->store p99 "
           f"{detail['recv_to_store_p99_ms_estimated']}, estimated from the writer's latency rows)")
+    print(f"tick-to-signal p99 by stage: send->receive {detail['exchange_to_recv_p99_ms']} ms, receive->the "
+          f"aggregator's pop {detail['recv_to_pop_p99_ms']} ms, pop->signal {detail['pop_to_signal_p99_ms']} ms")
     seconds = detail["recv_to_store_p99_ms_per_second"]
     if seconds["seconds"]:
         print(f"receive->store p99 per second: median {seconds['median']} ms, worst {seconds['max']} ms, "

@@ -50,14 +50,17 @@ def stored_in(store, start_ns: int, end_ns: int) -> int:
 
 
 def tick_latencies(store, start_ns: int, end_ns: int) -> dict[str, float]:
-    """ms quantiles of send -> signal and send -> feed receive over ticks sent in [start, end)."""
-    ex, sig, recv = (_ns(store, "ticks", c) for c in ("ts_exchange_ns", "ts_signal_ns", "ts_recv_ns"))
+    """ms quantiles over ticks sent in [start, end): send -> signal (p50, p99), and the p99 of each stage on the
+    way: send -> feed receive, receive -> the aggregator's pop (ring and nap), pop -> signal published."""
+    ex, recv, pop, sig = (_ns(store, "ticks", c) for c in ("ts_exchange_ns", "ts_recv_ns", "ts_pop_ns", "ts_signal_ns"))
     row = store.execute(
-        f"SELECT quantilesExact(0.5, 0.99)({sig} - {ex}), quantileExact(0.99)({recv} - {ex}), count() "
+        f"SELECT quantilesExact(0.5, 0.99)({sig} - {ex}), quantileExact(0.99)({recv} - {ex}), "
+        f"quantileExact(0.99)({pop} - {recv}), quantileExact(0.99)({sig} - {pop}), count() "
         f"FROM {store.database}.ticks WHERE bitAnd(flags, {FLAG_SNAPSHOT}) = 0 AND {ex} >= {start_ns} AND {ex} < {end_ns}")[0]
-    if not row[2]:
-        return {"signal_p50": float("nan"), "signal_p99": float("nan"), "recv_p99": float("nan")}
-    return {"signal_p50": row[0][0] / 1e6, "signal_p99": row[0][1] / 1e6, "recv_p99": row[1] / 1e6}
+    if not row[4]:
+        return dict.fromkeys(("signal_p50", "signal_p99", "recv_p99", "pop_p99", "publish_p99"), float("nan"))
+    return {"signal_p50": row[0][0] / 1e6, "signal_p99": row[0][1] / 1e6, "recv_p99": row[1] / 1e6,
+            "pop_p99": row[2] / 1e6, "publish_p99": row[3] / 1e6}
 
 
 def store_latency_seconds(store, start_ns: int, end_ns: int) -> dict:

@@ -49,6 +49,8 @@ def test_a_short_run_stores_every_trade_once_and_reports_every_figure(store_kind
     assert 0 < result["tick_to_signal_p50_ms"] <= result["tick_to_signal_p99_ms"] < math.inf
     assert result["tick_to_storage_p99_ms"] > result["tick_to_signal_p50_ms"]
     assert result["idle_cpu_pct_total"] >= 0
+    for stage in ("exchange_to_recv", "recv_to_pop", "pop_to_signal"):  # each tick's stage is part of its whole
+        assert 0 <= detail[f"{stage}_p99_ms"] <= result["tick_to_signal_p99_ms"], (stage, detail)
     reads = detail["feed_reads"]  # from the feeds' ring header counters
     assert set(reads) == set(detail["per_venue_sent_rows_distinct"])
     assert all(r["reads_per_s"] > 0 and r["frames_per_read"] > 0 for r in reads.values()), reads
