@@ -6,7 +6,7 @@ import logging
 import sys
 
 from aggregator.pace import IDLE_SLEEP_US, MIN_SLEEP_US
-from aggregator.priority import HIGHEST, LOWEST, set_nice
+from tickagg.priority import HIGHEST, LOWEST, set_nice
 from shm.names import group_argument
 from tickagg import config
 from tickagg.args import UsageError, bounded_float, bounded_int, log_level, non_negative_float, non_negative_int, positive_float, positive_int

@@ -28,7 +28,10 @@
 The simulator runs at nice ``simulator_nice`` (default -5, when allowed): it stands for the
 exchanges, so on a busy machine it should still offer the rate asked (the detail says how
 many events it could not offer in time, ``arrivals_not_offered``, and how long it waited for
-a slow reader, ``simulator_blocked_s``).
+a slow reader, ``simulator_blocked_s``). The feeds and the aggregator run at ``group_nice``
+(default -10, ``feeds.nice`` / ``aggregator.nice``: as the systemd units run them; where the
+kernel refuses it they log it and run as started; 0: as started); the detail's
+``wakeups.nice`` says what each role ran at (tickagg/priority.py has the figures both ways).
 5. The simulator pauses, the writer drains (its status report: no lag, nothing pending),
    the group stops (SIGTERM, as Ctrl-C), and the store is asked (bench/e2e_store.py).
 
@@ -56,6 +59,7 @@ from bench.e2e_contention import Snapshot, contention
 from bench.e2e_wakeups import wakeup_figures
 from bench.e2e_procs import ROLES, Group, cpu_pct
 from bench.e2e_reads import feed_counters, reads_per_venue
+from tickagg.priority import UNITS_NICE
 from tickagg.writer_report import report_path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -189,7 +193,7 @@ def _writer_batch_ms(url: str) -> float:
 
 def e2e(rate: float = 80_000, seconds: float = 30.0, store_kind: str = "clickhouse", symbols: int = 2378,
         idle_seconds: float = 60.0, warmup: float = 5.0, seed: int = 1, simulator_nice: int = -5,
-        closeout: bool = True) -> dict:
+        closeout: bool = True, group_nice: int = UNITS_NICE) -> dict:
     from store import open_store
 
     workdir = tempfile.mkdtemp(prefix="tickagg-bench-e2e-")
@@ -217,6 +221,9 @@ def e2e(rate: float = 80_000, seconds: float = 30.0, store_kind: str = "clickhou
                 "--status-every", "3600"]
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
                    **secret)
+        if group_nice:  # as the systemd units run them, unless the environment says otherwise
+            env.setdefault("TICKAGG__FEEDS__NICE", str(group_nice))
+            env.setdefault("TICKAGG__AGGREGATOR__NICE", str(group_nice))
         phases = {}
         mark = time.monotonic()
         subprocess.run([sys.executable, "-m", "aggregator.main"], env=env, cwd=workdir, check=True,

@@ -6,7 +6,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from tickagg.args import positive_float
+from tickagg.args import bounded_int, positive_float
+from tickagg.priority import HIGHEST, LOWEST, UNITS_NICE
 
 HELP = "the whole group at an operating point: CPU and PSS per role from outside, lost/doubled trades, latencies"
 
@@ -26,6 +27,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=1, help="the simulator's random seed (default 1)")
     parser.add_argument("--simulator-nice", type=int, default=-5,
                         help="the simulator's nice value (default -5: the exchanges keep their rate on a busy machine; 0 = as is)")
+    parser.add_argument("--group-nice", type=bounded_int(LOWEST, HIGHEST), default=UNITS_NICE,
+                        help="the feeds' and the aggregator's nice value (default -10, as the systemd units run them; "
+                             "needs root or CAP_SYS_NICE, else they log it and run as started; 0 = as started)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--detail", action="store_true", help="with --json: add a _detail object")
 
@@ -34,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     from bench.e2e import e2e
 
     result = e2e(args.rate, args.seconds, args.store, args.symbols, args.idle_seconds, args.warmup, args.seed,
-                 args.simulator_nice, args.closeout)
+                 args.simulator_nice, args.closeout, args.group_nice)
     detail = result.pop("_detail")
     if args.json:
         print(json.dumps({**result, **({"_detail": detail} if args.detail else {})}))

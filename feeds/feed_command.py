@@ -8,8 +8,9 @@ import sys
 
 from shm.names import group_argument
 from tickagg import config, config_schema
-from tickagg.args import (UsageError, bounded_float, log_level, name_list, non_negative_float, positive_float,
-                          positive_int, power_of_two, ws_url)
+from tickagg.args import (UsageError, bounded_float, bounded_int, log_level, name_list, non_negative_float,
+                          positive_float, positive_int, power_of_two, ws_url)
+from tickagg.priority import HIGHEST, LOWEST, set_nice
 
 HELP = "run one exchange's feed: WebSocket trades -> normalized ticks in the exchange's ring"
 
@@ -38,6 +39,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--connection-symbols", type=positive_int, metavar="N",
                         help="at most N symbols per connection (default and upper bound: the venue's limit, "
                              "feeds/connection_limits.py)")
+    parser.add_argument("--nice", type=bounded_int(LOWEST, HIGHEST),
+                        help="scheduling priority, -20 (first) to 19 (default: as started; below the current one needs "
+                             "root or CAP_SYS_NICE, else logged and left); -10 (the systemd unit's): frames are read "
+                             "sooner on a busy machine")
     parser.add_argument("--log-level", type=log_level, default="INFO", help="logging level (default INFO)")
     parser.add_argument("--ring-capacity", type=power_of_two, default=None,
                         help="records in the tick ring when it is created (a power of two; default: "
@@ -87,6 +92,7 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UsageError(f"--protocol: {exc}") from None
     logging.basicConfig(level=args.log_level, stream=sys.stderr, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    set_nice(args.nice)
     if args.symbols is not None and not isinstance(args.symbols, list):  # "all" or a filter: the venue's list
         resolved = _resolve(args)
         if resolved is None:

@@ -107,6 +107,7 @@ SETTINGS = [
     Setting("feeds.size_range", "pair", _pair(True), {"feed": "size_range"}),
     Setting("feeds.stale_after", "float", positive_float, {"feed": "stale_after"}),
     Setting("feeds.max_lifetime", "float", non_negative_float, {"feed": "max_lifetime"}),
+    Setting("feeds.nice", "int", bounded_int(-20, 19), {"feed": "nice"}),
     Setting("simulator.rate", "float", non_negative_float, {"run": "rate"}),
     Setting("metrics.addr", "str", _metrics_address, {"run": "metrics_addr"}),
 ]

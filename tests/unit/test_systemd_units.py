@@ -129,3 +129,12 @@ def test_units_run_as_a_dedicated_user_without_privileges():
         for setting in ["User=tickagg", "NoNewPrivileges=yes", "CapabilityBoundingSet=\n", "ProtectSystem=strict",
                         "UMask=0077"]:
             assert setting in text, f"{service} lacks {setting.strip()}"
+
+
+def test_the_latency_stages_run_at_the_nice_value_the_bench_measures():
+    from tickagg.priority import UNITS_NICE
+
+    for service, nice in [("tickagg-aggregate.service", UNITS_NICE), ("tickagg-feed@.service", UNITS_NICE),
+                          ("tickagg-write.service", None), ("tickagg-metrics.service", None)]:
+        found = re.findall(r"^Nice=(-?\d+)$", (UNITS / service).read_text(), re.M)
+        assert found == ([] if nice is None else [str(nice)]), service
