@@ -6,10 +6,10 @@ import logging
 import sys
 
 from aggregator.pace import IDLE_SLEEP_US, MIN_SLEEP_US
-from tickagg.priority import HIGHEST, LOWEST, set_nice
 from shm.names import group_argument
 from tickagg import config
 from tickagg.args import UsageError, bounded_float, bounded_int, log_level, non_negative_float, non_negative_int, positive_float, positive_int
+from tickagg.priority import HIGHEST, LOWEST, set_nice
 
 HELP = "run the aggregator: fan in the group's tick rings, build bars, features, signals and latency rows"
 
@@ -19,7 +19,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cpu", type=non_negative_int, help="CPU to pin to (default: the last one)")
     parser.add_argument("--nice", type=bounded_int(LOWEST, HIGHEST),
                         help="scheduling priority, -20 (first) to 19 (default: as started; below the current one needs "
-                             "root or CAP_SYS_NICE, else logged and left); -10 keeps it ahead of the feeds on a busy machine")
+                             "root or CAP_SYS_NICE, else logged and left); -10 (the systemd unit's, as the feeds'): with the "
+                             "feeds, ahead of the writer and the rest of a busy machine")
     parser.add_argument("--busy-poll", action="store_true", help="never sleep when idle (lowest latency, burns the core)")
     parser.add_argument("--spin-us", type=non_negative_float, default=0.0, help="keep polling this long after the last tick before sleeping (default 0)")
     parser.add_argument("--min-sleep-us", type=non_negative_float, default=MIN_SLEEP_US, help="first sleep when a look finds nothing; doubles with each empty look (default 500: each wakeup costs CPU; 100 pops a tick sooner)")

@@ -29,9 +29,10 @@ The simulator runs at nice ``simulator_nice`` (default -5, when allowed): it sta
 exchanges, so on a busy machine it should still offer the rate asked (the detail says how
 many events it could not offer in time, ``arrivals_not_offered``, and how long it waited for
 a slow reader, ``simulator_blocked_s``). The feeds and the aggregator run at ``group_nice``
-(default -10, ``feeds.nice`` / ``aggregator.nice``: as the systemd units run them; where the
-kernel refuses it they log it and run as started; 0: as started); the detail's
-``wakeups.nice`` says what each role ran at (tickagg/priority.py has the figures both ways).
+(default: -10, as the systemd units run them, unless the environment sets ``feeds.nice`` /
+``aggregator.nice``; 0: as started; a value the kernel would refuse, without root or
+CAP_SYS_NICE, is not asked for: ``group_reniced`` false); the detail's ``wakeups.nice`` says
+what each role ran at (tickagg/priority.py has the figures both ways).
 5. The simulator pauses, the writer drains (its status report: no lag, nothing pending),
    the group stops (SIGTERM, as Ctrl-C), and the store is asked (bench/e2e_store.py).
 
@@ -59,7 +60,7 @@ from bench.e2e_contention import Snapshot, contention
 from bench.e2e_wakeups import wakeup_figures
 from bench.e2e_procs import ROLES, Group, cpu_pct
 from bench.e2e_reads import feed_counters, reads_per_venue
-from tickagg.priority import UNITS_NICE
+from tickagg.priority import UNITS_NICE, may_set
 from tickagg.writer_report import report_path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -164,6 +165,23 @@ def _prefer_simulator(processes: Group, nice: int) -> bool:
     return False
 
 
+def _group_nice(env: dict[str, str], nice: int | None) -> bool:
+    """Run the feeds and the aggregator at ``nice`` (None: the systemd units' -10, unless ``env`` already names
+    theirs; 0: as started) by their config's environment; False when it is not done (0, the environment's own, or
+    a value the kernel would refuse: no eleven logged refusals, the detail's ``wakeups.nice`` says what they ran at)."""
+    names = ("TICKAGG__FEEDS__NICE", "TICKAGG__AGGREGATOR__NICE")
+    if nice is None:
+        if any(name in env for name in names):
+            return False
+        nice = UNITS_NICE
+    for name in names:
+        env.pop(name, None)
+    if not nice or not may_set(nice):
+        return False
+    env.update(dict.fromkeys(names, str(nice)))
+    return True
+
+
 def _feed_batch_wait_us() -> float:
     """The feeds' read batching wait: ``TICKAGG_FEED_BATCH_WAIT_US`` (inherited by the group) or the default."""
     from feeds.batching import default_wait_us
@@ -193,7 +211,7 @@ def _writer_batch_ms(url: str) -> float:
 
 def e2e(rate: float = 80_000, seconds: float = 30.0, store_kind: str = "clickhouse", symbols: int = 2378,
         idle_seconds: float = 60.0, warmup: float = 5.0, seed: int = 1, simulator_nice: int = -5,
-        closeout: bool = True, group_nice: int = UNITS_NICE) -> dict:
+        closeout: bool = True, group_nice: int | None = None) -> dict:
     from store import open_store
 
     workdir = tempfile.mkdtemp(prefix="tickagg-bench-e2e-")
@@ -221,9 +239,7 @@ def e2e(rate: float = 80_000, seconds: float = 30.0, store_kind: str = "clickhou
                 "--status-every", "3600"]
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
                    **secret)
-        if group_nice:  # as the systemd units run them, unless the environment says otherwise
-            env.setdefault("TICKAGG__FEEDS__NICE", str(group_nice))
-            env.setdefault("TICKAGG__AGGREGATOR__NICE", str(group_nice))
+        group_reniced = _group_nice(env, group_nice)
         phases = {}
         mark = time.monotonic()
         subprocess.run([sys.executable, "-m", "aggregator.main"], env=env, cwd=workdir, check=True,
@@ -324,6 +340,7 @@ def e2e(rate: float = 80_000, seconds: float = 30.0, store_kind: str = "clickhou
                         "simulator_blocked_s": {v: round(sent1[v]["blocked_s"] - sent0[v]["blocked_s"], 2) for v in sent1},
                         "arrivals_not_offered": sum(sent1[v]["skipped"] - sent0[v]["skipped"] for v in sent1),
                         "processes_gone_in_window": len(gone), "drained": drained, "simulator_reniced": reniced,
+                        "group_reniced": group_reniced,
                         "phases_s": {name: round(value, 1) for name, value in phases.items()},
                         "loadavg_1min_at_end": round(os.getloadavg()[0], 2), "cpus": os.cpu_count(),
                         "per_venue_sent_rows_distinct": counts["per_venue"], "pss_samples": len(pss_samples)},

@@ -27,9 +27,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=1, help="the simulator's random seed (default 1)")
     parser.add_argument("--simulator-nice", type=int, default=-5,
                         help="the simulator's nice value (default -5: the exchanges keep their rate on a busy machine; 0 = as is)")
-    parser.add_argument("--group-nice", type=bounded_int(LOWEST, HIGHEST), default=UNITS_NICE,
-                        help="the feeds' and the aggregator's nice value (default -10, as the systemd units run them; "
-                             "needs root or CAP_SYS_NICE, else they log it and run as started; 0 = as started)")
+    parser.add_argument("--group-nice", type=bounded_int(LOWEST, HIGHEST),
+                        help=f"the feeds' and the aggregator's nice value (default {UNITS_NICE}, as the systemd units "
+                             "run them, unless TICKAGG__FEEDS__NICE / TICKAGG__AGGREGATOR__NICE say otherwise; below "
+                             "the current value needs root or CAP_SYS_NICE, else not asked for; 0 = as started)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--detail", action="store_true", help="with --json: add a _detail object")
 
@@ -55,6 +56,9 @@ def run(args: argparse.Namespace) -> int:
     woke = detail["wakeups"]
     print("wakeups a second (CPU µs each): " + ", ".join(
         f"{role} {rate:,.0f} ({woke['cpu_us_per_wakeup'][role] or '-'})" for role, rate in woke["wakeups_per_s"].items()))
+    print("nice values: " + ", ".join(f"{role} {'/'.join(map(str, values)) or '-'}" for role, values in
+                                      woke["nice"].items()) + ("" if detail["group_reniced"] else
+                                                               " (the feeds and the aggregator as started)"))
     print(f"PSS max, MB: {result['pss_mb_total']} (feeds {pss['feeds']}, aggregator {pss['aggregator']}, writer "
           f"{pss['writer']}, supervisor {pss['supervisor']}; simulator {pss['simulator']} not counted)")
     print(f"idle (10 trades/s) CPU over {detail['idle_seconds']} s: {result['idle_cpu_pct_total']}% of one core "

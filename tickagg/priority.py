@@ -20,11 +20,26 @@ from __future__ import annotations
 
 import logging
 import os
+import resource
 
 LOWEST, HIGHEST = -20, 19  # nice values: -20 runs first
+CAP_SYS_NICE = 23  # its bit in /proc/PID/status CapEff
 UNITS_NICE = -10  # Nice= of systemd/tickagg-feed@.service and tickagg-aggregate.service; bench e2e's --group-nice
 
 log = logging.getLogger("tickagg.priority")
+
+
+def may_set(nice: int) -> bool:
+    """Whether the kernel lets this process (and what it starts as the same user) run at ``nice``: at or above
+    the current value anyone may; below needs CAP_SYS_NICE or a high enough RLIMIT_NICE (ceiling 20 - limit)."""
+    if nice >= os.getpriority(os.PRIO_PROCESS, 0):
+        return True
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("CapEff:") and int(line.split()[1], 16) >> CAP_SYS_NICE & 1:
+                return True
+    soft, _ = resource.getrlimit(resource.RLIMIT_NICE)
+    return soft == resource.RLIM_INFINITY or nice >= 20 - soft
 
 
 def set_nice(nice: int | None) -> int:

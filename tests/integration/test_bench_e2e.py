@@ -13,8 +13,8 @@ from bench.clickhouse_server import PASSWORD, server_binary
 from bench.e2e import e2e
 from store.chdb_store import ChdbStore
 from store.clickhouse import ClickHouseStore
-from tickagg.priority import UNITS_NICE
 from stores import missing, need_chdb
+from tickagg.priority import UNITS_NICE, may_set
 
 KEYS = {"offered_per_s", "stored_per_s", "lost", "duplicated", "symbols", "cpu_pct_total", "cpu_pct", "pss_mb_total",
         "pss_mb", "idle_cpu_pct_total", "tick_to_signal_p50_ms", "tick_to_signal_p99_ms", "tick_to_storage_p99_ms"}
@@ -22,7 +22,9 @@ ROLES = {"feeds", "aggregator", "writer", "supervisor", "simulator"}
 
 
 @pytest.mark.parametrize("store_kind", ["chdb", "clickhouse"])
-def test_a_short_run_stores_every_trade_once_and_reports_every_figure(store_kind):
+def test_a_short_run_stores_every_trade_once_and_reports_every_figure(store_kind, monkeypatch):
+    for name in ("TICKAGG__FEEDS__NICE", "TICKAGG__AGGREGATOR__NICE"):  # the bench's default, not this shell's
+        monkeypatch.delenv(name, raising=False)
     if store_kind == "chdb":
         need_chdb()
     elif server_binary() is None:  # the bench starts its own server
@@ -70,7 +72,8 @@ def test_a_short_run_stores_every_trade_once_and_reports_every_figure(store_kind
         assert woke["wakeups_per_s"][role] > 0 and woke["cpu_us_per_wakeup"][role] > 0, woke
     own = os.getpriority(os.PRIO_PROCESS, 0)
     assert woke["nice"]["simulator"] == [-5 if detail["simulator_reniced"] else own]  # the bench's preference
-    group = UNITS_NICE if os.geteuid() == 0 else own  # the bench's --group-nice, where the kernel allows it
+    assert detail["group_reniced"] == may_set(UNITS_NICE)  # the units' value, where the kernel allows it
+    group = UNITS_NICE if detail["group_reniced"] else own
     assert woke["nice"]["aggregator"] == [group] and woke["nice"]["feeds"] == [group], woke["nice"]
     assert woke["nice"]["writer"] == [own]
 
