@@ -10,8 +10,8 @@ nice -5; ``_detail`` has each stage's p99 and each role's wait for a CPU):
   18-23%, for ~2 points more of its CPU; tick-to-signal p99 did not measurably change (5.6-9.3 ms against
   6.9-9.0), as the feeds then wait longer (send -> receive p99 6.4 ms in one run with the stages split);
 - the feeds and the aggregator at -10 (the systemd units' ``Nice=``; bench e2e's default ``--group-nice``), 4 runs
-  interleaved with 4 at 0 (``--group-nice 0``), plus 3 earlier at -10: tick-to-signal p99 3.4-4.6 ms (median 3.9)
-  against 6.0-16.8 (median 8.0); send -> receive p99 2.1-3.0 against 2.9-8.6, receive -> pop 1.8-2.2 against
+  interleaved with 4 at 0 (``--group-nice 0``), plus 4 more at -10: tick-to-signal p99 3.4-5.5 ms (median 4.0, 7
+  of the 8 under 5) against 6.0-16.8 (median 8.0); send -> receive p99 2.1-3.0 against 2.9-8.6, receive -> pop 1.8-2.2 against
   4.4-12.3; the aggregator waiting for a CPU 7.1-7.7% of the window against 17-28, the feeds 3.2-4.7 against
   8.0-9.7; the group's CPU unchanged (63.4-64.8% against 55.5-66.4), as its PSS and idle CPU.
 
