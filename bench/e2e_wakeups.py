@@ -39,19 +39,10 @@ def voluntary_switches(pid: int) -> int:
     return total
 
 
-def nice_of(pid: int) -> int:
-    """The nice value of ``pid`` (field 19 of /proc/PID/stat). Raises ``ProcessLookupError`` if it is gone."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as stat:
-            return int(stat.read().rsplit(b")", 1)[1].split()[16])
-    except FileNotFoundError:
-        raise ProcessLookupError(pid) from None
-
-
 def woke(pid: int) -> tuple[int, int]:
     """(voluntary switches so far, nice) of ``pid``, for a snapshot (bench/e2e_contention.py ``Snapshot``). Raises
     ``ProcessLookupError`` if it is gone."""
-    return voluntary_switches(pid), nice_of(pid)
+    return voluntary_switches(pid), os.getpriority(os.PRIO_PROCESS, pid)
 
 
 def wakeup_figures(before, after, seconds: float) -> dict:

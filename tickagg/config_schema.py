@@ -10,6 +10,7 @@ from typing import Any, Callable, NamedTuple
 
 from tickagg.args import (UsageError, bounded_float, bounded_int, log_level, name_list, non_negative_float, non_negative_int,
                           positive_float, positive_int, power_of_two, ws_url)
+from tickagg.priority import HIGHEST, LOWEST
 
 SPILL_FSYNC = ("always", "interval", "never")  # writer --spill-fsync
 SPILL_FULL = ("drop-oldest", "drop-newest")  # writer --spill-full
@@ -82,7 +83,7 @@ SETTINGS = [
     Setting("rings.output_seconds", "float", bounded_float(0, 600, low_open=True), {"aggregate": "output_seconds"}),
     Setting("rings.peak_rate", "float", bounded_float(0, 1e8, low_open=True), {"aggregate": "peak_rate"}),
     Setting("aggregator.cpu", "int", non_negative_int, {"aggregate": "cpu"}),
-    Setting("aggregator.nice", "int", bounded_int(-20, 19), {"aggregate": "nice"}),
+    Setting("aggregator.nice", "int", bounded_int(LOWEST, HIGHEST), {"aggregate": "nice"}),
     Setting("aggregator.busy_poll", "bool", bool, {"aggregate": "busy_poll"}),
     Setting("aggregator.spin_us", "float", non_negative_float, {"aggregate": "spin_us"}),
     Setting("aggregator.min_sleep_us", "float", non_negative_float, {"aggregate": "min_sleep_us"}),
@@ -107,7 +108,7 @@ SETTINGS = [
     Setting("feeds.size_range", "pair", _pair(True), {"feed": "size_range"}),
     Setting("feeds.stale_after", "float", positive_float, {"feed": "stale_after"}),
     Setting("feeds.max_lifetime", "float", non_negative_float, {"feed": "max_lifetime"}),
-    Setting("feeds.nice", "int", bounded_int(-20, 19), {"feed": "nice"}),
+    Setting("feeds.nice", "int", bounded_int(LOWEST, HIGHEST), {"feed": "nice"}),
     Setting("simulator.rate", "float", non_negative_float, {"run": "rate"}),
     Setting("metrics.addr", "str", _metrics_address, {"run": "metrics_addr"}),
 ]

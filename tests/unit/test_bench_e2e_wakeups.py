@@ -11,7 +11,7 @@ import time
 import pytest
 
 from bench.e2e_contention import Snapshot
-from bench.e2e_wakeups import nice_of, voluntary_switches, wakeup_figures
+from bench.e2e_wakeups import voluntary_switches, wakeup_figures, woke
 
 NAPS = "import os, time\nos.nice({nice})\nend = time.monotonic() + 6\nwhile time.monotonic() < end: time.sleep(0.01)\n"
 SPIN = "import time\nend = time.monotonic() + 6\nwhile time.monotonic() < end: pass\n"
@@ -43,7 +43,9 @@ def test_a_gone_process_raises_and_a_snapshot_leaves_it_out():
     with pytest.raises(ProcessLookupError):
         voluntary_switches(child.pid)
     with pytest.raises(ProcessLookupError):
-        nice_of(child.pid)
+        os.getpriority(os.PRIO_PROCESS, child.pid)  # woke's nice
+    with pytest.raises(ProcessLookupError):
+        woke(child.pid)
     assert Snapshot({child.pid: "feeds", os.getpid(): "writer"}, None).woke.keys() == {os.getpid()}
 
 
