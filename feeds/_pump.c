@@ -225,15 +225,17 @@ static PyObject *pump_run(Pump *self, PyObject *const *args, Py_ssize_t nargs) {
 #define MAX_EVENTS 32
 
 /* serve(epoll_fd, pumps, wake_at_ns, until_ns, read_timeout_ns, stamp_ns, check_from_ns, check_until_ns, staged,
-         tick_seq) -> (why, fd or -1, staged, tick_seq): a feed's several connections (feeds/connections.py),
-   ``pumps`` their Pumps by socket fd, sharing the writer's staging area (``staged`` records in it, the next tick
-   ``tick_seq``). Waits for readable sockets until ``wake_at`` (time.monotonic_ns(); TIMEOUT), reads each ready one
-   once, and goes on while reads come before ``until`` (then HOUSEKEEPING); after a read the wait is at most
-   ``read_timeout`` long. A read Python must finish returns with its socket's fd (REST, CHECK, END, FAILED), as
-   does a ready socket without a pump (None: READY, Python reads it). */
+         tick_seq, batch_wait_ns) -> (why, fd or -1, staged, tick_seq): a feed's several connections
+   (feeds/connections.py), ``pumps`` their Pumps by socket fd, sharing the writer's staging area (``staged`` records
+   in it, the next tick ``tick_seq``). Waits for readable sockets until ``wake_at`` (time.monotonic_ns(); TIMEOUT),
+   reads each ready one once, and goes on while reads come before ``until`` (then HOUSEKEEPING); after a read the
+   wait is at most ``read_timeout`` long. ``batch_wait_ns`` > 0: after a round that read, the batching wait
+   (feeds/batching.py), then the ready sockets without blocking, what they bring stamped with the wait's start, as
+   ``run`` does. A read Python must finish returns with its socket's fd (REST, CHECK, END, FAILED), as does a ready
+   socket without a pump (None: READY, Python reads it). */
 static PyObject *serve(PyObject *module, PyObject *const *args, Py_ssize_t nargs) {
-    if (nargs != 10 || !PyDict_Check(args[1])) {
-        PyErr_SetString(PyExc_TypeError, "serve takes 10 arguments (epoll_fd, pumps: dict, ...)");
+    if (nargs != 11 || !PyDict_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "serve takes 11 arguments (epoll_fd, pumps: dict, ...)");
         return NULL;
     }
     int epfd = PyLong_AsLong(args[0]);
@@ -242,6 +244,7 @@ static PyObject *serve(PyObject *module, PyObject *const *args, Py_ssize_t nargs
     long long read_timeout = PyLong_AsLongLong(args[4]), stamp = PyLong_AsLongLong(args[5]);
     long long check_from = PyLong_AsLongLong(args[6]), check_until = PyLong_AsLongLong(args[7]);
     long long staged = PyLong_AsLongLong(args[8]), tick_seq = PyLong_AsLongLong(args[9]);
+    long long batch_wait = PyLong_AsLongLong(args[10]);
     if (PyErr_Occurred()) return NULL;
     struct epoll_event events[MAX_EVENTS];
     int why = -1, which = -1;
@@ -264,7 +267,7 @@ static PyObject *serve(PyObject *module, PyObject *const *args, Py_ssize_t nargs
             why = TIMEOUT;
             goto out;
         }
-        int read_any = 0;
+        Pump *read_any = NULL;  /* the last pump whose read was handled here */
         for (int e = 0; e < ready; e++) {
             PyObject *fd = PyLong_FromLong(events[e].data.fd);
             if (fd == NULL) goto out;
@@ -290,7 +293,7 @@ static PyObject *serve(PyObject *module, PyObject *const *args, Py_ssize_t nargs
             staged = pump->staged;
             tick_seq = pump->tick_seq;
             if (got < 0) goto out;
-            if (got == HANDLED) { read_any = 1; continue; }
+            if (got == HANDLED) { read_any = pump; continue; }
             if (got == NOTHING || got == INTERRUPTED) continue;
             which = events[e].data.fd;
             why = got;
@@ -301,6 +304,11 @@ static PyObject *serve(PyObject *module, PyObject *const *args, Py_ssize_t nargs
             now = clock_ns(CLOCK_MONOTONIC);
             if (now >= until) { why = HOUSEKEEPING; goto out; }
             if (wake_at > now + read_timeout) wake_at = now + read_timeout;
+            if (batch_wait > 0) {  /* the next round takes what came meanwhile, without blocking */
+                stamp = clock_ns(CLOCK_REALTIME);
+                read_any->counters[C_BATCH_WAITS] += 1;
+                if (sleep_ns(batch_wait) < 0) goto out;
+            }
         }
     }
 out:

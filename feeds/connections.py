@@ -11,7 +11,8 @@ state, heartbeats, stale clock), backoff and lifetime. The loop::
   housekeeping is due or a read needs Python: feeds/pumped.py, _pump.serve)
   flush the writer once per wakeup (one thread: pushes into the ring never overlap)
   light traffic: wait <= 1 ms before the next epoll (feeds/batching.py; after it
-  epoll does not block, and the reads are stamped with the wait's start)
+  epoll does not block, and the reads are stamped with the wait's start; the
+  compiled loop waits so after each of its rounds that read, as Python does)
   after a read, every 50 ms (else every few seconds: Feed.idle_wait_s): subscribe
   frames the rate held back, pings, stale checks, lifetime switches, counters
   (a stop signal ends the epoll wait at once: feeds/stop.py)
@@ -257,13 +258,14 @@ class ConnectionSet:
 
     def _serve(self, pumps: dict, wake_at: float, next_housekeeping: float) -> int:
         """Wait and read in C (``feeds._pump.serve``) until Python must act: > 0 when reads brought data."""
-        writer, stamp = self.feed.writer, self.feed.batching.stamp
-        ring = writer.ring
+        writer, batching = self.feed.writer, self.feed.batching
+        stamp, ring = batching.stamp, writer.ring
         WAIT.waiting = True  # a stop signal may end the wait (feeds/stop.py)
         try:
             why, fd, writer.staged_ticks, writer._seq = compiled_pump.serve(
                 self.epoll.fileno(), pumps, int(wake_at * 1e9), int(next_housekeeping * 1e9), int(READ_TIMEOUT_S * 1e9),
-                stamp[0], ring._checked_ns, ring._next_check_ns, writer.staged_ticks, writer._seq)
+                stamp[0], ring._checked_ns, ring._next_check_ns, writer.staged_ticks, writer._seq,
+                int(batching.wait_s * 1e9) if batching.active else 0)
         except BaseException:  # interrupted after reads: the tick numbers they took
             writer._seq = max([writer._seq, *(pump.tick_seq for pump in pumps.values() if pump is not None)])
             raise

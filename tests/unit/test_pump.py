@@ -310,19 +310,27 @@ def _phased(group: str, frames: list[bytes], pumped: bool, monkeypatch):
     return np.concatenate(kept), outcome, reads_in_c
 
 
-def test_several_connections_read_in_c_as_in_python(group, monkeypatch) -> None:
+@pytest.mark.parametrize("batch_wait_us", [0, 1000])
+def test_several_connections_read_in_c_as_in_python(batch_wait_us, group, monkeypatch) -> None:
     """A feed of three symbols, one a connection (feeds/connections.py's loop): each connection's wire (usual
     frames, pings, bad frames, repeats, gaps) read through the compiled loop and without it gives each symbol
-    the same ticks (every field but the receive time and the feed-wide tick number) and the same counters."""
+    the same ticks (every field but the receive time and the feed-wide tick number) and the same counters.
+    With the batching wait on throughout (the rate policy pinned), the compiled loop waits in C after its rounds
+    that read (``serve``'s own waits: the feed's count less the waits Python made when ``serve`` returned), as the
+    Python loop waits after its reads."""
     symbols = ["BTCUSDT", "ETHUSDT", "SOLUSDT"]
     base = _wire("binance", seed=11)
     wires = [tuple(part.replace(b"BTCUSDT", symbol.encode()).replace(b"btcusdt", symbol.lower().encode())
                    for part in base) for symbol in symbols]
-    outcomes = [_serve_connections(f"{group}{suffix}", symbols, wires, pumped, monkeypatch)
+    outcomes = [_serve_connections(f"{group}{suffix}", symbols, wires, pumped, batch_wait_us, monkeypatch)
                 for pumped, suffix in ((False, "p"), (True, "c"))]
-    (python, python_values, none), (compiled, compiled_values, reads_in_c) = outcomes
+    (python, python_values, none, _), (compiled, compiled_values, reads_in_c, waits_in_c) = outcomes
     assert none == 0 and reads_in_c > 20
     assert compiled_values == python_values and python_values["errors"] > 0
+    if batch_wait_us:
+        assert waits_in_c >= reads_in_c / 3  # a round reads one to three connections
+    else:
+        assert waits_in_c == 0
     for records in (python, compiled):  # the feed's tick numbers: one sequence over all its connections
         assert records["seq"].tolist() == list(range(int(records["seq"][0]), int(records["seq"][0]) + len(records)))
     for symbol_id in set(python["symbol_id"].tolist()):
@@ -333,7 +341,7 @@ def test_several_connections_read_in_c_as_in_python(group, monkeypatch) -> None:
                 assert got[field].tolist() == want[field].tolist(), field
 
 
-def _serve_connections(group: str, symbols: list[str], wires: list, pumped: bool, monkeypatch):
+def _serve_connections(group: str, symbols: list[str], wires: list, pumped: bool, batch_wait_us: float, monkeypatch):
     from feeds.connections import ConnectionSet
 
     pairs = [socket.socketpair() for _ in symbols]
@@ -347,9 +355,14 @@ def _serve_connections(group: str, symbols: list[str], wires: list, pumped: bool
         return reads
 
     monkeypatch.setattr(PumpedReads, "for_session", staticmethod(for_session))
-    feed = Feed(venue("binance"), symbols, url="ws://test", group=group, limits=Limits(), batch_wait_us=0,
+    feed = Feed(venue("binance"), symbols, url="ws://test", group=group, limits=Limits(), batch_wait_us=batch_wait_us,
                 per_connection=1)
     assert len(feed.links) == 3
+    waits_in_python = []
+    if batch_wait_us:
+        monkeypatch.setattr(feed.batching, "update", lambda *counts: setattr(feed.batching, "active", True))
+        wait = feed.batching.wait
+        monkeypatch.setattr(feed.batching, "wait", lambda: (waits_in_python.append(1), wait()))
     connections = ConnectionSet(feed)
     serving = threading.Thread(target=connections.run, daemon=True)
     consumer = Ring(ring_name(group, tick_ring("binance")), CONSUMER, TICK, numba=False)
@@ -387,4 +400,5 @@ def _serve_connections(group: str, symbols: list[str], wires: list, pumped: bool
         for segment_name in group_segments(group):
             segment.remove(segment_name)
     values = {key: value for key, value in feed.metrics.values.items() if key not in PER_READ}
-    return out[:count].copy(), values, sum(reads.reads_in_c for reads in used if reads is not None)
+    return (out[:count].copy(), values, sum(reads.reads_in_c for reads in used if reads is not None),
+            feed.metrics.values["batch_waits"] - len(waits_in_python))
