@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 
+from feeds.batching import MAX_WAIT_US
 from tickagg.args import bounded_float, non_negative_int, positive_float
 
 HELP = ("one feed process against the simulator: frames/s, CPU µs per frame, lost trades; reconnect timing; "
@@ -21,7 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--arrivals", choices=("paced", "poisson"), default="paced",
                         help="with --rate: evenly spaced frames (default) or market-like Poisson arrivals with bursts "
                              "(simulator/arrivals.py, as bench e2e offers them)")
-    parser.add_argument("--batch-wait-us", type=bounded_float(0, 1000), default=None, metavar="US",
+    parser.add_argument("--batch-wait-us", type=bounded_float(0, MAX_WAIT_US), default=None, metavar="US",
                         help="the feed's read batching wait (tickagg feed --batch-wait-us; default: the feed's)")
     parser.add_argument("--drops", type=non_negative_int, default=20, help="connection drops for the reconnect figure (default 20; 0: skip)")
 

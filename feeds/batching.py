@@ -3,7 +3,7 @@
 A feed woken for every frame pays a wakeup per frame (the kernel's and the
 interpreter's, cold after other processes ran: tens of µs on a busy machine),
 which dominates at a few thousand frames/s. While frames come often enough
-that a wait of ``wait_s`` (at most 1 ms) is expected to gather at least
+that a wait of ``wait_s`` (1 ms by default, at most 5 ms) is expected to gather at least
 ``MIN_FRAMES_PER_WAIT`` of them, and the feed is woken at least twice per
 ``wait_s``, the loop sleeps ``wait_s`` after a read that brought data, so
 the next read takes every frame that came meanwhile: one wakeup for several
@@ -22,7 +22,11 @@ the sessions: feeds/session.py ``received``), so receive-to-ring latency
 in full, as an upper bound for frames that arrived during the wait.
 
 ``wait_s`` 0 turns it off (the lowest latency): ``tickagg feed --batch-wait-us``,
-or ``TICKAGG_FEED_BATCH_WAIT_US`` for every feed a `tickagg run` starts.
+or ``TICKAGG_FEED_BATCH_WAIT_US`` for every feed a `tickagg run` starts. A longer
+wait, up to ``MAX_WAIT_US``, buys CPU with latency: in `bench e2e` at 80k ticks/s
+on the 2-core VM, 2 ms here and 2 ms naps in the aggregator (its --min-sleep-us and
+--idle-sleep-us) took the group from 62-66% of a core to 51-53%, and tick-to-signal
+p99 from 3.6-4.8 ms to 6.3 ms (each feed read 450-1,140 times a second, not 530-1,830).
 """
 from __future__ import annotations
 
@@ -30,7 +34,7 @@ import os
 import time
 
 DEFAULT_WAIT_US = 1000.0
-MAX_WAIT_US = 1000.0
+MAX_WAIT_US = 5000.0
 ENV = "TICKAGG_FEED_BATCH_WAIT_US"
 MIN_FRAMES_PER_WAIT = 2.0  # a wait expected to gather fewer frames would only add a wakeup
 MAX_FRAMES_PER_WAIT = 64.0  # more: reads gather enough on their own, a wait would only add latency

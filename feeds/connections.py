@@ -10,7 +10,7 @@ state, heartbeats, stale clock), backoff and lifetime. The loop::
   (plain sockets of a compiled venue: the wait and the usual reads in C until
   housekeeping is due or a read needs Python: feeds/pumped.py, _pump.serve)
   flush the writer once per wakeup (one thread: pushes into the ring never overlap)
-  light traffic: wait <= 1 ms before the next epoll (feeds/batching.py; after it
+  light traffic: wait 1 ms (at most 5) before the next epoll (feeds/batching.py; after it
   epoll does not block, and the reads are stamped with the wait's start; the
   compiled loop waits so after each of its rounds that read, as Python does)
   after a read, every 50 ms (else every few seconds: Feed.idle_wait_s): subscribe

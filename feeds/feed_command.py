@@ -6,6 +6,7 @@ import logging
 import os
 import sys
 
+from feeds.batching import DEFAULT_WAIT_US, MAX_WAIT_US
 from shm.names import group_argument
 from tickagg import config, config_schema
 from tickagg.args import (UsageError, bounded_float, bounded_int, log_level, name_list, non_negative_float,
@@ -51,10 +52,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the tick ring holds this many seconds at --venue-peak-rate when it is created (default 4)")
     parser.add_argument("--venue-peak-rate", type=bounded_float(0, 1e8, low_open=True),
                         help="ticks/s this venue may burst to, for --buffer-seconds (default 16000)")
-    parser.add_argument("--batch-wait-us", type=bounded_float(0, 1000), default=None, metavar="US",
+    parser.add_argument("--batch-wait-us", type=bounded_float(0, MAX_WAIT_US), default=None, metavar="US",
                         help="while traffic is light, wait this long before a read so frames gather (feeds/batching.py; "
-                             "their latency grows by up to it; 0: off, lowest latency; default "
-                             "$TICKAGG_FEED_BATCH_WAIT_US or 1000)")
+                             f"their latency grows by up to it; 0: off, lowest latency; at most {MAX_WAIT_US:g}; default "
+                             f"$TICKAGG_FEED_BATCH_WAIT_US or {DEFAULT_WAIT_US:g})")
     config.add_argument(parser)
     parser.add_argument("--max-clock-skew", default="300,10", metavar="BEHIND,AHEAD",
                         help="seconds a trade's exchange time may lie before and after its receive time; "

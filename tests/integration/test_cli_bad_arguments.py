@@ -30,6 +30,7 @@ CASES = [
     (["feed", "binance", "--stale-after", "-1"], ["--stale-after", "positive"]),
     (["feed", "binance", "--stale-after", "0"], ["--stale-after", "positive"]),
     (["feed", "binance", "--max-lifetime", "-3"], ["--max-lifetime"]),
+    (["feed", "binance", "--batch-wait-us", "5001"], ["--batch-wait-us", "5000"]),
     (["feed", "nosuchvenue"], ["nosuchvenue"]),
     (["parse", "nosuchvenue"], ["nosuchvenue"]),
     (["feed", "okx", "--protocol", "advanced"], ["--protocol", "okx has one protocol"]),

@@ -17,7 +17,7 @@ import orjson
 import pytest
 
 from feeds import wsconn
-from feeds.batching import MAX_FRAMES_PER_WAIT, MIN_FRAMES_PER_WAIT, ReadBatching
+from feeds.batching import ENV, MAX_FRAMES_PER_WAIT, MAX_WAIT_US, MIN_FRAMES_PER_WAIT, ReadBatching, default_wait_us
 from feeds.metrics import FeedMetrics
 from feeds.plausible import Limits
 from feeds.session import Session
@@ -43,6 +43,24 @@ def test_waits_only_while_traffic_is_light(frames_per_s, reads_per_s, active) ->
         policy.update(int(frames_per_s / 2), int(reads_per_s / 2), 10.5)  # half a second at those rates
     assert batching.active is active
     assert off.active is False
+
+
+@pytest.mark.parametrize("frames_per_s, active", [(800, False), (1_500, True)])
+def test_a_longer_wait_starts_where_it_halves_its_own_reads(frames_per_s, active, monkeypatch) -> None:
+    """A 2 ms wait (from the environment: up to ``MAX_WAIT_US``) is taken from 1,000 frames/s read over 1,000
+    times a second (two frames a wait, half the reads); at 800 a second, under two frames a wait, it is not."""
+    monkeypatch.setenv(ENV, "2000")
+    batching = ReadBatching(default_wait_us() / 1e6)
+    batching.update(0, 0, 10.0)
+    batching.update(frames_per_s // 2, frames_per_s // 2, 10.5)
+    assert batching.wait_s == 0.002 and batching.active is active
+
+
+@pytest.mark.parametrize("text", ["5001", "-1", "nan"])
+def test_a_wait_out_of_range_from_the_environment_is_refused_with_its_name(text, monkeypatch) -> None:
+    monkeypatch.setenv(ENV, text)
+    with pytest.raises(ValueError, match=f"{ENV}={text}: .*{MAX_WAIT_US:g}"):
+        default_wait_us()
 
 
 def test_waiting_reads_without_waits_now_and_then_and_stops_when_bursts_make_it_pointless() -> None:
