@@ -7,7 +7,7 @@
      v                                                                 |
   read chunk -> frames -> parser -> TickWriter -> ring (one push/chunk)|
      |  a read of one single-trade frame: packed straight into a slot  |
-     |  light traffic: wait <= 1 ms before the next read (batching.py) |
+     |  light traffic: wait 1 ms (up to 5) before a read (batching.py) |
      |  every 50 ms: pings due? stale? lifetime near? metrics flush,   |
      |  ring pages the aggregator has read go back (dead_pages.py)     |
      |  quiet (lone frames): reads wait up to 5 s, one wakeup a frame  |
