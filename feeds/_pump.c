@@ -107,6 +107,14 @@ static int sleep_ns(long long ns) {
     return 0;
 }
 
+/* The batching wait (feeds/batching.py) after reads that brought data: ``*stamp`` its start, the receive time of what
+   the reads after it find; counted on ``counted``'s counters. -1 when a signal handler raised meanwhile. */
+static int wait_for_batch(Pump *counted, long long ns, long long *stamp) {
+    *stamp = clock_ns(CLOCK_REALTIME);
+    counted->counters[C_BATCH_WAITS] += 1;
+    return sleep_ns(ns);
+}
+
 /* The buffers a run works in, held for its length. */
 typedef struct {
     Py_buffer buffer, staging, ring;
@@ -211,11 +219,7 @@ static PyObject *pump_run(Pump *self, PyObject *const *args, Py_ssize_t nargs) {
         if (got != HANDLED) { why = got; break; }
         stamp = 0;
         if (self->last_rx_ns >= until) { why = HOUSEKEEPING; break; }
-        if (batch_wait > 0) {
-            stamp = clock_ns(CLOCK_REALTIME);
-            self->counters[C_BATCH_WAITS] += 1;
-            if (sleep_ns(batch_wait) < 0) break;
-        }
+        if (batch_wait > 0 && wait_for_batch(self, batch_wait, &stamp) < 0) break;
     }
     release_views(&v);
     if (why < 0) return NULL;
@@ -304,11 +308,8 @@ static PyObject *serve(PyObject *module, PyObject *const *args, Py_ssize_t nargs
             now = clock_ns(CLOCK_MONOTONIC);
             if (now >= until) { why = HOUSEKEEPING; goto out; }
             if (wake_at > now + read_timeout) wake_at = now + read_timeout;
-            if (batch_wait > 0) {  /* the next round takes what came meanwhile, without blocking */
-                stamp = clock_ns(CLOCK_REALTIME);
-                read_any->counters[C_BATCH_WAITS] += 1;
-                if (sleep_ns(batch_wait) < 0) goto out;
-            }
+            /* the next round takes what came meanwhile, without blocking */
+            if (batch_wait > 0 && wait_for_batch(read_any, batch_wait, &stamp) < 0) goto out;
         }
     }
 out:
