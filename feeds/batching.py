@@ -21,8 +21,9 @@ the sessions: feeds/session.py ``received``), so receive-to-ring latency
 (`tickagg bench feed --rate`, the aggregator's stage histograms) includes it
 in full, as an upper bound for frames that arrived during the wait.
 
-``wait_s`` 0 turns it off (the lowest latency): ``tickagg feed --batch-wait-us``,
-or ``TICKAGG_FEED_BATCH_WAIT_US`` for every feed a `tickagg run` starts. A longer
+``wait_s`` 0 turns it off (the lowest latency): ``tickagg feed --batch-wait-us``, or for
+every feed a `tickagg run` starts the deployment file's ``feeds.batch_wait_us`` or
+``TICKAGG_FEED_BATCH_WAIT_US`` (tickagg/config_schema.py). A longer
 wait, up to ``MAX_WAIT_US``, buys CPU with latency: in `bench e2e` at 80k ticks/s
 on the 2-core VM, 2 ms here and 2 ms naps in the aggregator (its --min-sleep-us and
 --idle-sleep-us) took the group from 62-66% of a core to 51-53%, and tick-to-signal
@@ -30,7 +31,6 @@ p99 from 3.6-4.8 ms to 6.3 ms (each feed read 450-1,140 times a second, not 530-
 """
 from __future__ import annotations
 
-import os
 import time
 
 DEFAULT_WAIT_US = 1000.0
@@ -43,14 +43,12 @@ PROBE_EVERY_S = 1.0  # while waiting, one housekeeping round this often reads wi
 
 
 def default_wait_us() -> float:
-    """``TICKAGG_FEED_BATCH_WAIT_US`` if set (ValueError unless 0 to 1000), else ``DEFAULT_WAIT_US``."""
-    text = os.environ.get(ENV, "").strip()
-    if not text:
-        return DEFAULT_WAIT_US
-    value = float(text)
-    if not 0.0 <= value <= MAX_WAIT_US:
-        raise ValueError(f"{ENV}={text}: the batching wait is 0 (off) to {MAX_WAIT_US:g} µs")
-    return value
+    """The wait of a feed whose flag does not say: the deployment's ``feeds.batch_wait_us`` as the environment
+    gives it (``TICKAGG_FEED_BATCH_WAIT_US`` or ``TICKAGG__FEEDS__BATCH_WAIT_US``), else ``DEFAULT_WAIT_US``.
+    ConfigError (naming the variable and the key) for a value out of 0 to ``MAX_WAIT_US``."""
+    from tickagg import config
+
+    return config.load(None).defaults_for("feed").get("batch_wait_us", DEFAULT_WAIT_US)
 
 
 class ReadBatching:

@@ -55,7 +55,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-wait-us", type=bounded_float(0, MAX_WAIT_US), default=None, metavar="US",
                         help="while traffic is light, wait this long before a read so frames gather (feeds/batching.py; "
                              f"their latency grows by up to it; 0: off, lowest latency; at most {MAX_WAIT_US:g}; default "
-                             f"$TICKAGG_FEED_BATCH_WAIT_US or {DEFAULT_WAIT_US:g})")
+                             f"feeds.batch_wait_us, $TICKAGG_FEED_BATCH_WAIT_US or {DEFAULT_WAIT_US:g})")
     config.add_argument(parser)
     parser.add_argument("--max-clock-skew", default="300,10", metavar="BEHIND,AHEAD",
                         help="seconds a trade's exchange time may lie before and after its receive time; "
@@ -112,14 +112,7 @@ def run(args: argparse.Namespace) -> int:
         capacity = args.ring_capacity or sizing.tick_capacity()
     except ValueError as exc:
         raise UsageError(f"--buffer-seconds x --venue-peak-rate: {exc}") from None
-    batch_wait_us = args.batch_wait_us
-    if batch_wait_us is None:
-        from feeds.batching import default_wait_us
-
-        try:
-            batch_wait_us = default_wait_us()
-        except ValueError as exc:
-            raise UsageError(str(exc)) from None
+    batch_wait_us = DEFAULT_WAIT_US if args.batch_wait_us is None else args.batch_wait_us  # the flag, or feeds.batch_wait_us
     try:
         feed = Feed(module, symbols, args.url, args.group, args.stale_after, args.max_lifetime, limits=limits,
                     ring_capacity=capacity, per_connection=args.connection_symbols, batch_wait_us=batch_wait_us)

@@ -10,6 +10,7 @@ from typing import Any, Callable, NamedTuple
 
 from tickagg.args import (UsageError, bounded_float, bounded_int, log_level, name_list, non_negative_float, non_negative_int,
                           positive_float, positive_int, power_of_two, ws_url)
+from feeds.batching import ENV as FEED_BATCH_WAIT_ENV, MAX_WAIT_US as FEED_MAX_BATCH_WAIT_US
 from tickagg.priority import HIGHEST, LOWEST
 
 SPILL_FSYNC = ("always", "interval", "never")  # writer --spill-fsync
@@ -109,6 +110,8 @@ SETTINGS = [
     Setting("feeds.stale_after", "float", positive_float, {"feed": "stale_after"}),
     Setting("feeds.max_lifetime", "float", non_negative_float, {"feed": "max_lifetime"}),
     Setting("feeds.nice", "int", bounded_int(LOWEST, HIGHEST), {"feed": "nice"}),
+    Setting("feeds.batch_wait_us", "float", bounded_float(0, FEED_MAX_BATCH_WAIT_US), {"feed": "batch_wait_us"},
+            (FEED_BATCH_WAIT_ENV,)),
     Setting("simulator.rate", "float", non_negative_float, {"run": "rate"}),
     Setting("metrics.addr", "str", _metrics_address, {"run": "metrics_addr"}),
 ]

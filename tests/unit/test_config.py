@@ -92,6 +92,8 @@ def test_a_bad_setting_names_its_file_line_and_key(tmp_path, text, words):
     ("TICKAGG_LOG_LEVEL", "loud", ["TICKAGG_LOG_LEVEL", "log_level", "'loud'"]),
     ("TICKAGG_GROUP", "a b", ["TICKAGG_GROUP", "group"]),
     ("TICKAGG__AGGREGATOR__BUSY_POLL", "maybe", ["TICKAGG__AGGREGATOR__BUSY_POLL", "boolean"]),
+    ("TICKAGG_FEED_BATCH_WAIT_US", "5001", ["TICKAGG_FEED_BATCH_WAIT_US", "feeds.batch_wait_us", "at most 5000"]),
+    ("TICKAGG__FEEDS__BATCH_WAIT_US", "-1", ["TICKAGG__FEEDS__BATCH_WAIT_US", "feeds.batch_wait_us", "zero or more"]),
     ("TICKAGG__VENUES__NOSUCH__SYMBOLS", "A", ["TICKAGG__VENUES__NOSUCH__SYMBOLS", "unknown venue"]),
     ("TICKAGG__VENUES__BINANCE__SYMBOLS", "A,,B", ["TICKAGG__VENUES__BINANCE__SYMBOLS", "empty"]),
 ])
@@ -148,6 +150,21 @@ def test_precedence_flag_over_environment_over_file_over_default(tmp_path, monke
     assert (args.batch_rows, args.group) == (4000, "fromflag")  # flag
     args = _parsed("write", ["--config", path, "--batch-rows", "1000"])  # a flag equal to the default still wins
     assert args.batch_rows == 1000
+
+
+def test_the_feeds_batching_wait_from_the_file_the_environment_or_the_flag(tmp_path, monkeypatch):
+    """``feeds.batch_wait_us`` reaches every feed (``tickagg run`` passes the file on); its old variable
+    TICKAGG_FEED_BATCH_WAIT_US still sets it, under the flag."""
+    from feeds.batching import DEFAULT_WAIT_US, default_wait_us
+
+    path = _file(tmp_path, "[feeds]\nbatch_wait_us = 0\n")
+    assert _parsed("feed", ["okx"]).batch_wait_us is None and default_wait_us() == DEFAULT_WAIT_US
+    assert _parsed("feed", ["okx", "--config", path]).batch_wait_us == 0.0  # off, from the file
+    monkeypatch.setenv("TICKAGG_FEED_BATCH_WAIT_US", "2000")
+    assert _parsed("feed", ["okx", "--config", path]).batch_wait_us == 2000.0 == default_wait_us()
+    assert _parsed("feed", ["okx", "--config", path, "--batch-wait-us", "500"]).batch_wait_us == 500.0
+    with pytest.raises(ConfigError, match=r":2: feeds.batch_wait_us: '5001.0' must be at most 5000"):
+        config.load(_file(tmp_path, "[feeds]\nbatch_wait_us = 5001\n"), {})
 
 
 def test_store_url_from_the_file_under_the_environment(tmp_path, monkeypatch):
