@@ -36,9 +36,12 @@ what each role ran at (tickagg/priority.py has the figures both ways).
 5. The simulator pauses, the writer drains (its status report: no lag, nothing pending),
    the group stops (SIGTERM, as Ctrl-C), and the store is asked (bench/e2e_store.py).
 
-The detail names the two settings that trade latency for CPU: the feeds' read batching wait
-(``feed_batch_wait_us``) and the writer's batch age (``writer_batch_ms``: a private
-clickhouse-server's CPU follows its insert rate; TICKAGG__WRITER__BATCH_MS sets it).
+The detail names the settings that trade latency for CPU, as the group ran with them: the feeds' read
+batching wait (``feed_batch_wait_us``: ``feed_batch_wait_us`` here, else ``feeds.batch_wait_us`` from the
+environment, else 1 ms; 0: off), the aggregator's naps while ticks flow (``aggregator_naps_us``:
+``aggregator_nap_us`` here sets both) and the writer's batch age (``writer_batch_ms``: a private
+clickhouse-server's CPU follows its insert rate; TICKAGG__WRITER__BATCH_MS sets it). ``feed_reads``
+says how often each feed waited (``waits_per_s``).
 
 ``cpu_pct_total`` / ``pss_mb_total``: feeds + aggregator + writer + supervisor (not the
 simulator, not the store server). CPU percentages are of one core.
@@ -60,6 +63,7 @@ from bench.e2e_contention import Snapshot, contention
 from bench.e2e_wakeups import wakeup_figures
 from bench.e2e_procs import ROLES, Group, cpu_pct
 from bench.e2e_reads import feed_counters, reads_per_venue
+from feeds.batching import default_wait_us
 from tickagg.priority import UNITS_NICE, may_set
 from tickagg.writer_report import report_path
 
@@ -182,36 +186,45 @@ def _group_nice(env: dict[str, str], nice: int | None) -> bool:
     return True
 
 
-def _feed_batch_wait_us() -> float:
-    """The feeds' read batching wait: ``TICKAGG_FEED_BATCH_WAIT_US`` (inherited by the group) or the default."""
-    from feeds.batching import default_wait_us
-
-    return default_wait_us()
+NAPS = ("TICKAGG__AGGREGATOR__MIN_SLEEP_US", "TICKAGG__AGGREGATOR__IDLE_SLEEP_US")
 
 
-def _aggregator_naps_us() -> tuple[float, float]:
+def _latency_settings(env: dict[str, str], feed_batch_wait_us: float | None, aggregator_nap_us: float | None) -> None:
+    """The two settings that trade latency for CPU, when asked (None: the environment's or the defaults): the
+    feeds' read batching wait (``feeds.batch_wait_us``) and the aggregator's naps while ticks flow (its
+    ``min_sleep_us`` and ``idle_sleep_us`` both), given to the group by its config's environment."""
+    if feed_batch_wait_us is not None:
+        env.pop("TICKAGG_FEED_BATCH_WAIT_US", None)
+        env["TICKAGG__FEEDS__BATCH_WAIT_US"] = f"{feed_batch_wait_us:g}"
+    if aggregator_nap_us is not None:
+        env.update(dict.fromkeys(NAPS, f"{aggregator_nap_us:g}"))
+
+
+def _aggregator_naps_us(env: dict[str, str]) -> tuple[float, float]:
     """The aggregator's first nap after an empty look and its longest while ticks flow, as the group reads them
-    (the environment's ``TICKAGG__AGGREGATOR__MIN_SLEEP_US`` / ``..._IDLE_SLEEP_US``, else the defaults): a tick
+    from ``env`` (``TICKAGG__AGGREGATOR__MIN_SLEEP_US`` / ``..._IDLE_SLEEP_US``, else the defaults): a tick
     waits up to the nap running when it arrives."""
     from aggregator.pace import IDLE_SLEEP_US, MIN_SLEEP_US
     from tickagg import config
 
-    given = config.load(None).defaults_for("aggregate")
+    given = config.load(None, env).defaults_for("aggregate")
     idle = given.get("idle_sleep_us", IDLE_SLEEP_US)
     return min(given.get("min_sleep_us", MIN_SLEEP_US), idle), idle
 
 
-def _writer_batch_ms(url: str) -> float:
-    """The writer's batch age: ``TICKAGG__WRITER__BATCH_MS`` (inherited by the group) or its store's default."""
+def _writer_batch_ms(url: str, env: dict[str, str]) -> float:
+    """The writer's batch age as the group reads it from ``env`` (writer.batch_ms), or its store's default."""
     from store import open_store
+    from tickagg import config
 
-    text = os.environ.get("TICKAGG__WRITER__BATCH_MS", "").strip()
-    return float(text) if text else open_store(url).batch_ms
+    given = config.load(None, env).defaults_for("write").get("batch_ms")
+    return given if given is not None else open_store(url).batch_ms
 
 
 def e2e(rate: float = 80_000, seconds: float = 30.0, store_kind: str = "clickhouse", symbols: int = 2378,
         idle_seconds: float = 60.0, warmup: float = 5.0, seed: int = 1, simulator_nice: int = -5,
-        closeout: bool = True, group_nice: int | None = None) -> dict:
+        closeout: bool = True, group_nice: int | None = None, feed_batch_wait_us: float | None = None,
+        aggregator_nap_us: float | None = None) -> dict:
     from store import open_store
 
     workdir = tempfile.mkdtemp(prefix="tickagg-bench-e2e-")
@@ -240,6 +253,7 @@ def e2e(rate: float = 80_000, seconds: float = 30.0, store_kind: str = "clickhou
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
                    **secret)
         group_reniced = _group_nice(env, group_nice)
+        _latency_settings(env, feed_batch_wait_us, aggregator_nap_us)
         phases = {}
         mark = time.monotonic()
         subprocess.run([sys.executable, "-m", "aggregator.main"], env=env, cwd=workdir, check=True,
@@ -325,9 +339,9 @@ def e2e(rate: float = 80_000, seconds: float = 30.0, store_kind: str = "clickhou
             "tick_to_signal_p50_ms": round(ticks["signal_p50"], 3),
             "tick_to_signal_p99_ms": round(ticks["signal_p99"], 3),
             "tick_to_storage_p99_ms": round(ticks["recv_p99"] + store_p99, 3),
-            "_detail": {"store": store_kind, "rate": rate, "feed_batch_wait_us": _feed_batch_wait_us(),
-                        "writer_batch_ms": _writer_batch_ms(url),
-                        "aggregator_naps_us": _aggregator_naps_us(), "seconds": round(t1 - t0, 2), "idle_seconds": round(t3 - t2, 2),
+            "_detail": {"store": store_kind, "rate": rate, "feed_batch_wait_us": default_wait_us(env),
+                        "writer_batch_ms": _writer_batch_ms(url, env),
+                        "aggregator_naps_us": _aggregator_naps_us(env), "seconds": round(t1 - t0, 2), "idle_seconds": round(t3 - t2, 2),
                         "idle_cpu_pct": {role: round(idle[role], 2) for role in ROLES},
                         "closeout_s": round(t2 - tc, 2),
                         "closeout_cpu_pct": {role: round(closing[role], 2) for role in ROLES},

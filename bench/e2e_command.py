@@ -6,7 +6,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from tickagg.args import bounded_int, positive_float
+from feeds.batching import DEFAULT_WAIT_US, MAX_WAIT_US
+from tickagg.args import bounded_float, bounded_int, positive_float
 from tickagg.priority import HIGHEST, LOWEST, UNITS_NICE
 
 HELP = "the whole group at an operating point: CPU and PSS per role from outside, lost/doubled trades, latencies"
@@ -31,6 +32,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"the feeds' and the aggregator's nice value (default {UNITS_NICE}, as the systemd units "
                              "run them, unless TICKAGG__FEEDS__NICE / TICKAGG__AGGREGATOR__NICE say otherwise; below "
                              "the current value needs root or CAP_SYS_NICE, else not asked for; 0 = as started)")
+    parser.add_argument("--feed-batch-wait-us", type=bounded_float(0, MAX_WAIT_US), metavar="US",
+                        help="the feeds' read batching wait (feeds.batch_wait_us; default: the environment's, else "
+                             f"{DEFAULT_WAIT_US:g}; 0: off, the lowest latency; up to {MAX_WAIT_US:g}: less CPU, more latency)")
+    parser.add_argument("--aggregator-nap-us", type=positive_float, metavar="US",
+                        help="the aggregator's naps while ticks flow: its --min-sleep-us and --idle-sleep-us both "
+                             "(default: the environment's, else 500 doubling to 1000); longer: less CPU, more latency")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--detail", action="store_true", help="with --json: add a _detail object")
 
@@ -39,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     from bench.e2e import e2e
 
     result = e2e(args.rate, args.seconds, args.store, args.symbols, args.idle_seconds, args.warmup, args.seed,
-                 args.simulator_nice, args.closeout, args.group_nice)
+                 args.simulator_nice, args.closeout, args.group_nice, args.feed_batch_wait_us, args.aggregator_nap_us)
     detail = result.pop("_detail")
     if args.json:
         print(json.dumps({**result, **({"_detail": detail} if args.detail else {})}))
@@ -56,6 +63,8 @@ def run(args: argparse.Namespace) -> int:
     woke = detail["wakeups"]
     print("wakeups a second (CPU µs each): " + ", ".join(
         f"{role} {rate:,.0f} ({woke['cpu_us_per_wakeup'][role] or '-'})" for role, rate in woke["wakeups_per_s"].items()))
+    print(f"latency settings: feed read batching wait {detail['feed_batch_wait_us']:g} µs, aggregator naps "
+          f"{'-'.join(f'{nap:g}' for nap in detail['aggregator_naps_us'])} µs, writer batch age {detail['writer_batch_ms']:g} ms")
     print("nice values: " + ", ".join(f"{role} {'/'.join(map(str, values)) or '-'}" for role, values in
                                       woke["nice"].items()) + ("" if detail["group_reniced"] else
                                                                " (the feeds and the aggregator as started)"))

@@ -21,10 +21,14 @@ KEYS = {"offered_per_s", "stored_per_s", "lost", "duplicated", "symbols", "cpu_p
 ROLES = {"feeds", "aggregator", "writer", "supervisor", "simulator"}
 
 
-@pytest.mark.parametrize("store_kind", ["chdb", "clickhouse"])
-def test_a_short_run_stores_every_trade_once_and_reports_every_figure(store_kind, monkeypatch):
-    for name in ("TICKAGG__FEEDS__NICE", "TICKAGG__AGGREGATOR__NICE"):  # the bench's default, not this shell's
-        monkeypatch.delenv(name, raising=False)
+LATENCY_SETTINGS = ("TICKAGG__FEEDS__BATCH_WAIT_US", "TICKAGG__AGGREGATOR__MIN_SLEEP_US", "TICKAGG__AGGREGATOR__IDLE_SLEEP_US")
+
+
+# chDB with the latency settings asked for (feed batching off, 2 ms aggregator naps), the server at the defaults
+@pytest.mark.parametrize("store_kind, asked", [("chdb", (0.0, 2000.0)), ("clickhouse", (None, None))])
+def test_a_short_run_stores_every_trade_once_and_reports_every_figure(store_kind, asked, monkeypatch):
+    for name in ("TICKAGG__FEEDS__NICE", "TICKAGG__AGGREGATOR__NICE", "TICKAGG_FEED_BATCH_WAIT_US", *LATENCY_SETTINGS):
+        monkeypatch.delenv(name, raising=False)  # the bench's defaults, not this shell's
     if store_kind == "chdb":
         need_chdb()
     elif server_binary() is None:  # the bench starts its own server
@@ -32,15 +36,20 @@ def test_a_short_run_stores_every_trade_once_and_reports_every_figure(store_kind
     watcher = CommandLines()
     try:
         result = e2e(rate=600, seconds=1.5, store_kind=store_kind, symbols=40, idle_seconds=1.0, warmup=0.0,
-                     closeout=False)
+                     closeout=False, feed_batch_wait_us=asked[0], aggregator_nap_us=asked[1])
     finally:
         watcher.stop()
     assert watcher.seen > 0, "no command line of the group was read"
+    wait, nap = asked  # what the feeds and the aggregator were started with (their environments), and reported
+    assert watcher.settings["feed"] == {"TICKAGG__FEEDS__BATCH_WAIT_US": None if wait is None else f"{wait:g}"}
+    assert watcher.settings["aggregate"] == dict.fromkeys(LATENCY_SETTINGS[1:], None if nap is None else f"{nap:g}")
     assert not watcher.secret, f"the store password on a command line: {watcher.secret[:3]}"  # server store only
     detail = result.pop("_detail")
     assert set(result) == KEYS
     assert set(result["cpu_pct"]) == set(result["pss_mb"]) == ROLES
     assert result["lost"] == 0 and result["duplicated"] == 0
+    assert detail["feed_batch_wait_us"] == (1000.0 if wait is None else wait)
+    assert detail["aggregator_naps_us"] == ((500.0, 1000.0) if nap is None else (nap, nap))
     assert detail["drained"], detail["phases_s"]  # the writer's status said so (its path is tickagg run's)
     for venue, (sent, rows, distinct) in detail["per_venue_sent_rows_distinct"].items():
         assert sent == rows == distinct > 0, venue
@@ -81,10 +90,12 @@ def test_a_short_run_stores_every_trade_once_and_reports_every_figure(store_kind
 class CommandLines:
     """Reads the command line of every process the bench starts (this test's descendants) while it runs; keeps the
     count of `tickagg run` lines seen and any line holding the private server's password (the bench passes it by
-    environment, never on a command line). Other processes on the machine are none of its business."""
+    environment, never on a command line), and the latency settings in the environment of a feed and of the
+    aggregator (``settings``). Other processes on the machine are none of its business."""
 
     def __init__(self):
         self.seen, self.secret, self._stop = 0, [], threading.Event()
+        self.settings: dict[str, dict] = {}
         self._thread = threading.Thread(target=self._watch, daemon=True)
         self._thread.start()
 
@@ -100,6 +111,13 @@ class CommandLines:
                     self.seen += 1
                 if PASSWORD in line:
                     self.secret.append(line)
+                for role, names in (("feed", LATENCY_SETTINGS[:1]), ("aggregate", LATENCY_SETTINGS[1:])):
+                    if f"tickagg.cli {role} " in line and role not in self.settings:
+                        try:
+                            environ = child.environ()
+                        except psutil.Error:
+                            continue
+                        self.settings[role] = {name: environ.get(name) for name in names}
 
     def stop(self) -> None:
         self._stop.set()

@@ -73,23 +73,39 @@ def test_the_idle_window_waits_for_the_minute_running_at_the_rate_drop_to_close(
 def test_reads_per_venue_are_the_counters_differences_over_the_window():
     from bench.e2e_reads import reads_per_venue
 
-    before = {"okx": (1_000, 100), "kraken": (50, 50)}
-    after = {"okx": (4_000, 400), "kraken": (50, 50), "gemini": (30, 10)}  # gemini's ring appeared meanwhile
+    before = {"okx": (1_000, 100, 40), "kraken": (50, 50, 0)}
+    after = {"okx": (4_000, 400, 240), "kraken": (50, 50, 0), "gemini": (30, 10, 0)}  # gemini's ring appeared meanwhile
     assert reads_per_venue(before, after, 10.0) == {
-        "gemini": {"reads_per_s": 1.0, "frames_per_read": 3.0},
-        "kraken": {"reads_per_s": 0.0, "frames_per_read": None},
-        "okx": {"reads_per_s": 30.0, "frames_per_read": 10.0},
+        "gemini": {"reads_per_s": 1.0, "frames_per_read": 3.0, "waits_per_s": 0.0},
+        "kraken": {"reads_per_s": 0.0, "frames_per_read": None, "waits_per_s": 0.0},
+        "okx": {"reads_per_s": 30.0, "frames_per_read": 10.0, "waits_per_s": 20.0},
     }
 
 
-def test_the_aggregators_naps_are_reported_as_the_group_runs_them(monkeypatch):
+def test_the_aggregators_naps_are_reported_as_the_group_runs_them():
     from aggregator.pace import IDLE_SLEEP_US, MIN_SLEEP_US
     from bench.e2e import _aggregator_naps_us
 
-    monkeypatch.delenv("TICKAGG__AGGREGATOR__IDLE_SLEEP_US", raising=False)
-    monkeypatch.delenv("TICKAGG__AGGREGATOR__MIN_SLEEP_US", raising=False)
-    assert _aggregator_naps_us() == (MIN_SLEEP_US, IDLE_SLEEP_US) == (500.0, 1000.0)
-    monkeypatch.setenv("TICKAGG__AGGREGATOR__IDLE_SLEEP_US", "200")
-    assert _aggregator_naps_us() == (200.0, 200.0)  # the first nap is never longer than the longest
-    monkeypatch.setenv("TICKAGG__AGGREGATOR__MIN_SLEEP_US", "100")
-    assert _aggregator_naps_us() == (100.0, 200.0)
+    assert _aggregator_naps_us({}) == (MIN_SLEEP_US, IDLE_SLEEP_US) == (500.0, 1000.0)
+    env = {"TICKAGG__AGGREGATOR__IDLE_SLEEP_US": "200"}
+    assert _aggregator_naps_us(env) == (200.0, 200.0)  # the first nap is never longer than the longest
+    env["TICKAGG__AGGREGATOR__MIN_SLEEP_US"] = "100"
+    assert _aggregator_naps_us(env) == (100.0, 200.0)
+
+
+def test_the_latency_settings_asked_of_the_bench_reach_the_groups_environment():
+    """``bench e2e --feed-batch-wait-us / --aggregator-nap-us`` win over the environment the bench inherited; the
+    detail reports what the group reads from its environment (the config's rules: tickagg/config.py)."""
+    from bench.e2e import _aggregator_naps_us, _latency_settings, _writer_batch_ms
+    from feeds.batching import DEFAULT_WAIT_US, default_wait_us
+
+    inherited = {"TICKAGG_FEED_BATCH_WAIT_US": "2000", "TICKAGG__AGGREGATOR__IDLE_SLEEP_US": "3000"}
+    env = dict(inherited)
+    _latency_settings(env, None, None)  # not asked: as inherited
+    assert env == inherited and default_wait_us(env) == 2000.0 and _aggregator_naps_us(env) == (500.0, 3000.0)
+    _latency_settings(env, 0.0, 2000.0)
+    assert default_wait_us(env) == 0.0 and _aggregator_naps_us(env) == (2000.0, 2000.0)
+    assert "TICKAGG_FEED_BATCH_WAIT_US" not in env
+    assert default_wait_us({}) == DEFAULT_WAIT_US
+    assert _writer_batch_ms("chdb:///nowhere/store", {"TICKAGG__WRITER__BATCH_MS": "40"}) == 40.0
+    assert _writer_batch_ms("chdb:///nowhere/store", {}) == 100.0  # chDB's own (store/chdb_store.py)
