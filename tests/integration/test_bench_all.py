@@ -33,4 +33,5 @@ def test_bench_all_writes_one_document_and_a_png(tmp_path):
     assert doc["benches"]["features"]["symbols"] == 200 and doc["benches"]["features"]["ms_per_bar_all_symbols"] > 0
     feed = doc["benches"]["feed"]
     assert feed["frames_per_s"] > 0 and feed["drops"] == 2 and feed["lost"] == 0
+    assert 0 <= feed["ring_dropped_in_window"] <= feed["ring_dropped"]  # the window's share of the ring's drops
     assert png_files[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
