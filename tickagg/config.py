@@ -2,9 +2,9 @@
 
 Precedence, for every setting: a command-line flag, else the environment, else the file, else the default.
 Environment: ``TICKAGG_GROUP``, ``TICKAGG_LOG_LEVEL``, ``TICKAGG_STORE`` (or ``CLICKHOUSE_URL``) for ``store.url``,
-and the general form ``TICKAGG__<SECTION>__<KEY>`` for any setting (``TICKAGG__WRITER__BATCH_ROWS=500``,
-``TICKAGG__VENUES__BINANCE__SYMBOLS=BTCUSDT,ETHUSDT``; lists comma-separated, booleans true/false). The store
-password is never in the file: ``TICKAGG_STORE_PASSWORD``.
+``TICKAGG_FEED_BATCH_WAIT_US`` for ``feeds.batch_wait_us``, and the general form ``TICKAGG__<SECTION>__<KEY>`` for
+any setting (``TICKAGG__WRITER__BATCH_ROWS=500``, ``TICKAGG__VENUES__BINANCE__SYMBOLS=BTCUSDT,ETHUSDT``; lists
+comma-separated, booleans true/false). The store password is never in the file: ``TICKAGG_STORE_PASSWORD``.
 
 Every value is checked at start with the validator its flag uses (the table of settings is
 tickagg/config_schema.py), so a setting and its flag accept the same values; an unknown key, a wrong type or a
