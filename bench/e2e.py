@@ -63,7 +63,7 @@ from bench.e2e_contention import Snapshot, contention
 from bench.e2e_wakeups import wakeup_figures
 from bench.e2e_procs import ROLES, Group, cpu_pct
 from bench.e2e_reads import feed_counters, reads_per_venue
-from feeds.batching import default_wait_us
+from feeds.feed_command import default_wait_us
 from tickagg.priority import UNITS_NICE, may_set
 from tickagg.writer_report import report_path
 

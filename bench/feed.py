@@ -167,7 +167,7 @@ def run(venue: str = "binance", seconds: float = 5.0, drops: int = 20, rate: flo
 
 def _batch_wait_us(asked: float | None) -> float:
     """The wait the feed runs with: as asked, else its default (the environment's, as the feed reads it)."""
-    from feeds.batching import default_wait_us
+    from feeds.feed_command import default_wait_us
 
     return asked if asked is not None else default_wait_us()
 

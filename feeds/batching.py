@@ -42,15 +42,6 @@ MIN_WAKEUPS_SAVED = 2.0  # waits start where they at least halve the reads (wake
 PROBE_EVERY_S = 1.0  # while waiting, one housekeeping round this often reads without waits (see ``update``)
 
 
-def default_wait_us(environ: dict[str, str] | None = None) -> float:
-    """The wait of a feed whose flag does not say: the deployment's ``feeds.batch_wait_us`` as the environment
-    (``environ``, default this process's) gives it (``TICKAGG_FEED_BATCH_WAIT_US`` or ``TICKAGG__FEEDS__BATCH_WAIT_US``), else ``DEFAULT_WAIT_US``.
-    ConfigError (naming the variable and the key) for a value out of 0 to ``MAX_WAIT_US``."""
-    from tickagg import config
-
-    return config.load(None, environ).defaults_for("feed").get("batch_wait_us", DEFAULT_WAIT_US)
-
-
 class ReadBatching:
     """When to wait before the next read; ``stamp[0]``: the receive time of the reads that follow a wait."""
 

@@ -76,6 +76,14 @@ def limits_from(args: argparse.Namespace):
     return Limits(behind, ahead, min_price, max_price, min_size, max_size)
 
 
+def default_wait_us(environ: dict[str, str] | None = None) -> float:
+    """The read batching wait of a feed whose flag does not say: ``feeds.batch_wait_us`` as the environment
+    (``environ``; default this process's) gives it (``TICKAGG_FEED_BATCH_WAIT_US``, ``TICKAGG__FEEDS__BATCH_WAIT_US``),
+    else ``DEFAULT_WAIT_US``; ConfigError, naming the variable and the key, for a value out of 0 to ``MAX_WAIT_US``.
+    (Here, not in feeds/batching.py: only a process's command module reads the configuration.)"""
+    return config.load(None, environ).defaults_for("feed").get("batch_wait_us", DEFAULT_WAIT_US)
+
+
 def run(args: argparse.Namespace) -> int:
     from feeds.loop import Feed
     from feeds.venues import venue

@@ -97,7 +97,8 @@ def test_the_latency_settings_asked_of_the_bench_reach_the_groups_environment():
     """``bench e2e --feed-batch-wait-us / --aggregator-nap-us`` win over the environment the bench inherited; the
     detail reports what the group reads from its environment (the config's rules: tickagg/config.py)."""
     from bench.e2e import _aggregator_naps_us, _latency_settings, _writer_batch_ms
-    from feeds.batching import DEFAULT_WAIT_US, default_wait_us
+    from feeds.batching import DEFAULT_WAIT_US
+    from feeds.feed_command import default_wait_us
 
     inherited = {"TICKAGG_FEED_BATCH_WAIT_US": "2000", "TICKAGG__AGGREGATOR__IDLE_SLEEP_US": "3000"}
     env = dict(inherited)

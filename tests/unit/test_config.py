@@ -155,7 +155,8 @@ def test_precedence_flag_over_environment_over_file_over_default(tmp_path, monke
 def test_the_feeds_batching_wait_from_the_file_the_environment_or_the_flag(tmp_path, monkeypatch):
     """``feeds.batch_wait_us`` reaches every feed (``tickagg run`` passes the file on); its old variable
     TICKAGG_FEED_BATCH_WAIT_US still sets it, under the flag."""
-    from feeds.batching import DEFAULT_WAIT_US, default_wait_us
+    from feeds.batching import DEFAULT_WAIT_US
+    from feeds.feed_command import default_wait_us
 
     path = _file(tmp_path, "[feeds]\nbatch_wait_us = 0\n")
     assert _parsed("feed", ["okx"]).batch_wait_us is None and default_wait_us() == DEFAULT_WAIT_US

@@ -17,7 +17,8 @@ import orjson
 import pytest
 
 from feeds import wsconn
-from feeds.batching import ENV, MAX_FRAMES_PER_WAIT, MIN_FRAMES_PER_WAIT, ReadBatching, default_wait_us
+from feeds.batching import ENV, MAX_FRAMES_PER_WAIT, MIN_FRAMES_PER_WAIT, ReadBatching
+from feeds.feed_command import default_wait_us
 from feeds.metrics import FeedMetrics
 from feeds.plausible import Limits
 from feeds.session import Session
