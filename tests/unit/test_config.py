@@ -249,6 +249,17 @@ def test_the_example_validates_and_shows_every_setting():
         deployment.defaults_for(command)
 
 
+def test_every_setting_the_example_comments_out_is_valid_where_it_stands(tmp_path):
+    """Uncommented, each ``# key = value`` line of the example is a setting of the table it is written under, with
+    a value it accepts (a key shown under the wrong table would be refused as unknown)."""
+    import re
+
+    text = re.sub(r"(?m)^# ([a-z_]+ = )", r"\1", EXAMPLE.read_text())
+    assert text != EXAMPLE.read_text()
+    deployment = config.load(_file(tmp_path, text), {})
+    assert "feeds.batch_wait_us" in deployment.values and "aggregator.busy_poll" in deployment.values
+
+
 def test_config_example_prints_the_checked_in_file(capsys):
     from tickagg import config_command
 
