@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from aggregator.pace import IDLE_SLEEP_US, MIN_SLEEP_US
 from feeds.batching import DEFAULT_WAIT_US, MAX_WAIT_US
 from tickagg.args import bounded_float, bounded_int, positive_float
 from tickagg.priority import HIGHEST, LOWEST, UNITS_NICE
@@ -37,7 +38,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              f"{DEFAULT_WAIT_US:g}; 0: off, the lowest latency; up to {MAX_WAIT_US:g}: less CPU, more latency)")
     parser.add_argument("--aggregator-nap-us", type=positive_float, metavar="US",
                         help="the aggregator's naps while ticks flow: its --min-sleep-us and --idle-sleep-us both "
-                             "(default: the environment's, else 500 doubling to 1000); longer: less CPU, more latency")
+                             f"(default: the environment's, else {MIN_SLEEP_US:g} doubling to {IDLE_SLEEP_US:g}); longer: "
+                             "less CPU, more latency")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--detail", action="store_true", help="with --json: add a _detail object")
 

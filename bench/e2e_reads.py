@@ -1,7 +1,8 @@
 """bench e2e: how the feeds read during the loaded window, per venue, from their counters in each tick ring's
-header (feeds/metrics.py ``frames``, ``reads``, ``batch_waits``). A feed that drains its socket sooner reads smaller pieces and
-wakes more often per trade, and so does the simulator that writes to it: a change in CPU per tick may be a change
-in frames per read (session 12 saw the group's CPU per tick rise while every feed bench said the feed got cheaper).
+header (feeds/metrics.py ``frames``, ``reads``, ``batch_waits``). A feed that drains its socket sooner reads smaller
+pieces and wakes more often per trade, and so does the simulator that writes to it: a change in CPU per tick may be a
+change in frames per read (session 12 saw the group's CPU per tick rise while every feed bench said the feed got
+cheaper).
 """
 from __future__ import annotations
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any, Callable, NamedTuple
 
+from feeds.batching import ENV as FEED_BATCH_WAIT_ENV, MAX_WAIT_US as FEED_MAX_BATCH_WAIT_US
 from tickagg.args import (UsageError, bounded_float, bounded_int, log_level, name_list, non_negative_float, non_negative_int,
                           positive_float, positive_int, power_of_two, ws_url)
-from feeds.batching import ENV as FEED_BATCH_WAIT_ENV, MAX_WAIT_US as FEED_MAX_BATCH_WAIT_US
 from tickagg.priority import HIGHEST, LOWEST
 
 SPILL_FSYNC = ("always", "interval", "never")  # writer --spill-fsync
