@@ -14,7 +14,10 @@
    per second and frames per read (``_detail.feed_reads``; bench/e2e_reads.py), and how crowded
    the CPUs were (``_detail.contention``: the machine's busy share, the store server's CPU,
    each role's time runnable but waiting for a CPU; bench/e2e_contention.py), and how often
-   each role woke, the CPU per wakeup and the nice values (``_detail.wakeups``; bench/e2e_wakeups.py).
+   each role woke, the CPU per wakeup and the nice values (``_detail.wakeups``; bench/e2e_wakeups.py),
+   and the writer's inserts per table: how many a second, how long the store took to acknowledge them and the
+   share of the window spent waiting for them (``_detail.writer_inserts``, from its status report at both ends;
+   bench/e2e_inserts.py): the store's part of tick-to-storage.
 4. Close-out and idle window: the simulator's rate drops to 1 trade/s per venue (10/s in
    all, over its control port). The loaded phase is not over until its last minute has
    closed: at the next minute boundary the aggregator closes the 1-minute bars and features
@@ -60,6 +63,7 @@ import time
 from pathlib import Path
 
 from bench.e2e_contention import Snapshot, contention
+from bench.e2e_inserts import insert_status, inserts_in_window
 from bench.e2e_wakeups import wakeup_figures
 from bench.e2e_procs import ROLES, Group, cpu_pct
 from bench.e2e_reads import feed_counters, reads_per_venue
@@ -274,6 +278,8 @@ def e2e(rate: float = 80_000, seconds: float = 30.0, store_kind: str = "clickhou
         t0, start_ns, cpu0, sent0 = time.monotonic(), time.time_ns(), processes.cpu(roles), control.sent()
         crowd0 = Snapshot(roles, server_pid)
         reads0 = feed_counters(group, sent0)
+        status_path = report_path(os.path.join(data_dir, "writer"), group)
+        inserts0 = insert_status(status_path)
         pss_samples = []
         while time.monotonic() - t0 < seconds:
             pss_samples.append(processes.pss())
@@ -283,6 +289,7 @@ def e2e(rate: float = 80_000, seconds: float = 30.0, store_kind: str = "clickhou
         crowd1 = Snapshot(roles, server_pid)
         crowd, woke = contention(crowd0, crowd1, t1 - t0), wakeup_figures(crowd0, crowd1, t1 - t0)
         reads1 = feed_counters(group, sent1)
+        inserts = inserts_in_window(inserts0, insert_status(status_path), t1 - t0)
         loaded = cpu_pct(cpu0, cpu1, t1 - t0)
         gone = [pid for pid in cpu0 if pid not in cpu1]
 
@@ -303,7 +310,7 @@ def e2e(rate: float = 80_000, seconds: float = 30.0, store_kind: str = "clickhou
 
         control.command(cmd="pause")
         mark = time.monotonic()
-        drained = _wait_drained(report_path(os.path.join(data_dir, "writer"), group))
+        drained = _wait_drained(status_path)
         final = control.sent()
         control.close()
         control = None
@@ -351,6 +358,7 @@ def e2e(rate: float = 80_000, seconds: float = 30.0, store_kind: str = "clickhou
                         "pop_to_signal_p99_ms": round(ticks["publish_p99"], 3),
                         "recv_to_store_p99_ms_estimated": round(store_p99, 3), "store_latency_window_widened": widened,
                         "recv_to_store_p99_ms_per_second": store_seconds,
+                        "writer_inserts": inserts,
                         "simulator_blocked_s": {v: round(sent1[v]["blocked_s"] - sent0[v]["blocked_s"], 2) for v in sent1},
                         "arrivals_not_offered": sum(sent1[v]["skipped"] - sent0[v]["skipped"] for v in sent1),
                         "processes_gone_in_window": len(gone), "drained": drained, "simulator_reniced": reniced,

@@ -84,4 +84,9 @@ def run(args: argparse.Namespace) -> int:
     if seconds["seconds"]:
         print(f"receive->store p99 per second: median {seconds['median']} ms, worst {seconds['max']} ms, "
               f"{seconds['seconds_over_50ms']} of {seconds['seconds']} seconds over 50 ms")
+    inserts = detail["writer_inserts"]
+    if inserts:
+        print(f"the writer's inserts (the store's part of it; waiting for them {inserts['all']['busy_pct']}% of the "
+              "window): " + ", ".join(f"{table} {row['per_s']}/s p50 {row['p50_ms']} p99 {row['p99_ms']} max "
+                                      f"{row['max_ms']} ms" for table, row in inserts.items() if table != "all"))
     return 0

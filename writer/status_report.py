@@ -1,6 +1,6 @@
-"""The writer's status report: its counters, rings, spill, symbols and latency as one JSON document, published
-every second to the status files (writer/status_file.py) where `tickagg status`, `tickagg run` and the dashboards
-read it (a mixin of writer.Writer)."""
+"""The writer's status report: its counters, rings, spill, symbols, latency and insert times (writer/insert_times.py)
+as one JSON document, published every second to the status files (writer/status_file.py) where `tickagg status`,
+`tickagg run`, the dashboards and `bench e2e` read it (a mixin of writer.Writer)."""
 from __future__ import annotations
 
 import os
@@ -36,6 +36,7 @@ class StatusReport:
             "rings": self._ring_status,
             "symbols": self.symbols.status(),
             "tick_to_store_ns": self.latency.summary(),
+            "inserts": self.inserts.status(),
             "maxrss_mb": usage.ru_maxrss / 1024,
             "timeline": list(self.timeline),
         }

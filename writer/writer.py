@@ -53,6 +53,7 @@ from writer.catalogue import feature_catalogue
 from writer.commitlog import ACK, INTENT, SPILLED, CommitLog, CommitLogError, last_per_ring, replay_position, replayed_ids
 from writer.dashboard_socket import DashboardSocket
 from writer.deadletter import DeadLetterError, DeadLetters
+from writer.insert_times import InsertTimes
 from writer.replay import Outcome, SpillAndReplay
 from writer.ring_attach import RingAttach
 from writer.spill import Spill, SpillError
@@ -151,6 +152,7 @@ class Writer(RingAttach, SpillAndReplay, StatusReport):
         self._stop = False
         self.features = feature_catalogue(config.feature_names, config.catalogue_version)
         self.latency = StoreLatency()  # tick (feed receive) -> store ack (writer/store_latency.py)
+        self.inserts = InsertTimes()  # how long each acknowledged insert took, per table (writer/insert_times.py)
         self.stats = {
             "rows_stored": {}, "batches_stored": 0, "rows_spilled": 0, "batches_spilled": 0, "rows_replayed": 0,
             "batches_replayed": 0, "in_doubt_resolved": 0, "rows_already_stored": 0, "recovered_skipped_rows": 0,
@@ -387,8 +389,10 @@ class Writer(RingAttach, SpillAndReplay, StatusReport):
         self.commitlog.append(INTENT, batch.id, key, batch.incarnation, batch.start, batch.end, flags)
         was_in_doubt = batch.in_doubt
         try:
+            began = time.monotonic_ns()
             inserted = self.store.insert(batch)
             acked_ns = time.time_ns()
+            self.inserts.record(batch.table.name, time.monotonic_ns() - began)
         except StoreRejected as exc:
             self._quarantine(batch, key, flags, str(exc))
             return Outcome.QUARANTINED

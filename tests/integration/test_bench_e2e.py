@@ -71,6 +71,10 @@ def test_a_short_run_stores_every_trade_once_and_reports_every_figure(store_kind
     store_class = ChdbStore if store_kind == "chdb" else ClickHouseStore
     if "TICKAGG__WRITER__BATCH_MS" not in os.environ:
         assert detail["writer_batch_ms"] == store_class.batch_ms  # the writer's batch age: its store's default
+    inserts = detail["writer_inserts"]  # from the writer's status report at both ends (bench/e2e_inserts.py)
+    ticks = inserts["ticks"]  # the window's ticks went in by their batch age: several inserts
+    assert ticks["per_s"] > 0 and 0 < ticks["p50_ms"] <= ticks["p99_ms"] <= ticks["max_ms"], inserts
+    assert 0 < ticks["busy_pct"] <= inserts["all"]["busy_pct"] <= 100, inserts
     crowd = detail["contention"]  # how crowded the CPUs were (bench/e2e_contention.py)
     assert 0 < crowd["machine_busy_pct"] <= 100
     assert set(crowd["waiting_for_cpu_pct"]) == ROLES and min(crowd["waiting_for_cpu_pct"].values()) >= 0

@@ -97,6 +97,12 @@ def test_every_ring_lands_in_its_table_exactly_once(store_url, group, tmp_path):
     assert _count(store_url, f"SELECT max(version) FROM {db}.schema_migrations")[0][0] >= 1
     status = writer.status()
     assert status["rows_spilled"] == 0 and status["tick_to_store_ns"]["count"] == 10_000
+    inserts = status["inserts"]  # how long the store took, per table (writer/insert_times.py)
+    assert {"ticks", "bars_1s", "bars_1m", "features", "regime", "events"} <= set(inserts), inserts
+    for table, times in inserts.items():
+        assert times["count"] >= 1 and times["seconds"] > 0, (table, times)
+        assert 0 < times["p50_ms"] <= times["p99_ms"] <= times["max_ms"], (table, times)
+    assert inserts["events"]["count"] >= 2  # two rings: out.events and binance.events
 
 
 def _crash_during_insert(url, group, state_dir, acked: bool) -> int:
