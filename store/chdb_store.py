@@ -71,16 +71,18 @@ ENGINE_SETTINGS = {
 
 class ChdbStore(Store):
     kind = "chdb"
-    # Batches go by age only (``--batch-ms``; ``batch_ms`` below: 10 inserts a second per busy ring at any rate):
+    # Batches go by age only (``--batch-ms``; ``batch_ms`` below: 5 inserts a second per busy ring at any rate):
     # each chDB insert writes a part and feeds the merges in this process, ~8-15 ms of CPU whatever its size (+ ~1 ms
     # per 1,000 tick rows), so
     # 1,000-row batches at 80k ticks/s would need 80 inserts a second: the writer falls behind and inserts back to
     # back, a whole core. ``--batch-rows`` still sets a row trigger for lower latency at that price.
     batch_rows = 1 << 62
-    # 100 ms, not 50: ~10 inserts a second per busy ring, not 20. At 80k ticks/s the store's own CPU (insert
-    # pipeline, part writes, merges: all in this process) fell from ~95% to ~55% of a core (w4's harness, session 9)
-    # for up to 50 ms more tick-to-storage latency; ``--batch-ms 50`` buys it back.
-    batch_ms = 100.0
+    # 200 ms, not 50: ~5 inserts a second per busy ring, not 20. At 80k ticks/s the store's own CPU (insert
+    # pipeline, part writes, merges: all in this process) fell from ~95% to ~55% of a core at 100 ms (w4's harness,
+    # session 9). 100 -> 200 ms (`bench e2e --store chdb`, 2 runs each, session 24): the writer 35.9-39.3% -> 27.2-27.4%
+    # of a core (its threads at 100 ms: insert pipeline 14%, merges 14%, Python 8%), the group 85.8-88.4% -> 76.1-77.7%,
+    # tick-to-storage p99 224-240 -> 296-338 ms. ``--batch-ms 50`` buys the latency back at that price.
+    batch_ms = 200.0
     # An idle group's inserts by the same token: 5 s for ticks, 10 s for the rest, not 1 s / 2 s. An idle group
     # (10 ticks/s, 2,378 symbols) cost the writer 55 ms of CPU a second with 1 s / 2 s (its own thread 16: ~2 inserts
     # a second; chDB's merge, memory and schedule threads the rest), 22 with 5 s / 10 s (60 s, /proc schedstat, both

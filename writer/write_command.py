@@ -23,7 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-rows", type=positive_int, default=None,
                         help="flush a ring's batch at this many rows (default 1000; chDB: none, by --batch-ms only)")
     parser.add_argument("--batch-ms", type=positive_float, default=None,
-                        help="... or when its first record is this old (default 50; chDB: 100)")
+                        help="... or when its first record is this old (default 50; chDB: 200)")
     parser.add_argument("--quiet-batch-ms", type=non_negative_float, default=None,
                         help="... or this old on a quiet ring (under 50 rows in the last second: an idle group makes a "
                              "few inserts a second, a tick after a silence waits up to this long; default 1000, chDB "

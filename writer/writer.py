@@ -5,7 +5,7 @@ One thread, one loop::
   pop every ring (aggregator out.*, feed <exchange>.events) into its batcher
   (nothing to do: sleep until a batch may be due, at most batch_ms — ``Writer.idle_s``; every ring quiet:
   read out.ticks' head every 0.2 s, work on the status report's beat, once a second — ``Writer.step``)
-  for each batch that is due (1,000 rows / 50 ms; chDB: 100 ms; a quiet ring: quiet_batch_ms, 1 s, for ticks,
+  for each batch that is due (1,000 rows / 50 ms; chDB: 200 ms; a quiet ring: quiet_batch_ms, 1 s, for ticks,
   quiet_summary_ms, 2 s, for the others; chDB 5 s / 10 s: writer/batcher.py):
       symbol ids: the group directory's run ids -> the store's stable ids (writer/symbol_ids.py), once
       store up:   new symbol ids to the store -> commit log INTENT -> insert -> ACK -> commit the ring tail
@@ -76,7 +76,7 @@ class WriterConfig:
     group: str = "default"
     state_dir: str = "./data/writer"
     batch_rows: int | None = None  # None: the store's own default (Store.batch_rows: 1,000; chDB by batch_ms only)
-    batch_ms: float | None = None  # None: the store's own default (Store.batch_ms: 50; chDB 100)
+    batch_ms: float | None = None  # None: the store's own default (Store.batch_ms: 50; chDB 200)
     # the batch age of a quiet ring (< batcher.QUIET_ROWS rows in the last second; 0: batch_ms); None: the store's
     # (Store.quiet_batch_ms: 1,000; chDB 5,000)
     quiet_batch_ms: float | None = None

@@ -109,4 +109,4 @@ def test_the_latency_settings_asked_of_the_bench_reach_the_groups_environment():
     assert "TICKAGG_FEED_BATCH_WAIT_US" not in env
     assert default_wait_us({}) == DEFAULT_WAIT_US
     assert _writer_batch_ms("chdb:///nowhere/store", {"TICKAGG__WRITER__BATCH_MS": "40"}) == 40.0
-    assert _writer_batch_ms("chdb:///nowhere/store", {}) == 100.0  # chDB's own (store/chdb_store.py)
+    assert _writer_batch_ms("chdb:///nowhere/store", {}) == 200.0  # chDB's own (store/chdb_store.py)

@@ -133,12 +133,12 @@ def test_chdb_batches_by_age_only_unless_a_row_trigger_is_given(chdb_url, tmp_pa
 
 
 def test_the_batch_age_defaults_to_the_stores_own(chdb_url, tmp_path):
-    """chDB inserts cost CPU in the writer's process: its batches are 100 ms old by default, a server's 50;
+    """chDB inserts cost CPU in the writer's process: its batches are 200 ms old by default, a server's 50;
     a given --batch-ms wins over either."""
     server = parse("clickhouse://default@127.0.0.1:9/tickagg")  # never connected here
     chdb = ChdbStore(parse(chdb_url))
     assert Writer(server, WriterConfig(state_dir=str(tmp_path)), open_store(server))._triggers(True)[1] == 0.05
-    assert Writer(parse(chdb_url), WriterConfig(state_dir=str(tmp_path)), chdb)._triggers(True)[1] == 0.1
+    assert Writer(parse(chdb_url), WriterConfig(state_dir=str(tmp_path)), chdb)._triggers(True)[1] == 0.2
     given = Writer(parse(chdb_url), WriterConfig(state_dir=str(tmp_path), batch_ms=20.0), chdb)
     assert given._triggers(True)[1] == 0.02 and given.config.batch_ms == 20.0
 
