@@ -84,6 +84,11 @@ def run(args: argparse.Namespace) -> int:
     if seconds["seconds"]:
         print(f"receive->store p99 per second: median {seconds['median']} ms, worst {seconds['max']} ms, "
               f"{seconds['seconds_over_50ms']} of {seconds['seconds']} seconds over 50 ms")
+    crowd = detail["contention"]
+    server = "" if crowd["store_server_cpu_pct"] is None else (
+        f"; the store server ran {crowd['store_server_cpu_pct']}% of a core and waited "
+        f"{crowd['store_server_waiting_for_cpu_pct']}% for a CPU")
+    print(f"CPUs while loaded: the machine {crowd['machine_busy_pct']}% busy{server}")
     inserts = detail["writer_inserts"]
     if inserts:
         print(f"the writer's inserts (the store's part of it; waiting for them {inserts['all']['busy_pct']}% of the "

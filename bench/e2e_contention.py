@@ -3,12 +3,16 @@
 On a machine whose CPUs are nearly all busy, a process woken by a frame or a
 doorbell first waits in the run queue for a CPU; at the seed's operating point
 on two cores that wait, not the group's own work, makes the tick latencies'
-tails. Three figures show it:
+tails. These figures show it:
 
 - ``machine_busy_pct``: the share of all CPUs' time not idle (``/proc/stat``:
   everything but idle and iowait), every process on the machine included;
 - ``store_server_cpu_pct``: the private clickhouse-server's CPU (% of one
   core; None with chDB, whose engine runs inside the writer and counts there);
+- ``store_server_waiting_for_cpu_pct``: the share of the window its threads
+  spent runnable but waiting for a CPU, all threads summed (% of one core; None
+  with chDB): an insert the writer waits for is slow when this is high (at
+  80k ticks/s on the 2-core VM it ran ~54% of a core and waited ~180%);
 - ``waiting_for_cpu_pct``: per role, the share of the window a process of that
   role spent runnable but not running (``/proc/PID/task/*/schedstat``, the
   run-queue delay of all its threads; the mean over the role's processes, so
@@ -55,7 +59,7 @@ class Snapshot:
 
 
 def contention(before: Snapshot, after: Snapshot, seconds: float) -> dict:
-    """The three figures (see the module) between two snapshots ``seconds`` apart; a process in only one of them
+    """The figures (see the module) between two snapshots ``seconds`` apart; a process in only one of them
     is left out."""
     busy = after.machine[0] - before.machine[0]
     total = after.machine[1] - before.machine[1]
@@ -63,12 +67,14 @@ def contention(before: Snapshot, after: Snapshot, seconds: float) -> dict:
     for pid, (role, (_, waiting)) in after.processes.items():
         if pid in before.processes:
             waits.setdefault(role, []).append(waiting - before.processes[pid][1][1])
-    server = None
+    server = server_waiting = None
     if before.server is not None and after.server is not None:
         server = round(100.0 * (after.server[0] - before.server[0]) / seconds, 2)
+        server_waiting = round(100.0 * (after.server[1] - before.server[1]) / seconds, 2)
     return {
         "machine_busy_pct": round(100.0 * busy / total, 2) if total > 0 else None,
         "store_server_cpu_pct": server,
+        "store_server_waiting_for_cpu_pct": server_waiting,
         "waiting_for_cpu_pct": {role: round(100.0 * sum(values) / len(values) / seconds, 2)
                                 for role, values in sorted(waits.items())},
     }

@@ -79,8 +79,10 @@ def test_a_short_run_stores_every_trade_once_and_reports_every_figure(store_kind
     assert 0 < crowd["machine_busy_pct"] <= 100
     assert set(crowd["waiting_for_cpu_pct"]) == ROLES and min(crowd["waiting_for_cpu_pct"].values()) >= 0
     assert (crowd["store_server_cpu_pct"] is None) == (store_kind == "chdb")
+    assert (crowd["store_server_waiting_for_cpu_pct"] is None) == (store_kind == "chdb")
     if store_kind == "clickhouse":
         assert crowd["store_server_cpu_pct"] > 0  # it stored the window's ticks
+        assert crowd["store_server_waiting_for_cpu_pct"] >= 0
     woke = detail["wakeups"]  # from /proc (bench/e2e_wakeups.py)
     assert set(woke["wakeups_per_s"]) == set(woke["cpu_us_per_wakeup"]) == set(woke["nice"]) == ROLES
     for role in ROLES - {"supervisor"}:  # each read, slept and woke in the window

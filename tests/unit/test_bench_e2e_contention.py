@@ -38,6 +38,7 @@ def test_two_processes_on_one_cpu_each_wait_for_it_about_half_the_time():
     # each ran about half the time and waited the other half (other load on the machine only adds to the wait)
     assert 30 < crowd["waiting_for_cpu_pct"]["feeds"] <= 105, crowd
     assert 10 < crowd["store_server_cpu_pct"] < 75, crowd
+    assert 30 < crowd["store_server_waiting_for_cpu_pct"] <= 105, crowd  # the first child stands for the server here
     assert crowd["machine_busy_pct"] >= 100 / os.cpu_count() * 0.8, crowd  # one CPU of os.cpu_count() was full
 
 
@@ -72,7 +73,11 @@ def test_a_role_s_wait_is_the_mean_over_its_processes_and_processes_in_one_snaps
     crowd = contention(before, after, 2.0)
     assert crowd["machine_busy_pct"] == pytest.approx(75.0)
     assert crowd["waiting_for_cpu_pct"] == {"feeds": pytest.approx(20.0)}  # (0.5 + 0.3) / 2 processes / 2 s
-    assert crowd["store_server_cpu_pct"] is None  # not in both
+    assert crowd["store_server_cpu_pct"] is None and crowd["store_server_waiting_for_cpu_pct"] is None  # not in both
+    before.server, after.server = (0.5, 0.25), (1.0, 1.75)  # (on a CPU, waiting for one) so far
+    crowd = contention(before, after, 2.0)
+    assert crowd["store_server_cpu_pct"] == pytest.approx(25.0)  # (1.0 - 0.5) / 2 s
+    assert crowd["store_server_waiting_for_cpu_pct"] == pytest.approx(75.0)  # (1.75 - 0.25) / 2 s
 
 
 def _bare() -> Snapshot:
