@@ -2,6 +2,8 @@
 (writer/insert_times.py): how many a second, how long the store took (p50 / p99 / max) and the share of the window
 the writer spent waiting for them. Tick-to-storage is a tick's wait for its batch to fill, for the insert in
 progress and for its own: a writer busy near 100% inserts back to back, and its p99 follows the inserts' tail.
+The writer publishes its report once a second, so each end of the window is up to a second old (the rates are
+over the bench's window length: within a few per cent at 30 s).
 """
 from __future__ import annotations
 
