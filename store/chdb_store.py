@@ -79,9 +79,9 @@ class ChdbStore(Store):
     batch_rows = 1 << 62
     # 200 ms, not 50: ~5 inserts a second per busy ring, not 20. At 80k ticks/s the store's own CPU (insert
     # pipeline, part writes, merges: all in this process) fell from ~95% to ~55% of a core at 100 ms (w4's harness,
-    # session 9). 100 -> 200 ms (`bench e2e --store chdb`, 2 runs each, session 24): the writer 35.9-39.3% -> 27.2-27.4%
-    # of a core (its threads at 100 ms: insert pipeline 14%, merges 14%, Python 8%), the group 85.8-88.4% -> 76.1-77.7%,
-    # tick-to-storage p99 224-240 -> 296-338 ms. ``--batch-ms 50`` buys the latency back at that price.
+    # session 9). 100 -> 200 ms (`bench e2e --store chdb`, 2 runs at 100, 3 at 200, session 24): the writer 35.9-39.3%
+    # -> 27.2-30.3% of a core (its threads at 100 ms: insert pipeline 14%, merges 14%, Python 8%), the group
+    # 85.8-88.4% -> 76.1-82.0%, tick-to-storage p99 224-240 -> 296-338 ms. ``--batch-ms 50`` buys the latency back.
     batch_ms = 200.0
     # An idle group's inserts by the same token: 5 s for ticks, 10 s for the rest, not 1 s / 2 s. An idle group
     # (10 ticks/s, 2,378 symbols) cost the writer 55 ms of CPU a second with 1 s / 2 s (its own thread 16: ~2 inserts
