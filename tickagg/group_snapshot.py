@@ -44,7 +44,9 @@ def read_group(group: str, *, state_dir: str | None = None, roles=None, exchange
        "aggregator": {"alive", "ticks", "lag_records", "lag_s": float|None, "tick_to_signal_p99_ms": float|None},
        "writer": {"alive", "lag_records", "rows_stored": {table: int}, "spill_rows", "spill_bytes",
                   "dead_letter_rows" (int|None: from the writer's file), "store_up": bool|None,
-                  "store_error": str|None, "report_age_s": float|None, "report": path|None, "report_error": str|None}}
+                  "store_error": str|None, "report_age_s": float|None, "report": path|None, "report_error": str|None,
+                  "tick_inserts": {"count", "seconds", "p99_ms", "buckets"}|None (the ticks inserts' times since
+                  the writer started: tickagg/writer_report.py)}}
 
     ``state_dir``: the writer's ``--state-dir`` (its status file is ``<state_dir>/<group>/status.json``);
     ``report``: that file's path instead. ``roles``: supervisor roles (``name``, ``alive``) that must be running

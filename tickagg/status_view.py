@@ -47,6 +47,11 @@ def writer_line(writer: dict, change: dict) -> str:
     text = (f"{'writer':10} {'yes' if writer['alive'] else 'DEAD':5} {sum(stored.values()):,} rows stored "
             f"({_rate(change.get('rows_per_s'))}; ticks {stored.get('ticks', 0):,}), lag {writer['lag_records']:,} "
             f"records, spill {_count(writer['spill_rows'])} rows ({_bytes(writer['spill_bytes'])})")
+    p99, inserts = change.get("ticks_insert_p99_ms"), writer.get("tick_inserts")
+    if p99 is not None:  # the store's part of tick-to-storage, between the two snapshots
+        text += f", ticks inserts p99 {p99:,.1f} ms"
+    elif inserts and inserts["count"]:
+        text += f", ticks inserts p99 {inserts['p99_ms']:,.1f} ms since it started"
     if writer["dead_letter_rows"]:
         text += f", {writer['dead_letter_rows']:,} rows refused (dead letters)"
     if writer["store_error"]:

@@ -7,12 +7,15 @@ have (anything else becomes None); text loses its control characters (no escape 
 """
 from __future__ import annotations
 
+import math
 import os
 import re
 import stat
 import time
 
 import orjson
+
+from shm.histogram import BUCKETS
 
 MAX_BYTES = 4 << 20  # the writer's report is tens of KB (its 600-sample timeline): far below
 MAX_TABLES = 64
@@ -75,7 +78,28 @@ def writer_fields(report: dict | None) -> dict:
         "store_up": report.get("store_up") if isinstance(report.get("store_up"), bool) else None,
         "store_error": clean_text(report.get("store_error")),
         "report_age_s": round(report["_age_s"], 3) if "_age_s" in report else None,
+        "tick_inserts": tick_inserts(report.get("inserts")),
     }
+
+
+def tick_inserts(value) -> dict | None:
+    """The ticks table's insert times from a report's ``inserts`` (writer/insert_times.py): ``{"count", "seconds",
+    "p99_ms", "buckets": [[index, count], ...]}`` since the writer started, or None when absent or not of that form."""
+    times = value.get("ticks") if isinstance(value, dict) else None
+    if not isinstance(times, dict):
+        return None
+    spent, p99, pairs = times.get("seconds"), times.get("p99_ms"), times.get("buckets")
+    if count(times.get("count")) is None or not all(_seconds(v) for v in (spent, p99)) or not isinstance(pairs, list):
+        return None
+    if len(pairs) > BUCKETS or not all(isinstance(pair, list) and len(pair) == 2 and count(pair[1]) is not None
+                                       and type(pair[0]) is int and 0 <= pair[0] < BUCKETS for pair in pairs):
+        return None
+    return {"count": times["count"], "seconds": float(spent), "p99_ms": float(p99), "buckets": pairs}
+
+
+def _seconds(value) -> bool:
+    """A finite, non-negative number (bools are not)."""
+    return type(value) in (int, float) and math.isfinite(value) and value >= 0
 
 
 def count(value) -> int | None:

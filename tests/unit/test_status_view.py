@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import re
 
 import pytest
 
@@ -84,3 +85,35 @@ def test_group_and_state_dir_by_precedence(tmp_path, monkeypatch):
     deployment.write_text('group = "a.b"\n')
     with pytest.raises(UsageError, match="group"):
         resolve(_args(config=str(deployment)))
+
+
+def _inserts(count: int, buckets: list[list[int]]) -> dict:
+    return {"count": count, "seconds": 0.01 * count, "p99_ms": 9.0, "buckets": buckets}
+
+
+def test_the_writer_line_shows_the_ticks_inserts_p99_between_views_else_since_start():
+    from shm.histogram import bucket_of
+
+    fast, slow = int(bucket_of(5_000_000)), int(bucket_of(80_000_000))  # 5 ms and 80 ms
+    earlier, later = _snapshot(100.0, 1000, 500), _snapshot(102.0, 1400, 1300)
+    earlier["writer"]["tick_inserts"] = _inserts(100, [[fast, 100]])
+    later["writer"]["tick_inserts"] = _inserts(300, [[fast, 280], [slow, 20]])  # 20 slow ones of 200 between
+    change = rates(earlier, later)
+    assert change["writer"]["ticks_insert_p99_ms"] == pytest.approx(80, rel=1 / 32)
+    writer = next(line for line in render(later, change) if line.startswith("writer"))
+    shown = re.search(r"ticks inserts p99 ([0-9.]+) ms", writer)
+    assert shown and float(shown.group(1)) == pytest.approx(80, rel=1 / 32), writer
+    assert "since it started" not in writer
+    alone = next(line for line in render(later) if line.startswith("writer"))
+    assert alone.endswith("ticks inserts p99 9.0 ms since it started")
+
+
+def test_no_inserts_between_views_or_a_restarted_writer_gives_no_insert_p99():
+    earlier, later = _snapshot(100.0, 1000, 500), _snapshot(102.0, 1400, 1300)
+    earlier["writer"]["tick_inserts"] = later["writer"]["tick_inserts"] = _inserts(10, [[400, 10]])
+    assert rates(earlier, later)["writer"]["ticks_insert_p99_ms"] is None  # none between them
+    later["writer"]["tick_inserts"] = _inserts(30, [[300, 30]])  # more in all, but bucket 400 went down: restarted
+    assert rates(earlier, later)["writer"]["ticks_insert_p99_ms"] is None
+    later["writer"]["tick_inserts"] = None  # an older writer: no "inserts" in its report
+    assert rates(earlier, later)["writer"]["ticks_insert_p99_ms"] is None
+    assert "ticks inserts" not in next(line for line in render(later) if line.startswith("writer"))

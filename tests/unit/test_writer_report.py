@@ -87,3 +87,32 @@ def test_wrong_types_and_escape_sequences_become_none_or_harmless(tmp_path):
         with open(path, "wb") as f:
             f.write(orjson.dumps(value))
         assert writer_fields(read_report(path)[0])["store_error"] is None
+
+
+def test_the_ticks_insert_times_are_kept_only_in_their_form(tmp_path):
+    from writer.insert_times import InsertTimes
+
+    times = InsertTimes()
+    for ms in (4, 6, 90):
+        times.record("ticks", ms * 1_000_000)
+    times.record("bars_1s", 7_000_000)
+    path = str(tmp_path / "status.json")
+    StatusFile(path).publish(orjson.dumps({"inserts": times.status()}))
+    kept = writer_fields(read_report(path)[0])["tick_inserts"]  # as the writer publishes them
+    assert kept["count"] == 3 and kept["p99_ms"] == pytest.approx(90, rel=1 / 32) and kept["seconds"] == pytest.approx(0.1)
+    assert sum(n for _, n in kept["buckets"]) == 3
+    good = times.status()["ticks"]
+    for bad in ({**good, "count": -1}, {**good, "seconds": "1"}, {**good, "p99_ms": True}, {**good, "buckets": {}},
+                {**good, "buckets": [[960, 1]]}, {**good, "buckets": [[-1, 1]]}, {**good, "buckets": [[1.5, 1]]},
+                {**good, "buckets": [[1, 1, 1]]}, {**good, "buckets": [[1, -2]]}, {**good, "buckets": [[1, 1]] * 961},
+                "ticks", None):
+        with open(path, "wb") as f:
+            f.write(orjson.dumps({"inserts": {"ticks": bad}}))
+        assert writer_fields(read_report(path)[0])["tick_inserts"] is None, bad
+    for bad in ([1, 2], "x", {}):
+        with open(path, "wb") as f:
+            f.write(orjson.dumps({"inserts": bad}))
+        assert writer_fields(read_report(path)[0])["tick_inserts"] is None, bad
+    with open(path, "wb") as f:
+        f.write(b'{"inserts": {"ticks": {"count": 1, "seconds": NaN, "p99_ms": 1.0, "buckets": []}}}')
+    assert read_report(path)[0] is None  # not JSON: orjson refuses NaN
