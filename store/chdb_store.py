@@ -48,8 +48,15 @@ _FIXED = {
 
 # Per table (ALTER ... MODIFY SETTING at setup): parts under 10 MiB uncompressed (an insert's part, early merges) in
 # one packed file; merges that wait for more parts of a size (merge_selector_base 10, ClickHouse's default 5: each row
-# is rewritten fewer times, for more parts per day between merges; ~0.85x the store's CPU at 50 ms batches).
-TABLE_SETTINGS = {"min_bytes_for_full_part_storage": 10 << 20, "merge_selector_base": 10}
+# is rewritten fewer times, for more parts per day between merges; ~0.85x the store's CPU at 50 ms batches); and no
+# insert deduplication by the engine (non_replicated_deduplication_window 0; store/schema.py makes the tables with a
+# window for servers that take tokens). chDB 4.4 deduplicates by the window whatever ``insert_deduplicate`` says,
+# and its engine runs in the writer: a writer killed between the engine's dedup log write and its part's commit
+# left a block hash with no rows, and the retry of that in-doubt batch (same rows, same batch_id) was dropped as a
+# duplicate without an error (tests/fault/test_writer_faults.py caught it once in CI: 5,319 ticks quarantined as
+# refused). The writer already decides by batch_id whether an in-doubt batch is in (``Store.insert``).
+TABLE_SETTINGS = {"min_bytes_for_full_part_storage": 10 << 20, "merge_selector_base": 10,
+                  "non_replicated_deduplication_window": 0}
 # On every table of ours (store/schema.py OWN_TABLES: the small ones too, symbols, exchanges, the catalogues): old
 # parts (those a merge replaced, kept old_parts_lifetime, 8 min) are looked for every 30 s, not every second
 # (ClickHouse's default: a wakeup a second per table, 12 tables; an idle engine's own threads 2.9 -> 1.8 ms of CPU a

@@ -52,3 +52,32 @@ def test_every_table_of_ours_looks_for_old_parts_every_30_s_and_the_stored_ones_
                              "AND engine LIKE '%MergeTree' AND name != 'theirs'") == rows
     finally:
         store.close()
+
+
+def test_the_engine_never_drops_a_retried_batch_as_a_duplicate(chdb_url):
+    """The writer decides by batch_id whether an in-doubt batch is in (Store.insert); the engine must not decide too:
+    chDB deduplicates by the table's window whatever insert_deduplicate says, and a writer killed between the dedup
+    log and the part's commit left a hash with no rows, so the retry was dropped. A store made with the window (as
+    before) loses it at setup."""
+    import time
+
+    from bench.writer_command import make_ticks
+    from store.batch import Batch
+    from store.tables import TICKS
+
+    store = ChdbStore(parse(chdb_url))
+    store.connect()
+    try:
+        store.setup(["f0"])
+        store.execute("ALTER TABLE tickagg.ticks MODIFY SETTING non_replicated_deduplication_window = 10000")  # as made
+        store.setup(["f0"])
+        create = store.execute("SELECT create_table_query FROM system.tables WHERE database = 'tickagg' AND name = 'ticks'")
+        assert "non_replicated_deduplication_window = 0" in create[0][0]
+        records = make_ticks(0, 100, time.time_ns())
+        assert records.dtype == TICKS.dtype
+        batch = Batch("tickagg.g.out.ticks", 1, 0, 100, TICKS, records)
+        store._insert(batch, records, dedup=False)  # the same rows and batch_id twice: the engine keeps both
+        store._insert(batch, records, dedup=False)
+        assert store.execute("SELECT count(), uniqExact(seq) FROM tickagg.ticks") == [(200, 100)]
+    finally:
+        store.close()
