@@ -4,8 +4,6 @@ rows/s stored, and the p99 of the time the store took for the ticks inserts betw
 negative one."""
 from __future__ import annotations
 
-from writer.insert_times import window
-
 
 def rates(earlier: dict, later: dict) -> dict:
     """``{"elapsed_s", "venues": {venue: {"ticks_per_s"}}, "aggregator": {"ticks_per_s"},
@@ -35,6 +33,8 @@ def insert_p99_ms(before: dict | None, after: dict | None, elapsed_s: float) -> 
     grown = dict(map(tuple, after["buckets"]))
     if any(grown.get(index, 0) < counted for index, counted in before["buckets"]):
         return None  # a bucket went down: not the same writer's counts
+    from writer.insert_times import window  # here: it brings NumPy
+
     between = window({"ticks": before}, {"ticks": after}, elapsed_s).get("ticks")
     return None if between is None else between["p99_ms"]
 

@@ -15,8 +15,6 @@ import time
 
 import orjson
 
-from shm.histogram import BUCKETS
-
 MAX_BYTES = 4 << 20  # the writer's report is tens of KB (its 600-sample timeline): far below
 MAX_TABLES = 64
 TEXT_LIMIT = 300
@@ -88,6 +86,8 @@ def tick_inserts(value) -> dict | None:
     times = value.get("ticks") if isinstance(value, dict) else None
     if not isinstance(times, dict):
         return None
+    from shm.histogram import BUCKETS  # here: it brings NumPy, which `tickagg run`'s start gate does without
+
     spent, p99, pairs = times.get("seconds"), times.get("p99_ms"), times.get("buckets")
     if count(times.get("count")) is None or not all(_seconds(v) for v in (spent, p99)) or not isinstance(pairs, list):
         return None
