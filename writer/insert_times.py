@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from shm import histogram
+from writer.store_latency import latency_summary
 
 
 class InsertTimes:
@@ -34,17 +35,18 @@ class InsertTimes:
 
 
 def _summary(counts: np.ndarray, seconds: float) -> dict:
-    p50, _p90, p99, _p999, highest = np.nan_to_num(histogram.quantiles(counts)).tolist()
-    used = np.flatnonzero(counts)
-    return {"count": int(counts.sum()), "seconds": round(seconds, 6), "p50_ms": round(p50 / 1e6, 3),
-            "p99_ms": round(p99 / 1e6, 3), "max_ms": round(highest / 1e6, 3),
-            "buckets": [[int(index), int(counts[index])] for index in used]}
+    summary = latency_summary(counts)  # the status report's quantiles of a histogram (ns), as for tick-to-store
+    return {"count": summary["count"], "seconds": round(seconds, 6), "p50_ms": round(summary["p50"] / 1e6, 3),
+            "p99_ms": round(summary["p99"] / 1e6, 3), "max_ms": round(summary["max"] / 1e6, 3),
+            "buckets": [[int(index), int(counts[index])] for index in np.flatnonzero(counts)]}
 
 
 def window(before: dict, after: dict, seconds: float) -> dict:
     """Per table, the inserts between two ``status()`` reports ``seconds`` apart: {"per_s", "p50_ms", "p99_ms",
     "max_ms" (the largest bucket's midpoint), "busy_pct" (share of the window spent in them)}, plus "all": the
-    busy share of every table together (a writer busy ~100% inserts back to back and its ticks queue)."""
+    busy share of every table together (a writer busy ~100% inserts back to back and its ticks queue). A table
+    without inserts between them is left out, and so is one whose counts went down (the writer restarted: its
+    counts began again from 0)."""
     result = {}
     busy = 0.0
     for table, now in sorted(after.items()):
@@ -55,7 +57,7 @@ def window(before: dict, after: dict, seconds: float) -> dict:
             counts -= _counts(then)
             spent -= then["seconds"]
         inserts = int(counts.sum())
-        if not inserts:
+        if not inserts or counts.min() < 0:
             continue
         p50, _p90, p99, _p999, highest = histogram.quantiles(counts).tolist()
         busy += spent

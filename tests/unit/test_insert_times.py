@@ -46,3 +46,13 @@ def test_a_table_without_inserts_in_the_window_is_left_out():
     same = times.status()
     assert window(same, same, seconds=1.0) == {"all": {"busy_pct": 0.0}}
     assert window({}, {}, seconds=1.0) == {"all": {"busy_pct": 0.0}}
+
+
+def test_a_table_whose_counts_went_down_is_left_out():
+    """A writer that restarted between two reports counts from 0 again: its table is not taken apart."""
+    first, again = InsertTimes(), InsertTimes()
+    for _ in range(5):
+        first.record("ticks", 10_000_000)
+    for _ in range(7):
+        again.record("ticks", 3_000_000)
+    assert "ticks" not in window(first.status(), again.status(), seconds=1.0)
