@@ -65,6 +65,7 @@ from pathlib import Path
 from bench.e2e_contention import Snapshot, contention
 from bench.e2e_inserts import insert_status, inserts_in_window
 from bench.e2e_wakeups import wakeup_figures
+from bench.writer_command import writer_batch_ms
 from bench.e2e_procs import ROLES, Group, cpu_pct
 from bench.e2e_reads import feed_counters, reads_per_venue
 from feeds.feed_command import default_wait_us
@@ -216,15 +217,6 @@ def _aggregator_naps_us(env: dict[str, str]) -> tuple[float, float]:
     return min(given.get("min_sleep_us", MIN_SLEEP_US), idle), idle
 
 
-def _writer_batch_ms(url: str, env: dict[str, str]) -> float:
-    """The writer's batch age as the group reads it from ``env`` (writer.batch_ms), or its store's default."""
-    from store import open_store
-    from tickagg import config
-
-    given = config.load(None, env).defaults_for("write").get("batch_ms")
-    return given if given is not None else open_store(url).batch_ms
-
-
 def e2e(rate: float = 80_000, seconds: float = 30.0, store_kind: str = "clickhouse", symbols: int = 2378,
         idle_seconds: float = 60.0, warmup: float = 5.0, seed: int = 1, simulator_nice: int = -5,
         closeout: bool = True, group_nice: int | None = None, feed_batch_wait_us: float | None = None,
@@ -347,7 +339,7 @@ def e2e(rate: float = 80_000, seconds: float = 30.0, store_kind: str = "clickhou
             "tick_to_signal_p99_ms": round(ticks["signal_p99"], 3),
             "tick_to_storage_p99_ms": round(ticks["recv_p99"] + store_p99, 3),
             "_detail": {"store": store_kind, "rate": rate, "feed_batch_wait_us": default_wait_us(env),
-                        "writer_batch_ms": _writer_batch_ms(url, env),
+                        "writer_batch_ms": writer_batch_ms(url, env),
                         "aggregator_naps_us": _aggregator_naps_us(env), "seconds": round(t1 - t0, 2), "idle_seconds": round(t3 - t2, 2),
                         "idle_cpu_pct": {role: round(idle[role], 2) for role in ROLES},
                         "closeout_s": round(t2 - tc, 2),

@@ -13,6 +13,10 @@ directory.
 - tick-to-storage: the producer pushes 80 ticks every ms stamped with their
   receive time; the writer measures now - ts_recv_ns when the store
   acknowledges each batch (log-linear histogram); p99 over the run.
+  ``--batch-ms`` sets the writer's batch age for that run (default: the
+  store's, ClickHouse 50 ms, chDB 200 ms); the entry says which it ran with
+  and the writer's CPU share meanwhile (/proc), so the trade shows: on the
+  2-core VM, chDB at 200 ms p99 214 ms, at 25 ms 66 ms.
 - RSS: sampled every 100 ms from /proc (total, and the anonymous part: the
   writer's own memory, without shared libraries and ring pages).
 """
@@ -41,6 +45,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rate", type=positive_float, default=80_000, help="ticks/s of the latency run (default 80000)")
     parser.add_argument("--stores", type=_stores, default="clickhouse,chdb", help="comma-separated: clickhouse, chdb (default both)")
     parser.add_argument("--clickhouse-url", default=None, help="use this server instead of starting a private one")
+    parser.add_argument("--batch-ms", type=positive_float, default=None,
+                        help="the writer's batch age in the latency run (default: the store's, ClickHouse 50, chDB 200; "
+                             "shorter: lower latency, more inserts and CPU)")
     parser.add_argument("--max-batch-rows", type=positive_int, default=100_000, help="writer --max-batch-rows (default 100000)")
 
 
@@ -135,6 +142,16 @@ def remove_group(group: str) -> None:
 
     for name in segment.names(ring_name(group, "")):
         segment.remove(name)
+
+
+def writer_batch_ms(url: str, env: dict[str, str]) -> float:
+    """The batch age a writer started with ``env`` runs at (writer.batch_ms, e.g. TICKAGG__WRITER__BATCH_MS), or its
+    store's default."""
+    from store import open_store
+    from tickagg import config
+
+    given = config.load(None, env).defaults_for("write").get("batch_ms")
+    return given if given is not None else open_store(url).batch_ms
 
 
 # -- writer process --------------------------------------------------------------
@@ -256,14 +273,19 @@ def throughput(store: str, seconds: float, workdir: str, max_batch_rows: int, wa
             "writer_rss_mb_max": round(writer.rss_max["rss"], 1), "writer_rss_anon_mb_max": round(writer.rss_max["anon"], 1)}
 
 
-def latency(store: str, rate: float, seconds: float, workdir: str) -> dict:
+def latency(store: str, rate: float, seconds: float, workdir: str, batch_ms: float | None = None) -> dict:
+    """Tick-to-storage at ``rate`` ticks/s for ``seconds``; ``batch_ms``: the writer's batch age (None: the store's)."""
+    from bench.proc_times import cpu_seconds
+
     group = f"bl{os.getpid()}t{int(time.time() * 1000) % 100000}"
     create_ring(group)
-    writer = WriterProcess(store, group, os.path.join(workdir, group))
+    writer = WriterProcess(store, group, os.path.join(workdir, group), ["--batch-ms", str(batch_ms)] if batch_ms else [])
     try:
         writer.wait_ready()
         producer, results = start_producer(group, "rate", rate, seconds)
+        cpu0, t0 = cpu_seconds(writer.process.pid), time.monotonic()
         writer.watch(seconds)
+        cpu_pct = 100.0 * (cpu_seconds(writer.process.pid) - cpu0) / (time.monotonic() - t0)
         produced = results.get(timeout=60)
         producer.join(10)
         time.sleep(0.3)
@@ -272,7 +294,8 @@ def latency(store: str, rate: float, seconds: float, workdir: str) -> dict:
         writer.kill()
         remove_group(group)
     lat = report.get("tick_to_store_ns", {})
-    return {"rate": rate, "produced": produced["pushed"], "ring_dropped": produced["dropped"],
+    return {"rate": rate, "batch_ms": batch_ms or writer_batch_ms(store, dict(os.environ)), "writer_cpu_pct": round(cpu_pct, 1),
+            "produced": produced["pushed"], "ring_dropped": produced["dropped"],
             "rows_stored": report.get("rows_stored", {}).get("ticks", 0),
             "p50_ms": round(lat.get("p50", 0) / 1e6, 2), "p99_ms": round(lat.get("p99", 0) / 1e6, 2),
             "max_ms": round(lat.get("max", 0) / 1e6, 2),
@@ -310,7 +333,7 @@ def run(args: argparse.Namespace) -> int:
                 print(f"unknown store {kind!r}", file=sys.stderr)
                 return 2
             entry = throughput(url_tp, args.seconds, workdir, args.max_batch_rows)
-            entry["latency"] = latency(url_lat, args.rate, args.latency_seconds, workdir)
+            entry["latency"] = latency(url_lat, args.rate, args.latency_seconds, workdir, args.batch_ms)
             result["stores"][kind] = entry
         result["tick_to_storage_p99_ms"] = max(e["latency"]["p99_ms"] for e in result["stores"].values())
         result["latency_rate"] = args.rate
@@ -325,7 +348,8 @@ def run(args: argparse.Namespace) -> int:
         lat = entry["latency"]
         print(f"{kind:>10}: {entry['rows_per_s']:>12,} tick rows/s   writer RSS max {entry['writer_rss_mb_max']} MB "
               f"(anon {entry['writer_rss_anon_mb_max']} MB)")
-        print(f"{'':>10}  tick-to-storage at {lat['rate']:,.0f}/s: p50 {lat['p50_ms']} ms, p99 {lat['p99_ms']} ms, "
-              f"max {lat['max_ms']} ms ({lat['rows_stored']:,} of {lat['produced']:,} stored, {lat['ring_dropped']} dropped)")
+        print(f"{'':>10}  tick-to-storage at {lat['rate']:,.0f}/s, {lat['batch_ms']:g} ms batches: p50 {lat['p50_ms']} ms, p99 {lat['p99_ms']} ms, "
+              f"max {lat['max_ms']} ms ({lat['rows_stored']:,} of {lat['produced']:,} stored, {lat['ring_dropped']} dropped), "
+              f"writer {lat['writer_cpu_pct']}% of a core")
     print(f"tick-to-storage p99 (worst store): {result['tick_to_storage_p99_ms']} ms")
     return 0

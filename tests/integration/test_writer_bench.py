@@ -1,4 +1,7 @@
-"""`tickagg bench writer --json` runs end to end against both stores and reports every figure (values not judged here)."""
+"""`tickagg bench writer --json` runs end to end against both stores and reports every figure (values not judged here).
+
+The latency run goes at ``--batch-ms 30``: the entry names the batch age it ran with (the store's default without
+the option: tests/unit/test_bench_e2e_parts.py ``writer_batch_ms``) and the writer's CPU share meanwhile."""
 from __future__ import annotations
 
 import subprocess
@@ -18,7 +21,7 @@ def test_bench_writer_json_has_every_figure():
     need_chdb()
     result = subprocess.run(
         [sys.executable, "-m", "tickagg.cli", "bench", "writer", "--json", "--seconds", "1", "--latency-seconds", "1",
-         "--rate", "20000"],
+         "--rate", "20000", "--batch-ms", "30"],
         capture_output=True, text=True, timeout=300,
     )
     assert result.returncode == 0, result.stderr
@@ -27,4 +30,6 @@ def test_bench_writer_json_has_every_figure():
     for store in figures["stores"].values():
         assert store["rows_per_s"] > 0 and store["writer_rss_mb_max"] > 0
         assert store["latency"]["rows_stored"] == store["latency"]["produced"] > 0
+        assert store["latency"]["batch_ms"] == 30.0
+        assert 0.0 < store["latency"]["writer_cpu_pct"] < 250.0
     assert figures["tick_to_storage_p99_ms"] > 0

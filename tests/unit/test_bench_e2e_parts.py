@@ -96,7 +96,8 @@ def test_the_aggregators_naps_are_reported_as_the_group_runs_them():
 def test_the_latency_settings_asked_of_the_bench_reach_the_groups_environment():
     """``bench e2e --feed-batch-wait-us / --aggregator-nap-us`` win over the environment the bench inherited; the
     detail reports what the group reads from its environment (the config's rules: tickagg/config.py)."""
-    from bench.e2e import _aggregator_naps_us, _latency_settings, _writer_batch_ms
+    from bench.e2e import _aggregator_naps_us, _latency_settings
+    from bench.writer_command import writer_batch_ms
     from feeds.batching import DEFAULT_WAIT_US
     from feeds.feed_command import default_wait_us
 
@@ -108,5 +109,5 @@ def test_the_latency_settings_asked_of_the_bench_reach_the_groups_environment():
     assert default_wait_us(env) == 0.0 and _aggregator_naps_us(env) == (2000.0, 2000.0)
     assert "TICKAGG_FEED_BATCH_WAIT_US" not in env
     assert default_wait_us({}) == DEFAULT_WAIT_US
-    assert _writer_batch_ms("chdb:///nowhere/store", {"TICKAGG__WRITER__BATCH_MS": "40"}) == 40.0
-    assert _writer_batch_ms("chdb:///nowhere/store", {}) == 200.0  # chDB's own (store/chdb_store.py)
+    assert writer_batch_ms("chdb:///nowhere/store", {"TICKAGG__WRITER__BATCH_MS": "40"}) == 40.0
+    assert writer_batch_ms("chdb:///nowhere/store", {}) == 200.0  # chDB's own (store/chdb_store.py)
