@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 
 from feeds.batching import DEFAULT_WAIT_US, MAX_WAIT_US
@@ -90,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
     from shm.ring_sizing import RingSizing
     from shm.segment import EXIT_REFUSED, SegmentError, SegmentRefusedError
 
+    stop_asked = _note_stop_during_start()
     deployment = getattr(args, "deployment", None)  # the venue's part of the file: under the venue's own flags
     if deployment is not None:
         args.symbols = args.symbols or deployment.venue_symbols(args.exchange)
@@ -102,6 +104,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--protocol: {exc}") from None
     logging.basicConfig(level=args.log_level, stream=sys.stderr, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     set_nice(args.nice)
+    if stop_asked:
+        return 0
     if args.symbols is not None and not isinstance(args.symbols, list):  # "all" or a filter: the venue's list
         resolved = _resolve(args)
         if resolved is None:
@@ -128,11 +132,27 @@ def run(args: argparse.Namespace) -> int:
         print(f"tickagg feed: {exc}", file=sys.stderr)
         return EXIT_REFUSED if isinstance(exc, SegmentRefusedError) else 1
     feed.install_signal_handlers()
+    if stop_asked:
+        feed.stop()  # run() returns at once: a clean stop
     try:
         feed.run()
     finally:
         feed.close()
     return 0
+
+
+def _note_stop_during_start() -> list:
+    """SIGTERM/SIGINT before the feed's own handlers (``Feed.install_signal_handlers``) are noted, not fatal: the
+    feed then stops cleanly (exit 0) as soon as it can, instead of dying of the signal halfway through making its
+    rings. The returned list is non-empty once one came."""
+    asked: list = []
+
+    def note(*_signal) -> None:
+        asked.append(True)
+
+    signal.signal(signal.SIGTERM, note)
+    signal.signal(signal.SIGINT, note)
+    return asked
 
 
 def _symbols(text: str) -> list[str] | str:
