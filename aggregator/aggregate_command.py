@@ -7,7 +7,7 @@ import sys
 
 from aggregator.pace import IDLE_SLEEP_US, MIN_SLEEP_US
 from shm.names import group_argument
-from tickagg import config
+from tickagg import config, stop_during_start
 from tickagg.args import UsageError, bounded_float, bounded_int, log_level, non_negative_float, non_negative_int, positive_float, positive_int
 from tickagg.priority import HIGHEST, LOWEST, set_nice
 
@@ -40,6 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    stop_asked = stop_during_start.note()  # a stop before the aggregator's own handlers: a clean one
     from shm.topology import RingSizing
 
     sizing = RingSizing.given(output_seconds=args.output_seconds, peak_rate=args.peak_rate)
@@ -58,6 +59,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--cpu {args.cpu} is not one of the CPUs this process may use: {allowed}")
     logging.basicConfig(level=args.log_level, stream=sys.stderr, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     set_nice(args.nice)
+    if stop_asked:
+        return 0
     try:
         aggregator = Aggregator(args.group, args.cpu, args.busy_poll, args.spin_us, args.idle_sleep_us,
                                 min_sleep_us=args.min_sleep_us, deep_sleep_us=args.deep_sleep_us, max_symbols=args.max_symbols, lateness_ms=args.lateness_ms, fill_minutes=args.fill_minutes,
@@ -73,6 +76,8 @@ def run(args: argparse.Namespace) -> int:
     logging.getLogger("tickagg.aggregate").info("kernels loaded; %.0f MB of LLVM's code pages given back; %s",
                                                 drop_clean("libllvmlite") / 1024, settled)
     aggregator.install_signal_handlers()
+    if stop_asked:
+        aggregator.stop()  # run() returns at once, its outputs flushed
     aggregator.attach_new_rings()
     try:
         aggregator.run(args.seconds)

@@ -4,12 +4,11 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import signal
 import sys
 
 from feeds.batching import DEFAULT_WAIT_US, MAX_WAIT_US
 from shm.names import group_argument
-from tickagg import config, config_schema
+from tickagg import config, config_schema, stop_during_start
 from tickagg.args import (UsageError, bounded_float, bounded_int, log_level, name_list, non_negative_float,
                           positive_float, positive_int, power_of_two, ws_url)
 from tickagg.priority import HIGHEST, LOWEST, set_nice
@@ -91,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
     from shm.ring_sizing import RingSizing
     from shm.segment import EXIT_REFUSED, SegmentError, SegmentRefusedError
 
-    stop_asked = _note_stop_during_start()
+    stop_asked = stop_during_start.note()  # a stop before the feed's own handlers: a clean one
     deployment = getattr(args, "deployment", None)  # the venue's part of the file: under the venue's own flags
     if deployment is not None:
         args.symbols = args.symbols or deployment.venue_symbols(args.exchange)
@@ -139,20 +138,6 @@ def run(args: argparse.Namespace) -> int:
     finally:
         feed.close()
     return 0
-
-
-def _note_stop_during_start() -> list:
-    """SIGTERM/SIGINT before the feed's own handlers (``Feed.install_signal_handlers``) are noted, not fatal: the
-    feed then stops cleanly (exit 0) as soon as it can, instead of dying of the signal halfway through making its
-    rings. The returned list is non-empty once one came."""
-    asked: list = []
-
-    def note(*_signal) -> None:
-        asked.append(True)
-
-    signal.signal(signal.SIGTERM, note)
-    signal.signal(signal.SIGINT, note)
-    return asked
 
 
 def _symbols(text: str) -> list[str] | str:

@@ -1,4 +1,5 @@
-"""A SIGTERM that reaches a feed while it starts (before its own handlers) is a clean stop, not a death by signal."""
+"""A SIGTERM that reaches a feed or the aggregator while it starts (before its own handlers) is a clean stop
+(tickagg/stop_during_start.py)."""
 import os
 import signal
 
@@ -51,3 +52,14 @@ def test_a_sigterm_after_the_feed_is_made_stops_it_before_it_connects(monkeypatc
                                             "--group", "stopstart"])
     assert args.run(args) == 0
     assert events == ["handlers", ("run", True), "close"]  # run() sees the stop at once; the rings are closed
+
+
+def test_a_sigterm_while_the_aggregator_starts_ends_it_with_0_before_it_makes_anything(monkeypatch, handlers_kept):
+    from aggregator import aggregate_command
+
+    made = []
+    monkeypatch.setattr(aggregate_command, "set_nice", lambda _nice: os.kill(os.getpid(), signal.SIGTERM))
+    monkeypatch.setattr("aggregator.main.Aggregator", lambda *a, **k: made.append(a))
+    args = build_parser("aggregate").parse_args(["aggregate", "--group", "stopstart"])
+    assert args.run(args) == 0
+    assert made == []
