@@ -71,7 +71,9 @@ def _aggregator(group: str, seconds: float, busy_poll: bool, ready) -> None:
     aggregator.close()
 
 
-def run(rate: float = 0.0, seconds: float = 10.0, symbols_per_exchange: int = 100) -> dict:
+def run(rate: float = 0.0, seconds: float = 10.0, symbols_per_exchange: int = 100, busy_poll: bool = False) -> dict:
+    """``busy_poll``: the aggregator spins instead of napping while ticks flow (`tickagg aggregate --busy-poll`):
+    the lowest latency, a whole core."""
     group = f"benchfanin{os.getpid()}"
     ctx = context()
     try:
@@ -81,7 +83,7 @@ def run(rate: float = 0.0, seconds: float = 10.0, symbols_per_exchange: int = 10
         ids = {x: np.array([directory.id_of(x, f"S{i}") for i in range(symbols_per_exchange)], np.uint32) for x in EXCHANGES}
         ready = ctx.Event()
         warm_s = 2.0
-        aggregator = ctx.Process(target=_aggregator, args=(group, seconds + warm_s + 3, rate > 0 and False, ready), daemon=True)
+        aggregator = ctx.Process(target=_aggregator, args=(group, seconds + warm_s + 3, busy_poll, ready), daemon=True)
         aggregator.start()
         if not ready.wait(600):
             raise RuntimeError("the aggregator did not start")
@@ -94,7 +96,7 @@ def run(rate: float = 0.0, seconds: float = 10.0, symbols_per_exchange: int = 10
         for proc in producers:
             proc.join(60)
         aggregator.join(60)
-        return {"producers": len(EXCHANGES), **result, "seconds": seconds, "symbols": symbols_per_exchange * len(EXCHANGES)}
+        return {"producers": len(EXCHANGES), **result, "aggregator_busy_poll": busy_poll, "seconds": seconds, "symbols": symbols_per_exchange * len(EXCHANGES)}
     finally:
         for name in segment.names(ring_name(group, "")):
             segment.remove(name)
