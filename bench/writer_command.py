@@ -16,7 +16,7 @@ directory.
   ``--batch-ms`` sets the writer's batch age for that run (default: the
   store's, ClickHouse 50 ms, chDB 200 ms); the entry says which it ran with
   and the writer's CPU share meanwhile (/proc), so the trade shows: on the
-  2-core VM, chDB at 200 ms p99 214 ms, at 25 ms 66 ms.
+  2-core VM, chDB at 200 ms p99 214-222 ms, at 25 ms 45-66 ms.
 - RSS: sampled every 100 ms from /proc (total, and the anonymous part: the
   writer's own memory, without shared libraries and ring pages).
 """
