@@ -89,7 +89,7 @@ def tick_inserts(value) -> dict | None:
     from shm.histogram import BUCKETS  # here: it brings NumPy, which `tickagg run`'s start gate does without
 
     spent, p99, pairs = times.get("seconds"), times.get("p99_ms"), times.get("buckets")
-    if count(times.get("count")) is None or not all(_seconds(v) for v in (spent, p99)) or not isinstance(pairs, list):
+    if count(times.get("count")) is None or not all(_non_negative(v) for v in (spent, p99)) or not isinstance(pairs, list):
         return None
     if len(pairs) > BUCKETS or not all(isinstance(pair, list) and len(pair) == 2 and count(pair[1]) is not None
                                        and type(pair[0]) is int and 0 <= pair[0] < BUCKETS for pair in pairs):
@@ -97,7 +97,7 @@ def tick_inserts(value) -> dict | None:
     return {"count": times["count"], "seconds": float(spent), "p99_ms": float(p99), "buckets": pairs}
 
 
-def _seconds(value) -> bool:
+def _non_negative(value) -> bool:
     """A finite, non-negative number (bools are not)."""
     return type(value) in (int, float) and math.isfinite(value) and value >= 0
 

@@ -59,10 +59,11 @@ def window(before: dict, after: dict, seconds: float) -> dict:
         inserts = int(counts.sum())
         if not inserts or counts.min() < 0:
             continue
-        p50, _p90, p99, _p999, highest = histogram.quantiles(counts).tolist()
+        summary = latency_summary(counts)
         busy += spent
-        result[table] = {"per_s": round(inserts / seconds, 1) if seconds > 0 else None, "p50_ms": round(p50 / 1e6, 2),
-                         "p99_ms": round(p99 / 1e6, 2), "max_ms": round(highest / 1e6, 2),
+        result[table] = {"per_s": round(inserts / seconds, 1) if seconds > 0 else None,
+                         "p50_ms": round(summary["p50"] / 1e6, 2), "p99_ms": round(summary["p99"] / 1e6, 2),
+                         "max_ms": round(summary["max"] / 1e6, 2),
                          "busy_pct": round(100 * spent / seconds, 1) if seconds > 0 else None}
     result["all"] = {"busy_pct": round(100 * busy / seconds, 1) if seconds > 0 else None}
     return result

@@ -37,7 +37,7 @@ class StoreLatency:
             return
         buckets = histogram.bucket_of(acked_ns - received[valid])
         exchanges, which = np.unique(ticks["exchange_id"][valid], return_inverse=True)
-        per_exchange = np.bincount(which.reshape(-1) * histogram.BUCKETS + buckets,
+        per_exchange = np.bincount(which * histogram.BUCKETS + buckets,
                                    minlength=len(exchanges) * histogram.BUCKETS).reshape(len(exchanges), -1)
         self.run += per_exchange.sum(axis=0)
         second = acked_ns // 1_000_000_000 * 1_000_000_000
